@@ -1,0 +1,85 @@
+"""The `tsqa` command line. Each verb is a thin layer over a library function; user errors end
+in a message and an exit code, never a traceback."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import click
+from rich.console import Console
+
+from tsqa import __version__
+from tsqa.exit_status import ExitStatus
+
+console = Console(highlight=False, soft_wrap=True)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.version_option(__version__, prog_name="tsqa")
+def main() -> None:
+    """Turn the training splits of lm-eval tasks into curated synthetic Q&A for pretraining."""
+
+
+@main.command()
+@click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
+@click.option("--project", "project_file", type=click.Path(path_type=Path, dir_okay=False),
+              help="The project file. Default: the nearest tsqa.yaml beside or above PATHS.")
+@click.option("--format", "fmt", type=click.Choice(["text", "json", "github"]), default="text", show_default=True,
+              help="Output: text for people, json for tools, github for GitHub Actions annotations.")
+@click.option("--strict/--no-strict", default=False, help="Treat warnings as errors.")
+@click.option("--explain", metavar="RULE", help="Print the documentation of a rule and exit.")
+@click.option("--list-rules", is_flag=True, help="List every rule id with its summary and exit.")
+def lint(paths: tuple[Path, ...], project_file: Path | None, fmt: str, strict: bool, explain: str | None,
+         list_rules: bool) -> None:
+    """Check specs for schema and semantic errors.
+
+    PATHS are spec files or folders (searched recursively). Lint reads no dataset and calls no
+    model. Exit status: 0 clean, 1 errors (or warnings with --strict).
+    """
+    from tsqa.lint import lint_paths
+    from tsqa.lint.report import render
+    from tsqa.lint.rules import RULES
+    from tsqa.lint.rules.base import LOAD_RULES
+
+    if list_rules or explain:
+        docs = {**{k: v for k, v in LOAD_RULES.items()}, **{r.id: r.doc for r in RULES.values()}}
+        if explain:
+            if explain not in docs:
+                raise click.UsageError(f"unknown rule {explain!r}; see --list-rules")
+            console.out(f"{explain}\n\n{docs[explain]}")
+        else:
+            for rule_id, doc in docs.items():
+                console.out(f"{rule_id:28} {doc.strip().splitlines()[0]}")
+        return
+    result = lint_paths(list(paths) or [Path("specs")], project_file=project_file, strict=strict)
+    render(result, fmt, console)  # type: ignore[arg-type]
+    sys.exit(ExitStatus.FAILURE if result.errors else ExitStatus.SUCCESS)
+
+
+@main.command()
+@click.argument("kind", type=click.Choice(["project", "task", "all"]), default="all")
+@click.option("-o", "--output-dir", type=click.Path(path_type=Path, file_okay=False),
+              help="Write project.schema.json and task.schema.json into this folder instead of printing.")
+def schema(kind: str, output_dir: Path | None) -> None:
+    """Print the JSON Schema of the project file and/or the task spec, for editors.
+
+    Point yaml-language-server at it with a first line such as
+    `# yaml-language-server: $schema=../schema/task.schema.json`.
+    """
+    from tsqa.spec.schema import SCHEMA_FILES, json_schema
+
+    kinds = ["project", "task"] if kind == "all" else [kind]
+    if output_dir is not None:
+        output_dir.mkdir(parents=True, exist_ok=True)
+        for k in kinds:
+            target = output_dir / SCHEMA_FILES[k]  # type: ignore[index]
+            target.write_text(json.dumps(json_schema(k), indent=2) + "\n", encoding="utf-8")  # type: ignore[arg-type]
+            console.out(f"wrote {target}")
+        return
+    payload = json_schema(kinds[0]) if len(kinds) == 1 else {k: json_schema(k) for k in kinds}  # type: ignore[arg-type]
+    console.out(json.dumps(payload, indent=2))
+
+
+# commands registered from other packages

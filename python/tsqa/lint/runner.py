@@ -1,0 +1,127 @@
+"""Lint a set of files or folders: load everything, run every rule, collect the diagnostics.
+
+Lint reads no dataset and calls no model: the lm-eval facts it needs come from the shipped
+catalogue snapshot.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from tsqa.lint.diagnostics import Diagnostic, Severity
+from tsqa.lint.rules import RULES, LintContext
+from tsqa.spec.load import PROJECT_FILE, LoadedProject, LoadedSpec, load_project, load_spec
+
+if TYPE_CHECKING:
+    from tsqa.seeds.catalog import Catalog
+
+SPEC_SUFFIXES = (".yaml", ".yml")
+
+
+@dataclass
+class LintResult:
+    diagnostics: list[Diagnostic] = field(default_factory=list)
+    files: int = 0
+
+    @property
+    def errors(self) -> int:
+        return sum(d.severity is Severity.ERROR for d in self.diagnostics)
+
+    @property
+    def warnings(self) -> int:
+        return sum(d.severity is Severity.WARNING for d in self.diagnostics)
+
+
+def lint_paths(
+    paths: Sequence[Path], *, project_file: Path | None = None, strict: bool = False,
+    catalog: Catalog | None = None,
+) -> LintResult:
+    result = LintResult()
+    spec_files, missing = discover_specs(paths)
+    result.diagnostics += [Diagnostic(p, 1, 1, "io-error", Severity.ERROR, "<root>", "no such file or directory") for p in missing]
+    project_file = project_file or find_project_file(paths)
+    project: LoadedProject | None = None
+    if project_file is None:
+        anchor = spec_files[0] if spec_files else Path(".")
+        result.diagnostics.append(Diagnostic(anchor, 1, 1, "project-not-found", Severity.ERROR, "<root>",
+                                             f"no {PROJECT_FILE} found beside or above the linted paths (use --project)"))
+    else:
+        project, diags = load_project(project_file)
+        result.diagnostics += diags
+        result.files += 1
+    specs: list[LoadedSpec] = []
+    for path in spec_files:
+        loaded, diags = load_spec(path, project)
+        result.diagnostics += diags
+        result.files += 1
+        if loaded is not None:
+            specs.append(loaded)
+    if catalog is None:
+        catalog, problem = _default_catalog()
+        if problem is not None:
+            result.diagnostics.append(problem)
+    ctx = LintContext(project, specs, catalog)
+    for rule in RULES.values():
+        result.diagnostics += _run_rule(rule.id, rule.check, ctx)
+    result.diagnostics = sorted(set(result.diagnostics))
+    if strict:
+        result.diagnostics = [d.escalated() for d in result.diagnostics]
+    return result
+
+
+def discover_specs(paths: Sequence[Path]) -> tuple[list[Path], list[Path]]:
+    """Spec files under `paths` (folders searched recursively), excluding project files."""
+    found: list[Path] = []
+    missing: list[Path] = []
+    for path in paths:
+        if path.is_dir():
+            found += sorted(p for p in path.rglob("*") if p.suffix in SPEC_SUFFIXES and p.is_file() and p.name != PROJECT_FILE)
+        elif path.is_file():
+            if path.name != PROJECT_FILE:
+                found.append(path)
+        else:
+            missing.append(path)
+    return list(dict.fromkeys(found)), missing
+
+
+def find_project_file(paths: Sequence[Path]) -> Path | None:
+    """The tsqa.yaml named among `paths`, or the nearest one beside or above them, or in the cwd."""
+    for path in paths:
+        if path.name == PROJECT_FILE and path.is_file():
+            return path
+    for path in [*paths, Path.cwd()]:
+        start = path.resolve() if path.is_dir() else path.resolve().parent
+        for folder in (start, *start.parents):
+            candidate = folder / PROJECT_FILE
+            if candidate.is_file():
+                return _relative(candidate)
+    return None
+
+
+def _relative(path: Path) -> Path:
+    try:
+        return path.relative_to(Path.cwd())
+    except ValueError:
+        return path
+
+
+def _default_catalog() -> tuple[Catalog | None, Diagnostic | None]:
+    from tsqa.seeds.catalog import CatalogError, load_catalog
+
+    try:
+        return load_catalog(), None
+    except CatalogError as exc:
+        # Without the catalogue the lm-eval rules cannot run; say so rather than pass silently.
+        return None, Diagnostic(Path("<tsqa>"), 1, 1, "catalog-unavailable", Severity.ERROR, "<catalog>", str(exc))
+
+
+def _run_rule(rule_id: str, check, ctx: LintContext) -> list[Diagnostic]:  # type: ignore[no-untyped-def]
+    # A rule bug must not hide the other findings; it is reported as an internal error instead.
+    try:
+        return list(check(ctx))
+    except Exception as exc:  # noqa: BLE001
+        return [Diagnostic(Path("<tsqa>"), 1, 1, "internal-error", Severity.ERROR, rule_id,
+                           f"rule {rule_id} failed: {type(exc).__name__}: {exc} (please report this bug)")]

@@ -1,0 +1,90 @@
+"""The project file (tsqa.yaml): models, stage defaults, output location, executor."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import Discriminator, Field
+
+from tsqa.spec.models.common import SPEC_FORMAT_VERSION, Name, SpecModel
+from tsqa.spec.models.stages import StageDefaults
+
+
+class _ModelCommon(SpecModel):
+    model: Annotated[str, Field(min_length=1)]
+    """Local path or hub id (vllm), or the served model name (openai)."""
+    revision: str | None = None
+    """Hub revision (commit, tag or branch) recorded in provenance and fingerprints."""
+    max_model_len: Annotated[int, Field(ge=64)] = 4096
+    """Context length; rendered prompt + max_tokens must fit in it."""
+    throughput_tokens_per_s: Annotated[float, Field(gt=0)] = 5000.0
+    """Expected output tokens/s per worker, for plan estimates (an 8B model on one H100: 5-15k)."""
+    workers: Annotated[int, Field(ge=1)] = 1
+    """Engine replicas (one per GPU group) the plan may spread requests over."""
+
+
+class VllmModel(_ModelCommon):
+    """In-process vLLM (`vllm.LLM`), one engine per worker."""
+
+    engine: Literal["vllm"]
+    tokenizer: str | None = None
+    dtype: Literal["auto", "bfloat16", "float16", "float32"] = "auto"
+    tensor_parallel_size: Annotated[int, Field(ge=1)] = 1
+    gpu_memory_utilization: Annotated[float, Field(gt=0, le=1)] = 0.9
+    max_num_seqs: Annotated[int, Field(ge=1)] | None = None
+    enable_prefix_caching: bool = True
+    enforce_eager: bool = False
+    chunk_size: Annotated[int, Field(ge=1)] = 4096
+    """Prompts handed to the engine per call; bounds memory, one shard per chunk."""
+
+
+class OpenAIModel(_ModelCommon):
+    """An OpenAI-compatible endpoint (`vllm serve`, NIM, SGLang …)."""
+
+    engine: Literal["openai"]
+    base_url: Annotated[str, Field(pattern=r"^https?://")]
+    api_key_env: str | None = None
+    """Environment variable holding the API key; never the key itself."""
+    max_concurrency: Annotated[int, Field(ge=1)] = 64
+    timeout_s: Annotated[float, Field(gt=0)] = 600.0
+    max_retries: Annotated[int, Field(ge=0)] = 6
+
+
+ModelConfig = Annotated[VllmModel | OpenAIModel, Discriminator("engine")]
+
+
+class LocalExecutor(SpecModel):
+    """Run every stage in this process (one node, its GPUs)."""
+
+    kind: Literal["local"] = "local"
+
+
+class RayExecutor(SpecModel):
+    """Run generation as Ray Data jobs over vLLM actors on a Ray cluster."""
+
+    kind: Literal["ray"]
+    address: str = "auto"
+    num_gpus_per_worker: Annotated[float, Field(gt=0)] = 1.0
+
+
+Executor = Annotated[LocalExecutor | RayExecutor, Discriminator("kind")]
+
+
+class OutputConfig(SpecModel):
+    dir: Annotated[str, Field(min_length=1)] = "runs/default"
+    """Run directory, relative to the project file."""
+    shard_rows: Annotated[int, Field(ge=1)] = 50_000
+
+
+class Project(SpecModel):
+    """tsqa.yaml."""
+
+    version: Literal[1] = SPEC_FORMAT_VERSION
+    """Spec format version."""
+    name: Name
+    models: Annotated[dict[Name, ModelConfig], Field(min_length=1)]
+    defaults: StageDefaults = StageDefaults()
+    output: OutputConfig = OutputConfig()
+    executor: Executor = LocalExecutor()
+    specs: list[str] = ["specs"]
+    """Folders or files holding the task specs, relative to the project file."""

@@ -1,0 +1,114 @@
+"""Per-stage settings. Every field has a built-in default, so the same models type the project
+file's `defaults:` section and a spec's own overrides."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import Discriminator, Field, model_validator
+
+from tsqa.spec.models.common import Name, Probability, SpecModel
+from tsqa.spec.models.prompts import PromptRef
+from tsqa.spec.models.sampling import Sampling
+
+Variant = Literal["answer_only", "reasoning", "knowledge", "context", "distractors"]
+"""Enrichment variants: the answer alone, with step-by-step reasoning, with the background
+knowledge it rests on, with a supporting passage, or with why each wrong option is wrong."""
+
+Extractor = Literal["auto", "option", "number", "boxed", "final_answer", "text", "regex", "none"]
+"""How an answer is pulled out of a sampled solution before voting. `auto` picks by format:
+option for multiple choice, final_answer for short answers, none for free form and code."""
+
+
+class GenerateStage(SpecModel):
+    model: Name = "generator"
+    """A model declared in the project file."""
+    prompt: PromptRef = "similar_question"
+    per_seed: Annotated[int, Field(ge=1, le=64)] = 2
+    """New questions asked for per seed record."""
+    sampling: Sampling = Sampling(temperature=0.9)
+
+
+class EnrichStage(SpecModel):
+    model: Name = "generator"
+    variants: Annotated[list[Variant], Field(min_length=1)] = ["reasoning", "knowledge"]
+    prompts: dict[Variant, PromptRef] = {}
+    """Overrides of the built-in prompt per variant."""
+    sampling: Sampling = Sampling(temperature=0.7)
+
+
+class VoteVerify(SpecModel):
+    """Solve each question `samples` times and keep it when the majority agrees with it."""
+
+    kind: Literal["vote"] = "vote"
+    model: Name = "generator"
+    prompt: PromptRef = "solve"
+    samples: Annotated[int, Field(ge=1, le=64)] = 5
+    min_agreement: Probability = 0.6
+    """Fraction of samples that must agree on the winning answer."""
+    require_match: bool = True
+    """Also require the winner to equal the generator's own answer."""
+    extractor: Extractor = "auto"
+    pattern: str | None = None
+    """Regular expression with one group; required when extractor is `regex`."""
+    sampling: Sampling = Sampling(temperature=0.7)
+
+    @model_validator(mode="after")
+    def _pattern_goes_with_regex(self) -> VoteVerify:
+        if (self.extractor == "regex") != (self.pattern is not None):
+            raise ValueError("`pattern` is required with extractor 'regex' and only with it")
+        return self
+
+
+class NoVerify(SpecModel):
+    """Keep every parsed question; agreement is not measured."""
+
+    kind: Literal["none"]
+
+
+Verify = Annotated[VoteVerify | NoVerify, Discriminator("kind")]
+
+
+class DedupStage(SpecModel):
+    enabled: bool = True
+    threshold: Annotated[float, Field(gt=0.0, le=1.0)] = 0.8
+    """Estimated Jaccard similarity above which two records are near-duplicates."""
+    num_perm: Annotated[int, Field(ge=16, le=1024, multiple_of=8)] = 128
+    ngram: Annotated[int, Field(ge=1, le=32)] = 5
+    shingle: Literal["word", "char"] = "word"
+    against: list[Literal["seeds", "tasks", "index"]] = ["seeds", "tasks"]
+    """Besides the task itself: its seed rows, the other tasks of the run, saved indexes."""
+    index: list[str] = []
+    """Saved near-dup indexes from earlier runs (used when `against` includes `index`)."""
+
+
+class DecontaminateStage(SpecModel):
+    enabled: bool = True
+    ngram: Annotated[int, Field(ge=4, le=64)] = 13
+    min_overlap: Annotated[int, Field(ge=1)] = 1
+    """A row sharing this many n-grams with any eval text is removed."""
+    eval_files: list[str] = []
+    """Extra eval texts (JSONL/Parquet) besides the eval splits in the seed store."""
+
+
+class BlendStage(SpecModel):
+    weight: float = 1.0
+    """Relative sampling weight of this task in the training blend."""
+    target_rows: Annotated[int, Field(ge=1)] | None = None
+    """Stop once this many verified rows exist."""
+    max_candidates: Annotated[int, Field(ge=1)] | None = None
+    """Hard budget of generated candidates spent to reach `target_rows`."""
+
+
+class StageDefaults(SpecModel):
+    """The project file's `defaults:`: merged under every spec's own stage settings."""
+
+    generate: GenerateStage = GenerateStage()
+    enrich: EnrichStage = EnrichStage()
+    verify: Verify = VoteVerify()
+    dedup: DedupStage = DedupStage()
+    decontaminate: DecontaminateStage = DecontaminateStage()
+    blend: BlendStage = BlendStage()
+
+
+STAGE_NAMES = tuple(StageDefaults.model_fields)

@@ -1,0 +1,210 @@
+"""YAML → plain Python data plus a table of source positions.
+
+Specs are parsed with ruamel.yaml's composer (the libyaml-based C composer when
+`ruamel.yaml.clibz` is installed, the pure-Python one otherwise) and turned into dicts, lists and
+scalars by our own small constructor. Doing construction ourselves is what makes loading safe and
+precise: only the YAML core-schema tags are accepted (a `!!python/object` tag can never build an
+object), duplicate keys are errors instead of silent overwrites, alias expansion is bounded, and
+every key and value keeps its `line:col` for diagnostics.
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ruamel.yaml.error import MarkedYAMLError, YAMLError
+from ruamel.yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
+
+try:  # The C composer is ~15x faster; it matters when CI lints hundreds of specs.
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        from ruamel.yaml.cyaml import CSafeLoader as _Loader
+except ImportError:  # pragma: no cover - depends on the optional wheel being available
+    from ruamel.yaml.loader import SafeLoader as _Loader  # type: ignore[assignment]
+
+PathKey = tuple[str | int, ...]
+
+_CORE = "tag:yaml.org,2002:"
+_SCALAR_TAGS = {f"{_CORE}{t}" for t in ("str", "int", "float", "bool", "null")}
+# Timestamps stay text: a spec has no date fields, and "2024-01-01" as a revision must stay a str.
+_TEXT_TAGS = {f"{_CORE}timestamp"}
+_MAX_NODES = 200_000  # bound alias expansion ("billion laughs")
+
+
+@dataclass(frozen=True, order=True)
+class Pos:
+    """A 1-based source position."""
+
+    line: int
+    col: int
+
+
+@dataclass
+class YamlDocument:
+    """The data of one YAML file and where each part of it came from."""
+
+    file: Path
+    data: Any
+    # path → position of the value; for mapping entries also the key position.
+    values: dict[PathKey, Pos] = field(default_factory=dict)
+    keys: dict[PathKey, Pos] = field(default_factory=dict)
+
+    def position(self, path: PathKey, *, prefer_key: bool = False) -> Pos:
+        """Position of `path`, or of its nearest ancestor that exists."""
+        for end in range(len(path), -1, -1):
+            prefix = path[:end]
+            if prefer_key and end == len(path) and prefix in self.keys:
+                return self.keys[prefix]
+            if prefix in self.values:
+                return self.values[prefix]
+        return Pos(1, 1)
+
+
+class YamlLoadError(Exception):
+    """A file that is not a usable YAML document; carries the position and a rule id."""
+
+    def __init__(self, rule: str, message: str, pos: Pos) -> None:
+        super().__init__(message)
+        self.rule = rule
+        self.message = message
+        self.pos = pos
+
+
+def load_yaml_file(path: Path) -> YamlDocument:
+    """Read and parse `path`; raises YamlLoadError for anything that is not a clean document."""
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise YamlLoadError("io-error", f"cannot read file: {exc.strerror}", Pos(1, 1)) from None
+    return parse_yaml(raw, path)
+
+
+def parse_yaml(raw: bytes | str, path: Path) -> YamlDocument:
+    text = _decode(raw) if isinstance(raw, bytes) else raw
+    if "\x00" in text:
+        line = text[: text.index("\x00")].count("\n") + 1
+        raise YamlLoadError("yaml-syntax", "file contains NUL bytes (binary data?)", Pos(line, 1))
+    try:
+        loader = _Loader(text)
+        try:
+            root = loader.get_single_node()
+        finally:
+            loader.dispose()
+    except MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        pos = Pos(mark.line + 1, mark.column + 1) if mark else Pos(1, 1)
+        problem = exc.problem or exc.context or "invalid YAML"
+        if "\t" in _leading_whitespace(_line_at(text, pos.line)):
+            problem = "tab characters are not allowed for indentation in YAML; use spaces"
+        raise YamlLoadError("yaml-syntax", problem, pos) from None
+    except (YAMLError, ValueError) as exc:
+        raise YamlLoadError("yaml-syntax", str(exc).splitlines()[0], Pos(1, 1)) from None
+    doc = YamlDocument(file=path, data=None)
+    if root is None:
+        return doc
+    builder = _Builder(doc)
+    doc.data = builder.build(root, ())
+    return doc
+
+
+def _decode(raw: bytes) -> str:
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        raise YamlLoadError(
+            "yaml-syntax", f"not UTF-8 text (invalid byte 0x{raw[exc.start]:02x})", Pos(line, 1)
+        ) from None
+
+
+def _line_at(text: str, line: int) -> str:
+    lines = text.splitlines()
+    return lines[line - 1] if 0 < line <= len(lines) else ""
+
+
+def _leading_whitespace(line: str) -> str:
+    return line[: len(line) - len(line.lstrip())]
+
+
+def _pos(node: Node) -> Pos:
+    return Pos(node.start_mark.line + 1, node.start_mark.column + 1)
+
+
+def _short_tag(tag: str) -> str:
+    return "!!" + tag.removeprefix(_CORE) if tag.startswith(_CORE) else tag
+
+
+class _Builder:
+    def __init__(self, doc: YamlDocument) -> None:
+        self.doc = doc
+        self.nodes = 0
+        self.constructor = _Loader("")  # used only for scalar conversion (ints, floats, bools)
+
+    def build(self, node: Node, path: PathKey) -> Any:
+        self.nodes += 1
+        if self.nodes > _MAX_NODES:
+            raise YamlLoadError("yaml-syntax", "document too large (alias expansion?)", _pos(node))
+        self.doc.values.setdefault(path, _pos(node))
+        if isinstance(node, MappingNode):
+            return self._mapping(node, path)
+        if isinstance(node, SequenceNode):
+            self._check_tag(node, f"{_CORE}seq")
+            return [self.build(item, (*path, i)) for i, item in enumerate(node.value)]
+        return self._scalar(node)
+
+    def _check_tag(self, node: Node, expected: str) -> None:
+        if node.tag != expected:
+            raise YamlLoadError(
+                "yaml-tag",
+                f"YAML tag {_short_tag(node.tag)!r} is not allowed: specs hold plain data only",
+                _pos(node),
+            )
+
+    def _mapping(self, node: MappingNode, path: PathKey) -> dict[str, Any]:
+        self._check_tag(node, f"{_CORE}map")
+        out: dict[str, Any] = {}
+        merged: list[MappingNode] = []
+        for key_node, value_node in node.value:
+            if key_node.tag == f"{_CORE}merge":
+                merged.extend(self._merge_sources(value_node))
+                continue
+            key = self._scalar(key_node)
+            if not isinstance(key, str):
+                key = str(key) if isinstance(key, int | float | bool) and key is not None else key
+            if not isinstance(key, str):
+                raise YamlLoadError("yaml-syntax", "mapping keys must be scalars", _pos(key_node))
+            if key in out:
+                first = self.doc.keys[(*path, key)]
+                raise YamlLoadError(
+                    "yaml-duplicate-key",
+                    f"duplicate key {key!r} (first defined at line {first.line})",
+                    _pos(key_node),
+                )
+            self.doc.keys[(*path, key)] = _pos(key_node)
+            out[key] = self.build(value_node, (*path, key))
+        # `<<: *anchor` merges: explicit keys win, as in YAML 1.1.
+        for source in merged:
+            for key, value in self._mapping(source, path).items():
+                out.setdefault(key, value)
+        return out
+
+    def _merge_sources(self, node: Node) -> list[MappingNode]:
+        if isinstance(node, MappingNode):
+            return [node]
+        if isinstance(node, SequenceNode) and all(isinstance(n, MappingNode) for n in node.value):
+            return list(node.value)
+        raise YamlLoadError("yaml-syntax", "'<<' must merge a mapping or a list of them", _pos(node))
+
+    def _scalar(self, node: Node) -> Any:
+        if not isinstance(node, ScalarNode):
+            raise YamlLoadError("yaml-syntax", "expected a scalar here", _pos(node))
+        if node.tag in _TEXT_TAGS:
+            return node.value
+        if node.tag not in _SCALAR_TAGS:
+            self._check_tag(node, f"{_CORE}str")
+        if node.tag == f"{_CORE}str":
+            return node.value
+        return self.constructor.construct_object(node, deep=True)
