@@ -83,3 +83,6 @@ def schema(kind: str, output_dir: Path | None) -> None:
 
 
 # commands registered from other packages
+from tsqa.seeds.command import seeds  # noqa: E402
+
+main.add_command(seeds)

@@ -46,10 +46,14 @@ class CatalogCounts:
     def summary(self) -> str:
         kinds = ", ".join(f"{n} {k}" for k, n in sorted(self.by_output_type.items(), key=lambda kv: -kv[1]))
         return (
-            f"{self.tasks} tasks with a training split in {self.families} families ({kinds}); "
-            f"{self.usable} usable in {self.usable_families} families from {self.usable_sources} distinct sources, "
-            f"{self.excluded} excluded."
+            f"{self.tasks} tasks with a training split in {_n(self.families, 'family', 'families')} ({kinds}); "
+            f"{self.usable} usable in {_n(self.usable_families, 'family', 'families')} "
+            f"from {_n(self.usable_sources, 'distinct source', 'distinct sources')}, {self.excluded} excluded."
         )
+
+
+def _n(count: int, one: str, many: str) -> str:
+    return f"{count} {one if count == 1 else many}"
 
 
 class Catalog:

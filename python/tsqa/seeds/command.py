@@ -1,0 +1,154 @@
+"""`tsqa seeds …`: browse the lm-eval catalogue of tasks that can seed generation."""
+
+from __future__ import annotations
+
+import difflib
+import json
+from collections.abc import Iterable
+from importlib.metadata import PackageNotFoundError
+from importlib.metadata import version as dist_version
+from itertools import groupby
+from typing import Any
+
+import click
+from rich.console import Console
+from rich.table import Table
+
+from tsqa.seeds.catalog import Catalog, CatalogError, build_catalog, load_catalog
+from tsqa.seeds.groups import SEED_GROUPS, family_group
+from tsqa.seeds.model import OUTPUT_TYPES, TaskInfo
+
+
+@click.group()
+def seeds() -> None:
+    """Browse the lm-eval tasks that can seed generation."""
+
+
+@seeds.command("list")
+@click.option("--family", help="Only this lm-eval family (its folder under lm_eval/tasks, e.g. arc).")
+@click.option("--output-type", type=click.Choice(OUTPUT_TYPES), help="Only tasks of this lm-eval output type.")
+@click.option("--lang", help="Only tasks in this language (ISO 639 code, e.g. en).")
+@click.option("--group", type=click.Choice(SEED_GROUPS), help="Only families of this seed group.")
+@click.option("--usable/--all", "usable_only", default=False, show_default=True,
+              help="Only tasks that can seed, or every task with a training split (excluded ones with their reason).")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON for tools instead of tables.")
+@click.option("--from-installed/--from-snapshot", default=False, show_default=True,
+              help="Read the installed lm-eval's registry (several seconds) instead of tsqa's shipped snapshot.")
+def list_(family: str | None, output_type: str | None, lang: str | None, group: str | None,
+          usable_only: bool, as_json: bool, from_installed: bool) -> None:
+    """List the lm-eval tasks that declare a training split, by output type and family.
+
+    Reads task YAML only: downloads no dataset and imports no task code. Tasks whose training
+    split is also an evaluation split are listed as excluded, with the reason.
+    """
+    console = Console(highlight=False, soft_wrap=as_json)
+    if not console.is_terminal:  # piped or captured: 80 columns would fold every cell
+        console = Console(highlight=False, soft_wrap=as_json, width=140)
+    catalog = _catalog(from_installed)
+    _check_choice("family", family, {t.family for t in catalog})
+    _check_choice("language", lang, {t.language for t in catalog if t.language})
+    selected = catalog.filter(family=family, output_type=output_type, lang=lang, group=group, usable_only=usable_only)
+    if as_json:
+        console.out(json.dumps(to_json(selected, catalog), indent=1, ensure_ascii=False))
+        return
+    for kind, tasks in groupby(sorted(selected, key=_order), key=lambda t: t.output_type):
+        console.print(_table(kind, list(tasks), catalog))
+    _warn_if_stale(catalog)
+    console.out(selected.counts().summary())
+
+
+def to_json(selected: Catalog, catalog: Catalog) -> dict[str, Any]:
+    counts = selected.counts()
+    return {
+        "lm_eval_version": catalog.lm_eval_version,
+        "counts": {
+            "tasks": counts.tasks,
+            "usable": counts.usable,
+            "excluded": counts.excluded,
+            "families": counts.families,
+            "usable_families": counts.usable_families,
+            "usable_sources": counts.usable_sources,
+            "by_output_type": dict(counts.by_output_type),
+        },
+        "tasks": [
+            {**t.to_json(), "group": family_group(t.family), "duplicates": list(catalog.duplicates(t.name))}
+            for t in sorted(selected, key=_order)
+        ],
+    }
+
+
+def _order(t: TaskInfo) -> tuple[int, str, str]:
+    return (OUTPUT_TYPES.index(t.output_type) if t.output_type in OUTPUT_TYPES else 99, t.family, t.name)
+
+
+def _catalog(from_installed: bool) -> Catalog:
+    try:
+        return build_catalog() if from_installed else load_catalog()
+    except CatalogError as err:
+        raise click.ClickException(f"{err}. Use --from-installed, or regenerate: python -m tsqa.seeds.catalog") from None
+    except ImportError as err:
+        raise click.ClickException(f"cannot read the installed lm-eval ({err}); install lm-eval>=0.4.12,<0.5") from None
+
+
+def _check_choice(what: str, value: str | None, known: Iterable[str]) -> None:
+    known = sorted(known)
+    if value is None or value in known:
+        return
+    near = difflib.get_close_matches(value, known, n=3)
+    hint = f"; did you mean {', '.join(near)}?" if near else f"; known: {', '.join(known)}"
+    raise click.BadParameter(f"no task with a training split has {what} {value!r}{hint}", param_hint=f"--{what[:4]}" if what == "language" else f"--{what}")
+
+
+def _flags(t: TaskInfo, catalog: Catalog) -> list[str]:
+    flags = []
+    if t.excluded:
+        flags.append(f"[red]excluded: {t.excluded}[/]")
+    if t.letter_only_choices:
+        flags.append("letter-only choices")
+    if t.multiple_input:
+        flags.append("multiple-input")
+    if dups := catalog.duplicates(t.name):
+        shown = ", ".join(dups[:3]) + (f" +{len(dups) - 3}" if len(dups) > 3 else "")
+        flags.append(f"same data: {shown}")
+    if t.function_fields:
+        flags.append("functions: " + ", ".join(t.function_fields))  # need the task's Python deps
+    elif t.has_process_docs:
+        flags.append("process_docs")
+    return flags
+
+
+def _table(kind: str, tasks: list[TaskInfo], catalog: Catalog) -> Table:
+    usable = sum(t.usable for t in tasks)
+    table = Table(title=f"{kind}: {len(tasks)} tasks, {usable} usable", title_justify="left")
+    table.add_column("family / task  [dim]dataset (config)[/]", overflow="fold", min_width=24, ratio=2)
+    table.add_column("train", no_wrap=True)
+    table.add_column("eval", overflow="fold")
+    table.add_column("lang", no_wrap=True)
+    table.add_column("notes", overflow="fold", ratio=3)
+    for family, members in groupby(tasks, key=lambda t: t.family):
+        table.add_row(f"[bold]{family}[/] [cyan]{family_group(family) or ''}[/]", end_section=False)
+        for t in members:
+            dataset = (t.dataset_path or "-") + (f" ({t.dataset_name})" if t.dataset_name else "")
+            name = t.name if t.usable else f"[dim]{t.name}[/]"
+            table.add_row(
+                f"  {name}\n  [dim]{dataset}[/]",
+                t.training_split or "-",
+                ", ".join(sorted(t.eval_splits)) or "-",
+                t.language or "-",
+                "; ".join(_flags(t, catalog)),
+            )
+        table.add_section()
+    return table
+
+
+def _warn_if_stale(catalog: Catalog) -> None:
+    try:
+        installed = dist_version("lm_eval")
+    except PackageNotFoundError:
+        return
+    if installed != catalog.lm_eval_version:
+        click.echo(
+            f"warning: the catalogue was built from lm-eval {catalog.lm_eval_version}, installed is {installed}; "
+            "use --from-installed or regenerate it (python -m tsqa.seeds.catalog)",
+            err=True,
+        )
