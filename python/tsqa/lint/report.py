@@ -8,7 +8,7 @@ from typing import Literal
 from rich.console import Console
 from rich.markup import escape
 
-from tsqa.lint.diagnostics import Diagnostic, Severity
+from tsqa.diagnostics import Diagnostic, Severity
 from tsqa.lint.runner import LintResult
 
 OutputFormat = Literal["text", "json", "github"]

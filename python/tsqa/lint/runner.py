@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from tsqa.lint.diagnostics import Diagnostic, Severity
+from tsqa.diagnostics import Diagnostic, Severity
 from tsqa.lint.rules import RULES, LintContext
 from tsqa.spec.load import PROJECT_FILE, LoadedProject, LoadedSpec, load_project, load_spec
 

@@ -11,7 +11,7 @@ from typing import Any
 
 from pydantic import TypeAdapter, ValidationError
 
-from tsqa.lint.diagnostics import Diagnostic, Severity, format_field_path
+from tsqa.diagnostics import Diagnostic, Severity, format_field_path
 from tsqa.spec.merge import merge_stage_defaults
 from tsqa.spec.models import Project, TaskSpec
 from tsqa.spec.validation_errors import diagnostics_from_validation

@@ -29,7 +29,7 @@ def merge_stage_defaults(
         if stage not in spec:
             merged[stage] = default
             taken[(stage,)] = ("defaults", stage)
-        elif isinstance(own, dict) and _same_kind(own, default):
+        elif isinstance(own, dict) and (stage != "verify" or _same_kind(own, default)):
             merged[stage] = _deep_merge(own, default, (stage,), ("defaults", stage), taken)
     return merged, taken
 
@@ -37,7 +37,7 @@ def merge_stage_defaults(
 def _same_kind(own: dict[str, Any], default: dict[str, Any]) -> bool:
     # A spec that picks another kind of verification replaces the default block whole:
     # `samples` of a default vote means nothing to `kind: none`.
-    return own.get("kind", default.get("kind")) == default.get("kind", own.get("kind"))
+    return own.get("kind", "vote") == default.get("kind", "vote")
 
 
 def _deep_merge(

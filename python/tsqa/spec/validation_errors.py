@@ -7,7 +7,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from tsqa.lint.diagnostics import Diagnostic, Severity, format_field_path
+from tsqa.diagnostics import Diagnostic, Severity, format_field_path
 from tsqa.spec.yaml_source import PathKey, YamlDocument
 
 SCHEMA_RULE = "schema"

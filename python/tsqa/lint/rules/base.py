@@ -7,7 +7,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from tsqa.lint.diagnostics import Diagnostic, Severity
+from tsqa.diagnostics import Diagnostic, Severity
 from tsqa.spec.load import LoadedProject, LoadedSpec
 
 if TYPE_CHECKING:

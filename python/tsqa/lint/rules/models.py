@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from tsqa.lint.diagnostics import Diagnostic
+from tsqa.diagnostics import Diagnostic
 from tsqa.lint.rules.base import LintContext, rule
 from tsqa.spec.models import VoteVerify
 

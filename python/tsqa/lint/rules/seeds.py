@@ -5,7 +5,7 @@ from __future__ import annotations
 import difflib
 from collections.abc import Iterator
 
-from tsqa.lint.diagnostics import Diagnostic, Severity
+from tsqa.diagnostics import Diagnostic, Severity
 from tsqa.lint.rules.base import LintContext, rule
 from tsqa.spec.models import FilesSeed, HfSeed, LmEvalSeed
 

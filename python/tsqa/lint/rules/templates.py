@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from pathlib import Path
 
-from tsqa.lint.diagnostics import Diagnostic
+from tsqa.diagnostics import Diagnostic
 from tsqa.lint.rules.base import LintContext, rule
 from tsqa.prompts import BUILTIN_PROMPTS, STAGE_VARIABLES, PromptStage
 from tsqa.spec.load import LoadedSpec

@@ -3,9 +3,9 @@ file's `defaults:` section and a spec's own overrides."""
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import Discriminator, Field, model_validator
+from pydantic import Discriminator, Field, Tag, model_validator
 
 from tsqa.spec.models.common import Name, Probability, SpecModel
 from tsqa.spec.models.prompts import PromptRef
@@ -66,7 +66,18 @@ class NoVerify(SpecModel):
     kind: Literal["none"]
 
 
-Verify = Annotated[VoteVerify | NoVerify, Discriminator("kind")]
+def _verify_kind(value: Any) -> str | None:
+    # `kind` may be left out: voting is the default verification.
+    if isinstance(value, dict):
+        kind = value.get("kind", "vote")
+        return kind if kind in ("vote", "none") else None
+    return getattr(value, "kind", None)
+
+
+Verify = Annotated[
+    Annotated[VoteVerify, Tag("vote")] | Annotated[NoVerify, Tag("none")],
+    Discriminator(_verify_kind, custom_error_type="verify_kind", custom_error_message="expected kind 'vote' or 'none'"),
+]
 
 
 class DedupStage(SpecModel):
