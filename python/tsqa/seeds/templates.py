@@ -24,6 +24,8 @@ _LABEL_FIELD = re.compile(r"^\{\{\s*\w+\.labels?\s*\}\}$")
 _ONE_EXPRESSION = re.compile(r"^\{\{(.*)\}\}$", re.S)
 
 _ENV = jinja2.Environment()
+# lm-eval's own filter (lm_eval.utils); analysis needs the name registered, never calls it.
+_ENV.filters["regex_replace"] = lambda value, *_: value
 _JINJA_GLOBALS = frozenset(_ENV.globals)
 
 
@@ -49,10 +51,9 @@ def template_columns(value: object) -> frozenset[str] | None:
     if _IDENTIFIER.match(value):
         return frozenset({value})
     try:
-        ast_ = _ENV.parse(value)
-    except jinja2.TemplateSyntaxError:
+        return frozenset(jinja2.meta.find_undeclared_variables(_ENV.parse(value)) - _JINJA_GLOBALS)
+    except jinja2.TemplateError:  # syntax error, or a filter lm-eval would not know either
         return None
-    return frozenset(jinja2.meta.find_undeclared_variables(ast_) - _JINJA_GLOBALS)
 
 
 def letter_only_choices(doc_to_choice: object) -> bool:
