@@ -1,6 +1,26 @@
 //! tsqa's native core. Every algorithm lives in plain Rust modules (no Python types) so that
 //! `cargo test` exercises them directly; the PyO3 bindings live only in `py` behind the
 //! `python` feature.
+//!
+//! Near-dup pipeline: `normalize` → `shingle` → `minhash` → `lsh` (bands, grouping) →
+//! `cluster`, orchestrated by `neardup`, persisted by `index`. Also `exact` (xxh3-128 keep-first),
+//! `answer` + `vote` (majority voting), `ngram` (contamination index).
+
+pub mod answer;
+pub mod cluster;
+pub mod error;
+pub mod exact;
+pub mod index;
+pub mod lsh;
+pub mod minhash;
+pub mod neardup;
+pub mod ngram;
+pub mod normalize;
+mod persist;
+pub mod shingle;
+pub mod sketch;
+pub mod text;
+pub mod vote;
 
 #[cfg(feature = "python")]
 mod py;

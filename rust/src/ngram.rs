@@ -1,0 +1,233 @@
+//! Contamination index: word n-gram overlap with evaluation texts (Brown et al. 2020, GPT-3
+//! appendix C, 13-grams by default).
+//!
+//! Steps:
+//! 1. Build: normalise each eval text, hash its word n-grams (`shingle`, same hashing as
+//!    near-dup), collect (gram, eval row) pairs, sort and de-duplicate them into a sorted gram
+//!    column with a posting list of eval rows per gram. An eval text shorter than `n` words
+//!    contributes one gram of all its words (it then matches only a record equal to it).
+//! 2. Query: each record's distinct grams are looked up by binary search; the record gets the
+//!    number of its distinct grams found and the sorted, distinct ids of the eval texts hit.
+//!
+//! Persisted like the MinHash index: header (magic, versions, n, normaliser), columns, checksum.
+
+use std::path::Path;
+
+use rayon::prelude::*;
+
+use crate::error::{Error, Result};
+use crate::minhash::ALGORITHM_VERSION;
+use crate::normalize::{normalize_into, NormalizeOptions};
+use crate::persist::{Reader, Writer};
+use crate::shingle::{shingles_into, ShingleBuf, ShingleKind};
+use crate::text::Texts;
+
+const MAGIC: &[u8; 8] = b"TSQANGX1";
+const FORMAT_VERSION: u32 = 1;
+
+pub struct NgramIndex {
+    n: usize,
+    normalize: NormalizeOptions,
+    grams: Vec<u64>,
+    /// `postings[offsets[g]..offsets[g+1]]` are the eval rows of gram `g`.
+    offsets: Vec<u64>,
+    postings: Vec<u32>,
+    ids: Vec<u64>,
+}
+
+/// Per-query result: distinct grams found, and the eval ids they belong to (CSR layout).
+pub struct Overlaps {
+    pub counts: Vec<u32>,
+    pub offsets: Vec<i64>,
+    pub ids: Vec<u64>,
+}
+
+fn grams_of(text: &str, n: usize, opts: NormalizeOptions, norm: &mut String, buf: &mut ShingleBuf, out: &mut Vec<u64>) {
+    normalize_into(text, opts, norm);
+    shingles_into(norm, ShingleKind::Word(n), buf, out);
+    out.sort_unstable();
+    out.dedup();
+}
+
+impl NgramIndex {
+    /// Step 1. `ids` default to row positions.
+    pub fn build<T: Texts + ?Sized>(texts: &T, ids: Option<&[u64]>, n: usize, normalize: NormalizeOptions) -> Result<Self> {
+        if !(1..=64).contains(&n) {
+            return Err(Error::param("n", n, "must be between 1 and 64"));
+        }
+        if let Some(ids) = ids {
+            if ids.len() != texts.len() {
+                return Err(Error::Input(format!("ids has {} values for {} texts", ids.len(), texts.len())));
+            }
+        }
+        if texts.len() > u32::MAX as usize {
+            return Err(Error::Input(format!("{} eval texts exceed {}", texts.len(), u32::MAX)));
+        }
+        let per_text: Vec<Vec<u64>> = (0..texts.len())
+            .into_par_iter()
+            .map_init(
+                || (String::new(), ShingleBuf::default()),
+                |(norm, buf), i| {
+                    let mut out = Vec::new();
+                    grams_of(texts.get(i).unwrap_or(""), n, normalize, norm, buf, &mut out);
+                    out
+                },
+            )
+            .collect();
+        let mut pairs: Vec<(u64, u32)> = per_text.iter().enumerate().flat_map(|(row, g)| g.iter().map(move |&h| (h, row as u32))).collect();
+        drop(per_text);
+        pairs.par_sort_unstable();
+        let mut grams = Vec::new();
+        let mut offsets = vec![0u64];
+        let postings: Vec<u32> = pairs.iter().map(|p| p.1).collect();
+        for (i, p) in pairs.iter().enumerate() {
+            if grams.last() != Some(&p.0) {
+                if !grams.is_empty() {
+                    offsets.push(i as u64);
+                }
+                grams.push(p.0);
+            }
+        }
+        offsets.push(pairs.len() as u64);
+        if grams.is_empty() {
+            offsets = vec![0];
+        }
+        let ids = ids.map_or_else(|| (0..texts.len() as u64).collect(), <[u64]>::to_vec);
+        Ok(NgramIndex { n, normalize, grams, offsets, postings, ids })
+    }
+
+    pub fn n(&self) -> usize {
+        self.n
+    }
+    pub fn normalize(&self) -> NormalizeOptions {
+        self.normalize
+    }
+    pub fn num_grams(&self) -> usize {
+        self.grams.len()
+    }
+    pub fn num_texts(&self) -> usize {
+        self.ids.len()
+    }
+
+    /// Step 2.
+    pub fn query<T: Texts + ?Sized>(&self, texts: &T) -> Overlaps {
+        let per: Vec<(u32, Vec<u64>)> = (0..texts.len())
+            .into_par_iter()
+            .map_init(
+                || (String::new(), ShingleBuf::default(), Vec::new()),
+                |(norm, buf, grams), i| {
+                    grams_of(texts.get(i).unwrap_or(""), self.n, self.normalize, norm, buf, grams);
+                    let mut count = 0u32;
+                    let mut rows: Vec<u32> = Vec::new();
+                    for g in grams.iter() {
+                        if let Ok(pos) = self.grams.binary_search(g) {
+                            count += 1;
+                            rows.extend_from_slice(&self.postings[self.offsets[pos] as usize..self.offsets[pos + 1] as usize]);
+                        }
+                    }
+                    let mut hit: Vec<u64> = rows.iter().map(|&r| self.ids[r as usize]).collect();
+                    hit.sort_unstable();
+                    hit.dedup();
+                    (count, hit)
+                },
+            )
+            .collect();
+        let mut offsets = Vec::with_capacity(per.len() + 1);
+        offsets.push(0i64);
+        let mut ids = Vec::new();
+        let mut counts = Vec::with_capacity(per.len());
+        for (c, hit) in per {
+            counts.push(c);
+            ids.extend_from_slice(&hit);
+            offsets.push(ids.len() as i64);
+        }
+        Overlaps { counts, offsets, ids }
+    }
+
+    pub fn save(&self, path: &Path) -> Result<()> {
+        let mut w = Writer::create(path)?;
+        w.bytes(MAGIC)?;
+        w.u32(FORMAT_VERSION)?;
+        w.u32(ALGORITHM_VERSION)?;
+        w.u32(self.n as u32)?;
+        w.u8(u8::from(self.normalize.keep_digits))?;
+        w.u64(self.grams.len() as u64)?;
+        w.u64s(&self.grams)?;
+        w.u64s(&self.offsets)?;
+        w.u64(self.postings.len() as u64)?;
+        w.u32s(&self.postings)?;
+        w.u64(self.ids.len() as u64)?;
+        w.u64s(&self.ids)?;
+        w.finish()
+    }
+
+    /// Reads an index; `expected_n`, when given, must equal the stored n-gram size.
+    pub fn load(path: &Path, expected_n: Option<usize>) -> Result<Self> {
+        let mut r = Reader::open(path)?;
+        let bad = |what: &str| Error::Format(format!("'{}' is not a tsqa n-gram index: {what}", path.display()));
+        if r.bytes(8)? != MAGIC {
+            return Err(bad("bad magic bytes"));
+        }
+        let format = r.u32()?;
+        if format != FORMAT_VERSION {
+            return Err(bad(&format!("format version {format}, this build reads {FORMAT_VERSION}")));
+        }
+        let algo = r.u32()?;
+        if algo != ALGORITHM_VERSION {
+            return Err(Error::Mismatch { name: "algorithm_version", stored: algo.to_string(), requested: ALGORITHM_VERSION.to_string() });
+        }
+        let n = r.u32()? as usize;
+        let keep_digits = r.u8()? != 0;
+        let g = r.len(u64::MAX / 16)?;
+        let grams = r.u64s(g)?;
+        let offsets = r.u64s(g + 1)?;
+        let p = r.len(u64::MAX / 4)?;
+        let postings = r.u32s(p)?;
+        let m = r.len(u64::MAX / 8)?;
+        let ids = r.u64s(m)?;
+        r.finish()?;
+        let sorted = grams.windows(2).all(|w| w[0] < w[1]);
+        let offsets_ok = offsets.windows(2).all(|w| w[0] <= w[1]) && offsets.last() == Some(&(p as u64)) && offsets[0] == 0;
+        if !sorted || !offsets_ok || postings.iter().any(|&x| x as usize >= m) {
+            return Err(bad("corrupt tables"));
+        }
+        if let Some(want) = expected_n {
+            if want != n {
+                return Err(Error::Mismatch { name: "n", stored: n.to_string(), requested: want.to_string() });
+            }
+        }
+        Ok(NgramIndex { n, normalize: NormalizeOptions { keep_digits }, grams, offsets, postings, ids })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn finds_overlapping_eval_items_and_round_trips() {
+        let eval = vec![
+            "Which planet is known as the red planet in our solar system?",
+            "What is the capital city of France and its largest city?",
+            "Paris",
+        ];
+        let idx = NgramIndex::build(&eval, Some(&[100, 200, 300]), 5, NormalizeOptions::default()).unwrap();
+        let queries = vec![
+            "Q: which PLANET is known as the red planet? A: Mars",
+            "completely unrelated text with many words in it",
+            "paris",
+            "",
+        ];
+        let o = idx.query(&queries);
+        assert_eq!(o.counts, vec![4, 0, 1, 0]);
+        assert_eq!(o.offsets, vec![0, 1, 1, 2, 2]);
+        assert_eq!(o.ids, vec![100, 300]);
+        let path = std::env::temp_dir().join(format!("tsqa-ngram-{}.idx", std::process::id()));
+        idx.save(&path).unwrap();
+        let back = NgramIndex::load(&path, Some(5)).unwrap();
+        assert_eq!(back.query(&queries).counts, o.counts);
+        assert!(matches!(NgramIndex::load(&path, Some(13)), Err(Error::Mismatch { .. })));
+        std::fs::remove_file(&path).unwrap();
+        assert!(NgramIndex::build(&eval, None, 0, NormalizeOptions::default()).is_err());
+    }
+}

@@ -1,0 +1,37 @@
+//! A random-access view of a column of texts, so the algorithms read Arrow buffers, Rust slices
+//! or anything else without copying them into per-record strings.
+
+/// Records addressed by position. `get` returns `None` for a null.
+pub trait Texts: Sync {
+    fn len(&self) -> usize;
+    fn get(&self, i: usize) -> Option<&str>;
+    fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+impl<S: AsRef<str> + Sync> Texts for [S] {
+    fn len(&self) -> usize {
+        <[S]>::len(self)
+    }
+    fn get(&self, i: usize) -> Option<&str> {
+        Some(self[i].as_ref())
+    }
+}
+
+impl<S: AsRef<str> + Sync> Texts for Vec<S> {
+    fn len(&self) -> usize {
+        <[S]>::len(self)
+    }
+    fn get(&self, i: usize) -> Option<&str> {
+        Some(self[i].as_ref())
+    }
+}
+
+/// Fails with the first null row, naming `column`.
+pub fn require_non_null<T: Texts + ?Sized>(texts: &T, column: &str) -> crate::error::Result<()> {
+    match (0..texts.len()).find(|&i| texts.get(i).is_none()) {
+        Some(row) => Err(crate::error::Error::Null { column: column.to_string(), row }),
+        None => Ok(()),
+    }
+}
