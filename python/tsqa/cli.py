@@ -62,7 +62,8 @@ def lint(paths: tuple[Path, ...], project_file: Path | None, fmt: str, strict: b
 @click.argument("kind", type=click.Choice(["project", "task", "all"]), default="all")
 @click.option("-o", "--output-dir", type=click.Path(path_type=Path, file_okay=False),
               help="Write project.schema.json and task.schema.json into this folder instead of printing.")
-def schema(kind: str, output_dir: Path | None) -> None:
+@click.option("--reference", is_flag=True, help="Print the Markdown spec reference instead of JSON Schema.")
+def schema(kind: str, output_dir: Path | None, reference: bool) -> None:
     """Print the JSON Schema of the project file and/or the task spec, for editors.
 
     Point yaml-language-server at it with a first line such as
@@ -70,6 +71,11 @@ def schema(kind: str, output_dir: Path | None) -> None:
     """
     from tsqa.spec.schema import SCHEMA_FILES, json_schema
 
+    if reference:
+        from tsqa.spec.reference import render_reference
+
+        console.out(render_reference(), end="")
+        return
     kinds = ["project", "task"] if kind == "all" else [kind]
     if output_dir is not None:
         output_dir.mkdir(parents=True, exist_ok=True)
@@ -86,3 +92,7 @@ def schema(kind: str, output_dir: Path | None) -> None:
 from tsqa.seeds.command import seeds  # noqa: E402
 
 main.add_command(seeds)
+
+
+if __name__ == "__main__":
+    main()

@@ -28,12 +28,17 @@ class VllmModel(_ModelCommon):
 
     engine: Literal["vllm"]
     tokenizer: str | None = None
+    """Tokenizer path or id when it differs from the model's."""
     dtype: Literal["auto", "bfloat16", "float16", "float32"] = "auto"
     tensor_parallel_size: Annotated[int, Field(ge=1)] = 1
+    """GPUs per engine replica."""
     gpu_memory_utilization: Annotated[float, Field(gt=0, le=1)] = 0.9
+    """Fraction of GPU memory vLLM may take (weights + KV cache)."""
     max_num_seqs: Annotated[int, Field(ge=1)] | None = None
+    """Sequences batched at once; vLLM's default when omitted."""
     enable_prefix_caching: bool = True
     enforce_eager: bool = False
+    """Skip CUDA graphs / torch.compile (faster start, slower steady state)."""
     chunk_size: Annotated[int, Field(ge=1)] = 4096
     """Prompts handed to the engine per call; bounds memory, one shard per chunk."""
 
@@ -43,11 +48,15 @@ class OpenAIModel(_ModelCommon):
 
     engine: Literal["openai"]
     base_url: Annotated[str, Field(pattern=r"^https?://")]
+    """Endpoint root, e.g. http://host:8000/v1."""
     api_key_env: str | None = None
     """Environment variable holding the API key; never the key itself."""
     max_concurrency: Annotated[int, Field(ge=1)] = 64
+    """Requests in flight at once."""
     timeout_s: Annotated[float, Field(gt=0)] = 600.0
+    """Per-request timeout; a timed-out request is retried."""
     max_retries: Annotated[int, Field(ge=0)] = 6
+    """Retries with backoff on 408/409/429/5xx and timeouts."""
 
 
 ModelConfig = Annotated[VllmModel | OpenAIModel, Discriminator("engine")]
@@ -64,7 +73,9 @@ class RayExecutor(SpecModel):
 
     kind: Literal["ray"]
     address: str = "auto"
+    """Ray cluster address (`auto`: the cluster this node belongs to)."""
     num_gpus_per_worker: Annotated[float, Field(gt=0)] = 1.0
+    """GPUs each vLLM actor reserves."""
 
 
 Executor = Annotated[LocalExecutor | RayExecutor, Discriminator("kind")]
@@ -74,6 +85,7 @@ class OutputConfig(SpecModel):
     dir: Annotated[str, Field(min_length=1)] = "runs/default"
     """Run directory, relative to the project file."""
     shard_rows: Annotated[int, Field(ge=1)] = 50_000
+    """Rows per Parquet shard."""
 
 
 class Project(SpecModel):
@@ -82,9 +94,14 @@ class Project(SpecModel):
     version: Literal[1] = SPEC_FORMAT_VERSION
     """Spec format version."""
     name: Name
+    """Project name, recorded in manifests and the blend file."""
     models: Annotated[dict[Name, ModelConfig], Field(min_length=1)]
+    """Models by the name stages use (`generator`, `solver` …); `engine` picks the kind."""
     defaults: StageDefaults = StageDefaults()
+    """Stage settings every spec starts from."""
     output: OutputConfig = OutputConfig()
+    """Where runs are written."""
     executor: Executor = LocalExecutor()
+    """`local` (this machine) or `ray` (a Ray cluster); `kind` picks it."""
     specs: list[str] = ["specs"]
     """Folders or files holding the task specs, relative to the project file."""

@@ -13,6 +13,7 @@ class Sampling(SpecModel):
     temperature: Annotated[float, Field(ge=0.0, le=5.0)] = 0.8
     """Softmax temperature; 0 is greedy."""
     top_p: Annotated[float, Field(gt=0.0, le=1.0)] = 0.95
+    """Nucleus sampling mass."""
     top_k: Annotated[int, Field(ge=-1)] = -1
     """-1 disables top-k."""
     max_tokens: Annotated[int, Field(ge=1, le=1_000_000)] = 1024
@@ -20,3 +21,4 @@ class Sampling(SpecModel):
     seed: int = 0
     """Base seed; each record derives its own from it for reproducibility."""
     stop: list[str] = []
+    """Strings that end generation."""

@@ -46,14 +46,18 @@ class FilesSeed(_SeedCommon):
 
 class HfDataset(SpecModel):
     path: Annotated[str, Field(min_length=1)]
+    """Hub dataset id or local dataset folder."""
     name: str | None = None
+    """Dataset config name."""
     revision: str | None = None
+    """Commit, tag or branch to pin."""
     split: str = "train"
     """The training split; eval split names are refused."""
 
 
 class HfSeed(_SeedCommon):
     hf: HfDataset
+    """A Hugging Face dataset (only its training split is read)."""
 
 
 def _source_kind(value: Any) -> str | None:

@@ -24,14 +24,17 @@ class GenerateStage(SpecModel):
     model: Name = "generator"
     """A model declared in the project file."""
     prompt: PromptRef = "similar_question"
+    """Built-in name, `{file: path}` or `{inline: template}`."""
     per_seed: Annotated[int, Field(ge=1, le=64)] = 2
     """New questions asked for per seed record."""
     sampling: Sampling = Sampling(temperature=0.9)
+    """Sampling of the generator."""
 
 
 class EnrichStage(SpecModel):
     model: Name = "generator"
     variants: Annotated[list[Variant], Field(min_length=1)] = ["reasoning", "knowledge"]
+    """Enriched answers written per kept question, one per variant."""
     prompts: dict[Variant, PromptRef] = {}
     """Overrides of the built-in prompt per variant."""
     sampling: Sampling = Sampling(temperature=0.7)
@@ -41,14 +44,18 @@ class VoteVerify(SpecModel):
     """Solve each question `samples` times and keep it when the majority agrees with it."""
 
     kind: Literal["vote"] = "vote"
+    """`vote` (default) or `none`."""
     model: Name = "generator"
     prompt: PromptRef = "solve"
+    """The solver's prompt; it never sees the answer."""
     samples: Annotated[int, Field(ge=1, le=64)] = 5
+    """Independent solutions sampled per question."""
     min_agreement: Probability = 0.6
     """Fraction of samples that must agree on the winning answer."""
     require_match: bool = True
     """Also require the winner to equal the generator's own answer."""
     extractor: Extractor = "auto"
+    """How the answer is read from a solution: auto, option, number, boxed, final_answer, text, regex, none."""
     pattern: str | None = None
     """Regular expression with one group; required when extractor is `regex`."""
     sampling: Sampling = Sampling(temperature=0.7)
@@ -64,6 +71,7 @@ class NoVerify(SpecModel):
     """Keep every parsed question; agreement is not measured."""
 
     kind: Literal["none"]
+    """Selects this kind."""
 
 
 def _verify_kind(value: Any) -> str | None:
@@ -82,11 +90,15 @@ Verify = Annotated[
 
 class DedupStage(SpecModel):
     enabled: bool = True
+    """Run exact + MinHash/LSH near-duplicate removal."""
     threshold: Annotated[float, Field(gt=0.0, le=1.0)] = 0.8
     """Estimated Jaccard similarity above which two records are near-duplicates."""
     num_perm: Annotated[int, Field(ge=16, le=1024, multiple_of=8)] = 128
+    """MinHash permutations."""
     ngram: Annotated[int, Field(ge=1, le=32)] = 5
+    """Shingle length (words or characters)."""
     shingle: Literal["word", "char"] = "word"
+    """Shingle unit."""
     against: list[Literal["seeds", "tasks", "index"]] = ["seeds", "tasks"]
     """Besides the task itself: its seed rows, the other tasks of the run, saved indexes."""
     index: list[str] = []
@@ -95,7 +107,9 @@ class DedupStage(SpecModel):
 
 class DecontaminateStage(SpecModel):
     enabled: bool = True
+    """Remove rows that overlap eval data."""
     ngram: Annotated[int, Field(ge=4, le=64)] = 13
+    """n-gram length in normalised tokens (13 is the GPT-3 convention)."""
     min_overlap: Annotated[int, Field(ge=1)] = 1
     """A row sharing this many n-grams with any eval text is removed."""
     eval_files: list[str] = []

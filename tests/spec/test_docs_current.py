@@ -1,0 +1,25 @@
+"""Generated documentation and the CI script stay true to the code and the README."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from tsqa.spec.reference import render_reference
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def test_spec_reference_is_current() -> None:
+    committed = (REPO / "docs" / "SPEC_REFERENCE.md").read_text()
+    assert committed == render_reference(), "run `tsqa schema --reference > docs/SPEC_REFERENCE.md`"
+
+
+def test_ci_runs_the_readme_commands_verbatim() -> None:
+    readme = (REPO / "README.md").read_text()
+    block = re.search(r"```bash\n(.*?)```", readme, re.S)
+    assert block, "the README must open with a bash block of the two set-up commands"
+    commands = [ln for ln in block.group(1).splitlines() if ln.strip() and not ln.startswith("#")]
+    assert len(commands) == 2
+    ci = (REPO / ".ci" / "run").read_text().splitlines()
+    assert all(command in ci for command in commands)
