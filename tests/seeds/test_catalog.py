@@ -8,8 +8,14 @@ from collections import Counter
 from typing import Any
 
 import pytest
-
-from tsqa.seeds.catalog import SNAPSHOT_PATH, Catalog, CatalogError, dump_snapshot, load_catalog, read_snapshot
+from tsqa.seeds.catalog import (
+    SNAPSHOT_PATH,
+    Catalog,
+    CatalogError,
+    dump_snapshot,
+    load_catalog,
+    read_snapshot,
+)
 from tsqa.seeds.groups import SEED_GROUPS, family_group, family_groups
 
 

@@ -9,7 +9,6 @@ from typing import Any
 
 import pytest
 from click.testing import CliRunner
-
 from tsqa.cli import main
 from tsqa.seeds.catalog import Catalog
 
@@ -30,7 +29,7 @@ def test_summary_counts_match_registry(training_configs: dict[str, dict[str, Any
     assert (int(match.group(1)), int(match.group(2))) == (len(training_configs), len(families))
     for kind, n in Counter(c.get("output_type") or "generate_until" for c in training_configs.values()).items():
         assert f"{n} {kind}" in summary
-        assert re.search(rf"^{kind}: {n} tasks", result.output, re.M)
+        assert re.search(rf"^{kind}: {n} tasks", result.output, re.MULTILINE)
 
 
 def test_json_counts_match_registry(training_configs: dict[str, dict[str, Any]]) -> None:
@@ -78,15 +77,14 @@ def test_user_errors_are_messages_not_tracebacks(args: list[str], message: str) 
 
 
 def test_from_installed_equals_snapshot(monkeypatch: pytest.MonkeyPatch, installed_catalog: Catalog) -> None:
-    import tsqa.seeds.command as command
+    from tsqa.seeds import command
 
     monkeypatch.setattr(command, "build_catalog", lambda: installed_catalog)  # reuse the session's TaskManager
     assert run("--json", "--from-installed").output == run("--json").output
 
 
 def test_broken_snapshot_is_a_clear_error(monkeypatch: pytest.MonkeyPatch, tmp_path: Any) -> None:
-    import tsqa.seeds.catalog as catalog
-    import tsqa.seeds.command as command
+    from tsqa.seeds import catalog, command
 
     monkeypatch.setattr(command, "load_catalog", lambda: catalog.read_snapshot(tmp_path / "gone.json"))
     result = run()

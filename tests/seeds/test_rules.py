@@ -6,7 +6,6 @@ import doctest
 from pathlib import Path
 
 import pytest
-
 from tsqa.seeds import build, groups, language, templates
 from tsqa.seeds.build import exclusion_reason, family_of, task_info
 from tsqa.seeds.language import guess_language

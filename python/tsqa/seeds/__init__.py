@@ -1,6 +1,12 @@
 """Seed sources: the lm-eval task catalogue (and, later, loaders and normalisation)."""
 
-from tsqa.seeds.catalog import Catalog, CatalogCounts, CatalogError, build_catalog, load_catalog
+from tsqa.seeds.catalog import (
+    Catalog,
+    CatalogCounts,
+    CatalogError,
+    build_catalog,
+    load_catalog,
+)
 from tsqa.seeds.groups import SEED_GROUPS, family_group
 from tsqa.seeds.model import OUTPUT_TYPES, TaskInfo
 

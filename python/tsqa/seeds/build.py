@@ -60,7 +60,8 @@ def task_info(name: str, cfg: Mapping[str, Any], family: str, *, python_class: b
         columns = None if cols is None or columns is None else columns | cols
     doc_to_text = cfg.get("doc_to_text")
     multiple_input = (
-        output_type == "multiple_choice" and is_function_ref(doc_to_text) and returns_index(doc_to_text)
+        output_type == "multiple_choice" and isinstance(doc_to_text, str)
+        and is_function_ref(doc_to_text) and returns_index(doc_to_text)
     )
     kwargs = cfg.get("dataset_kwargs")
     data_files = kwargs.get("data_files") if isinstance(kwargs, Mapping) else None
@@ -87,9 +88,10 @@ def task_info(name: str, cfg: Mapping[str, Any], family: str, *, python_class: b
 
 def iter_task_infos(task_manager: Any) -> Iterator[TaskInfo]:
     """Every leaf task of a `lm_eval.tasks.TaskManager`, in name order."""
-    from lm_eval.tasks import _index  # the Entry kinds; private but stable across 0.4.12+
-
     import lm_eval.tasks
+    from lm_eval.tasks import (
+        _index,  # the Entry kinds; private but stable across 0.4.12+
+    )
 
     tasks_root = Path(lm_eval.tasks.__file__).parent
     for name in task_manager.all_subtasks:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal, get_args
+from typing import Any, Literal, get_args
 
 OutputType = Literal["multiple_choice", "generate_until", "loglikelihood", "loglikelihood_rolling"]
 OUTPUT_TYPES: tuple[str, ...] = get_args(OutputType)
@@ -73,12 +73,12 @@ class TaskInfo:
         }
 
     @classmethod
-    def from_json(cls, raw: dict[str, object]) -> TaskInfo:
+    def from_json(cls, raw: dict[str, Any]) -> TaskInfo:
         cols = raw["columns"]
         return cls(
-            **{  # type: ignore[arg-type]
+            **{
                 **raw,
-                "columns": None if cols is None else frozenset(cols),  # type: ignore[arg-type]
-                "function_fields": tuple(raw["function_fields"]),  # type: ignore[arg-type]
+                "columns": None if cols is None else frozenset(cols),
+                "function_fields": tuple(raw["function_fields"]),
             }
         )

@@ -7,7 +7,7 @@ catalogue only needs a structural hint, so it parses the file.
 from __future__ import annotations
 
 import ast
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 
 
@@ -31,7 +31,7 @@ def returns_index(function_ref: str) -> bool:
     return False
 
 
-@lru_cache(maxsize=None)
+@cache
 def _parse(path: str) -> ast.Module | None:
     try:
         return ast.parse(Path(path).read_text(encoding="utf-8"), filename=path)
@@ -40,7 +40,7 @@ def _parse(path: str) -> ast.Module | None:
 
 
 def _int_dict_names(fn: ast.FunctionDef) -> frozenset[str]:
-    names = set()
+    names: set[str] = set()
     for node in ast.walk(fn):
         if isinstance(node, ast.Assign) and _is_int_dict(node.value):
             names.update(t.id for t in node.targets if isinstance(t, ast.Name))

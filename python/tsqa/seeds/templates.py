@@ -21,7 +21,7 @@ _IDENTIFIER = re.compile(r"^[A-Za-z_]\w*$")
 _LETTER = re.compile(r"^\(?[A-Za-z]\)?\.?$")
 # "{{ choices.label }}": the choices are the labels of another column.
 _LABEL_FIELD = re.compile(r"^\{\{\s*\w+\.labels?\s*\}\}$")
-_ONE_EXPRESSION = re.compile(r"^\{\{(.*)\}\}$", re.S)
+_ONE_EXPRESSION = re.compile(r"^\{\{(.*)\}\}$", re.DOTALL)
 
 _ENV = jinja2.Environment()
 # lm-eval's own filter (lm_eval.utils); analysis needs the name registered, never calls it.
