@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import time
 from collections import Counter
 from typing import Any
 
@@ -147,10 +146,9 @@ def test_every_usable_family_has_exactly_one_seed_group() -> None:
     assert family_group("mmlu") is None
 
 
-def test_load_is_fast_and_cached() -> None:
-    start = time.perf_counter()
-    read_snapshot(SNAPSHOT_PATH)
-    assert time.perf_counter() - start < 0.25  # budget 100 ms; margin for slow CI machines
+def test_load_is_cached() -> None:
+    # Load time is measured in benchmarks/lint (lint loads the catalogue), never asserted here.
+    assert len(read_snapshot(SNAPSHOT_PATH)) == len(load_catalog())
     assert load_catalog() is load_catalog()
 
 

@@ -19,7 +19,7 @@ CASES = {
     "python_tag.yaml": ("yaml-tag", 1, 7, "<root>", "'!!python/object/apply:os.system' is not allowed"),
     "top_level_list.yaml": ("yaml-structure", 1, 1, "<root>", "found a list"),
     "empty.yaml": ("yaml-structure", 1, 1, "<root>", "found an empty file"),
-    "unknown_field.yaml": ("schema", 6, 3, "generate.temprature", "unknown field 'temprature'"),
+    "unknown_field.yaml": ("schema", 6, 3, "generate.temprature", "unknown field 'temprature'; did you mean 'temperature'?"),
     "wrong_type.yaml": ("schema", 5, 12, "verify.samples", "valid integer, found 'five'"),
     "missing_format.yaml": ("schema", 1, 1, "format", "required field is missing"),
     "two_seed_sources.yaml": ("schema", 2, 7, "seed", "exactly one of the keys 'lm_eval', 'files' or 'hf'"),

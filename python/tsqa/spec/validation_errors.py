@@ -3,6 +3,8 @@ and what was found."""
 
 from __future__ import annotations
 
+import difflib
+from functools import cache
 from typing import Any
 
 from pydantic import ValidationError
@@ -91,9 +93,24 @@ def _message(err: Any, exists: bool) -> str:
     if kind == "missing":
         return "required field is missing"
     if kind == "extra_forbidden":
-        return f"unknown field {err['loc'][-1]!r}"
+        name = str(err["loc"][-1])
+        close = difflib.get_close_matches(name, _all_field_names(), n=1, cutoff=0.75)
+        return f"unknown field {name!r}" + (f"; did you mean {close[0]!r}?" if close else "")
     found = _show(err.get("input"))
     return f"{err['msg'][0].lower()}{err['msg'][1:]}, found {found} [type={kind}]"
+
+
+@cache
+def _all_field_names() -> list[str]:
+    from tsqa.spec.models.common import SpecModel
+
+    names: set[str] = set()
+    pending = list(SpecModel.__subclasses__())
+    while pending:
+        model = pending.pop()
+        names.update(model.model_fields)
+        pending += model.__subclasses__()
+    return sorted(names)
 
 
 def _show(value: Any) -> str:
