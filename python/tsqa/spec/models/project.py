@@ -103,5 +103,8 @@ class Project(SpecModel):
     """Where runs are written."""
     executor: Executor = LocalExecutor()
     """`local` (this machine) or `ray` (a Ray cluster); `kind` picks it."""
+    seed_store: Annotated[str, Field(min_length=1)] = ".tsqa/seeds"
+    """Local snapshot of the seed (training) splits written by `tsqa seeds fetch`, relative to the
+    project file; `plan` and `apply` read seeds from here and work offline."""
     specs: list[str] = ["specs"]
     """Folders or files holding the task specs, relative to the project file."""
