@@ -52,8 +52,8 @@ impl UnionFind {
             let key = |i: usize| if scores[i].is_nan() { f64::NEG_INFINITY } else { scores[i] };
             // best[root] = best member so far; ids ascend, so strict `>` keeps the lowest id on ties.
             let mut best: Vec<u32> = (0..n as u32).collect();
-            for i in 0..n {
-                let r = root[i] as usize;
+            for (i, &r) in root.iter().enumerate() {
+                let r = r as usize;
                 if key(i) > key(best[r] as usize) {
                     best[r] = i as u32;
                 }

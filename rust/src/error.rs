@@ -8,8 +8,12 @@ use std::fmt;
 pub enum Error {
     /// A parameter is out of range or inconsistent (`name`, the value given, why).
     Param { name: &'static str, value: String, reason: String },
-    /// An input record or column cannot be used (wrong type, null, ragged lengths …).
+    /// Input records or columns cannot be used (ragged lengths, limits …).
     Input(String),
+    /// A column has an unsupported type.
+    Type(String),
+    /// A bug: a panic caught at the boundary instead of reaching Python.
+    Internal(String),
     /// A null where a value is required: column name and row.
     Null { column: String, row: usize },
     /// A persisted index is unreadable (bad magic, truncated, checksum).
@@ -34,7 +38,8 @@ impl fmt::Display for Error {
             Error::Param { name, value, reason } => {
                 write!(f, "invalid {name}={value}: {reason}")
             }
-            Error::Input(msg) | Error::Format(msg) => f.write_str(msg),
+            Error::Input(msg) | Error::Type(msg) | Error::Format(msg) => f.write_str(msg),
+            Error::Internal(msg) => write!(f, "internal error in tsqa's native core (please report): {msg}"),
             Error::Null { column, row } => {
                 write!(f, "column '{column}' has a null at row {row}; drop or fill nulls first")
             }

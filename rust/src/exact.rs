@@ -40,20 +40,20 @@ pub fn hash_records(fields: &[&dyn Texts], normalize: Option<NormalizeOptions>) 
             if fields.len() == 1 {
                 return match normalize {
                     Some(opts) => {
-                        normalize_into(fields[0].get(i).unwrap_or(""), opts, buf);
+                        normalize_into(fields[0].text(i).unwrap_or(""), opts, buf);
                         xxh3_128(buf.as_bytes())
                     }
-                    None => xxh3_128(fields[0].get(i).unwrap_or("").as_bytes()),
+                    None => xxh3_128(fields[0].text(i).unwrap_or("").as_bytes()),
                 };
             }
             let mut h = Xxh3::new();
             for f in fields {
                 let bytes = match normalize {
                     Some(opts) => {
-                        normalize_into(f.get(i).unwrap_or(""), opts, buf);
+                        normalize_into(f.text(i).unwrap_or(""), opts, buf);
                         buf.as_bytes()
                     }
-                    None => f.get(i).unwrap_or("").as_bytes(),
+                    None => f.text(i).unwrap_or("").as_bytes(),
                 };
                 h.update(&(bytes.len() as u64).to_le_bytes());
                 h.update(bytes);

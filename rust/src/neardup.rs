@@ -171,7 +171,7 @@ fn verify<T: Texts + ?Sized>(texts: &T, edges: Vec<u64>, sketcher: &Sketcher, pa
     ids.par_sort_unstable();
     ids.dedup();
     let slot = |id: u32| ids.binary_search(&id).unwrap_or(0);
-    let text = |id: u32| texts.get(id as usize).unwrap_or("");
+    let text = |id: u32| texts.text(id as usize).unwrap_or("");
     let t = params.threshold;
     match params.verify {
         Verify::Exact => {
@@ -211,7 +211,7 @@ fn match_index<T: Texts + ?Sized>(texts: &T, keys: &BandKeys, sketcher: &Sketche
                 }
                 cands.sort_unstable();
                 cands.dedup();
-                let Some(sig) = sketcher.sketch(texts.get(i).unwrap_or(""), scratch) else { return -1 };
+                let Some(sig) = sketcher.sketch(texts.text(i).unwrap_or(""), scratch) else { return -1 };
                 cands
                     .iter()
                     .filter(|&&row| estimate(sig, idx.signature(row)) >= threshold)

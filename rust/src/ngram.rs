@@ -69,7 +69,7 @@ impl NgramIndex {
                 || (String::new(), ShingleBuf::default()),
                 |(norm, buf), i| {
                     let mut out = Vec::new();
-                    grams_of(texts.get(i).unwrap_or(""), n, normalize, norm, buf, &mut out);
+                    grams_of(texts.text(i).unwrap_or(""), n, normalize, norm, buf, &mut out);
                     out
                 },
             )
@@ -116,7 +116,7 @@ impl NgramIndex {
             .map_init(
                 || (String::new(), ShingleBuf::default(), Vec::new()),
                 |(norm, buf, grams), i| {
-                    grams_of(texts.get(i).unwrap_or(""), self.n, self.normalize, norm, buf, grams);
+                    grams_of(texts.text(i).unwrap_or(""), self.n, self.normalize, norm, buf, grams);
                     let mut count = 0u32;
                     let mut rows: Vec<u32> = Vec::new();
                     for g in grams.iter() {

@@ -117,7 +117,7 @@ impl Sketcher {
         let mut out = vec![u32::MAX; texts.len() * k];
         out.par_chunks_mut(BLOCK * k).enumerate().for_each_init(Scratch::default, |scratch, (blk, rows)| {
             for (r, row) in rows.chunks_exact_mut(k).enumerate() {
-                if let Some(sig) = self.sketch(texts.get(blk * BLOCK + r).unwrap_or(""), scratch) {
+                if let Some(sig) = self.sketch(texts.text(blk * BLOCK + r).unwrap_or(""), scratch) {
                     row.copy_from_slice(sig);
                 }
             }
@@ -140,7 +140,7 @@ impl Sketcher {
             per_block.into_par_iter().enumerate().for_each_init(Scratch::default, |scratch, (blk, mut cols)| {
                 let len = cols.first().map_or(0, |c| c.len());
                 for r in 0..len {
-                    if let Some(sig) = self.sketch(texts.get(blk * BLOCK + r).unwrap_or(""), scratch) {
+                    if let Some(sig) = self.sketch(texts.text(blk * BLOCK + r).unwrap_or(""), scratch) {
                         for (b, col) in cols.iter_mut().enumerate() {
                             col[r] = band_key(sig, b, rows);
                         }

@@ -1,10 +1,10 @@
 //! A random-access view of a column of texts, so the algorithms read Arrow buffers, Rust slices
 //! or anything else without copying them into per-record strings.
 
-/// Records addressed by position. `get` returns `None` for a null.
+/// Records addressed by position. `text` returns `None` for a null.
 pub trait Texts: Sync {
     fn len(&self) -> usize;
-    fn get(&self, i: usize) -> Option<&str>;
+    fn text(&self, i: usize) -> Option<&str>;
     fn is_empty(&self) -> bool {
         self.len() == 0
     }
@@ -14,7 +14,7 @@ impl<S: AsRef<str> + Sync> Texts for [S] {
     fn len(&self) -> usize {
         <[S]>::len(self)
     }
-    fn get(&self, i: usize) -> Option<&str> {
+    fn text(&self, i: usize) -> Option<&str> {
         Some(self[i].as_ref())
     }
 }
@@ -23,14 +23,14 @@ impl<S: AsRef<str> + Sync> Texts for Vec<S> {
     fn len(&self) -> usize {
         <[S]>::len(self)
     }
-    fn get(&self, i: usize) -> Option<&str> {
+    fn text(&self, i: usize) -> Option<&str> {
         Some(self[i].as_ref())
     }
 }
 
 /// Fails with the first null row, naming `column`.
 pub fn require_non_null<T: Texts + ?Sized>(texts: &T, column: &str) -> crate::error::Result<()> {
-    match (0..texts.len()).find(|&i| texts.get(i).is_none()) {
+    match (0..texts.len()).find(|&i| texts.text(i).is_none()) {
         Some(row) => Err(crate::error::Error::Null { column: column.to_string(), row }),
         None => Ok(()),
     }

@@ -1,9 +1,29 @@
-//! PyO3 bindings: the only place Python types appear.
+//! PyO3 bindings: the only place Python types appear. One file per area; `run::detached` is the
+//! single place the GIL is released, `error` maps core errors to exception classes.
+
+mod arrow;
+mod contamination;
+mod error;
+mod exact;
+mod neardup;
+mod run;
+mod vote;
 
 use pyo3::prelude::*;
 
 #[pymodule]
 fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
+    m.add("ALGORITHM_VERSION", crate::minhash::ALGORITHM_VERSION)?;
+    m.add("DETECTED_KERNEL", crate::minhash::Kernel::detect().name())?;
+    error::register(m)?;
+    m.add_function(wrap_pyfunction!(neardup::near_dedup, m)?)?;
+    m.add_function(wrap_pyfunction!(neardup::minhash_signatures, m)?)?;
+    m.add_function(wrap_pyfunction!(neardup::band_keys, m)?)?;
+    m.add_function(wrap_pyfunction!(neardup::choose_bands, m)?)?;
+    m.add_class::<neardup::MinHashIndex>()?;
+    m.add_function(wrap_pyfunction!(exact::exact_dedup, m)?)?;
+    m.add_function(wrap_pyfunction!(vote::majority_vote, m)?)?;
+    m.add_class::<contamination::NgramIndex>()?;
     Ok(())
 }
