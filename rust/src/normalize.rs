@@ -58,6 +58,22 @@ pub fn normalize_into(text: &str, opts: NormalizeOptions, out: &mut String) {
     }
 }
 
+/// Like `normalize_into`, and also writes the end offset of every word into `ends`, so word
+/// shingling needs no second scan for spaces.
+pub fn normalize_words_into(text: &str, opts: NormalizeOptions, out: &mut String, ends: &mut Vec<u32>) {
+    out.clear();
+    ends.clear();
+    if text.is_ascii() {
+        ascii_words_into(text.as_bytes(), opts, out, ends);
+    } else {
+        unicode_into(text, opts, out);
+        ends.extend(out.bytes().enumerate().filter(|&(_, b)| b == b' ').map(|(i, _)| i as u32));
+        if !out.is_empty() {
+            ends.push(out.len() as u32);
+        }
+    }
+}
+
 /// Convenience for tests and one-off calls.
 pub fn normalize(text: &str, opts: NormalizeOptions) -> String {
     let mut out = String::with_capacity(text.len());
@@ -66,24 +82,54 @@ pub fn normalize(text: &str, opts: NormalizeOptions) -> String {
 }
 
 fn ascii_into(bytes: &[u8], opts: NormalizeOptions, out: &mut String) {
+    ascii_impl::<false>(bytes, opts, out, &mut Vec::new());
+}
+
+fn ascii_words_into(bytes: &[u8], opts: NormalizeOptions, out: &mut String, ends: &mut Vec<u32>) {
+    ascii_impl::<true>(bytes, opts, out, ends);
+}
+
+/// The ASCII fast path; `ENDS` also records word end offsets.
+fn ascii_impl<const ENDS: bool>(bytes: &[u8], opts: NormalizeOptions, out: &mut String, ends: &mut Vec<u32>) {
     let table = if opts.keep_digits { &ASCII_KEEP } else { &ASCII_DROP };
-    // Only ASCII bytes are pushed, so `from_utf8` cannot fail; on ASCII it is a fast check and
-    // keeps this path free of `unsafe`.
+    // Branch-free: every byte writes its mapped value (a break writes b' ') and the cursor only
+    // advances past a break when the previous byte was part of a word, which collapses runs; the
+    // same condition records the word's end offset.
     let mut buf = std::mem::take(out).into_bytes();
-    buf.reserve(bytes.len());
-    let mut pending_space = false;
-    for &b in bytes {
-        let m = table[b as usize];
-        if m == 0 {
-            pending_space = !buf.is_empty();
-        } else {
-            if pending_space {
-                buf.push(b' ');
-                pending_space = false;
-            }
-            buf.push(m);
-        }
+    buf.clear();
+    buf.resize(bytes.len() + 1, 0);
+    ends.clear();
+    if ENDS {
+        ends.resize(bytes.len() / 2 + 2, 0);
     }
+    let (mut o, mut nw) = (0usize, 0usize);
+    let mut in_word = false;
+    for &b in bytes {
+        let m = table[b as usize & 0x7F];
+        let keep = m != 0;
+        buf[o] = if keep { m } else { b' ' };
+        if ENDS {
+            ends[nw] = o as u32;
+            nw += usize::from(!keep & in_word);
+        }
+        o += usize::from(keep | in_word);
+        in_word = keep;
+    }
+    if in_word {
+        if ENDS {
+            ends[nw] = o as u32;
+            nw += 1;
+        }
+    } else if o > 0 {
+        // The trailing break advanced the cursor past one space.
+        o -= 1;
+    }
+    buf.truncate(o);
+    if ENDS {
+        ends.truncate(nw);
+    }
+    // Only ASCII bytes were written, so `from_utf8` cannot fail; on ASCII it is a fast check and
+    // keeps this path free of `unsafe`.
     *out = String::from_utf8(buf).unwrap_or_default();
 }
 
@@ -137,6 +183,20 @@ mod tests {
         assert_eq!(normalize("Straße — Ünïcode…", KEEP), "straße ünïcode");
         assert_eq!(normalize("x² + ½", KEEP), "x2 1 2");
         assert_eq!(normalize("数学 问题", KEEP), "数学 问题");
+    }
+
+    #[test]
+    fn word_ends_match_spaces() {
+        for text in ["  Hello, World!! It's 42.  ", "a", "", "!!", "x y", "Ünï code, ok"] {
+            let (mut out, mut ends) = (String::new(), Vec::new());
+            normalize_words_into(text, KEEP, &mut out, &mut ends);
+            assert_eq!(out, normalize(text, KEEP));
+            let want: Vec<u32> = out.split(' ').scan(0u32, |pos, w| {
+                *pos += w.len() as u32 + 1;
+                Some(*pos - 1)
+            }).filter(|_| !out.is_empty()).collect();
+            assert_eq!(ends, want, "{text:?}");
+        }
     }
 
     #[test]

@@ -1,9 +1,10 @@
 //! Shingles: the set a record is compared by, as 64-bit hashes, never as joined strings.
 //!
 //! Steps (Broder 1997, "On the resemblance and containment of documents"):
-//! 1. Word n-grams: hash every word of the normalised text once (xxh3-64), then combine each
-//!    window of `n` word hashes with a multiply-rotate chain and a final avalanche (the
-//!    MurmurHash3 finaliser). A record with fewer than `n` words yields one shingle of all its
+//! 1. Word n-grams: hash every word of the normalised text once (8-byte little-endian chunks
+//!    folded by multiply-xor, then the MurmurHash3 finaliser), then combine each window of `n`
+//!    word hashes as a weighted sum with distinct odd constants per position (independent
+//!    multiplies, no dependency chain) and a final avalanche. A record with fewer than `n` words yields one shingle of all its
 //!    words, so short records still compare, and differ when any word differs.
 //! 2. Char n-grams: xxh3-64 of each window of `n` chars of the normalised text (spaces
 //!    included), for scripts without word breaks.
@@ -75,13 +76,80 @@ pub fn fmix64(mut h: u64) -> u64 {
     h ^ (h >> 33)
 }
 
+/// Per-position odd multipliers of the window sum (splitmix64 outputs of 1..=64, forced odd).
+static POSITION: [u64; 64] = {
+    let mut t = [0u64; 64];
+    let mut i = 0;
+    while i < 64 {
+        let mut z = (i as u64 + 1).wrapping_mul(MIX);
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        t[i] = (z ^ (z >> 31)) | 1;
+        i += 1;
+    }
+    t
+};
+
 #[inline(always)]
 fn combine(window: &[u64]) -> u64 {
     let mut h = window.len() as u64;
-    for &w in window {
-        h = (h ^ w).wrapping_mul(MIX).rotate_left(29);
+    for (w, c) in window.iter().zip(POSITION.iter()) {
+        h = h.wrapping_add(w.wrapping_mul(*c));
     }
     fmix64(h)
+}
+
+/// Hash of one word: 8-byte little-endian chunks folded by multiply-xor, length mixed in.
+#[inline(always)]
+pub fn word_hash(w: &[u8]) -> u64 {
+    let mut h = (w.len() as u64).wrapping_mul(MIX);
+    let mut chunks = w.chunks_exact(8);
+    for c in &mut chunks {
+        let v = u64::from_le_bytes([c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]]);
+        h = (h ^ v).wrapping_mul(0xff51_afd7_ed55_8ccd).rotate_left(31);
+    }
+    let rest = chunks.remainder();
+    if !rest.is_empty() {
+        let mut tail = [0u8; 8];
+        tail[..rest.len()].copy_from_slice(rest);
+        h = (h ^ u64::from_le_bytes(tail)).wrapping_mul(0xc4ce_b9fe_1a85_ec53);
+    }
+    fmix64(h)
+}
+
+/// Word shingles from a normalised text and its word end offsets (`normalize_words_into`).
+pub fn word_shingles_into(norm: &str, ends: &[u32], n: usize, buf: &mut ShingleBuf, out: &mut Vec<u64>) {
+    out.clear();
+    if norm.is_empty() {
+        return;
+    }
+    let bytes = norm.as_bytes();
+    buf.words.clear();
+    let mut start = 0usize;
+    for &e in ends {
+        buf.words.push(word_hash(&bytes[start..e as usize]));
+        start = e as usize + 1;
+    }
+    push_windows(&buf.words, n, out);
+}
+
+fn push_windows(words: &[u64], n: usize, out: &mut Vec<u64>) {
+    if words.len() <= n {
+        out.push(combine(words));
+    } else if n == 5 {
+        // The default, unrolled.
+        let c = &POSITION;
+        out.extend(words.windows(5).map(|w| {
+            fmix64(5u64
+                .wrapping_add(w[0].wrapping_mul(c[0]))
+                .wrapping_add(w[1].wrapping_mul(c[1]))
+                .wrapping_add(w[2].wrapping_mul(c[2]))
+                .wrapping_add(w[3].wrapping_mul(c[3]))
+                .wrapping_add(w[4].wrapping_mul(c[4])))
+        }));
+    } else {
+        out.extend(words.windows(n).map(combine));
+    }
 }
 
 /// Appends the shingle hashes of the normalised text `norm` to `out` (cleared first).
@@ -93,13 +161,8 @@ pub fn shingles_into(norm: &str, kind: ShingleKind, buf: &mut ShingleBuf, out: &
     match kind {
         ShingleKind::Word(n) => {
             buf.words.clear();
-            buf.words.extend(norm.split(' ').map(|w| xxh3_64(w.as_bytes())));
-            let words = &buf.words;
-            if words.len() <= n {
-                out.push(combine(words));
-            } else {
-                out.extend(words.windows(n).map(combine));
-            }
+            buf.words.extend(norm.as_bytes().split(|&b| b == b' ').map(word_hash));
+            push_windows(&buf.words, n, out);
         }
         ShingleKind::Char(n) => {
             let bytes = norm.as_bytes();

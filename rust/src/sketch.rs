@@ -10,8 +10,8 @@ use rayon::prelude::*;
 use crate::error::{Error, Result};
 use crate::lsh::{band_key, choose_bands, validate_bands, EMPTY_KEY};
 use crate::minhash::{Kernel, MinHasher};
-use crate::normalize::{normalize_into, NormalizeOptions};
-use crate::shingle::{shingle_set, shingles_into, ShingleBuf, ShingleKind};
+use crate::normalize::{normalize_into, normalize_words_into, NormalizeOptions};
+use crate::shingle::{shingle_set, shingles_into, word_shingles_into, ShingleBuf, ShingleKind};
 use crate::text::Texts;
 
 /// Everything that determines a signature and its band keys; persisted in index headers.
@@ -53,6 +53,7 @@ impl SketchParams {
 #[derive(Default)]
 pub struct Scratch {
     norm: String,
+    ends: Vec<u32>,
     shingle_buf: ShingleBuf,
     shingles: Vec<u64>,
     sig: Vec<u32>,
@@ -94,8 +95,16 @@ impl Sketcher {
 
     /// The signature of one text, left in `scratch.sig`; returns false when it has no shingles.
     pub fn sketch<'s>(&self, text: &str, scratch: &'s mut Scratch) -> Option<&'s [u32]> {
-        normalize_into(text, self.params.normalize, &mut scratch.norm);
-        shingles_into(&scratch.norm, self.params.shingle, &mut scratch.shingle_buf, &mut scratch.shingles);
+        match self.params.shingle {
+            ShingleKind::Word(n) => {
+                normalize_words_into(text, self.params.normalize, &mut scratch.norm, &mut scratch.ends);
+                word_shingles_into(&scratch.norm, &scratch.ends, n, &mut scratch.shingle_buf, &mut scratch.shingles);
+            }
+            ShingleKind::Char(_) => {
+                normalize_into(text, self.params.normalize, &mut scratch.norm);
+                shingles_into(&scratch.norm, self.params.shingle, &mut scratch.shingle_buf, &mut scratch.shingles);
+            }
+        }
         if scratch.shingles.is_empty() {
             return None;
         }
