@@ -88,6 +88,58 @@ def schema(kind: str, output_dir: Path | None, reference: bool) -> None:
     console.out(json.dumps(payload, indent=2))
 
 
+@main.command()
+@click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
+@click.option("--project", "project_file", type=click.Path(path_type=Path, dir_okay=False),
+              help="The project file. Default: the nearest tsqa.yaml beside or above PATHS.")
+@click.option("--json", "as_json", is_flag=True, help="Print the plan as JSON instead of tables.")
+@click.option("-o", "--out", type=click.Path(path_type=Path, dir_okay=False),
+              help="Save the plan; `tsqa apply PLAN` refuses it once any input has changed.")
+@click.option("--detailed-exitcode", is_flag=True,
+              help="Exit 0 when there is nothing to do, 2 when there is work, 1 on errors.")
+def plan(paths: tuple[Path, ...], project_file: Path | None, as_json: bool, out: Path | None,
+         detailed_exitcode: bool) -> None:
+    """Show what apply would do, what it costs and what it yields.
+
+    Per task: seed rows, model requests, prompt/answer tokens, GPU-hours on the declared workers,
+    expected verified rows, and what changed since the last apply (regenerate, re-verify, re-dedup,
+    re-blend …). Plan calls no model, uses no GPU and reads no dataset in full: prompts are rendered
+    on a small sample of fetched seed rows. Specs are linted first; lint errors stop the plan.
+    """
+    from tsqa.compile import compile_plan
+    from tsqa.compile.report import render_plan
+    from tsqa.compile.saved import save_plan
+    from tsqa.lint import lint_paths
+    from tsqa.lint.report import render
+    from tsqa.seeds.catalog import CatalogError, load_catalog
+    from tsqa.store.state import StateError, load_state
+
+    checked = lint_paths(list(paths) or [Path("specs")], project_file=project_file)
+    if checked.errors or checked.project is None:
+        render(checked, "text", console)
+        sys.exit(ExitStatus.FAILURE)
+    project = checked.project
+    try:
+        state = load_state(project.path.parent / project.project.output.dir)
+        catalog_version = load_catalog().lm_eval_version
+    except (StateError, CatalogError) as exc:
+        console.print(f"[red]error[/]: {exc}")
+        sys.exit(ExitStatus.FAILURE)
+    compiled = compile_plan(project, checked.specs, state, catalog_version=catalog_version)
+    if not console.is_terminal:
+        console.width = max(console.width, 150)  # piped output: don't squeeze the tables
+    if as_json:
+        console.out(compiled.model_dump_json(indent=2))
+    else:
+        render_plan(compiled, console)
+    if out is not None:
+        save_plan(compiled, out)
+        if not as_json:
+            console.print(f"Saved the plan to {out}; apply it with `tsqa apply {out}`.")
+    if detailed_exitcode:
+        sys.exit(ExitStatus.CHANGES if compiled.has_work else ExitStatus.SUCCESS)
+
+
 # commands registered from other packages
 from tsqa.seeds.command import seeds  # noqa: E402
 

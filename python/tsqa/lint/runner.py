@@ -25,6 +25,9 @@ SPEC_SUFFIXES = (".yaml", ".yml")
 class LintResult:
     diagnostics: list[Diagnostic] = field(default_factory=list)
     files: int = 0
+    # What was loaded, for commands that go on from a clean lint (plan, apply).
+    project: LoadedProject | None = None
+    specs: list[LoadedSpec] = field(default_factory=list)
 
     @property
     def errors(self) -> int:
@@ -64,6 +67,7 @@ def lint_paths(
         if problem is not None:
             result.diagnostics.append(problem)
     ctx = LintContext(project, specs, catalog)
+    result.project, result.specs = project, specs
     for rule in RULES.values():
         result.diagnostics += _run_rule(rule.id, rule.check, ctx)
     result.diagnostics = sorted(set(result.diagnostics))

@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import cache
 from importlib.resources import files
+from pathlib import Path
 from typing import Literal
 
 PromptStage = Literal["generate", "enrich", "solve"]
@@ -50,3 +51,25 @@ BUILTIN_PROMPTS: dict[str, BuiltinPrompt] = {
 @cache
 def builtin_prompt_text(name: str) -> str:
     return files(__package__).joinpath(BUILTIN_PROMPTS[name].file).read_text(encoding="utf-8")
+
+
+class PromptNotFound(Exception):
+    """A prompt reference that names no built-in or an unreadable file."""
+
+
+def resolve_prompt_text(ref: object, base_dir: Path) -> str:
+    """The template text a prompt reference stands for (built-in name, {file}, or {inline})."""
+    from tsqa.spec.models.prompts import PromptFile, PromptInline
+
+    if isinstance(ref, str):
+        if ref not in BUILTIN_PROMPTS:
+            raise PromptNotFound(f"no built-in prompt {ref!r}")
+        return builtin_prompt_text(ref)
+    if isinstance(ref, PromptInline):
+        return ref.inline
+    if isinstance(ref, PromptFile):
+        try:
+            return (base_dir / ref.file).read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise PromptNotFound(f"prompt file {ref.file!r}: {exc}") from None
+    raise PromptNotFound(f"not a prompt reference: {ref!r}")

@@ -1,0 +1,57 @@
+"""Saved plans (`tsqa plan -o plan.json`) and the applied state they lead to.
+
+A saved plan records the sha256 of every input; `tsqa apply plan.json` recompiles from the same
+project and refuses the plan when any input differs (terraform's stale-plan rule).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from pathlib import Path
+
+from pydantic import ValidationError
+
+from tsqa.compile.digest import changed_inputs
+from tsqa.compile.plan import PLAN_FORMAT_VERSION, Plan
+from tsqa.store.state import AppliedState, TaskState
+
+
+class PlanError(Exception):
+    pass
+
+
+def save_plan(plan: Plan, path: Path) -> None:
+    path.write_text(plan.model_dump_json(indent=2) + "\n", encoding="utf-8")
+
+
+def load_plan(path: Path) -> Plan:
+    try:
+        plan = Plan.model_validate_json(path.read_bytes())
+    except OSError as exc:
+        raise PlanError(f"{path}: cannot read saved plan ({exc.strerror})") from None
+    except (ValidationError, ValueError) as exc:
+        raise PlanError(f"{path}: not a tsqa plan ({str(exc).splitlines()[0]})") from None
+    if plan.plan_format != PLAN_FORMAT_VERSION:
+        raise PlanError(f"{path}: plan format {plan.plan_format} is not {PLAN_FORMAT_VERSION}; run tsqa plan again")
+    return plan
+
+
+def stale_inputs(saved: Plan, current: Plan) -> list[str]:
+    """Why a saved plan may no longer be applied: the inputs that changed since it was written."""
+    if saved.input_digest == current.input_digest:
+        return []
+    return changed_inputs(saved.inputs, current.inputs) or ["tsqa version or lm-eval catalogue"]
+
+
+def applied_state(plan: Plan, previous: AppliedState, measured: dict[str, TaskState] | None = None) -> AppliedState:
+    """The state after `plan` was applied in full: every task's stage fingerprints, with the rates
+    the run measured (or the previous ones)."""
+    now = datetime.now(timezone.utc).isoformat(timespec="seconds")
+    tasks = dict(previous.tasks)
+    for task in plan.tasks:
+        old = (measured or {}).get(task.task) or previous.tasks.get(task.task)
+        tasks[task.task] = TaskState(
+            stages={s.stage.value: s.fingerprint for s in task.stages},
+            rates=old.rates if old else {}, output_ratio=old.output_ratio if old else {}, applied_at=now,
+        )
+    return AppliedState(tasks=tasks)

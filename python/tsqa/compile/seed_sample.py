@@ -1,0 +1,105 @@
+"""What the plan knows about a task's seeds without reading a dataset in full: the row count and a
+small sample of normalised records to render prompts on.
+
+Sources, in order: the seed store written by `tsqa seeds fetch` (metadata + first rows), the files
+of a `files:` seed (Parquet footers, JSONL line counts), the spec's `limit`. No dataset is read in
+full and nothing is downloaded.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from tsqa.spec.load import LoadedProject, LoadedSpec
+
+SAMPLE_ROWS = 32
+
+
+@dataclass(frozen=True)
+class SeedSample:
+    rows: int | None
+    source: str
+    records: list[dict[str, Any]] = field(default_factory=list)
+    """Prompt variables of sampled normalised records (question, choices, answer, answer_text, context, seed_id)."""
+    meta_files: list[Path] = field(default_factory=list)
+    """Seed metadata files the counts came from (they enter the plan's input digest)."""
+    notes: list[str] = field(default_factory=list)
+
+
+def sample_seeds(loaded: LoadedSpec, project: LoadedProject) -> SeedSample:
+    spec = loaded.spec
+    limit = spec.seed.limit
+    rows, source, records, metas, notes = _from_store(loaded, project)
+    if rows is None:
+        rows, source = _from_files(loaded), "files"
+        if rows is None:
+            source = "unknown"
+            if limit is None:
+                notes.append("seed rows unknown: run `tsqa seeds fetch` to snapshot the training split")
+    if rows is not None and limit is not None:
+        rows = min(rows, limit)
+    elif rows is None and limit is not None:
+        rows, source = limit, "limit"
+        notes.append("seed rows taken from `limit` (seeds not fetched: the split may be smaller)")
+    return SeedSample(rows, source, records, metas, notes)
+
+
+def _from_store(loaded: LoadedSpec, project: LoadedProject):  # type: ignore[no-untyped-def]
+    notes: list[str] = []
+    try:
+        from tsqa.seeds.store import SeedStore
+    except ImportError:
+        return None, "unknown", [], [], notes
+    store = SeedStore.for_project(project.path, project.project)
+    try:
+        meta = store.meta(loaded.spec)
+    except Exception as exc:  # noqa: BLE001 - a damaged store entry is reported, the plan goes on
+        notes.append(f"seed store unreadable: {exc}")
+        return None, "unknown", [], [], notes
+    if meta is None:
+        return None, "unknown", [], [], notes
+    metas = [p for p in [getattr(store, "meta_path", lambda s: None)(loaded.spec)] if p is not None]
+    records = _normalised_sample(store, loaded, notes)
+    return meta.rows, "seed-store", records, metas, notes
+
+
+def _normalised_sample(store: Any, loaded: LoadedSpec, notes: list[str]) -> list[dict[str, Any]]:
+    try:
+        from tsqa.seeds.catalog import load_catalog
+        from tsqa.seeds.normalise import normalise
+
+        table = store.read(loaded.spec, limit=SAMPLE_ROWS)
+        seed = loaded.spec.seed
+        info = load_catalog().get(seed.lm_eval) if hasattr(seed, "lm_eval") else None
+        result = normalise(loaded.spec, info, table.to_pylist())
+    except Exception as exc:  # noqa: BLE001 - estimates fall back to template-only token counts
+        notes.append(f"no seed sample for prompt tokens: {exc}")
+        return []
+    return [prompt_variables(r) for r in result.records]
+
+
+def prompt_variables(record: Any) -> dict[str, Any]:
+    """A normalised record as the variables prompts see."""
+    options = getattr(record, "options", None)
+    index = getattr(record, "answer_index", None)
+    return {
+        "seed_id": str(getattr(record, "seed_id", "")),
+        "question": getattr(record, "question", ""),
+        "choices": list(options) if options else [],
+        "answer": index if index is not None else getattr(record, "answer_text", ""),
+        "answer_text": getattr(record, "answer_text", ""),
+        "context": getattr(record, "context", None),
+    }
+
+
+def _from_files(loaded: LoadedSpec) -> int | None:
+    try:
+        from tsqa.seeds.store import seed_rows_without_fetch
+    except ImportError:
+        return None
+    try:
+        return seed_rows_without_fetch(loaded.spec, loaded.path.parent)
+    except Exception:  # noqa: BLE001 - unreadable files are reported by `seeds fetch`; here: unknown
+        return None

@@ -1,0 +1,75 @@
+"""Count prompt tokens with the model's own tokenizer when it is on this machine.
+
+Lookup order: the model's `tokenizer` (or `model`) as a local folder holding tokenizer.json; the
+Hugging Face cache (`local_files_only`, never a download); otherwise a documented heuristic of one
+token per 4 UTF-8 bytes, which is within ~15% for BPE tokenizers on English prose and is flagged as
+such in the plan.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+from tsqa.spec.models.project import OpenAIModel, VllmModel
+
+# Tokens a chat template adds around a single user message (role markers, BOS/EOS).
+CHAT_TEMPLATE_OVERHEAD = 12
+BYTES_PER_TOKEN = 4
+
+
+@dataclass(frozen=True)
+class TokenCounter:
+    method: str
+    count_text: Callable[[str], int]
+
+    def count_prompt(self, text: str) -> int:
+        return self.count_text(text) + CHAT_TEMPLATE_OVERHEAD
+
+
+def heuristic_count(text: str) -> int:
+    return math.ceil(len(text.encode("utf-8")) / BYTES_PER_TOKEN)
+
+
+HEURISTIC = TokenCounter(f"heuristic:bytes/{BYTES_PER_TOKEN}", heuristic_count)
+
+
+def counter_for(model: VllmModel | OpenAIModel, base_dir: Path) -> TokenCounter:
+    source = getattr(model, "tokenizer", None) or model.model
+    return _cached_counter(source, model.revision, str(base_dir))
+
+
+@lru_cache(maxsize=64)
+def _cached_counter(source: str, revision: str | None, base_dir: str) -> TokenCounter:
+    path = _local_tokenizer_file(source, Path(base_dir)) or _hub_cached_tokenizer_file(source, revision)
+    if path is None:
+        return HEURISTIC
+    try:
+        from tokenizers import Tokenizer
+
+        tokenizer = Tokenizer.from_file(str(path))
+    except Exception:  # noqa: BLE001 - a corrupt or foreign tokenizer file: fall back, flagged
+        return HEURISTIC
+    return TokenCounter(f"tokenizer:{source}", lambda text: len(tokenizer.encode(text, add_special_tokens=False).ids))
+
+
+def _local_tokenizer_file(source: str, base_dir: Path) -> Path | None:
+    for folder in (Path(source), base_dir / source):
+        candidate = folder / "tokenizer.json"
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def _hub_cached_tokenizer_file(repo_id: str, revision: str | None) -> Path | None:
+    if repo_id.count("/") != 1 or Path(repo_id).exists():
+        return None
+    try:
+        from huggingface_hub import hf_hub_download
+
+        return Path(hf_hub_download(repo_id, "tokenizer.json", revision=revision, local_files_only=True))
+    except Exception:  # noqa: BLE001 - not cached / hub library absent: the heuristic is used
+        return None

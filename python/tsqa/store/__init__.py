@@ -1,0 +1,1 @@
+"""The run directory: what apply has done (state), shards and manifests."""
