@@ -1,0 +1,67 @@
+"""`tsqa plan` as a user runs it: tables, --json, -o, --detailed-exitcode, errors."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from click.testing import CliRunner
+from plan_workspace import SPEC, Workspace
+
+from tsqa.cli import main
+from tsqa.compile.saved import applied_state, load_plan
+from tsqa.store.state import AppliedState, save_state
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def run(ws: Workspace, *args: str) -> tuple[int, str]:
+    result = CliRunner().invoke(main, ["plan", str(ws.root / "specs"), "--project", str(ws.root / "tsqa.yaml"), *args])
+    assert result.exception is None or isinstance(result.exception, SystemExit), result.exception
+    return result.exit_code, result.output
+
+
+def test_detailed_exitcode_reports_work_then_nothing(ws: Workspace) -> None:
+    code, out = run(ws, "--detailed-exitcode", "-o", str(ws.root / "plan.json"))
+    assert code == 2
+    assert "Plan: 1 new, 0 unchanged." in out and "quiz" in out
+    saved = load_plan(ws.root / "plan.json")
+    save_state(ws.root / "runs" / "t", applied_state(saved, AppliedState()))
+    code, out = run(ws, "--detailed-exitcode")
+    assert code == 0 and "No changes. 1 tasks are up to date." in out
+    ws.write(spec=SPEC.replace("weight: 1.0", "weight: 2"))
+    code, out = run(ws, "--detailed-exitcode")
+    assert code == 2 and "1 re-blend" in out and "0.00 GPU-hours" in out
+
+
+def test_without_detailed_exitcode_work_exits_0(ws: Workspace) -> None:
+    assert run(ws)[0] == 0
+
+
+def test_json_output(ws: Workspace) -> None:
+    code, out = run(ws, "--json")
+    payload = json.loads(out)
+    assert code == 0
+    assert payload["tasks"][0]["task"] == "quiz" and payload["tasks"][0]["change"] == "new"
+    assert [s["stage"] for s in payload["tasks"][0]["stages"]][:3] == ["seeds", "normalise", "generate"]
+    assert len(payload["input_digest"]) == 64
+
+
+def test_lint_errors_stop_the_plan(ws: Workspace) -> None:
+    ws.write(spec=SPEC.replace("format: multiple_choice", "format: essay"))
+    code, out = run(ws, "--detailed-exitcode")
+    assert code == 1 and "error[schema] format" in out and "Plan:" not in out
+
+
+def test_damaged_state_is_a_clear_error(ws: Workspace) -> None:
+    (ws.root / "runs" / "t").mkdir(parents=True)
+    (ws.root / "runs" / "t" / "state.json").write_text("{broken")
+    code, out = run(ws)
+    assert code == 1 and "unreadable applied state" in out and "Traceback" not in out
+
+
+def test_example_project_plans() -> None:
+    result = CliRunner().invoke(main, ["plan", str(REPO / "specs"), "--project", str(REPO / "tsqa.yaml"), "--json"])
+    assert result.exit_code == 0, result.output
+    plan = json.loads(result.output)
+    assert len(plan["tasks"]) == len(list((REPO / "specs").glob("*.yaml")))
