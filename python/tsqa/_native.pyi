@@ -1,3 +1,200 @@
-"""Type stubs for the Rust extension (the contract of rust/src/py)."""
+"""Type stubs for the Rust extension (the contract of rust/src/py).
+
+Every function releases the GIL and runs on a rayon pool of ``threads`` workers owned by the call
+(default: all cores). Text inputs are Arrow string columns (string, large_string, string_view;
+arrays, chunked arrays, table columns) read zero-copy through the Arrow PyCapsule interface.
+"""
+
+from os import PathLike
+from typing import Any, Literal, final
+
+import numpy as np
+import numpy.typing as npt
 
 __version__: str
+ALGORITHM_VERSION: int
+"""Version of the MinHash/shingle/band-key definitions; stored in every persisted index."""
+DETECTED_KERNEL: Literal["scalar", "avx2", "avx512"]
+
+_Shingle = Literal["word", "char"]
+_Kernel = Literal["auto", "scalar", "avx2", "avx512"]
+_Verify = Literal["exact", "signature", "none"]
+_Mode = Literal["multiple_choice", "number", "boxed", "final_answer", "text"]
+
+class NativeError(Exception):
+    """Base class of every error raised by tsqa's native core."""
+
+class ParameterError(NativeError, ValueError):
+    """A parameter is out of range; the message quotes the value."""
+
+class InputError(NativeError, ValueError):
+    """Input records or columns cannot be used (lengths, limits)."""
+
+class ColumnTypeError(NativeError, TypeError):
+    """A column is not of a supported Arrow type."""
+
+class NullValueError(NativeError, ValueError):
+    """A column has a null where text is required; the message names the row."""
+
+class IndexFormatError(NativeError, ValueError):
+    """A persisted index is unreadable (bad magic, truncated, checksum)."""
+
+class IndexMismatchError(NativeError, ValueError):
+    """A persisted index was built with other parameters."""
+
+class NativeIOError(NativeError, OSError):
+    """Reading or writing an index file failed."""
+
+def near_dedup(
+    texts_obj: Any,
+    *,
+    threshold: float = 0.8,
+    num_perm: int = 128,
+    ngram: int = 5,
+    shingle: _Shingle = "word",
+    keep_digits: bool = True,
+    seed: int = 1,
+    bands: int | None = None,
+    rows: int | None = None,
+    verify: _Verify = "exact",
+    scores: npt.NDArray[np.float64] | None = None,
+    index: MinHashIndex | None = None,
+    threads: int | None = None,
+    kernel_name: _Kernel = "auto",
+    column: str = "texts",
+) -> dict[str, Any]:
+    """Near-duplicate clusters.
+
+    Returns:
+        ``cluster_id``, ``duplicate_of`` (-1 when kept), ``cluster_size``, ``index_match`` (int64),
+        ``is_duplicate`` (bool) arrays and ``stats`` (seconds per stage, pair counts, bands, rows,
+        kernel).
+
+    Raises:
+        ParameterError, ColumnTypeError, NullValueError, InputError, IndexMismatchError.
+    """
+
+def minhash_signatures(
+    texts_obj: Any,
+    *,
+    num_perm: int = 128,
+    ngram: int = 5,
+    shingle: _Shingle = "word",
+    keep_digits: bool = True,
+    seed: int = 1,
+    threads: int | None = None,
+    kernel_name: _Kernel = "auto",
+    column: str = "texts",
+) -> npt.NDArray[np.uint32]:
+    """``n × num_perm`` signatures; rows of records without shingles are all 2**32-1."""
+
+def band_keys(
+    texts_obj: Any,
+    *,
+    threshold: float = 0.8,
+    num_perm: int = 128,
+    ngram: int = 5,
+    shingle: _Shingle = "word",
+    keep_digits: bool = True,
+    seed: int = 1,
+    bands: int | None = None,
+    rows: int | None = None,
+    threads: int | None = None,
+    kernel_name: _Kernel = "auto",
+    column: str = "texts",
+) -> npt.NDArray[np.uint64]:
+    """``bands × n`` band keys; 0 marks a record without shingles."""
+
+def choose_bands(threshold: float, num_perm: int = 128) -> tuple[int, int, float]:
+    """``(bands, rows, detection probability at threshold)``."""
+
+@final
+class MinHashIndex:
+    """Band tables and full signatures of earlier corpora, persisted in a versioned file."""
+
+    def __new__(
+        cls,
+        *,
+        threshold: float = 0.8,
+        num_perm: int = 128,
+        ngram: int = 5,
+        shingle: _Shingle = "word",
+        keep_digits: bool = True,
+        seed: int = 1,
+        bands: int | None = None,
+        rows: int | None = None,
+    ) -> MinHashIndex: ...
+    def add(
+        self,
+        texts_obj: Any,
+        ids: npt.NDArray[np.uint64] | None = None,
+        *,
+        threads: int | None = None,
+        kernel_name: _Kernel = "auto",
+        column: str = "texts",
+    ) -> int:
+        """Adds records (skipping those without shingles); returns how many were added."""
+    def save(self, path: str | PathLike[str]) -> None: ...
+    @staticmethod
+    def load(
+        path: str | PathLike[str],
+        *,
+        threshold: float | None = None,
+        num_perm: int | None = None,
+        ngram: int | None = None,
+        shingle: _Shingle | None = None,
+        keep_digits: bool | None = None,
+        seed: int | None = None,
+        bands: int | None = None,
+        rows: int | None = None,
+    ) -> MinHashIndex:
+        """Loads an index; parameters given must match the stored ones (IndexMismatchError)."""
+    def __len__(self) -> int: ...
+    @property
+    def params(self) -> dict[str, Any]: ...
+
+def exact_dedup(
+    columns: list[Any],
+    *,
+    normalize: bool = True,
+    keep_digits: bool = True,
+    names: list[str] | None = None,
+    threads: int | None = None,
+) -> dict[str, npt.NDArray[Any]]:
+    """``hash_hi``, ``hash_lo`` (uint64), ``is_duplicate`` (bool), ``first_index`` (int64)."""
+
+def majority_vote(
+    samples: Any,
+    *,
+    mode: _Mode = "final_answer",
+    options: Any | None = None,
+    references: Any | None = None,
+    threads: int | None = None,
+) -> dict[str, Any]:
+    """``winner``, ``winner_text``, ``reference`` (pyarrow string), ``matches_reference``
+    (pyarrow bool), ``votes``, ``total``, ``valid`` (int64), ``agreement`` (float64)."""
+
+@final
+class NgramIndex:
+    """Word n-gram index of evaluation texts (contamination checks)."""
+
+    @staticmethod
+    def build(
+        texts_obj: Any,
+        ids: npt.NDArray[np.uint64] | None = None,
+        *,
+        n: int = 13,
+        keep_digits: bool = True,
+        threads: int | None = None,
+        column: str = "texts",
+    ) -> NgramIndex: ...
+    def query(self, texts_obj: Any, *, threads: int | None = None, column: str = "texts") -> dict[str, Any]:
+        """``count`` (uint32 distinct n-grams found), ``ids`` (pyarrow list<uint64>)."""
+    def save(self, path: str | PathLike[str]) -> None: ...
+    @staticmethod
+    def load(path: str | PathLike[str], *, n: int | None = None) -> NgramIndex: ...
+    @property
+    def n(self) -> int: ...
+    @property
+    def num_grams(self) -> int: ...
+    def __len__(self) -> int: ...

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use arrow_array::{ListArray, UInt64Array};
 use arrow_buffer::OffsetBuffer;
 use arrow_schema::{DataType, Field};
-use numpy::PyArray1;
+use numpy::{PyArray1, PyReadonlyArray1};
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
 
@@ -29,8 +29,9 @@ impl NgramIndex {
     /// Builds the index from eval texts; `ids` (one per text) default to positions.
     #[staticmethod]
     #[pyo3(signature = (texts_obj, ids=None, *, n=13, keep_digits=true, threads=None, column="texts"))]
-    fn build(py: Python<'_>, texts_obj: &Bound<'_, PyAny>, ids: Option<Vec<u64>>, n: usize, keep_digits: bool, threads: Option<usize>, column: &str) -> PyResult<Self> {
+    fn build<'py>(py: Python<'py>, texts_obj: &Bound<'py, PyAny>, ids: Option<PyReadonlyArray1<'py, u64>>, n: usize, keep_digits: bool, threads: Option<usize>, column: &str) -> PyResult<Self> {
         let t = texts(texts_obj, column)?;
+        let ids: Option<Vec<u64>> = ids.map(|a| a.as_array().to_vec());
         let inner = detached(py, threads, || CoreIndex::build(&t, ids.as_deref(), n, NormalizeOptions { keep_digits }))?;
         Ok(NgramIndex { inner })
     }

@@ -3,7 +3,7 @@
 
 use std::path::PathBuf;
 
-use numpy::{PyArray1, PyArray2, PyArrayMethods};
+use numpy::{PyArray1, PyArray2, PyArrayMethods, PyReadonlyArray1};
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
 
@@ -68,7 +68,7 @@ pub fn near_dedup<'py>(
     bands: Option<usize>,
     rows: Option<usize>,
     verify: &str,
-    scores: Option<Vec<f64>>,
+    scores: Option<PyReadonlyArray1<'py, f64>>,
     index: Option<PyRef<'py, MinHashIndex>>,
     threads: Option<usize>,
     kernel_name: &str,
@@ -77,6 +77,7 @@ pub fn near_dedup<'py>(
     let sketch = sketch_params(threshold, num_perm, ngram, shingle, keep_digits, seed, bands, rows)?;
     let params = DedupParams { sketch, threshold, verify: Verify::parse(verify).map_err(to_py)?, kernel: kernel(kernel_name)? };
     let texts = texts(texts_obj, column)?;
+    let scores: Option<Vec<f64>> = scores.map(|s| s.as_array().to_vec());
     let idx = index.as_ref().map(|i| &i.inner);
     let r = detached(py, threads, || core_near_dedup(&texts, &params, scores.as_deref(), idx))?;
     let out = PyDict::new(py);
@@ -184,13 +185,14 @@ impl MinHashIndex {
         &mut self,
         py: Python<'py>,
         texts_obj: &Bound<'py, PyAny>,
-        ids: Option<Vec<u64>>,
+        ids: Option<PyReadonlyArray1<'py, u64>>,
         threads: Option<usize>,
         kernel_name: &str,
         column: &str,
     ) -> PyResult<usize> {
         let k = kernel(kernel_name)?;
         let texts = texts(texts_obj, column)?;
+        let ids: Option<Vec<u64>> = ids.map(|a| a.as_array().to_vec());
         let inner = &mut self.inner;
         detached(py, threads, || inner.add(&texts, ids.as_deref(), k))
     }
