@@ -6,12 +6,13 @@ those modules are only parsed (pysource.py).
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
 from tsqa.seeds.language import guess_language
-from tsqa.seeds.model import FUNCTION_FIELDS, TaskInfo
+from tsqa.seeds.model import FUNCTION_FIELDS, FUNCTION_PREFIX, TaskInfo, TaskRules
 from tsqa.seeds.pysource import returns_index
 from tsqa.seeds.sources import MULTIMODAL_FIELDS, data_key, is_local_path
 from tsqa.seeds.templates import is_function_ref, letter_only_choices, template_columns
@@ -50,7 +51,36 @@ def exclusion_reason(cfg: Mapping[str, Any], *, python_class: bool = False) -> s
     return None
 
 
-def task_info(name: str, cfg: Mapping[str, Any], family: str, *, python_class: bool = False) -> TaskInfo:
+def _portable(value: Any, tasks_root: Path | None) -> Any:
+    """A config value with `!function` paths made relative to lm_eval/tasks (see FUNCTION_PREFIX)."""
+    if not is_function_ref(value):
+        return value
+    path = Path(value)
+    if tasks_root is not None and path.is_relative_to(tasks_root):
+        return FUNCTION_PREFIX + path.relative_to(tasks_root).as_posix()
+    return FUNCTION_PREFIX + value  # a task outside lm-eval: keep the absolute path
+
+
+def _json_safe(value: Any) -> Any:
+    # dataset_kwargs may hold non-JSON values (rare); the snapshot keeps their text.
+    return None if value is None else json.loads(json.dumps(value, default=str))
+
+
+def task_rules(cfg: Mapping[str, Any], tasks_root: Path | None) -> TaskRules:
+    delimiter = cfg.get("target_delimiter")
+    return TaskRules(
+        doc_to_text=_json_safe(_portable(cfg.get("doc_to_text"), tasks_root)),
+        doc_to_choice=_json_safe(_portable(cfg.get("doc_to_choice"), tasks_root)),
+        doc_to_target=_json_safe(_portable(cfg.get("doc_to_target"), tasks_root)),
+        process_docs=_portable(cfg.get("process_docs"), tasks_root),
+        target_delimiter=delimiter if isinstance(delimiter, str) else " ",
+        dataset_kwargs=_json_safe(cfg.get("dataset_kwargs")),
+    )
+
+
+def task_info(
+    name: str, cfg: Mapping[str, Any], family: str, *, python_class: bool = False, tasks_root: Path | None = None
+) -> TaskInfo:
     """One record from a TaskManager config (includes merged, functions as path strings)."""
     output_type = cfg.get("output_type") or "generate_until"
     funcs = tuple(f for f in FUNCTION_FIELDS if is_function_ref(cfg.get(f)))
@@ -83,6 +113,7 @@ def task_info(name: str, cfg: Mapping[str, Any], family: str, *, python_class: b
         function_fields=funcs,
         excluded=exclusion_reason(cfg, python_class=python_class),
         data_key=data_key(cfg.get("dataset_path"), cfg.get("dataset_name"), cfg.get("training_split"), data_files),
+        rules=task_rules(cfg, tasks_root) if cfg.get("training_split") else None,
     )
 
 
@@ -101,4 +132,5 @@ def iter_task_infos(task_manager: Any) -> Iterator[TaskInfo]:
             entry.cfg or {},
             family_of(entry.yaml_path, tasks_root),
             python_class=entry.kind is _index.Kind.PY_TASK,
+            tasks_root=tasks_root,
         )

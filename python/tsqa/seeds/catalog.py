@@ -21,6 +21,7 @@ from typing import Any
 from tsqa.seeds.groups import family_group
 from tsqa.seeds.language import guess_language
 from tsqa.seeds.model import TaskInfo
+from tsqa.seeds.sources import FILE_LOADERS, canonical_dataset
 
 SNAPSHOT_PATH = Path(__file__).parent / "data" / "lm_eval_catalog.json"
 SNAPSHOT_FORMAT = 1
@@ -74,6 +75,7 @@ class Catalog:
             if t.data_key:
                 by_key[t.data_key].append(t.name)
         self._by_key = by_key
+        self._eval_by_dataset: dict[tuple[str, str | None], frozenset[str]] | None = None
 
     # -- lookup ------------------------------------------------------------------------------
     def get(self, name: str) -> TaskInfo | None:
@@ -94,6 +96,22 @@ class Catalog:
     def all_names(self) -> frozenset[str]:
         """Every leaf task name, with or without a training split."""
         return frozenset(self._tasks) | frozenset(self._others)
+
+    def dataset_eval_splits(self, dataset_path: str, dataset_name: str | None) -> frozenset[str]:
+        """Every split any leaf task evaluates on, for a hub dataset (re-uploads included).
+
+        A hub split is eval data if *any* lm-eval task evaluates on it, so an `hf:` seed cannot
+        read a split that lm-eval tests on under another task's name.
+        """
+        if self._eval_by_dataset is None:
+            index: defaultdict[tuple[str, str | None], set[str]] = defaultdict(set)
+            for name in self.all_names:
+                t = self.get(name)
+                # File loaders ("json", "csv") name different files per task: no shared identity.
+                if t is not None and t.dataset_path and t.dataset_path not in FILE_LOADERS:
+                    index[(canonical_dataset(t.dataset_path), t.dataset_name)] |= t.eval_splits
+            self._eval_by_dataset = {k: frozenset(v) for k, v in index.items()}
+        return self._eval_by_dataset.get((canonical_dataset(dataset_path), dataset_name), frozenset())
 
     def duplicates(self, name: str) -> tuple[str, ...]:
         """Other tasks (with a training split) that read the same training rows."""

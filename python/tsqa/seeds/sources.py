@@ -25,6 +25,11 @@ FILE_LOADERS = frozenset({"csv", "json", "parquet", "text", "arrow"})
 MULTIMODAL_FIELDS = ("doc_to_image", "doc_to_audio")
 
 
+def canonical_dataset(dataset_path: str) -> str:
+    """The hub id a re-upload copies (DATASET_ALIASES), else the path itself."""
+    return DATASET_ALIASES.get(dataset_path, dataset_path)
+
+
 def data_key(
     dataset_path: str | None, dataset_name: str | None, split: str | None, data_files: object
 ) -> str | None:

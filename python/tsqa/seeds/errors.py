@@ -1,0 +1,19 @@
+"""Errors of seed loading: user errors carry a message that names the file, line or record."""
+
+from __future__ import annotations
+
+
+class SeedError(Exception):
+    """A seed that cannot be read; the message is for the user (no traceback needed)."""
+
+
+class EvalSplitRefused(SeedError):
+    """The seed points at evaluation data (a validation/test split, or data named like one)."""
+
+
+class SeedDataError(SeedError):
+    """The seed data itself is broken: a missing file, a bad JSON line, an unusable column."""
+
+
+class SeedNotFetched(SeedError):
+    """The seed store has no snapshot for this spec; run `tsqa seeds fetch`."""

@@ -1,0 +1,132 @@
+"""Local JSONL / JSON / Parquet files → one Arrow table, with errors naming file and line."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator, Sequence
+from itertools import islice
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from tsqa.seeds.errors import SeedDataError
+from tsqa.seeds.source import FileFormat
+
+
+def read_files(files: Sequence[tuple[Path, FileFormat]], limit: int | None = None) -> pa.Table:
+    """The rows of every file, in order, at most `limit`. Columns are unified across files."""
+    tables: list[pa.Table] = []
+    left = limit
+    for path, fmt in files:
+        if left is not None and left <= 0:
+            break
+        table = _read_parquet(path, left) if fmt == "parquet" else rows_to_table(
+            list(islice(_iter_json_rows(path, fmt), left)), str(path))
+        tables.append(table)
+        left = None if left is None else left - table.num_rows
+    if not tables:
+        return pa.table({})
+    try:
+        return pa.concat_tables(tables, promote_options="permissive")
+    except (pa.ArrowInvalid, pa.ArrowTypeError) as err:
+        raise SeedDataError(f"files {', '.join(str(p) for p, _ in files)}: columns differ in type across files: {err}") from None
+
+
+def count_rows(path: Path, fmt: FileFormat) -> int:
+    """Rows of one file without building a table: the Parquet footer, or non-blank JSONL lines."""
+    try:
+        if fmt == "parquet":
+            return int(pq.ParquetFile(path).metadata.num_rows)
+        if fmt == "jsonl":
+            with path.open("rb") as f:
+                return sum(1 for line in f if line.strip())
+        return sum(1 for _ in _iter_json_rows(path, fmt))
+    except FileNotFoundError:
+        raise SeedDataError(f"{path}: file not found") from None
+    except (OSError, pa.ArrowException) as err:
+        raise SeedDataError(f"{path}: cannot read: {err}") from None
+
+
+def rows_to_table(rows: list[dict[str, Any]], where: str) -> pa.Table:
+    """Rows → table, one column at a time so a bad column is named (keys unioned, missing = null)."""
+    names: dict[str, None] = {}
+    for row in rows:
+        names.update(dict.fromkeys(row))
+    columns = {}
+    for name in names:
+        values = [row.get(name) for row in rows]
+        try:
+            columns[name] = pa.array(values)
+        except (pa.ArrowInvalid, pa.ArrowTypeError) as err:
+            bad = _first_odd_row(values)
+            raise SeedDataError(f"{where}: column {name!r} has values of different types"
+                                + (f" (first differing at row {bad + 1})" if bad is not None else "") + f": {err}") from None
+    return pa.table(columns)
+
+
+def _first_odd_row(values: list[Any]) -> int | None:
+    kinds = [type(v) for v in values if v is not None]
+    first = kinds[0] if kinds else None
+    for i, v in enumerate(values):
+        if v is not None and type(v) is not first:
+            return i
+    return None
+
+
+def _read_parquet(path: Path, limit: int | None) -> pa.Table:
+    try:
+        if limit is None:
+            return pq.read_table(path)
+        pf = pq.ParquetFile(path)
+        batches = []
+        for batch in pf.iter_batches(batch_size=min(limit, 65_536)):
+            batches.append(batch)
+            limit -= batch.num_rows
+            if limit <= 0:
+                break
+        table = pa.Table.from_batches(batches, schema=pf.schema_arrow)
+        return table.slice(0, table.num_rows + min(limit, 0))
+    except FileNotFoundError:
+        raise SeedDataError(f"{path}: file not found") from None
+    except (OSError, pa.ArrowException) as err:
+        raise SeedDataError(f"{path}: not a readable Parquet file: {err}") from None
+
+
+def _iter_json_rows(path: Path, fmt: FileFormat) -> Iterator[dict[str, Any]]:
+    try:
+        if fmt == "json":
+            yield from _json_document_rows(path)
+            return
+        with path.open("r", encoding="utf-8") as f:
+            for lineno, line in enumerate(f, 1):
+                if not line.strip():
+                    continue
+                try:
+                    row = json.loads(line)
+                except json.JSONDecodeError as err:
+                    raise SeedDataError(f"{path}:{lineno}: invalid JSON: {err.msg} (column {err.colno})") from None
+                if not isinstance(row, dict):
+                    raise SeedDataError(f"{path}:{lineno}: expected a JSON object per line, found {type(row).__name__}")
+                yield row
+    except FileNotFoundError:
+        raise SeedDataError(f"{path}: file not found") from None
+    except UnicodeDecodeError as err:
+        raise SeedDataError(f"{path}: not UTF-8 text ({err.reason} at byte {err.start})") from None
+
+
+def _json_document_rows(path: Path) -> Iterator[dict[str, Any]]:
+    """A JSON file: a list of objects, or an object holding one (`{"data": [...]}`, as HF writes)."""
+    try:
+        doc = json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as err:
+        raise SeedDataError(f"{path}:{err.lineno}: invalid JSON: {err.msg} (column {err.colno})") from None
+    if isinstance(doc, dict) and len(doc) == 1 and isinstance(next(iter(doc.values())), list):
+        doc = next(iter(doc.values()))
+    if not isinstance(doc, list):
+        raise SeedDataError(f"{path}: expected a JSON list of objects")
+    for i, row in enumerate(doc):
+        if not isinstance(row, dict):
+            raise SeedDataError(f"{path}: item {i} is a {type(row).__name__}, expected an object")
+        yield row
