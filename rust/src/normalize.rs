@@ -120,9 +120,9 @@ fn ascii_impl<const ENDS: bool>(bytes: &[u8], opts: NormalizeOptions, out: &mut 
             ends[nw] = o as u32;
             nw += 1;
         }
-    } else if o > 0 {
-        // The trailing break advanced the cursor past one space.
-        o -= 1;
+    } else {
+        // The trailing break advanced the cursor past one space (none when the text was empty).
+        o = o.saturating_sub(1);
     }
     buf.truncate(o);
     if ENDS {
