@@ -11,6 +11,28 @@ from typing import Any, Literal, final
 import numpy as np
 import numpy.typing as npt
 
+__all__ = [
+    "ALGORITHM_VERSION",
+    "ColumnTypeError",
+    "DETECTED_KERNEL",
+    "IndexFormatError",
+    "IndexMismatchError",
+    "InputError",
+    "MinHashIndex",
+    "NativeError",
+    "NativeIOError",
+    "NgramIndex",
+    "NullValueError",
+    "ParameterError",
+    "__version__",
+    "band_keys",
+    "choose_bands",
+    "exact_dedup",
+    "majority_vote",
+    "minhash_signatures",
+    "near_dedup",
+]
+
 __version__: str
 ALGORITHM_VERSION: int
 """Version of the MinHash/shingle/band-key definitions; stored in every persisted index."""

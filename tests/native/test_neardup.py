@@ -10,6 +10,7 @@ import pyarrow as pa
 import pytest
 
 from tsqa import _native
+from tsqa.curate.neardup import Kernel
 from tsqa.curate import (
     ColumnTypeError,
     IndexFormatError,
@@ -77,7 +78,7 @@ def test_verification_rejects_pairs_below_threshold() -> None:
 
 
 @pytest.mark.parametrize("kernel", ["scalar", "avx2", "avx512"])
-def test_identical_across_threads_and_kernels(kernel: str) -> None:
+def test_identical_across_threads_and_kernels(kernel: Kernel) -> None:
     if kernel == "avx512" and _native.DETECTED_KERNEL != "avx512":
         pytest.skip("CPU lacks AVX-512")
     if kernel == "avx2" and _native.DETECTED_KERNEL == "scalar":
