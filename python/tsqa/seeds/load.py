@@ -35,6 +35,7 @@ def read_split(
     """
     catalog = catalog or load_catalog()
     if seed.kind == "files":
+        check_training_only(seed, catalog)  # the patterns as written, before touching the disk
         files = expand_files(seed, spec_dir)
         # Names as the spec sees them: the absolute prefix (e.g. a pytest tmp dir) is not the user's.
         check_training_only(seed, catalog, [PurePath(os.path.relpath(p, spec_dir)) for p, _ in files])

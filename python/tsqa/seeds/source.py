@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from tsqa.seeds.catalog import Catalog
-from tsqa.seeds.errors import SeedError
+from tsqa.seeds.errors import EvalSplitRefused, SeedError
 from tsqa.spec.models import FilesSeed, HfSeed, LmEvalSeed, TaskSpec
 
 SeedKind = Literal["lm_eval", "files", "hf"]
@@ -74,7 +74,8 @@ def resolve_seed(spec: TaskSpec, catalog: Catalog) -> ResolvedSeed:
             raise SeedError(f"task {spec.task!r}: lm-eval has no task {seed.lm_eval!r}")
         split = seed.split or info.training_split
         if split is None:
-            raise SeedError(f"task {spec.task!r}: lm-eval task {seed.lm_eval!r} declares no training split")
+            # Only eval (or few-shot) data: refused, as the guard would.
+            raise EvalSplitRefused(f"task {spec.task!r}: lm-eval task {seed.lm_eval!r} declares no training split")
         kwargs = (info.rules.dataset_kwargs if info.rules else None) or {}
         data_files = kwargs.get("data_files")
         return ResolvedSeed(

@@ -147,6 +147,7 @@ def seed_rows_without_fetch(spec: TaskSpec, spec_dir: Path) -> int | None:
         return None
     catalog = load_catalog()
     seed = resolve_seed(spec, catalog)
+    check_training_only(seed, catalog)
     files = expand_files(seed, spec_dir)
     check_training_only(seed, catalog, [Path(os.path.relpath(p, spec_dir)) for p, _ in files])
     rows = sum(count_rows(path, fmt) for path, fmt in files)

@@ -1,0 +1,254 @@
+"""Seed documents → SeedRecords, following the spec's `fields` or else the lm-eval task's rules.
+
+    setup (once per spec): process_docs, field rules compiled (templates once), functions imported
+    per document:          question / choices / answer / context evaluated → letters mapped back
+                           to text → multiple-input tasks turned around → fixed gold positions
+                           shuffled → checked against the format
+
+A document that fails becomes a NormaliseFailure (its id and reason); the rest continue. A
+problem of the spec or task itself (a template that does not compile, a function that cannot be
+imported) raises SeedError: no document could succeed.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import pyarrow as pa
+
+from tsqa.seeds.errors import SeedError
+from tsqa.seeds.functions import import_function
+from tsqa.seeds.letters import letters_of, option_texts
+from tsqa.seeds.model import TaskInfo
+from tsqa.seeds.record import NormaliseFailure, NormaliseResult, SeedRecord
+from tsqa.seeds.rules import FieldRule, compile_rule
+from tsqa.spec.models import LmEvalSeed, TaskSpec
+
+Doc = Mapping[str, Any]
+# Columns a files/hf seed is read from when the spec maps no fields.
+DEFAULT_COLUMNS = {"question": "question", "choices": "choices", "answer": "answer", "context": "context"}
+
+
+class DocError(Exception):
+    """One document's failure reason."""
+
+
+@dataclass(frozen=True, slots=True)
+class _Plan:
+    question: FieldRule
+    choices: FieldRule | None
+    answer: FieldRule | None
+    context: FieldRule | None
+    delimiter: str
+    letter_only: bool
+    shuffle: bool  # the gold position is fixed by the task (sciq): shuffle options per seed
+
+
+def normalise(spec: TaskSpec, task_info: TaskInfo | None, docs: pa.Table | Iterable[Doc]) -> NormaliseResult:
+    """Normalise the seed documents of one spec (see module doc)."""
+    rows = docs.to_pylist() if isinstance(docs, pa.Table) else list(docs)
+    lm_rules = task_info.rules if isinstance(spec.seed, LmEvalSeed) and task_info is not None else None
+    if lm_rules is not None and lm_rules.process_docs:
+        rows = _process_docs(lm_rules.process_docs, rows)
+    if not rows:
+        return NormaliseResult()
+    plan = _plan(spec, task_info if lm_rules is not None else None, frozenset(rows[0]))
+    result = NormaliseResult()
+    for i, doc in enumerate(rows):
+        seed_id = f"{spec.task}:{i}"
+        try:
+            result.records.append(_record(spec, plan, seed_id, doc))
+        except DocError as err:
+            result.failures.append(NormaliseFailure(seed_id, str(err)))
+        except Exception as err:  # noqa: BLE001 - a task function or template failing on one doc
+            result.failures.append(NormaliseFailure(seed_id, f"{type(err).__name__}: {err}"))
+    return result
+
+
+def _process_docs(ref: str, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Apply a task's `process_docs` (a function over a `datasets.Dataset`), as lm-eval does."""
+    import datasets
+
+    fn = import_function(ref)
+    enabled = datasets.is_progress_bar_enabled()
+    datasets.disable_progress_bars()
+    try:
+        processed = fn(datasets.Dataset.from_list(rows))
+        return list(processed.to_list())
+    except Exception as err:  # noqa: BLE001 - task code
+        raise SeedError(f"process_docs {ref.split()[-1]} failed: {type(err).__name__}: {err}") from None
+    finally:
+        if enabled:
+            datasets.enable_progress_bars()
+
+
+def _plan(spec: TaskSpec, info: TaskInfo | None, features: frozenset[str]) -> _Plan:
+    fields = spec.fields
+    rules = info.rules if info is not None else None
+
+    def pick(name: str, lm_value: Any) -> tuple[Any, str] | None:
+        own = getattr(fields, name)
+        if own is not None:
+            return own, f"fields.{name}"
+        if rules is not None:
+            return (lm_value, f"lm-eval doc_to_{'text' if name == 'question' else 'target' if name == 'answer' else name[:-1] if name == 'choices' else name}") if lm_value is not None else None
+        column = DEFAULT_COLUMNS.get(name)
+        return (column, f"column {column!r}") if column in features else None
+
+    q = pick("question", rules.doc_to_text if rules else None)
+    c = pick("choices", rules.doc_to_choice if rules else None) if spec.format == "multiple_choice" or rules else None
+    a = pick("answer", rules.doc_to_target if rules else None)
+    x = pick("context", None)
+    if q is None:
+        raise SeedError(f"task {spec.task!r}: no question field: map one in `fields.question` (columns: {', '.join(sorted(features))})")
+    has_choices = c is not None
+
+    def build(entry: tuple[Any, str] | None, kind: Any) -> FieldRule | None:
+        if entry is None:
+            return None
+        try:
+            return compile_rule(entry[0], kind, origin=entry[1], features=features, has_choices=has_choices)
+        except SeedError as err:
+            raise type(err)(f"task {spec.task!r}: {err}") from None
+
+    answer = build(a, "target")
+    return _Plan(
+        question=build(q, "text"),  # type: ignore[arg-type]
+        choices=build(c, "choice"),
+        answer=answer,
+        context=build(x, "plain"),
+        delimiter=rules.target_delimiter if rules else " ",
+        letter_only=bool(info and info.letter_only_choices),
+        shuffle=has_choices and answer is not None and answer.constant,
+    )
+
+
+def _record(spec: TaskSpec, plan: _Plan, seed_id: str, doc: Doc) -> SeedRecord:
+    text = _evaluate(plan.question, doc)
+    choices = _choices(_evaluate(plan.choices, doc)) if plan.choices is not None else None
+    target = _evaluate(plan.answer, doc) if plan.answer is not None else None
+    if choices is not None and isinstance(text, int):
+        question, options, index = _multiple_input(text, choices, target, plan.delimiter)
+        aliases = None
+    else:
+        if not isinstance(text, str):
+            raise DocError(f"question: expected text, found {type(text).__name__}")
+        question = text
+        options, index, aliases = _answer(plan, doc, question, choices, target)
+    if options is not None and plan.shuffle and index is not None:
+        options, index = _shuffle(options, index, seed_id)
+    answer_text = options[index] if options is not None and index is not None else _scalar_text(target, aliases)
+    if spec.format == "multiple_choice" and (options is None or index is None):
+        raise DocError("multiple_choice format needs choices and an answer index")
+    if not question.strip():
+        raise DocError("question is empty")
+    context = _evaluate(plan.context, doc) if plan.context is not None else None
+    return SeedRecord(
+        task=spec.task, seed_id=seed_id, format=spec.format, question=question,
+        options=tuple(options) if options is not None else None, answer_text=answer_text, answer_index=index,
+        answer_aliases=tuple(aliases) if aliases else None,
+        context=None if context is None else str(context),
+        raw=json.dumps(doc, ensure_ascii=False, default=str),
+    )
+
+
+def _evaluate(rule: FieldRule, doc: Doc) -> Any:
+    try:
+        return rule.evaluate(doc)
+    except Exception as err:  # noqa: BLE001 - templates and task functions fail in many ways
+        raise DocError(f"{rule.origin}: {type(err).__name__}: {err}") from None
+
+
+def _choices(value: Any) -> list[str]:
+    if not isinstance(value, (list, tuple)):
+        raise DocError(f"choices: expected a list, found {type(value).__name__}")
+    return [str(c) for c in value]
+
+
+def _answer(plan: _Plan, doc: Doc, question: str, choices: list[str] | None,
+            target: Any) -> tuple[list[str] | None, int | None, list[str] | None]:
+    """(options as text, gold index, aliases) from lm-eval-style choices and target."""
+    if choices is None:
+        if isinstance(target, (list, tuple)):
+            aliases = [str(t) for t in target]
+            if not aliases:
+                raise DocError("answer: empty list of answers")
+            return None, None, aliases
+        return None, None, None
+    options = choices
+    letters = letters_of(choices)
+    if letters is not None:
+        texts = option_texts(doc, letters, question)
+        if texts is not None:
+            options = texts
+        elif plan.letter_only:
+            raise DocError(f"letter-only choices {choices}: cannot find the option texts in the document or prompt")
+    if isinstance(target, (list, tuple)):  # several correct choices: the first is the answer
+        indices = [_index(t, choices, options) for t in target]
+        return options, indices[0], [options[i] for i in indices]
+    return options, _index(target, choices, options), None
+
+
+def _index(target: Any, choices: Sequence[str], options: Sequence[str]) -> int:
+    if isinstance(target, bool):
+        target = int(target)
+    if isinstance(target, int):
+        if not 0 <= target < len(choices):
+            raise DocError(f"answer index {target} out of range for {len(choices)} choices")
+        return target
+    if isinstance(target, str):
+        for candidates in (choices, options):
+            if target in candidates:
+                return list(candidates).index(target)
+        stripped = target.strip()
+        for candidates in (choices, options):
+            for i, c in enumerate(candidates):
+                if c.strip() == stripped:
+                    return i
+        raise DocError(f"answer {target!r} is not one of the choices {list(choices)}")
+    raise DocError(f"answer: expected an index or a choice, found {type(target).__name__}")
+
+
+def _multiple_input(gold: int, contexts: list[str], continuation: Any,
+                    delimiter: str) -> tuple[str, list[str], int]:
+    """lm-eval's multiple-input mode (winogrande): the choices are partial contexts that share
+    a prefix, the target is the shared continuation, the text is the gold index. Turned
+    around into a question with a blank and the options that fill it."""
+    if not 0 <= gold < len(contexts):
+        raise DocError(f"gold index {gold} out of range for {len(contexts)} contexts")
+    prefix = _common_prefix(contexts)
+    options = [c[len(prefix):].strip() for c in contexts]
+    if not all(options):
+        raise DocError("multiple-input contexts do not differ after their shared prefix")
+    tail = str(continuation) if continuation is not None else ""
+    return f"{prefix}___{delimiter if tail else ''}{tail}", options, gold
+
+
+def _common_prefix(texts: list[str]) -> str:
+    """Longest shared prefix, cut back to a word boundary so options stay whole words."""
+    first, last = min(texts), max(texts)
+    n = 0
+    while n < len(first) and n < len(last) and first[n] == last[n]:
+        n += 1
+    prefix = first[:n]
+    if n < len(first) and not prefix.endswith(" "):
+        cut = prefix.rfind(" ")
+        prefix = prefix[: cut + 1] if cut >= 0 else ""
+    return prefix
+
+
+def _shuffle(options: list[str], index: int, seed_id: str) -> tuple[list[str], int]:
+    """Seeded per record (same seed id → same order), so reruns agree."""
+    order = list(range(len(options)))
+    random.Random(seed_id).shuffle(order)
+    return [options[i] for i in order], order.index(index)
+
+
+def _scalar_text(target: Any, aliases: list[str] | None) -> str | None:
+    if aliases:
+        return aliases[0]
+    return None if target is None else str(target)
