@@ -143,8 +143,10 @@ def plan(paths: tuple[Path, ...], project_file: Path | None, as_json: bool, out:
 # commands registered from other packages
 from tsqa.curate.dedup_command import dedup  # noqa: E402
 from tsqa.seeds.command import seeds  # noqa: E402
+from tsqa.seeds.init_command import init  # noqa: E402
 
 main.add_command(seeds)
+main.add_command(init)
 main.add_command(dedup)
 
 

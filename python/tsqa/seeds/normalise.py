@@ -99,9 +99,11 @@ def _plan(spec: TaskSpec, info: TaskInfo | None, features: frozenset[str]) -> _P
         column = DEFAULT_COLUMNS.get(name)
         return (column, f"column {column!r}") if column in features else None
 
-    q = pick("question", rules.doc_to_text if rules else None)
+    # Perplexity tasks (wikitext, c4) have no prompt: the document (their target) is the text.
+    rolling = info is not None and info.output_type == "loglikelihood_rolling"
+    q = pick("question", (rules.doc_to_target if rolling else rules.doc_to_text) if rules else None)
     c = pick("choices", rules.doc_to_choice if rules else None) if spec.format == "multiple_choice" or rules else None
-    a = pick("answer", rules.doc_to_target if rules else None)
+    a = pick("answer", rules.doc_to_target if rules and not rolling else None)
     x = pick("context", None)
     if q is None:
         raise SeedError(f"task {spec.task!r}: no question field: map one in `fields.question` (columns: {', '.join(sorted(features))})")
