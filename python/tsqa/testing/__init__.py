@@ -1,0 +1,1 @@
+"""Test support shipped with tsqa: a tiny local model for running the real engines in CI."""
