@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import difflib
 import json
+import sys
 from collections.abc import Iterable
 from importlib.metadata import PackageNotFoundError
 from importlib.metadata import version as dist_version
 from itertools import groupby
+from pathlib import Path
 from typing import Any
 
 import click
@@ -16,12 +18,69 @@ from rich.table import Table
 
 from tsqa.seeds.catalog import Catalog, CatalogError, build_catalog, load_catalog
 from tsqa.seeds.groups import SEED_GROUPS, family_group
+from tsqa.seeds.local_data import DATA_DIR_ENV
 from tsqa.seeds.model import OUTPUT_TYPES, TaskInfo
 
 
 @click.group()
 def seeds() -> None:
-    """Browse the lm-eval tasks that can seed generation."""
+    """Browse the lm-eval tasks that can seed generation, and snapshot their training splits."""
+
+
+@seeds.command("fetch")
+@click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
+@click.option("--project", "project_file", type=click.Path(path_type=Path, dir_okay=False),
+              help="The project file. Default: the nearest tsqa.yaml beside or above PATHS.")
+@click.option("--license", "licenses", multiple=True, metavar="SPDX",
+              help="Only seeds under this licence (repeatable); seeds of unknown licence are then skipped.")
+@click.option("--include-unknown-license/--no-include-unknown-license", default=False,
+              help="With --license, also fetch seeds whose licence is unknown.")
+@click.option("--data-dir", type=click.Path(path_type=Path, file_okay=False, exists=True), envvar=DATA_DIR_ENV,
+              help=f"Read hub datasets from local files in this folder instead of the hub (env {DATA_DIR_ENV}).")
+@click.option("--force/--no-force", default=False, help="Fetch again even when the store holds the same seed.")
+def fetch(paths: tuple[Path, ...], project_file: Path | None, licenses: tuple[str, ...],
+          include_unknown_license: bool, data_dir: Path | None, force: bool) -> None:
+    """Snapshot the training split of each spec's seed into the project's seed store.
+
+    PATHS are spec files or folders (default: specs). Writes Parquet plus meta.json (source,
+    revision, split, rows, columns, licence, fetch time) under tsqa.yaml's `seed_store`, so plan
+    and apply work offline. Seeds already in the store are skipped. Reads training splits only:
+    a seed pointing at validation or test data fails. Exit status: 0 ok, 1 any failure.
+    """
+    from tsqa.exit_status import ExitStatus
+    from tsqa.lint.runner import discover_specs, find_project_file
+    from tsqa.seeds.fetch import LicenseFilter, fetch_specs
+    from tsqa.seeds.store import SeedStore
+    from tsqa.spec.load import load_project, load_spec
+
+    paths = paths or (Path("specs"),)
+    spec_files, missing = discover_specs(list(paths))
+    project_file = project_file or find_project_file(list(paths))
+    problems = [f"{p}: no such file or directory" for p in missing]
+    if project_file is None:
+        raise click.ClickException("no tsqa.yaml found beside or above the given paths (use --project)")
+    project, diags = load_project(project_file)
+    loaded = []
+    for path in spec_files:
+        spec, spec_diags = load_spec(path, project)
+        diags += spec_diags
+        if spec is not None:
+            loaded.append(spec)
+    problems += [f"{d.file}:{d.line}:{d.col}: {d.message}" for d in diags]
+    if project is None:
+        raise click.ClickException("invalid project file:\n" + "\n".join(problems))
+    store = SeedStore.for_project(project.path, project.project)
+    license_filter = LicenseFilter(frozenset(x.lower() for x in licenses), include_unknown_license) if licenses else None
+    results = fetch_specs(loaded, store, data_dir=data_dir, licenses=license_filter, force=force)
+    for p in problems:
+        click.echo(f"error: {p}", err=True)
+    for r in results:
+        click.echo(f"{r.outcome:>10}  {r.task}: {r.detail}", err=r.outcome == "failed")
+    counts = {k: sum(r.outcome == k for r in results) for k in ("fetched", "up to date", "skipped", "failed")}
+    failed = counts["failed"] + len(problems)
+    click.echo(f"Fetched {counts['fetched']}, {counts['up to date']} up to date, {counts['skipped']} skipped, "
+               f"{failed} failed; seed store: {store.root}.")
+    sys.exit(ExitStatus.FAILURE if failed else ExitStatus.SUCCESS)
 
 
 @seeds.command("list")

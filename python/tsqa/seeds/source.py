@@ -60,9 +60,9 @@ class ResolvedSeed:
         """One line naming the data, for messages and SeedMeta.source."""
         if self.kind == "files":
             return "files:" + ",".join(self.files)
+        # Not the task name: tasks reading the same data share the snapshot and its source.
         name = f"{self.dataset_path}" + (f":{self.dataset_name}" if self.dataset_name else "")
-        via = f" (lm-eval task {self.lm_eval_task})" if self.lm_eval_task else ""
-        return f"hf:{name}@{self.split}{via}"
+        return f"hf:{name}@{self.split}"
 
 
 def resolve_seed(spec: TaskSpec, catalog: Catalog) -> ResolvedSeed:

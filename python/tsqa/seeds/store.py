@@ -99,7 +99,7 @@ class SeedStore:
 
     # -- writing -----------------------------------------------------------------------------
     def write(self, seed: ResolvedSeed, table: pa.Table, *, license: str | None,
-              license_source: str | None) -> SeedMeta:
+              license_source: str | None, fingerprint: str | None = None) -> SeedMeta:
         """Store a snapshot atomically (a crash leaves the old one or none, never half of one)."""
         self.root.mkdir(parents=True, exist_ok=True)
         meta = {
@@ -115,6 +115,7 @@ class SeedStore:
             "columns": table.column_names,
             "license": license,
             "license_source": license_source,
+            "fingerprint": fingerprint,  # file seeds: files, sizes, mtimes at fetch time
             "tsqa_version": __version__,
             "fetched_at": datetime.now(UTC).isoformat(timespec="seconds"),
         }

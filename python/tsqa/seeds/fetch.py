@@ -1,0 +1,95 @@
+"""Snapshot the training split of every spec's seed into the seed store (`tsqa seeds fetch`).
+
+Per spec: resolve the source, apply the licence filter, skip it when the store already holds the
+same identity (file seeds: same files, sizes and mtimes), else read through `read_split` (the
+guard) and write the snapshot. A failing spec is reported and the others continue.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from collections.abc import Collection
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+from tsqa.seeds.catalog import Catalog, load_catalog
+from tsqa.seeds.errors import SeedError
+from tsqa.seeds.guard import check_training_only
+from tsqa.seeds.load import read_split
+from tsqa.seeds.readers.hub import card_license
+from tsqa.seeds.source import ResolvedSeed, expand_files, resolve_seed
+from tsqa.seeds.store import SeedStore
+from tsqa.spec.load import LoadedSpec
+
+Outcome = Literal["fetched", "up to date", "skipped", "failed"]
+
+
+@dataclass(frozen=True)
+class FetchResult:
+    task: str
+    outcome: Outcome
+    detail: str  # rows and source, the skip reason, or the error message
+
+
+@dataclass(frozen=True)
+class LicenseFilter:
+    """Keep seeds whose licence is one of `allowed` (case-insensitive); unknown ones only if asked."""
+
+    allowed: frozenset[str]
+    include_unknown: bool = False
+
+    def reason_to_skip(self, license: str | None) -> str | None:
+        if license is None:
+            return None if self.include_unknown else "licence unknown (set seed.license, or --include-unknown-license)"
+        if license.lower() not in self.allowed:
+            return f"licence {license} not in --license {', '.join(sorted(self.allowed))}"
+        return None
+
+
+def fetch_specs(
+    specs: list[LoadedSpec], store: SeedStore, *, data_dir: Path | None = None, licenses: LicenseFilter | None = None,
+    force: bool = False, catalog: Catalog | None = None,
+) -> list[FetchResult]:
+    catalog = catalog or load_catalog()
+    done: set[str] = set()  # store keys written in this run (tasks sharing data)
+    results = []
+    for loaded in specs:
+        try:
+            results.append(_fetch_one(loaded, store, catalog, data_dir, licenses, force, done))
+        except SeedError as err:
+            results.append(FetchResult(loaded.spec.task, "failed", str(err)))
+    return results
+
+
+def _fetch_one(loaded: LoadedSpec, store: SeedStore, catalog: Catalog, data_dir: Path | None,
+               licenses: LicenseFilter | None, force: bool, done: set[str]) -> FetchResult:
+    spec = loaded.spec
+    seed = resolve_seed(spec, catalog)
+    check_training_only(seed, catalog)  # refuse before looking anything up online
+    license, license_source = spec.seed.license, "spec" if spec.seed.license else None
+    if license is None and seed.dataset_path and seed.kind != "files":
+        license = card_license(seed.dataset_path)
+        license_source = "dataset card" if license else None
+    if licenses is not None and (reason := licenses.reason_to_skip(license)):
+        return FetchResult(spec.task, "skipped", reason)
+    fingerprint = _files_fingerprint(seed, loaded.path.parent) if seed.kind == "files" else None
+    existing = store.raw_meta(seed)
+    if seed.store_key in done or (existing is not None and not force and existing.get("fingerprint") == fingerprint):
+        rows = existing["rows"] if existing else "?"
+        return FetchResult(spec.task, "up to date", f"{rows} rows, {seed.source}")
+    table = read_split(seed, spec_dir=loaded.path.parent, catalog=catalog, data_dir=data_dir)
+    meta = store.write(seed, table, license=license, license_source=license_source, fingerprint=fingerprint)
+    done.add(seed.store_key)
+    return FetchResult(spec.task, "fetched", f"{meta.rows} rows, {seed.source}, licence {license or 'unknown'}")
+
+
+def _files_fingerprint(seed: ResolvedSeed, spec_dir: Path) -> str:
+    """Changes when a file of a file seed is added, removed, resized or touched."""
+    parts = []
+    for path, _ in expand_files(seed, spec_dir):
+        st = path.stat()
+        parts.append((os.path.relpath(path, spec_dir), st.st_size, st.st_mtime_ns))
+    return hashlib.sha256(json.dumps(parts).encode()).hexdigest()[:16]
