@@ -140,6 +140,34 @@ def plan(paths: tuple[Path, ...], project_file: Path | None, as_json: bool, out:
         sys.exit(ExitStatus.CHANGES if compiled.has_work else ExitStatus.SUCCESS)
 
 
+@main.command()
+@click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
+@click.option("--project", "project_file", type=click.Path(path_type=Path, dir_okay=False),
+              help="The project file. Default: the nearest tsqa.yaml beside or above PATHS.")
+@click.option("--limit", type=click.IntRange(min=1), help="Use at most N seed rows per task: a quick trial run.")
+@click.option("--progress/--no-progress", default=True, help="Show progress bars per stage.")
+def apply(paths: tuple[Path, ...], project_file: Path | None, limit: int | None, progress: bool) -> None:
+    """Generate: run the plan on the declared engines and write the run directory.
+
+    PATHS are spec folders/files, or one saved plan (plan.json) from `tsqa plan -o`, which is
+    refused when any of its inputs changed since it was saved. Resumable: after a crash or kill,
+    run the same command again; finished stages and model calls are not repeated.
+    """
+    from tsqa.apply.progress import rich_progress
+    from tsqa.apply.session import ApplyFailed, run_apply
+
+    try:
+        with rich_progress(console, enabled=progress) as bars:
+            result = run_apply(list(paths), project_file=project_file, limit=limit, progress=bars)
+    except ApplyFailed as exc:
+        for line in exc.lines:
+            console.print(line, highlight=False)
+        sys.exit(ExitStatus.FAILURE)
+    from tsqa.apply.summary import render_summary
+
+    render_summary(result, console)
+
+
 # commands registered from other packages
 from tsqa.curate.dedup_command import dedup  # noqa: E402
 from tsqa.seeds.command import seeds  # noqa: E402

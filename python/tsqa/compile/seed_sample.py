@@ -60,9 +60,17 @@ def _from_store(loaded: LoadedSpec, project: LoadedProject):  # type: ignore[no-
         return None, "unknown", [], [], notes
     if meta is None:
         return None, "unknown", [], [], notes
-    metas = [p for p in [getattr(store, "meta_path", lambda s: None)(loaded.spec)] if p is not None]
+    metas = [_meta_file(store, loaded)]
     records = _normalised_sample(store, loaded, notes)
     return meta.rows, "seed-store", records, metas, notes
+
+
+def _meta_file(store: Any, loaded: LoadedSpec) -> Path:
+    from tsqa.seeds.catalog import load_catalog
+    from tsqa.seeds.source import resolve_seed
+    from tsqa.seeds.store import META_FILE
+
+    return store.folder(resolve_seed(loaded.spec, load_catalog())) / META_FILE
 
 
 def _normalised_sample(store: Any, loaded: LoadedSpec, notes: list[str]) -> list[dict[str, Any]]:

@@ -1,0 +1,83 @@
+"""Dedup the enriched questions: exact, then MinHash/LSH near-duplicates (Rust core), within each
+task, across the tasks that ask for it, and against every task's seed questions.
+
+Duplicates are decided per question (all enrichment variants of a question share it) on the
+question text with its options; the kept member of a near-duplicate cluster is the one with the
+highest vote agreement (ties: the first). A question dropped here drops all its variant rows.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from tsqa.curate.exact import exact_dedup
+from tsqa.curate.neardup import build_index, near_dedup
+from tsqa.spec.models import TaskSpec
+
+Rows = list[dict[str, Any]]
+
+
+def question_key(row: dict[str, Any]) -> str:
+    return " ".join([row["question"], *(row.get("options") or [])])
+
+
+def dedup_tasks(tasks: dict[str, tuple[TaskSpec, Rows, Rows]]) -> dict[str, tuple[Rows, Rows]]:
+    """`tasks`: name → (spec, enriched rows, normalised seed rows). Returns name → (kept, rejects)."""
+    dropped: dict[str, tuple[str, str]] = {}  # question uid → (reason, detail)
+    groups: dict[tuple[Any, ...], list[str]] = {}
+    for name in sorted(tasks):
+        spec = tasks[name][0]
+        if not spec.dedup.enabled:
+            continue
+        d = spec.dedup
+        params = (d.threshold, d.num_perm, d.ngram, d.shingle, "seeds" in d.against)
+        # Tasks that dedup across tasks share one corpus per parameter set; others run alone.
+        key = (*params, "tasks") if "tasks" in d.against else (*params, name)
+        groups.setdefault(key, []).append(name)
+    for key, names in groups.items():
+        threshold, num_perm, ngram, shingle, with_seeds = key[:5]
+        questions = [(name, q) for name in names for q in _unique_questions(tasks[name][1])]
+        if not questions:
+            continue
+        texts = [question_key(q) for _, q in questions]
+        uids = [f"{name}/{q['question_id']}" for name, q in questions]
+        exact = exact_dedup(texts)
+        first = exact.first_index.tolist()
+        for i, j in enumerate(first):
+            if j != i:
+                dropped[uids[i]] = ("exact_duplicate", f"same text as {uids[j]}")
+        index = None
+        if with_seeds:
+            seed_texts = [question_key(s) for name in names for s in tasks[name][2]]
+            if seed_texts:
+                index = build_index(seed_texts, threshold=threshold, num_perm=num_perm, ngram=ngram, shingle=shingle)
+        scores = np.array([q.get("agreement") or 0.0 for _, q in questions], dtype=np.float64)
+        near = near_dedup(texts, threshold=threshold, num_perm=num_perm, ngram=ngram, shingle=shingle,
+                          scores=scores, index=index)
+        for i, (dup_of, seed_match) in enumerate(zip(near.duplicate_of.tolist(), near.index_match.tolist(), strict=True)):
+            if uids[i] in dropped:
+                continue
+            if seed_match >= 0:
+                dropped[uids[i]] = ("duplicate_of_seed", f"near-duplicate of seed question #{seed_match}")
+            elif dup_of >= 0:
+                dropped[uids[i]] = ("near_duplicate", f"near-duplicate of {uids[dup_of]}")
+    out: dict[str, tuple[Rows, Rows]] = {}
+    for name, (_, rows, _) in tasks.items():
+        kept, rejects = [], []
+        for row in rows:
+            verdict = dropped.get(f"{name}/{row['question_id']}")
+            if verdict is None:
+                kept.append(row)
+            else:
+                rejects.append({"id": f"{row['question_id']}/{row['variant']}", "reason": verdict[0], "detail": verdict[1]})
+        out[name] = (kept, rejects)
+    return out
+
+
+def _unique_questions(rows: Rows) -> Rows:
+    seen: dict[str, dict[str, Any]] = {}
+    for row in rows:
+        seen.setdefault(row["question_id"], row)
+    return list(seen.values())

@@ -1,0 +1,65 @@
+"""What `tsqa apply` does before and around the executor: lint, compile (or load a saved plan
+and refuse it when stale), apply the --limit, and turn every user-facing failure into lines of
+text instead of a traceback."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from tsqa.apply.engine_pool import EngineFactory
+from tsqa.apply.executor import ApplyError, Progress
+from tsqa.apply.run import ApplyResult, apply_plan
+from tsqa.compile import compile_plan
+from tsqa.compile.saved import PlanError, load_plan, stale_inputs
+from tsqa.engines.base import EngineError
+from tsqa.lint import lint_paths
+from tsqa.lint.report import text_line
+from tsqa.seeds.errors import SeedError
+from tsqa.spec.load import LoadedSpec
+from tsqa.store.state import StateError, load_state
+
+
+class ApplyFailed(Exception):
+    def __init__(self, lines: list[str]) -> None:
+        super().__init__("\n".join(lines))
+        self.lines = lines
+
+
+def run_apply(
+    paths: list[Path], *, project_file: Path | None = None, limit: int | None = None,
+    progress: Progress | None = None, engine_factory: EngineFactory | None = None,
+) -> ApplyResult:
+    saved = None
+    if len(paths) == 1 and paths[0].suffix == ".json":
+        try:
+            saved = load_plan(paths[0])
+        except PlanError as exc:
+            raise ApplyFailed([f"error: {exc}"]) from None
+        project_file = Path(saved.project_file)
+        paths = [Path(t.spec_file) for t in saved.tasks]
+    checked = lint_paths(paths or [Path("specs")], project_file=project_file)
+    if checked.errors or checked.project is None:
+        raise ApplyFailed([text_line(d) for d in checked.diagnostics] + ["apply stopped: fix the errors above"])
+    project, specs = checked.project, [_limited(s, limit) for s in checked.specs]
+    try:
+        from tsqa.seeds.catalog import load_catalog
+
+        state = load_state(project.path.parent / project.project.output.dir)
+        plan = compile_plan(project, specs, state, catalog_version=load_catalog().lm_eval_version)
+        if saved is not None:
+            changed = stale_inputs(saved, plan)
+            if changed:
+                raise ApplyFailed([f"error: the saved plan {paths[0] if len(paths) == 1 else ''} is stale; "
+                                   "these inputs changed since it was written:", *[f"  {c}" for c in changed],
+                                   "run `tsqa plan -o PLAN` again"])
+        return apply_plan(project, specs, plan, engine_factory=engine_factory, progress=progress)
+    except (ApplyError, EngineError, SeedError, StateError) as exc:
+        raise ApplyFailed([f"error: {exc}", "work already finished is kept; run apply again to resume"]) from None
+
+
+def _limited(loaded: LoadedSpec, limit: int | None) -> LoadedSpec:
+    if limit is None:
+        return loaded
+    seed = loaded.spec.seed
+    capped = seed.model_copy(update={"limit": min(limit, seed.limit or limit)})
+    return LoadedSpec(loaded.doc, loaded.spec.model_copy(update={"seed": capped}), loaded.from_defaults, loaded.project_doc)

@@ -1,0 +1,24 @@
+"""The table printed at the end of an apply: per task, the rows through each stage."""
+
+from __future__ import annotations
+
+from rich.console import Console
+from rich.table import Table
+
+from tsqa.apply.run import ApplyResult
+
+_COLUMNS = ("seeds", "normalise", "generate", "parse", "verify", "enrich", "dedup", "decontaminate", "package")
+
+
+def render_summary(result: ApplyResult, console: Console) -> None:
+    table = Table(title="tsqa apply — rows out of each stage", header_style="bold")
+    table.add_column("task")
+    for column in _COLUMNS:
+        table.add_column(column, justify="right")
+    total = 0
+    for task, stages in result.manifests.items():
+        table.add_row(task, *[f"{stages[c].rows_out:,}" if c in stages else "—" for c in _COLUMNS])
+        total += stages["package"].rows_out if "package" in stages else 0
+    console.print(table)
+    console.print(f"Applied: {total:,} rows packaged in {len(result.manifests)} tasks. Run directory {result.run_dir}; "
+                  f"blend {result.blend}; report {result.report}.", highlight=False)

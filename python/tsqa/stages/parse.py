@@ -1,0 +1,144 @@
+"""Parse and validate generated questions. Every rejection keeps its reason.
+
+Checks, in order: the engine returned text; it is JSON of the expected shape; the question and
+answer are within length bounds; multiple choice has the seed's option count, distinct options and
+an answer among them; the question is not a near-copy of its seed (MinHash estimate from the Rust
+core, computed for the whole batch at once).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from tsqa.curate.neardup import minhash_signatures
+from tsqa.stages.output_schema import BOUNDS, LETTERS
+
+NEAR_COPY_JACCARD = 0.7  # estimated Jaccard of word 3-grams with the seed question
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """One generator response for one seed."""
+
+    candidate_id: str
+    seed_id: str
+    seed_question: str
+    n_options: int | None
+    text: str | None
+    finish_reason: str | None
+    error: str | None
+
+
+@dataclass
+class ParseResult:
+    questions: list[dict[str, Any]] = field(default_factory=list)
+    rejects: list[dict[str, Any]] = field(default_factory=list)
+
+    def reject(self, candidate_id: str, seed_id: str, reason: str, detail: str) -> None:
+        self.rejects.append({"candidate_id": candidate_id, "seed_id": seed_id, "reason": reason, "detail": detail[:300]})
+
+
+def parse_candidates(fmt: str, candidates: list[Candidate], *, with_context: bool) -> ParseResult:
+    result = ParseResult()
+    pending: list[tuple[dict[str, Any], str]] = []
+    for cand in candidates:
+        for position, item in enumerate(_items(cand, result)):
+            question = _validate(fmt, cand, item, result, with_context)
+            if question is not None:
+                question.update(question_id=f"{cand.candidate_id}.{position}", seed_id=cand.seed_id,
+                                candidate_id=cand.candidate_id)
+                pending.append((question, cand.seed_question))
+    _drop_near_copies(pending, result)
+    return result
+
+
+def _items(cand: Candidate, result: ParseResult) -> list[dict[str, Any]]:
+    if cand.error is not None:
+        result.reject(cand.candidate_id, cand.seed_id, "engine_error", cand.error)
+        return []
+    try:
+        payload = json.loads(cand.text or "")
+    except (json.JSONDecodeError, RecursionError):
+        reason = "truncated" if cand.finish_reason == "length" else "invalid_json"
+        result.reject(cand.candidate_id, cand.seed_id, reason, (cand.text or "")[:200])
+        return []
+    items = payload.get("questions") if isinstance(payload, dict) else None
+    if not isinstance(items, list) or not items:
+        result.reject(cand.candidate_id, cand.seed_id, "schema", "expected {\"questions\": [...]} with at least one item")
+        return []
+    return [i if isinstance(i, dict) else {"_not_an_object": i} for i in items]
+
+
+def _validate(fmt: str, cand: Candidate, item: dict[str, Any], result: ParseResult,
+              with_context: bool) -> dict[str, Any] | None:
+    def reject(reason: str, detail: str) -> None:
+        result.reject(cand.candidate_id, cand.seed_id, reason, detail)
+
+    question = item.get("question")
+    answer = item.get("answer")
+    if not isinstance(question, str) or not isinstance(answer, str):
+        reject("schema", f"question and answer must be strings, got {sorted(item)}")
+        return None
+    question, answer = question.strip(), answer.strip()
+    if not _within(question, BOUNDS.question_chars):
+        reject("length", f"question has {len(question)} characters, outside {BOUNDS.question_chars}")
+        return None
+    context = item.get("context") if with_context else None
+    if with_context and (not isinstance(context, str) or not context.strip()):
+        reject("schema", "context is required for this task")
+        return None
+    out: dict[str, Any] = {"question": question, "context": context.strip() if isinstance(context, str) else None,
+                           "options": None, "answer_index": None, "answer_text": answer}
+    if fmt == "multiple_choice":
+        options = item.get("options")
+        if not isinstance(options, list) or not all(isinstance(o, str) and o.strip() for o in options):
+            reject("schema", "options must be a list of non-empty strings")
+            return None
+        options = [o.strip() for o in options]
+        if cand.n_options is not None and len(options) != cand.n_options:
+            reject("option_count", f"{len(options)} options, the seed has {cand.n_options}")
+            return None
+        if len(options) < 2 or len({o.casefold() for o in options}) != len(options):
+            reject("duplicate_options", f"options must be ≥ 2 and distinct: {options}")
+            return None
+        index = _answer_index(answer, options)
+        if index is None:
+            reject("answer_not_in_options", f"answer {answer!r} is neither a letter nor an option")
+            return None
+        out.update(options=options, answer_index=index, answer_text=options[index])
+    else:
+        bounds = BOUNDS.answer_chars if fmt == "short_answer" else BOUNDS.long_answer_chars
+        if not _within(answer, bounds):
+            reject("length", f"answer has {len(answer)} characters, outside {bounds}")
+            return None
+    return out
+
+
+def _answer_index(answer: str, options: list[str]) -> int | None:
+    letter = answer.strip().strip("().").upper()
+    if len(letter) == 1 and letter in LETTERS[: len(options)]:
+        return LETTERS.index(letter)
+    folded = [o.casefold() for o in options]
+    return folded.index(answer.casefold()) if answer.casefold() in folded else None
+
+
+def _within(text: str, bounds: tuple[int, int]) -> bool:
+    return bounds[0] <= len(text) <= bounds[1]
+
+
+def _drop_near_copies(pending: list[tuple[dict[str, Any], str]], result: ParseResult) -> None:
+    if not pending:
+        return
+    new = minhash_signatures([q["question"] for q, _ in pending], ngram=3, num_perm=128)
+    seeds = minhash_signatures([s for _, s in pending], ngram=3, num_perm=128)
+    similarity = (new == seeds).mean(axis=1)
+    for (question, _), sim in zip(pending, np.asarray(similarity), strict=True):
+        if sim >= NEAR_COPY_JACCARD:
+            result.reject(question["candidate_id"], question["seed_id"], "near_copy_of_seed",
+                          f"estimated Jaccard {sim:.2f} with the seed question")
+        else:
+            result.questions.append(question)

@@ -1,0 +1,65 @@
+"""Per-stage manifests: what a completed stage wrote and how it got there.
+
+A stage folder is complete exactly when its manifest exists; the manifest is written last,
+atomically, after every shard. Resume trusts a manifest whose fingerprint matches and redoes the
+rest (shards already written are kept; model calls come back from the response cache).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+MANIFEST_FILE = "manifest.json"
+
+
+class ShardInfo(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    file: str
+    rows: int
+    sha256: str
+
+
+class Manifest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    task: str
+    stage: str
+    fingerprint: str
+    plan_digest: str
+    rows_in: int
+    rows_out: int
+    shards: list[ShardInfo]
+    rejections: dict[str, int] = {}
+    """Rejection reason → rows rejected for it (the rows themselves are in rejects/)."""
+    requests: int = 0
+    cache_hits: int = 0
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    model: str | None = None
+    model_revision: str | None = None
+    sampling: dict[str, object] | None = None
+    completed_at: str
+
+
+def write_manifest(folder: Path, manifest: Manifest) -> None:
+    folder.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=folder, prefix=".tmp-manifest-", suffix=".json")
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        handle.write(json.dumps(manifest.model_dump(mode="json"), indent=2, sort_keys=True))
+        handle.flush()
+        os.fsync(handle.fileno())
+    os.replace(tmp, folder / MANIFEST_FILE)
+
+
+def read_manifest(folder: Path) -> Manifest | None:
+    path = folder / MANIFEST_FILE
+    if not path.is_file():
+        return None
+    try:
+        return Manifest.model_validate_json(path.read_bytes())
+    except (ValidationError, ValueError):
+        return None  # a foreign or damaged manifest: the stage is redone

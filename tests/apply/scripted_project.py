@@ -1,0 +1,89 @@
+"""A small project on local seed files and a scripted engine whose answers are crafted per seed,
+so every stage's outcome is known exactly."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from tsqa.engines.base import Request
+from tsqa.engines.scripted import ScriptedEngine
+
+PROJECT = """\
+name: scripted
+models:
+  generator: {engine: vllm, model: local/generator, max_model_len: 4096, chunk_size: 3}
+  solver: {engine: vllm, model: local/solver, max_model_len: 4096}
+defaults:
+  verify: {kind: vote, model: solver, samples: 3, min_agreement: 0.6}
+output: {dir: run}
+"""
+
+SPEC = """\
+task: colours
+group: knowledge
+seed: {files: seeds.jsonl, license: cc0-1.0}
+format: multiple_choice
+generate: {per_seed: 2}
+enrich: {variants: [reasoning, knowledge]}
+decontaminate: {eval_files: [eval.jsonl], ngram: 8}
+"""
+
+THINGS = ["grass", "snow", "coal", "blood", "the sky", "a banana", "an orange", "a plum"]
+COLOURS = ["green", "white", "black", "red", "blue", "yellow", "orange", "purple"]
+
+
+def write_project(root: Path) -> None:
+    (root / "specs").mkdir(parents=True, exist_ok=True)
+    (root / "tsqa.yaml").write_text(PROJECT)
+    (root / "specs" / "colours.yaml").write_text(SPEC)
+    seeds = [{"question": f"What colour is {t}?", "choices": [COLOURS[i], COLOURS[(i + 1) % 8], COLOURS[(i + 2) % 8]],
+              "answer": 0} for i, t in enumerate(THINGS[:6])]
+    (root / "specs" / "seeds.jsonl").write_text("\n".join(json.dumps(s) for s in seeds) + "\n")
+    # An eval item the generator will (by script) copy almost verbatim for seed 5.
+    (root / "specs" / "eval.jsonl").write_text(json.dumps(
+        {"question": "In the standard rainbow order which colour comes directly after green and before indigo?",
+         "answer": "blue"}) + "\n")
+
+
+def generator_reply(seed_index: int) -> str:
+    """Seed 0: invalid JSON. Seed 1: one good question and one whose answer is not an option.
+    Seed 2: two good questions that are exact duplicates of each other. Seed 3: a near-copy of its
+    seed. Seed 4: two good questions. Seed 5: one good, one copied from the eval set."""
+    if seed_index == 0:
+        return '{"questions": [ {"question": "unterminated'
+    good = [
+        {"question": f"Which fruit or object number {seed_index} is typically {COLOURS[seed_index]} in colour?",
+         "options": [f"thing {seed_index}a", f"thing {seed_index}b", f"thing {seed_index}c"], "answer": "A"},
+        {"question": f"Seed {seed_index}: which of these words names the colour of ripe tomatoes and fire trucks?",
+         "options": ["red", "teal", "grey"], "answer": "A"},
+    ]
+    if seed_index == 1:
+        good[1] = {**good[1], "answer": "D"}
+    if seed_index == 2:
+        good[1] = dict(good[0])
+    if seed_index == 3:
+        good = [{"question": f"What colour is {THINGS[3]}?", "options": ["red", "green", "black"], "answer": "A"}]
+    if seed_index == 5:
+        good[1] = {"question": "In the standard rainbow order which colour comes directly after green and before indigo?",
+                   "options": ["blue", "red", "pink"], "answer": "A"}
+    return json.dumps({"questions": good})
+
+
+def script(request: Request) -> str | list[str]:
+    task, stage, rest = request.id.split("/", 2)
+    if stage == "generate":
+        return generator_reply(int(rest.split(":")[1]))
+    if stage == "solve":
+        # Questions of seed 4 get split votes (A, B, C): below min_agreement.
+        if ":4." in rest:
+            return ["The final answer is: A", "The final answer is: B", "The final answer is: C"]
+        return ["Thinking... The final answer is: A", "The final answer is: A", "The final answer is: B"]
+    variant = rest.rsplit("/", 1)[1]
+    if ":5." in rest and variant == "knowledge":
+        return "Background facts. The final answer is: C"  # contradicts the verified answer
+    return f"{variant} explanation of the question. The final answer is: A"
+
+
+def scripted_engine() -> ScriptedEngine:
+    return ScriptedEngine(script)

@@ -1,0 +1,97 @@
+"""The pipeline's logic on crafted answers from a scripted engine (a test double): the exact
+outcome of parse, vote, verify, enrich checks, dedup and decontamination, and that every row is
+accounted for."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pyarrow.parquet as pq
+from scripted_project import scripted_engine
+
+from tsqa.apply.session import run_apply
+from tsqa.engines.base import Engine
+
+
+def apply(project: Path, engine: Engine):  # type: ignore[no-untyped-def]
+    return run_apply([project / "specs"], project_file=project / "tsqa.yaml", engine_factory=lambda name, cfg: engine)
+
+
+def rejects(project: Path, manifest) -> list[tuple[str, str]]:  # type: ignore[no-untyped-def]
+    folder = project / "run" / manifest.shards[0].file.rsplit("/data/", 1)[0] / "rejects" if manifest.shards else None
+    if folder is None or not folder.exists():
+        return []
+    rows = [r for p in sorted(folder.glob("part-*.parquet")) for r in pq.read_table(p).to_pylist()]
+    return sorted((r["id"], r["reason"]) for r in rows)
+
+
+def test_exact_outcome_of_every_stage(project: Path) -> None:
+    result = apply(project, scripted_engine())
+    m = result.manifests["colours"]
+    flow = {stage: (x.rows_in, x.rows_out, x.rejections) for stage, x in m.items()}
+    assert flow == {
+        "seeds": (6, 6, {}),
+        "normalise": (6, 6, {}),
+        "generate": (6, 6, {}),
+        "parse": (10, 7, {"invalid_json": 1, "answer_not_in_options": 1, "near_copy_of_seed": 1}),
+        "solve": (7, 7, {}),
+        "verify": (7, 5, {"low_agreement": 2}),
+        "enrich": (10, 8, {"contradicts_answer": 2}),
+        "dedup": (8, 6, {"exact_duplicate": 2}),
+        "decontaminate": (6, 5, {"contaminated": 1}),
+        "package": (5, 5, {}),
+    }
+    assert rejects(project, m["parse"]) == [
+        ("colours:0", "invalid_json"), ("colours:1", "answer_not_in_options"), ("colours:3", "near_copy_of_seed")]
+    assert rejects(project, m["verify"]) == [("colours:4.0", "low_agreement"), ("colours:4.1", "low_agreement")]
+    assert [r for r, _ in rejects(project, m["enrich"])] == [
+        "colours/enrich/colours:5.0/knowledge", "colours/enrich/colours:5.1/knowledge"]
+    assert rejects(project, m["dedup"]) == [("colours:2.1/knowledge", "exact_duplicate"), ("colours:2.1/reasoning", "exact_duplicate")]
+    assert rejects(project, m["decontaminate"]) == [("colours:5.1/reasoning", "contaminated")]
+
+
+def test_rows_are_accounted_for(project: Path) -> None:
+    m = apply(project, scripted_engine()).manifests["colours"]
+    for stage in ("normalise", "parse", "verify", "enrich", "dedup", "decontaminate"):
+        assert m[stage].rows_in == m[stage].rows_out + sum(m[stage].rejections.values()), stage
+    assert m["parse"].rows_in >= m["generate"].rows_out  # one response holds up to per_seed questions
+    assert m["enrich"].rows_in == m["verify"].rows_out * 2  # two variants
+
+
+def test_packaged_dataset_blend_report(project: Path) -> None:
+    result = apply(project, scripted_engine())
+    rows = pq.read_table(project / "run" / "datasets" / "colours" / "part-00000.parquet").to_pylist()
+    assert len(rows) == 5
+    row = next(r for r in rows if r["question_id"] == "colours:1.0" and r["variant"] == "reasoning")
+    assert row["answer_text"] == "thing 1a" and row["options"] == ["thing 1a", "thing 1b", "thing 1c"]
+    assert row["text"].endswith("Answer: thing 1a") and "The final answer is" not in row["text"]
+    assert row["agreement"] == 2 / 3 and row["license"] == "cc0-1.0"
+    provenance = json.loads(row["provenance"])
+    assert provenance["generator"]["model"] == "local/generator" and provenance["solver"]["samples"] == 3
+    blend = json.loads(result.blend.read_text())
+    assert blend["tasks"][0]["rows"] == 5 and blend["tasks"][0]["tokens"] > 0
+    assert blend["megatron_data_path"] == [1.0, "datasets/colours/part-00000.parquet"]
+    report = result.report.read_text()
+    assert "| colours | parse | invalid_json | 1 |" in report
+    assert (project / "run" / "report" / "rejections.png").stat().st_size > 1000
+
+
+def test_second_apply_repeats_no_model_call(project: Path) -> None:
+    apply(project, scripted_engine())
+    again = scripted_engine()
+    result = apply(project, again)
+    assert again.calls == []
+    assert result.manifests["colours"]["package"].rows_out == 5
+
+
+def test_changing_the_verifier_reuses_cached_generations(project: Path) -> None:
+    apply(project, scripted_engine())
+    spec = project / "specs" / "colours.yaml"
+    spec.write_text(spec.read_text() + "verify: {min_agreement: 0.3}\n")
+    engine = scripted_engine()
+    result = apply(project, engine)
+    # Seed 4's split votes (1/3) now pass; only their enrichments are new model calls.
+    assert result.manifests["colours"]["verify"].rows_out == 7
+    assert sorted({c.id.split("/")[1] for c in engine.calls}) == ["enrich"]
+    assert len(engine.calls) == 4  # 2 newly kept questions × 2 variants
