@@ -20,7 +20,7 @@ from typing import Any
 import pyarrow as pa
 
 from tsqa.apply.engine_pool import EngineFactory, EnginePool, default_factory
-from tsqa.apply.model_calls import CallStats, call_model
+from tsqa.apply.model_calls import COMMIT_EVERY, CallStats, call_model
 from tsqa.apply.requests import enrich_requests, generate_requests, solve_requests
 from tsqa.apply.run_dir import RunDir
 from tsqa.apply.tables import rejects_table, to_table
@@ -70,8 +70,10 @@ class Executor:
     def __init__(
         self, project: LoadedProject, specs: list[LoadedSpec], plan: Plan, *,
         engine_factory: EngineFactory | None = None, progress: Progress | None = None,
+        commit_every: int = COMMIT_EVERY,
     ) -> None:
         self.project = project
+        self.commit_every = commit_every
         self.plan = plan
         self.run_dir = RunDir(project.path.parent / project.project.output.dir)
         self.models = project.project.models
@@ -301,7 +303,8 @@ class Executor:
         for index, chunk in enumerate(chunks):
             if index in done:
                 continue
-            results, chunk_stats = call_model(lambda: self.pool.get(model_name), cache, identity, chunk, progress=advance)
+            results, chunk_stats = call_model(lambda: self.pool.get(model_name), cache, identity, chunk,
+                                              progress=advance, commit_every=self.commit_every)
             stats.add(chunk_stats)
             rows = to_rows(results, chunk)
             kept = [r for r in rows if keep is None or keep(r)]

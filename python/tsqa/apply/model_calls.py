@@ -15,6 +15,7 @@ from typing import Any
 from tsqa.engines.base import Engine, Request, Result
 from tsqa.store.response_cache import ResponseCache, request_key
 
+# Results committed to the cache per transaction: a kill repeats at most this many finished calls.
 COMMIT_EVERY = 64
 
 
@@ -37,7 +38,7 @@ class CallStats:
 
 def call_model(
     engine: Callable[[], Engine], cache: ResponseCache, identity: dict[str, Any], requests: Sequence[Request],
-    *, progress: Callable[[int], None] | None = None,
+    *, progress: Callable[[int], None] | None = None, commit_every: int = COMMIT_EVERY,
 ) -> tuple[dict[str, Result], CallStats]:
     """Results by request id for every request (a failure is a Result with `error`)."""
     stats = CallStats(requests=len(requests))
@@ -64,7 +65,7 @@ def call_model(
             results[result.id] = result
             if result.ok:
                 pending[keys[result.id]] = result.model_dump(mode="json", exclude={"id", "attempts"})
-            if len(pending) >= COMMIT_EVERY:
+            if len(pending) >= commit_every:
                 cache.put_many(pending)
                 pending = {}
             if progress:

@@ -8,6 +8,7 @@ from pathlib import Path
 from tsqa.apply.blend import build_blend
 from tsqa.apply.engine_pool import EngineFactory
 from tsqa.apply.executor import Executor, Progress, dump_json
+from tsqa.apply.model_calls import COMMIT_EVERY
 from tsqa.compile.plan import Plan
 from tsqa.compile.saved import applied_state
 from tsqa.compile.stages import Stage
@@ -28,9 +29,9 @@ class ApplyResult:
 
 def apply_plan(
     project: LoadedProject, specs: list[LoadedSpec], plan: Plan, *,
-    engine_factory: EngineFactory | None = None, progress: Progress | None = None,
+    engine_factory: EngineFactory | None = None, progress: Progress | None = None, commit_every: int = COMMIT_EVERY,
 ) -> ApplyResult:
-    executor = Executor(project, specs, plan, engine_factory=engine_factory, progress=progress)
+    executor = Executor(project, specs, plan, engine_factory=engine_factory, progress=progress, commit_every=commit_every)
     manifests = executor.run()
     run = executor.run_dir
     counters = {s.spec.task: counter_for(project.project.models[s.spec.generate.model], project.path.parent) for s in specs}

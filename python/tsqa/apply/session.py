@@ -8,6 +8,7 @@ from pathlib import Path
 
 from tsqa.apply.engine_pool import EngineFactory
 from tsqa.apply.executor import ApplyError, Progress
+from tsqa.apply.model_calls import COMMIT_EVERY
 from tsqa.apply.run import ApplyResult, apply_plan
 from tsqa.compile import compile_plan
 from tsqa.compile.saved import PlanError, load_plan, stale_inputs
@@ -27,7 +28,7 @@ class ApplyFailed(Exception):
 
 def run_apply(
     paths: list[Path], *, project_file: Path | None = None, limit: int | None = None,
-    progress: Progress | None = None, engine_factory: EngineFactory | None = None,
+    progress: Progress | None = None, engine_factory: EngineFactory | None = None, commit_every: int = COMMIT_EVERY,
 ) -> ApplyResult:
     saved = None
     if len(paths) == 1 and paths[0].suffix == ".json":
@@ -52,7 +53,7 @@ def run_apply(
                 raise ApplyFailed([f"error: the saved plan {paths[0] if len(paths) == 1 else ''} is stale; "
                                    "these inputs changed since it was written:", *[f"  {c}" for c in changed],
                                    "run `tsqa plan -o PLAN` again"])
-        return apply_plan(project, specs, plan, engine_factory=engine_factory, progress=progress)
+        return apply_plan(project, specs, plan, engine_factory=engine_factory, progress=progress, commit_every=commit_every)
     except (ApplyError, EngineError, SeedError, StateError) as exc:
         raise ApplyFailed([f"error: {exc}", "work already finished is kept; run apply again to resume"]) from None
 
