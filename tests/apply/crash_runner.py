@@ -38,7 +38,7 @@ def main() -> None:
         return script(request)
 
     engine = ScriptedEngine(killing_script)
-    run_apply([root / "specs"], project_file=root / "tsqa.yaml", engine_factory=lambda name, cfg: engine, commit_every=1)
+    run_apply([root / "specs"], project_file=root / "tsqa.yaml", engine_factory=lambda cfg: engine, commit_every=1)
     print("applied")
 
 

@@ -28,7 +28,7 @@ def reference(tmp_path_factory: pytest.TempPathFactory) -> list[dict[str, object
     root = tmp_path_factory.mktemp("reference")
     write_project(root)
     engine = scripted_engine()
-    run_apply([root / "specs"], project_file=root / "tsqa.yaml", engine_factory=lambda name, cfg: engine)
+    run_apply([root / "specs"], project_file=root / "tsqa.yaml", engine_factory=lambda cfg: engine)
     return dataset(root)
 
 

@@ -15,7 +15,7 @@ from tsqa.engines.base import Engine
 
 
 def apply(project: Path, engine: Engine):  # type: ignore[no-untyped-def]
-    return run_apply([project / "specs"], project_file=project / "tsqa.yaml", engine_factory=lambda name, cfg: engine)
+    return run_apply([project / "specs"], project_file=project / "tsqa.yaml", engine_factory=lambda cfg: engine)
 
 
 def rejects(project: Path, manifest) -> list[tuple[str, str]]:  # type: ignore[no-untyped-def]

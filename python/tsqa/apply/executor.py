@@ -19,7 +19,6 @@ from typing import Any
 
 import pyarrow as pa
 
-from tsqa.apply.engine_pool import EngineFactory, EnginePool, default_factory
 from tsqa.apply.model_calls import COMMIT_EVERY, CallStats, call_model
 from tsqa.apply.requests import enrich_requests, generate_requests, solve_requests
 from tsqa.apply.run_dir import RunDir
@@ -27,6 +26,7 @@ from tsqa.apply.tables import rejects_table, to_table
 from tsqa.compile.plan import Plan, TaskPlan
 from tsqa.compile.stages import Stage
 from tsqa.engines.base import Request, Result
+from tsqa.engines.registry import EngineFactory, EnginePool, create_engine
 from tsqa.prompts import resolve_prompt_text
 from tsqa.spec.load import LoadedProject, LoadedSpec
 from tsqa.spec.models import VoteVerify
@@ -76,8 +76,8 @@ class Executor:
         self.commit_every = commit_every
         self.plan = plan
         self.run_dir = RunDir(project.path.parent / project.project.output.dir)
-        self.models = project.project.models
-        self.pool = EnginePool(self.models, engine_factory or default_factory(project.path.parent))
+        self.models = {name: _resolve_local_model(cfg, project.path.parent) for name, cfg in project.project.models.items()}
+        self.pool = EnginePool(self.models, engine_factory or create_engine)
         self.progress = progress
         by_name = {t.task: t for t in plan.tasks}
         self.tasks = [self._task(loaded, by_name[loaded.spec.task]) for loaded in specs]
@@ -299,7 +299,7 @@ class Executor:
         advance = self.progress(f"{task.name} {stage.value}", len(requests),
                                 sum(len(c) for i, c in enumerate(chunks) if i in done)) if self.progress else None
         stats = CallStats()
-        identity = _identity(config)
+        identity = _identity(self.project.project.models[model_name])  # as declared: moving the project keeps the cache
         for index, chunk in enumerate(chunks):
             if index in done:
                 continue
@@ -343,6 +343,13 @@ class Executor:
 
 # Stages whose rows have a fixed schema (see tables.py); seeds keep the source's own columns.
 _TABLE_STAGES = {"normalise", "parse", "solve", "verify", "enrich", "dedup", "decontaminate", "package"}
+
+
+def _resolve_local_model(config: VllmModel | OpenAIModel, base: Path) -> VllmModel | OpenAIModel:
+    """A vllm model given as a path relative to tsqa.yaml is found from any working directory."""
+    if isinstance(config, VllmModel) and not Path(config.model).is_absolute() and (base / config.model).is_dir():
+        return config.model_copy(update={"model": str((base / config.model).resolve())})
+    return config
 
 
 def _identity(config: VllmModel | OpenAIModel) -> dict[str, Any]:

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from tsqa.apply.blend import build_blend
-from tsqa.apply.engine_pool import EngineFactory
+from tsqa.engines.registry import EngineFactory
 from tsqa.apply.executor import Executor, Progress, dump_json
 from tsqa.apply.model_calls import COMMIT_EVERY
 from tsqa.compile.plan import Plan

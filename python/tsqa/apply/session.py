@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tsqa.apply.engine_pool import EngineFactory
+from tsqa.engines.registry import EngineFactory
 from tsqa.apply.executor import ApplyError, Progress
 from tsqa.apply.model_calls import COMMIT_EVERY
 from tsqa.apply.run import ApplyResult, apply_plan
