@@ -8,9 +8,10 @@ tokenisation is timed because it is part of their real cost.
 Engines:
 - tsqa:            near_dedup on the Arrow column (verify=exact, the default)
 - tsqa-signature:  near_dedup with verify=signature (like-for-like with the peers' estimate)
-- datasketch:      MinHash.bulk + MinHashLSH(params=(18, 7)) + query + estimate ≥ threshold
+- datasketch:      MinHash.bulk + MinHashLSH(params=(18, 7)) + greedy query/verify (estimate ≥
+                   threshold) in record order
 - rensa:           RMinHash.from_token_sets (R-MinHash, the accurate path) + RMinHashLSH(18 bands)
-                   + query_all + estimate ≥ threshold
+                   + the same greedy query/verify
 - micro:           tsqa stage throughputs (band keys at 1/2 threads and forced scalar, short
                    records, exact dedup, vote, contamination)
 """
@@ -26,7 +27,7 @@ import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, Self
 
 import numpy as np
 import pyarrow as pa
@@ -65,7 +66,7 @@ def rss() -> int:
 class PeakRss:
     """Samples RSS in a thread; `.peak` is the maximum seen while inside the block."""
 
-    def __enter__(self) -> PeakRss:
+    def __enter__(self) -> Self:
         self.peak = rss()
         self.heap_base = heap()
         self.heap_peak = self.heap_base
@@ -92,21 +93,20 @@ def timed(stages: dict[str, float], name: str, fn: Callable[[], Any]) -> Any:
     return out
 
 
-def union_labels(n: int, pairs: list[tuple[int, int]]) -> np.ndarray:
-    """Union-find with the lowest id as root (the same representative rule as tsqa)."""
-    parent = list(range(n))
-
-    def find(x: int) -> int:
-        while parent[x] != x:
-            parent[x] = parent[parent[x]]
-            x = parent[x]
-        return x
-
-    for a, b in pairs:
-        ra, rb = find(a), find(b)
-        if ra != rb:
-            parent[max(ra, rb)] = min(ra, rb)
-    return np.array([find(i) for i in range(n)], dtype=np.int64)
+def greedy_labels(n: int, candidates: Callable[[int], Any], similar: Callable[[int, int], bool]) -> np.ndarray:
+    """The usual peer idiom: walk records in order, skip those already marked, and mark every
+    verified candidate of a kept record as its duplicate. Linear in the kept records' candidates
+    (collecting all pairs is quadratic in a bucket of identical records)."""
+    label = np.arange(n, dtype=np.int64)
+    dup = np.zeros(n, dtype=bool)
+    for i in range(n):
+        if dup[i]:
+            continue
+        for j in candidates(i):
+            if j > i and not dup[j] and similar(i, j):
+                dup[j] = True
+                label[j] = i
+    return label
 
 
 def run_tsqa(corpus: Path, threads: int, verify: str) -> dict[str, Any]:
@@ -146,16 +146,8 @@ def run_datasketch(corpus: Path) -> dict[str, Any]:
 
         lsh = timed(stages, "lsh_index", index)
 
-        def query() -> list[tuple[int, int]]:
-            out = []
-            for i, m in enumerate(mhs):
-                for j in lsh.query(m):
-                    if j > i and m.jaccard(mhs[j]) >= THRESHOLD:
-                        out.append((i, j))
-            return out
-
-        pairs = timed(stages, "query_verify", query)
-        labels = timed(stages, "cluster", lambda: union_labels(len(texts), pairs))
+        labels = timed(stages, "query_verify", lambda: greedy_labels(len(texts), lambda i: lsh.query(mhs[i]), lambda i, j: mhs[i].jaccard(mhs[j]) >= THRESHOLD))
+        stages["cluster"] = 0.0
     return {"stages": stages, "labels": labels, "peak_rss": mem.peak, "input_rss": base}
 
 
@@ -179,21 +171,20 @@ def run_rensa(corpus: Path) -> dict[str, Any]:
 
         lsh = timed(stages, "lsh_index", index)
 
-        def query() -> list[tuple[int, int]]:
-            out = []
-            for i, cands in enumerate(lsh.query_all(hs)):
-                h = hs[i]
-                out.extend((i, j) for j in cands if j > i and h.jaccard(hs[j]) >= THRESHOLD)
-            return out
-
-        pairs = timed(stages, "query_verify", query)
-        labels = timed(stages, "cluster", lambda: union_labels(len(texts), pairs))
+        labels = timed(stages, "query_verify", lambda: greedy_labels(len(texts), lambda i: lsh.query(hs[i]), lambda i, j: hs[i].jaccard(hs[j]) >= THRESHOLD))
+        stages["cluster"] = 0.0
     return {"stages": stages, "labels": labels, "peak_rss": mem.peak, "input_rss": base}
 
 
 def run_micro(corpus: Path) -> dict[str, Any]:
     """Stage throughputs of tsqa (each best of 3)."""
-    from tsqa.curate import band_keys, build_contamination_index, contamination, exact_dedup, majority_vote
+    from tsqa.curate import (
+        band_keys,
+        build_contamination_index,
+        contamination,
+        exact_dedup,
+        majority_vote,
+    )
 
     col = pq.read_table(corpus, columns=["text"], memory_map=True).column("text")
     mb = sum(len(s) for s in col.chunks[0].to_pylist()[:1]) and pa.compute.sum(pa.compute.binary_length(col)).as_py() / 1e6
@@ -208,13 +199,13 @@ def run_micro(corpus: Path) -> dict[str, Any]:
         return min(times)
 
     for threads in (1, 2):
-        out[f"band_keys_{threads}t_s"] = best(lambda: band_keys(col, threads=threads))
+        out[f"band_keys_{threads}t_s"] = best(lambda threads=threads: band_keys(col, threads=threads))
     out["band_keys_scalar_1t_s"] = best(lambda: band_keys(col, threads=1, kernel="scalar"))
     short = pa.array([t[:80] for t in col.slice(0, 200_000).to_pylist()] * 3, pa.large_string())
     out["short_records"] = len(short)
     out["short_bytes"] = pa.compute.sum(pa.compute.binary_length(short)).as_py()
     for threads in (1, 2):
-        out[f"short_{threads}t_s"] = best(lambda: band_keys(short, threads=threads))
+        out[f"short_{threads}t_s"] = best(lambda threads=threads: band_keys(short, threads=threads))
     out["exact_1t_s"] = best(lambda: exact_dedup(col, threads=1))
     rng = np.random.default_rng(0)
     samples = [[f"so the final answer is {int(x)}" for x in rng.integers(0, 4, 8)] for _ in range(200_000)]

@@ -13,6 +13,7 @@
 
 from __future__ import annotations
 
+from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
@@ -46,7 +47,7 @@ def evaluate(truth_path: Path, labels: np.ndarray, threshold: float) -> dict[str
     comp = components(n, i[pos], j[pos])
     same = labels[i] == labels[j]
     curve = []
-    for lo, hi in zip(BINS[:-1], BINS[1:], strict=True):
+    for lo, hi in pairwise(BINS):
         m = (jac >= lo) & (jac < hi) & (gsize == 2)
         curve.append({"lo": lo, "hi": min(hi, 1.0), "pairs": int(m.sum()), "detected": float(same[m].mean()) if m.any() else None})
     dup = labels != np.arange(n)

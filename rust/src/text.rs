@@ -27,11 +27,3 @@ impl<S: AsRef<str> + Sync> Texts for Vec<S> {
         Some(self[i].as_ref())
     }
 }
-
-/// Fails with the first null row, naming `column`.
-pub fn require_non_null<T: Texts + ?Sized>(texts: &T, column: &str) -> crate::error::Result<()> {
-    match (0..texts.len()).find(|&i| texts.text(i).is_none()) {
-        Some(row) => Err(crate::error::Error::Null { column: column.to_string(), row }),
-        None => Ok(()),
-    }
-}

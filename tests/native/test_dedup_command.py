@@ -8,7 +8,6 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 from click.testing import CliRunner
-
 from tsqa.curate.dedup_command import dedup
 
 ROWS = [

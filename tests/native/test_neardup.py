@@ -8,9 +8,7 @@ import random
 import numpy as np
 import pyarrow as pa
 import pytest
-
 from tsqa import _native
-from tsqa.curate.neardup import Kernel
 from tsqa.curate import (
     ColumnTypeError,
     IndexFormatError,
@@ -26,6 +24,7 @@ from tsqa.curate import (
     minhash_signatures,
     near_dedup,
 )
+from tsqa.curate.neardup import Kernel
 
 RNG = random.Random(1234)
 VOCAB = [f"w{i}" for i in range(50_000)]

@@ -4,8 +4,13 @@ from __future__ import annotations
 
 import pyarrow as pa
 import pytest
-
-from tsqa.curate import ColumnTypeError, InputError, NullValueError, ParameterError, majority_vote
+from tsqa.curate import (
+    ColumnTypeError,
+    InputError,
+    NullValueError,
+    ParameterError,
+    majority_vote,
+)
 
 
 @pytest.mark.parametrize(

@@ -12,9 +12,22 @@ from tsqa._native import (
     NullValueError,
     ParameterError,
 )
-from tsqa.curate.contamination import ContaminationResult, NgramIndex, build_contamination_index, contamination
+from tsqa.curate.contamination import (
+    ContaminationResult,
+    NgramIndex,
+    build_contamination_index,
+    contamination,
+)
 from tsqa.curate.exact import ExactResult, exact_dedup
-from tsqa.curate.neardup import MinHashIndex, NearDupResult, band_keys, build_index, choose_bands, minhash_signatures, near_dedup
+from tsqa.curate.neardup import (
+    MinHashIndex,
+    NearDupResult,
+    band_keys,
+    build_index,
+    choose_bands,
+    minhash_signatures,
+    near_dedup,
+)
 from tsqa.curate.vote import VoteResult, majority_vote
 
 __all__ = [

@@ -16,7 +16,14 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 from rich.console import Console
-from rich.progress import BarColumn, Progress, SpinnerColumn, TaskProgressColumn, TextColumn, TimeElapsedColumn
+from rich.progress import (
+    BarColumn,
+    Progress,
+    SpinnerColumn,
+    TaskProgressColumn,
+    TextColumn,
+    TimeElapsedColumn,
+)
 from rich.table import Table
 
 from tsqa._native import NativeError
@@ -58,7 +65,7 @@ def _in_background(fn: Any, progress: Progress, task: Any) -> Any:
     def run() -> None:
         try:
             box["value"] = fn()
-        except BaseException as e:  # re-raised in the caller's thread
+        except BaseException as e:  # noqa: BLE001 -- handed to the caller thread and re-raised there
             box["error"] = e
 
     worker = threading.Thread(target=run, daemon=True)
