@@ -97,8 +97,10 @@ def schema(kind: str, output_dir: Path | None, reference: bool) -> None:
               help="Save the plan; `tsqa apply PLAN` refuses it once any input has changed.")
 @click.option("--detailed-exitcode", is_flag=True,
               help="Exit 0 when there is nothing to do, 2 when there is work, 1 on errors.")
+@click.option("--sample-rows", type=click.IntRange(min=1), default=8, show_default=True,
+              help="Seed rows per task to render prompts on (token estimates and the token-budget check).")
 def plan(paths: tuple[Path, ...], project_file: Path | None, as_json: bool, out: Path | None,
-         detailed_exitcode: bool) -> None:
+         detailed_exitcode: bool, sample_rows: int) -> None:
     """Show what apply would do, what it costs and what it yields.
 
     Per task: seed rows, model requests, prompt/answer tokens, GPU-hours on the declared workers,
@@ -125,7 +127,7 @@ def plan(paths: tuple[Path, ...], project_file: Path | None, as_json: bool, out:
     except (StateError, CatalogError) as exc:
         console.print(f"[red]error[/]: {exc}")
         sys.exit(ExitStatus.FAILURE)
-    compiled = compile_plan(project, checked.specs, state, catalog_version=catalog_version)
+    compiled = compile_plan(project, checked.specs, state, catalog_version=catalog_version, sample_rows=sample_rows)
     if not console.is_terminal:
         console.width = max(console.width, 150)  # piped output: don't squeeze the tables
     if as_json:

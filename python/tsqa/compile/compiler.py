@@ -15,7 +15,7 @@ from tsqa.compile.estimate import StageCost, TaskShape, estimate_stages, package
 from tsqa.compile.fingerprint import fingerprint, sha256_text
 from tsqa.compile.plan import BudgetViolation, Plan, StageEstimate, StagePlan, TaskPlan, Totals, Wave
 from tsqa.compile.rates import rates_for
-from tsqa.compile.seed_sample import SeedSample, sample_seeds
+from tsqa.compile.seed_sample import SAMPLE_ROWS, SeedSample, sample_seeds
 from tsqa.compile.stages import CHANGE_BY_STAGE, MODEL_STAGES, STAGE_ORDER, ChangeKind, Stage
 from tsqa.compile.tokens import TokenCounter, counter_for
 from tsqa.prompts import STAGE_VARIABLES, PromptStage, resolve_prompt_text
@@ -39,11 +39,12 @@ class _ModelStage:
 
 def compile_plan(
     project: LoadedProject, specs: Sequence[LoadedSpec], state: AppliedState, *, catalog_version: str | None = None,
+    sample_rows: int = SAMPLE_ROWS,
 ) -> Plan:
     inputs: dict[str, str] = {str(project.path): sha256_text(project.path.read_bytes())}
     tasks: list[TaskPlan] = []
     for loaded in specs:
-        sample = sample_seeds(loaded, project)
+        sample = sample_seeds(loaded, project, sample_rows)
         inputs[str(loaded.path)] = sha256_text(loaded.path.read_bytes())
         for meta in sample.meta_files:
             inputs[str(meta)] = sha256_text(meta.read_bytes())

@@ -14,7 +14,9 @@ from typing import Any
 
 from tsqa.spec.load import LoadedProject, LoadedSpec
 
-SAMPLE_ROWS = 32
+# Rows prompts are rendered on: enough for a mean and a worst case, few enough that 700 specs plan
+# in seconds (rendering dominates). `tsqa plan --sample-rows` raises it for a stricter budget check.
+SAMPLE_ROWS = 8
 
 
 @dataclass(frozen=True)
@@ -28,12 +30,14 @@ class SeedSample:
     notes: list[str] = field(default_factory=list)
 
 
-def sample_seeds(loaded: LoadedSpec, project: LoadedProject) -> SeedSample:
+def sample_seeds(loaded: LoadedSpec, project: LoadedProject, sample_rows: int = SAMPLE_ROWS) -> SeedSample:
     spec = loaded.spec
     limit = spec.seed.limit
-    rows, source, records, metas, notes = _from_store(loaded, project)
+    rows, source, records, metas, notes = _from_store(loaded, project, sample_rows)
     if rows is None:
         rows, source = _from_files(loaded), "files"
+        if rows is not None:
+            records = _file_sample(loaded, notes, sample_rows)
         if rows is None:
             source = "unknown"
             if limit is None:
@@ -46,7 +50,7 @@ def sample_seeds(loaded: LoadedSpec, project: LoadedProject) -> SeedSample:
     return SeedSample(rows, source, records, metas, notes)
 
 
-def _from_store(loaded: LoadedSpec, project: LoadedProject):  # type: ignore[no-untyped-def]
+def _from_store(loaded: LoadedSpec, project: LoadedProject, sample_rows: int):  # type: ignore[no-untyped-def]
     notes: list[str] = []
     try:
         from tsqa.seeds.store import SeedStore
@@ -61,7 +65,7 @@ def _from_store(loaded: LoadedSpec, project: LoadedProject):  # type: ignore[no-
     if meta is None:
         return None, "unknown", [], [], notes
     metas = [_meta_file(store, loaded)]
-    records = _normalised_sample(store, loaded, notes)
+    records = _normalise_first_rows(loaded, notes, lambda: store.read(loaded.spec, limit=sample_rows))
     return meta.rows, "seed-store", records, metas, notes
 
 
@@ -73,15 +77,23 @@ def _meta_file(store: Any, loaded: LoadedSpec) -> Path:
     return store.folder(resolve_seed(loaded.spec, load_catalog())) / META_FILE
 
 
-def _normalised_sample(store: Any, loaded: LoadedSpec, notes: list[str]) -> list[dict[str, Any]]:
+def _file_sample(loaded: LoadedSpec, notes: list[str], sample_rows: int) -> list[dict[str, Any]]:
+    from tsqa.seeds.catalog import load_catalog
+    from tsqa.seeds.load import read_split
+    from tsqa.seeds.source import resolve_seed
+
+    return _normalise_first_rows(loaded, notes, lambda: read_split(
+        resolve_seed(loaded.spec, load_catalog()), spec_dir=loaded.path.parent, limit=sample_rows))
+
+
+def _normalise_first_rows(loaded: LoadedSpec, notes: list[str], read: Any) -> list[dict[str, Any]]:
     try:
         from tsqa.seeds.catalog import load_catalog
         from tsqa.seeds.normalise import normalise
 
-        table = store.read(loaded.spec, limit=SAMPLE_ROWS)
         seed = loaded.spec.seed
         info = load_catalog().get(seed.lm_eval) if hasattr(seed, "lm_eval") else None
-        result = normalise(loaded.spec, info, table.to_pylist())
+        result = normalise(loaded.spec, info, read())
     except Exception as exc:  # noqa: BLE001 - estimates fall back to template-only token counts
         notes.append(f"no seed sample for prompt tokens: {exc}")
         return []
