@@ -103,3 +103,19 @@ def test_gpu_work_follows_the_change_kind(ws: Workspace) -> None:
     assert gpu_stages(EDITS["variants"][0]) == {Stage.ENRICH}
     assert gpu_stages(EDITS["vote-samples"][0]) == {Stage.SOLVE, Stage.ENRICH}
     assert gpu_stages(EDITS["gen-sampling"][0]) == {Stage.GENERATE, Stage.SOLVE, Stage.ENRICH}
+
+
+def test_regenerating_one_task_re_dedups_its_cross_task_peers(ws: Workspace) -> None:
+    other = SPEC.replace("task: quiz", "task: other").replace("data/quiz.jsonl", "data/other.jsonl")
+    (ws.root / "specs" / "other.yaml").write_text(other)
+    applied = applied_state(ws.plan(), AppliedState())
+    (ws.root / "specs" / "other.yaml").write_text(other.replace("temperature: 0.9", "temperature: 1.1"))
+    changes = {t.task: t.change for t in ws.plan(applied).tasks}
+    assert changes == {"other": ChangeKind.REGENERATE, "quiz": ChangeKind.REDEDUP}
+    (ws.root / "specs" / "other.yaml").write_text(other.replace("against: [seeds, tasks]", "against: [seeds]")
+                                                  .replace("dedup: {threshold: 0.8}", "dedup: {threshold: 0.8, against: [seeds]}"))
+    applied = applied_state(ws.plan(), AppliedState())
+    (ws.root / "specs" / "other.yaml").write_text(other.replace("dedup: {threshold: 0.8}", "dedup: {threshold: 0.8, against: [seeds]}")
+                                                  .replace("temperature: 0.9", "temperature: 1.1"))
+    changes = {t.task: t.change for t in ws.plan(applied).tasks}
+    assert changes == {"other": ChangeKind.REGENERATE, "quiz": ChangeKind.NONE}  # no longer peers

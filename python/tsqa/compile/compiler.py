@@ -43,12 +43,14 @@ def compile_plan(
 ) -> Plan:
     inputs: dict[str, str] = {str(project.path): sha256_text(project.path.read_bytes())}
     tasks: list[TaskPlan] = []
-    for loaded in specs:
-        sample = sample_seeds(loaded, project, sample_rows)
+    samples = [sample_seeds(loaded, project, sample_rows) for loaded in specs]
+    peers = _dedup_peers(project, specs, samples, catalog_version)
+    for loaded, sample in zip(specs, samples, strict=True):
         inputs[str(loaded.path)] = sha256_text(loaded.path.read_bytes())
         for meta in sample.meta_files:
             inputs[str(meta)] = sha256_text(meta.read_bytes())
-        task, prompt_files = _plan_task(project, loaded, sample, state.tasks.get(loaded.spec.task), catalog_version)
+        task, prompt_files = _plan_task(project, loaded, sample, state.tasks.get(loaded.spec.task), catalog_version,
+                                        peers.get(loaded.spec.task, []))
         for path in prompt_files:
             inputs[str(path)] = sha256_text(path.read_bytes())
         tasks.append(task)
@@ -59,14 +61,31 @@ def compile_plan(
                 input_digest=digest, inputs=dict(sorted(inputs.items())), tasks=tasks, waves=waves, totals=totals)
 
 
+def _dedup_peers(
+    project: LoadedProject, specs: Sequence[LoadedSpec], samples: list[SeedSample], catalog_version: str | None,
+) -> dict[str, list[str]]:
+    """For tasks deduplicated across tasks: the enrich fingerprints of every task in their dedup
+    group. They enter the dedup fingerprint, so regenerating one task re-dedups its peers (no GPU)."""
+    groups: dict[tuple[object, ...], list[tuple[str, str]]] = {}
+    for loaded, sample in zip(specs, samples, strict=True):
+        d = loaded.spec.dedup
+        if not (d.enabled and "tasks" in d.against):
+            continue
+        stages, _ = _model_stages(loaded)
+        enrich = _fingerprints(loaded, stages, project.project.models, sample, catalog_version, [])[Stage.ENRICH]
+        key = (d.threshold, d.num_perm, d.ngram, d.shingle, "seeds" in d.against)
+        groups.setdefault(key, []).append((loaded.spec.task, enrich))
+    return {task: sorted(f"{t}:{fp}" for t, fp in members) for members in groups.values() for task, _ in members}
+
+
 def _plan_task(
     project: LoadedProject, loaded: LoadedSpec, sample: SeedSample, applied: TaskState | None,
-    catalog_version: str | None,
+    catalog_version: str | None, dedup_peers: list[str],
 ) -> tuple[TaskPlan, list[Path]]:
     spec, models = loaded.spec, project.project.models
     notes = list(sample.notes)
     model_stages, prompt_files = _model_stages(loaded)
-    fingerprints = _fingerprints(loaded, model_stages, models, sample, catalog_version)
+    fingerprints = _fingerprints(loaded, model_stages, models, sample, catalog_version, dedup_peers)
 
     costs: dict[Stage, StageCost] = {}
     violations: list[BudgetViolation] = []
@@ -151,7 +170,7 @@ def _model_identity(model: VllmModel | OpenAIModel) -> dict[str, Any]:
 
 def _fingerprints(
     loaded: LoadedSpec, model_stages: dict[Stage, _ModelStage], models: dict[str, VllmModel | OpenAIModel],
-    sample: SeedSample, catalog_version: str | None,
+    sample: SeedSample, catalog_version: str | None, dedup_peers: list[str],
 ) -> dict[Stage, str]:
     spec = loaded.spec
     seed = spec.seed.model_dump(mode="json", exclude={"license", "columns"})
@@ -176,7 +195,7 @@ def _fingerprints(
         Stage.VERIFY: verify,
         Stage.ENRICH: {**model_inputs(Stage.ENRICH), "variants": list(spec.enrich.variants),
                        "sampling": spec.enrich.sampling.model_dump(mode="json")},
-        Stage.DEDUP: spec.dedup.model_dump(mode="json"),
+        Stage.DEDUP: {**spec.dedup.model_dump(mode="json"), "peers": dedup_peers},
         Stage.DECONTAMINATE: spec.decontaminate.model_dump(mode="json"),
         Stage.PACKAGE: {"license": spec.seed.license, "group": spec.group},
         Stage.BLEND: {"weight": spec.blend.weight},
