@@ -4,8 +4,10 @@
 //! Steps:
 //! 1. Build: normalise each eval text, hash its word n-grams (`shingle`, same hashing as
 //!    near-dup), collect (gram, eval row) pairs, sort and de-duplicate them into a sorted gram
-//!    column with a posting list of eval rows per gram. An eval text shorter than `n` words
-//!    contributes one gram of all its words (it then matches only a record equal to it).
+//!    column with a posting list of eval rows per gram. Identical posting lists are stored once
+//!    (eval sets repeat items: without sharing, a query touching 1,000 grams of an item present
+//!    2,000 times would walk 2M postings). An eval text shorter than `n` words contributes one
+//!    gram of all its words (it then matches only a record equal to it).
 //! 2. Query: each record's distinct grams are looked up in an open-addressing table (grams are
 //!    uniform hashes, so the top bits are the slot; linear probing at load ≤ 1/2 costs about one
 //!    cache miss, where binary search over millions of grams costs ~20); the record gets the
@@ -13,9 +15,11 @@
 //!
 //! Persisted like the MinHash index: header (magic, versions, n, normaliser), columns, checksum.
 
+use std::collections::HashMap;
 use std::path::Path;
 
 use rayon::prelude::*;
+use xxhash_rust::xxh3::xxh3_64;
 
 use crate::error::{Error, Result};
 use crate::minhash::ALGORITHM_VERSION;
@@ -34,7 +38,9 @@ pub struct NgramIndex {
     grams: Vec<u64>,
     /// Open-addressing table: slot → position in `grams` + 1 (0 = empty). Rebuilt on load.
     table: Vec<u32>,
-    /// `postings[offsets[g]..offsets[g+1]]` are the eval rows of gram `g`.
+    /// Posting list of each gram (index into `offsets`).
+    list_of: Vec<u32>,
+    /// `postings[offsets[l]..offsets[l+1]]` are the eval rows of posting list `l`.
     offsets: Vec<u64>,
     postings: Vec<u32>,
     ids: Vec<u64>,
@@ -106,26 +112,36 @@ impl NgramIndex {
         drop(per_text);
         pairs.par_sort_unstable();
         let mut grams = Vec::new();
+        let mut list_of = Vec::new();
         let mut offsets = vec![0u64];
-        let postings: Vec<u32> = pairs.iter().map(|p| p.1).collect();
-        for (i, p) in pairs.iter().enumerate() {
-            if grams.last() != Some(&p.0) {
-                if !grams.is_empty() {
-                    offsets.push(i as u64);
+        let mut postings: Vec<u32> = Vec::new();
+        let mut lists: HashMap<u64, Vec<u32>> = HashMap::new();
+        for run in pairs.chunk_by(|a, b| a.0 == b.0) {
+            let rows: Vec<u32> = run.iter().map(|p| p.1).collect();
+            let key = xxh3_64(&rows.iter().flat_map(|r| r.to_le_bytes()).collect::<Vec<u8>>());
+            let same = lists.get(&key).and_then(|cands| {
+                cands.iter().copied().find(|&l| postings[offsets[l as usize] as usize..offsets[l as usize + 1] as usize] == rows[..])
+            });
+            let l = match same {
+                Some(l) => l,
+                None => {
+                    let l = (offsets.len() - 1) as u32;
+                    postings.extend_from_slice(&rows);
+                    offsets.push(postings.len() as u64);
+                    lists.entry(key).or_default().push(l);
+                    l
                 }
-                grams.push(p.0);
-            }
+            };
+            grams.push(run[0].0);
+            list_of.push(l);
         }
-        offsets.push(pairs.len() as u64);
-        if grams.is_empty() {
-            offsets = vec![0];
-        }
+        drop(pairs);
         if grams.len() >= u32::MAX as usize {
             return Err(Error::Input(format!("{} distinct n-grams exceed the index limit", grams.len())));
         }
         let ids = ids.map_or_else(|| (0..texts.len() as u64).collect(), <[u64]>::to_vec);
         let table = build_table(&grams);
-        Ok(NgramIndex { n, normalize, grams, table, offsets, postings, ids })
+        Ok(NgramIndex { n, normalize, grams, table, list_of, offsets, postings, ids })
     }
 
     pub fn n(&self) -> usize {
@@ -166,14 +182,20 @@ impl NgramIndex {
                 |(norm, buf, grams), i| {
                     grams_of(texts.text(i).unwrap_or(""), self.n, self.normalize, norm, buf, grams);
                     let mut count = 0u32;
-                    let mut rows: Vec<u32> = Vec::new();
+                    let mut hit_lists: Vec<u32> = Vec::new();
                     for g in grams.iter() {
                         if let Some(pos) = self.find(*g) {
                             count += 1;
-                            rows.extend_from_slice(&self.postings[self.offsets[pos] as usize..self.offsets[pos + 1] as usize]);
+                            hit_lists.push(self.list_of[pos]);
                         }
                     }
-                    let mut hit: Vec<u64> = rows.iter().map(|&r| self.ids[r as usize]).collect();
+                    hit_lists.sort_unstable();
+                    hit_lists.dedup();
+                    let mut hit: Vec<u64> = Vec::new();
+                    for &l in &hit_lists {
+                        let rows = &self.postings[self.offsets[l as usize] as usize..self.offsets[l as usize + 1] as usize];
+                        hit.extend(rows.iter().map(|&r| self.ids[r as usize]));
+                    }
                     hit.sort_unstable();
                     hit.dedup();
                     (count, hit)
@@ -201,6 +223,8 @@ impl NgramIndex {
         w.u8(u8::from(self.normalize.keep_digits))?;
         w.u64(self.grams.len() as u64)?;
         w.u64s(&self.grams)?;
+        w.u32s(&self.list_of)?;
+        w.u64(self.offsets.len() as u64)?;
         w.u64s(&self.offsets)?;
         w.u64(self.postings.len() as u64)?;
         w.u32s(&self.postings)?;
@@ -228,15 +252,18 @@ impl NgramIndex {
         let keep_digits = r.u8()? != 0;
         let g = r.len(u64::MAX / 16)?;
         let grams = r.u64s(g)?;
-        let offsets = r.u64s(g + 1)?;
+        let list_of = r.u32s(g)?;
+        let nl = r.len(u64::MAX / 8)?;
+        let offsets = r.u64s(nl)?;
         let p = r.len(u64::MAX / 4)?;
         let postings = r.u32s(p)?;
         let m = r.len(u64::MAX / 8)?;
         let ids = r.u64s(m)?;
         r.finish()?;
         let sorted = grams.windows(2).all(|w| w[0] < w[1]);
-        let offsets_ok = offsets.windows(2).all(|w| w[0] <= w[1]) && offsets.last() == Some(&(p as u64)) && offsets[0] == 0;
-        if !sorted || !offsets_ok || postings.iter().any(|&x| x as usize >= m) {
+        let offsets_ok = offsets.windows(2).all(|w| w[0] <= w[1]) && offsets.last() == Some(&(p as u64)) && offsets.first() == Some(&0);
+        let lists_ok = list_of.iter().all(|&l| (l as usize) + 1 < offsets.len());
+        if !sorted || !offsets_ok || !lists_ok || postings.iter().any(|&x| x as usize >= m) {
             return Err(bad("corrupt tables"));
         }
         if let Some(want) = expected_n {
@@ -248,7 +275,7 @@ impl NgramIndex {
             return Err(bad("corrupt tables"));
         }
         let table = build_table(&grams);
-        Ok(NgramIndex { n, normalize: NormalizeOptions { keep_digits }, grams, table, offsets, postings, ids })
+        Ok(NgramIndex { n, normalize: NormalizeOptions { keep_digits }, grams, table, list_of, offsets, postings, ids })
     }
 }
 
@@ -281,5 +308,19 @@ mod tests {
         assert!(matches!(NgramIndex::load(&path, Some(13)), Err(Error::Mismatch { .. })));
         std::fs::remove_file(&path).unwrap();
         assert!(NgramIndex::build(&eval, None, 0, NormalizeOptions::default()).is_err());
+    }
+
+    #[test]
+    fn repeated_eval_items_share_posting_lists() {
+        let item = "the same benchmark question appears many times in this evaluation split";
+        let mut eval: Vec<&str> = vec![item; 50];
+        eval.push("a different question about something else entirely in the split");
+        let idx = NgramIndex::build(&eval, None, 5, NormalizeOptions::default()).unwrap();
+        // All grams of the repeated item share one list of 50 rows; the other item has its own.
+        assert_eq!(idx.offsets.len() - 1, 2);
+        assert_eq!(idx.postings.len(), 51);
+        let o = idx.query(&vec![item]);
+        assert_eq!(o.ids, (0..50).collect::<Vec<u64>>());
+        assert_eq!(o.counts, vec![7]);
     }
 }
