@@ -110,7 +110,7 @@ def plan(paths: tuple[Path, ...], project_file: Path | None, as_json: bool, out:
     """
     from tsqa.compile import compile_plan
     from tsqa.compile.report import render_plan
-    from tsqa.compile.saved import save_plan
+    from tsqa.compile.saved import PlanError, save_plan
     from tsqa.lint import lint_paths
     from tsqa.lint.report import render
     from tsqa.seeds.catalog import CatalogError, load_catalog
@@ -135,7 +135,11 @@ def plan(paths: tuple[Path, ...], project_file: Path | None, as_json: bool, out:
     else:
         render_plan(compiled, console)
     if out is not None:
-        save_plan(compiled, out)
+        try:
+            save_plan(compiled, out)
+        except PlanError as exc:
+            console.print(f"[red]error[/]: {exc}")
+            sys.exit(ExitStatus.FAILURE)
         if not as_json:
             console.print(f"Saved the plan to {out}; apply it with `tsqa apply {out}`.")
     if detailed_exitcode:

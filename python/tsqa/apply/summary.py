@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from rich.console import Console
 from rich.table import Table
 
@@ -11,6 +13,8 @@ _COLUMNS = ("seeds", "normalise", "generate", "parse", "verify", "enrich", "dedu
 
 
 def render_summary(result: ApplyResult, console: Console) -> None:
+    if not console.is_terminal:
+        console.width = max(console.width, 150)  # piped output: don't squeeze the table
     table = Table(title="tsqa apply — rows out of each stage", header_style="bold")
     table.add_column("task")
     for column in _COLUMNS:
@@ -20,5 +24,13 @@ def render_summary(result: ApplyResult, console: Console) -> None:
         table.add_row(task, *[f"{stages[c].rows_out:,}" if c in stages else "—" for c in _COLUMNS])
         total += stages["package"].rows_out if "package" in stages else 0
     console.print(table)
-    console.print(f"Applied: {total:,} rows packaged in {len(result.manifests)} tasks. Run directory {result.run_dir}; "
-                  f"blend {result.blend}; report {result.report}.", highlight=False)
+    console.print(f"Applied: {total:,} rows packaged in {len(result.manifests)} tasks. Run directory "
+                  f"{_shown(result.run_dir)}; blend {_shown(result.blend)}; report {_shown(result.report)}.", highlight=False)
+
+
+def _shown(path: Path) -> str:
+    resolved = path.resolve()
+    try:
+        return str(resolved.relative_to(Path.cwd()))
+    except ValueError:
+        return str(resolved)

@@ -21,7 +21,11 @@ class PlanError(Exception):
 
 
 def save_plan(plan: Plan, path: Path) -> None:
-    path.write_text(plan.model_dump_json(indent=2) + "\n", encoding="utf-8")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(plan.model_dump_json(indent=2) + "\n", encoding="utf-8")
+    except OSError as exc:
+        raise PlanError(f"{path}: cannot write the plan ({exc.strerror})") from None
 
 
 def load_plan(path: Path) -> Plan:
