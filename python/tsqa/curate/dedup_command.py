@@ -140,16 +140,26 @@ def dedup(input_path: Path, output: Path, column: str, threshold: float, ngram: 
                 lambda: near_dedup(texts, column=column, verify=verify, index=index, threads=threads, **params),
                 progress, task)
             is_dup = near.is_duplicate | exact_dup
-            out = table.append_column("is_duplicate", pa.array(is_dup)) if annotate else table.filter(pa.array(~is_dup))
+            extra = {"is_duplicate": is_dup, "duplicate_of": near.duplicate_of, "cluster_id": near.cluster_id, "cluster_size": near.cluster_size}
+            schema = table.schema
             if annotate:
-                for name in ("duplicate_of", "cluster_id", "cluster_size"):
-                    out = out.append_column(name, pa.array(getattr(near, name)))
-            write = progress.add_task("write", total=max(len(out), 1))
-            with pq.ParquetWriter(output, out.schema) as writer:
-                for start in range(0, len(out), _WRITE_BATCH):
-                    writer.write_table(out.slice(start, _WRITE_BATCH))
-                    progress.advance(write, min(_WRITE_BATCH, len(out) - start))
-            progress.update(write, completed=max(len(out), 1))
+                for name, values in extra.items():
+                    schema = schema.append(pa.field(name, pa.from_numpy_dtype(values.dtype)))
+            n_out = len(table) if annotate else int((~is_dup).sum())
+            write = progress.add_task("write", total=max(n_out, 1))
+            # Slice by slice, so the output never costs a second copy of the whole input.
+            with pq.ParquetWriter(output, schema) as writer:
+                for start in range(0, len(table), _WRITE_BATCH):
+                    part = table.slice(start, _WRITE_BATCH)
+                    stop = start + len(part)
+                    if annotate:
+                        for name, values in extra.items():
+                            part = part.append_column(name, pa.array(values[start:stop]))
+                    else:
+                        part = part.filter(pa.array(~is_dup[start:stop]))
+                    writer.write_table(part)
+                    progress.advance(write, len(part))
+            progress.update(write, completed=max(n_out, 1))
             if save_index:
                 kept = MinHashIndex(**params)
                 kept.add(texts.filter(pa.array(~is_dup)), np.flatnonzero(~is_dup).astype(np.uint64), threads=threads, column=column)
