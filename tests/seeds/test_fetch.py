@@ -6,6 +6,7 @@ import json
 import os
 from pathlib import Path
 
+import pytest
 from click.testing import CliRunner, Result
 
 from tests.seeds.conftest import FIXTURES
@@ -103,3 +104,15 @@ def test_errors_are_reported_per_spec_without_traceback(tmp_path: Path) -> None:
     assert "invalid.yaml:" in result.output
     assert outcomes(result)["arc_copy"] == "fetched"  # the others continue
     assert result.output.strip().splitlines()[-1].startswith("Fetched 4, 1 up to date, 0 skipped, 3 failed")
+
+
+def test_licence_from_the_dataset_card_when_the_spec_has_none(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import tsqa.seeds.fetch as fetch_module
+
+    asked: list[str] = []
+    monkeypatch.setattr(fetch_module, "card_license", lambda repo: asked.append(repo) or "apache-2.0")
+    root = project(tmp_path)
+    result = fetch(root, "--license", "apache-2.0")
+    assert outcomes(result)["trivia"] == "fetched" and asked == ["mandarjoshi/trivia_qa"]
+    raw = json.loads(next((root / ".tsqa" / "seeds").glob("mandarjoshi*/meta.json")).read_text())
+    assert (raw["license"], raw["license_source"]) == ("apache-2.0", "dataset card")

@@ -97,3 +97,19 @@ def test_records_to_arrow() -> None:
     records = normalise(lm_eval_spec("arc_easy"), load_catalog().get("arc_easy"), [ARC_DOC]).records
     table = records_to_table(records)
     assert table.num_rows == 1 and table.column("options").to_pylist() == [["ice", "steam", "rock"]]
+
+
+@pytest.mark.parametrize("body", [
+    "    return dataset.map(lambda d: {'goal': d['goal'].upper()})",  # row-wise map: the fast path
+    "    return dataset.filter(lambda d: d['label'] == 1).map(lambda d: {'goal': d['goal'].upper()})",
+    "    return dataset.map(lambda b: {'goal': [g.upper() for g in b['goal']]}, batched=True)",
+])
+def test_process_docs_on_rows_or_a_real_dataset(tmp_path: Any, body: str) -> None:
+    (tmp_path / "proc.py").write_text(f"def process_docs(dataset):\n{body}\n")
+    info = load_catalog().get("piqa")
+    assert info is not None and info.rules is not None
+    patched = replace(info, has_process_docs=True, rules=replace(info.rules, process_docs=f"!function {tmp_path}/proc.process_docs"))
+    docs = [{"goal": "up", "sol1": "a", "sol2": "b", "label": 1}, {"goal": "down", "sol1": "c", "sol2": "d", "label": 0}]
+    records = normalise(lm_eval_spec("piqa"), patched, docs).records
+    expected = ["Question: UP\nAnswer:"] + ([] if "filter" in body else ["Question: DOWN\nAnswer:"])
+    assert [r.question for r in records] == expected

@@ -70,15 +70,25 @@ def normalise(spec: TaskSpec, task_info: TaskInfo | None, docs: pa.Table | Itera
 
 
 def _process_docs(ref: str, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Apply a task's `process_docs` (a function over a `datasets.Dataset`), as lm-eval does."""
+    """Apply a task's `process_docs` (a function over a `datasets.Dataset`), as lm-eval does.
+
+    Most of them only call `dataset.map(per_row_fn)`; for those a plain row list stands in
+    for the Dataset (about 10x faster than datasets' per-row Arrow formatting). Anything else
+    (batched maps, filter, column ops …) runs on a real Dataset.
+    """
+    fn = import_function(ref)
+    try:
+        processed = fn(_RowMap(rows))
+        if isinstance(processed, _RowMap):
+            return processed.rows
+    except Exception:  # noqa: BLE001, S110 - the shim did not suffice: use the real thing below
+        pass
     import datasets
 
-    fn = import_function(ref)
     enabled = datasets.is_progress_bar_enabled()
     datasets.disable_progress_bars()
     try:
-        processed = fn(datasets.Dataset.from_list(rows))
-        return list(processed.to_list())
+        return list(fn(datasets.Dataset.from_list(rows)).to_list())
     except Exception as err:  # noqa: BLE001 - task code
         raise SeedError(f"process_docs {ref.split()[-1]} failed: {type(err).__name__}: {err}") from None
     finally:
@@ -86,25 +96,50 @@ def _process_docs(ref: str, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
             datasets.enable_progress_bars()
 
 
-def _plan(spec: TaskSpec, info: TaskInfo | None, features: frozenset[str]) -> _Plan:
-    fields = spec.fields
-    rules = info.rules if info is not None else None
+class _NeedsDataset(Exception):
+    pass
 
-    def pick(name: str, lm_value: Any) -> tuple[Any, str] | None:
-        own = getattr(fields, name)
+
+class _RowMap:
+    """Stands in for a `datasets.Dataset` that process_docs only maps row by row.
+
+    `map(fn)` merges fn's dict into each row, as `Dataset.map` does; any other use raises,
+    and `_process_docs` falls back to a real Dataset.
+    """
+
+    def __init__(self, rows: list[dict[str, Any]]) -> None:
+        self.rows = rows
+
+    def map(self, function: Any, *args: Any, **kwargs: Any) -> _RowMap:
+        if args or kwargs:
+            raise _NeedsDataset
+        return _RowMap([{**row, **(function(dict(row)) or {})} for row in self.rows])
+
+    def __getattr__(self, name: str) -> Any:
+        raise _NeedsDataset(name)
+
+
+def _plan(spec: TaskSpec, info: TaskInfo | None, features: frozenset[str]) -> _Plan:
+    rules = info.rules if info is not None else None
+    # Perplexity tasks (wikitext, c4) have no prompt: the document (their target) is the text.
+    rolling = info is not None and info.output_type == "loglikelihood_rolling"
+    lm_keys = {"question": "doc_to_target" if rolling else "doc_to_text", "choices": "doc_to_choice",
+               "answer": None if rolling else "doc_to_target", "context": None}
+
+    def pick(name: str) -> tuple[Any, str] | None:
+        """The spec's template, else the task's rule, else (files/hf) the same-named column."""
+        own = getattr(spec.fields, name)
         if own is not None:
             return own, f"fields.{name}"
         if rules is not None:
-            return (lm_value, f"lm-eval doc_to_{'text' if name == 'question' else 'target' if name == 'answer' else name[:-1] if name == 'choices' else name}") if lm_value is not None else None
-        column = DEFAULT_COLUMNS.get(name)
+            key = lm_keys[name]
+            value = getattr(rules, key) if key else None
+            return None if value is None else (value, f"lm-eval {key}")
+        column = DEFAULT_COLUMNS[name]
         return (column, f"column {column!r}") if column in features else None
 
-    # Perplexity tasks (wikitext, c4) have no prompt: the document (their target) is the text.
-    rolling = info is not None and info.output_type == "loglikelihood_rolling"
-    q = pick("question", (rules.doc_to_target if rolling else rules.doc_to_text) if rules else None)
-    c = pick("choices", rules.doc_to_choice if rules else None) if spec.format == "multiple_choice" or rules else None
-    a = pick("answer", rules.doc_to_target if rules and not rolling else None)
-    x = pick("context", None)
+    q, a, x = pick("question"), pick("answer"), pick("context")
+    c = pick("choices") if spec.format == "multiple_choice" or rules is not None else None
     if q is None:
         raise SeedError(f"task {spec.task!r}: no question field: map one in `fields.question` (columns: {', '.join(sorted(features))})")
     has_choices = c is not None

@@ -68,6 +68,10 @@ def compile_rule(value: Any, kind: FieldKind, *, origin: str, features: frozense
             return FieldRule(origin, lambda doc: _as_list(_literal(evaluate(doc))), constant)
         return FieldRule(origin, lambda doc: _as_list(ast.literal_eval(render(doc))), constant)
     if kind == "target":
+        one = _ONE_EXPRESSION.match(value.strip())
+        if one is not None:  # "{{ answer.aliases }}": a list value needs no str() + literal_eval round trip
+            evaluate = fast_value(compile_template("{% set " + _RESULT + " = (" + one["expr"] + ") %}"))
+            return FieldRule(origin, lambda doc: _target_value(evaluate(doc), has_choices), constant)
         return FieldRule(origin, lambda doc: _target(render(doc), has_choices), constant)
     if kind == "text" and has_choices:
         return FieldRule(origin, lambda doc: _text(render(doc)), constant)
@@ -127,6 +131,15 @@ def _as_list(value: Any) -> Any:
 
 def _text(rendered: str) -> str | int:
     return int(rendered) if rendered.isdigit() else rendered
+
+
+def _target_value(value: Any, has_choices: bool) -> Any:
+    """`_target` of the rendered value, short-cutting lists of literals (what literal_eval returns)."""
+    if isinstance(value, list) and all(v is None or isinstance(v, (str, int, float)) for v in value):
+        return list(value)
+    if isinstance(value, jinja2.Undefined):
+        str(value)  # raises, naming the variable
+    return _target(value if isinstance(value, str) else str(value), has_choices)
 
 
 def _target(rendered: str, has_choices: bool) -> Any:
