@@ -54,12 +54,19 @@ def test_kill_at_a_model_call_then_resume(tmp_path: Path, reference: list[dict[s
 
 
 def test_kill_at_random_moments_then_resume(tmp_path: Path, reference: list[dict[str, object]]) -> None:
+    """SIGKILL after a random number of new model calls plus a random delay, so kills land inside
+    calls, between calls, and while shards, manifests and the cache are being written."""
     write_project(tmp_path)
+    log = tmp_path / "calls.log"
     rng = random.Random(7)
     kills = 0
-    for _ in range(40):
-        proc = run(tmp_path, -1, sleep_s=0.1)
-        time.sleep(rng.uniform(1.5, 5.0))  # start-up takes ~2 s, the 23 model calls ~2.3 s more
+    for _ in range(60):
+        seen = len(log.read_text().splitlines()) if log.exists() else 0
+        target = seen + rng.randint(1, 6)
+        proc = run(tmp_path, -1, sleep_s=0.05)
+        while proc.poll() is None and (len(log.read_text().splitlines()) if log.exists() else 0) < target:
+            time.sleep(0.01)
+        time.sleep(rng.uniform(0.0, 0.1))
         if proc.poll() is None:
             proc.kill()
             kills += 1
@@ -70,5 +77,5 @@ def test_kill_at_random_moments_then_resume(tmp_path: Path, reference: list[dict
         pytest.fail("apply never finished")
     assert kills >= 2, "the test must actually interrupt runs"
     assert dataset(tmp_path) == reference
-    calls = (tmp_path / "calls.log").read_text().splitlines()
+    calls = log.read_text().splitlines()
     assert len(calls) - len(set(calls)) <= kills  # at most the call in flight at each kill
