@@ -50,14 +50,18 @@ def e2e(r: dict[str, Any]) -> float:
     return s["read"] + (s["dedup"] if "dedup" in s else sum(v for k, v in s.items() if k != "read"))
 
 
+def cpu(r: dict[str, Any]) -> float:
+    return sum(r["cpu"].values())
+
+
 def fmt(x: float | None, nd: int = 3) -> str:
     return "–" if x is None else f"{x:.{nd}f}"
 
 
 def main_table(results: list[tuple[str, int, dict[str, Any]]], mb: float, n: int) -> list[str]:
     lines = [
-        "| engine | threads | read | tokenise | sketch / band keys | LSH | verify + cluster | end to end | MB/s | memory beyond input | pair recall J≥0.8 | pair precision | doc precision | doc recall |",
-        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
+        "| engine | threads | read | tokenise | sketch / band keys | LSH | verify + cluster | end to end | CPU time | MB/s | memory beyond input | pair recall J≥0.8 | pair precision | doc precision | doc recall |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for name, threads, r in results:
         s, a = r["stages"], r["accuracy"]
@@ -69,7 +73,7 @@ def main_table(results: list[tuple[str, int, dict[str, Any]]], mb: float, n: int
         # peers: RSS peak above the input (their memory is Python objects).
         beyond = (r["heap_beyond_input"] if "heap_beyond_input" in r else r["peak_rss"] - r["input_rss"]) / n
         lines.append(
-            f"| {name} | {threads} | {s['read']:.2f} s | {tok} | {sk:.2f} s | {lsh:.2f} s | {ver:.2f} s | {e2e(r):.2f} s | {mb / e2e(r):.0f} | "
+            f"| {name} | {threads} | {s['read']:.2f} s | {tok} | {sk:.2f} s | {lsh:.2f} s | {ver:.2f} s | {e2e(r):.2f} s | {cpu(r):.2f} s | {mb / e2e(r):.0f} | "
             f"{beyond:,.0f} B/rec | {fmt(a['pair_recall'])} | {fmt(a['pair_precision'])} | {fmt(a['doc_precision'])} | {fmt(a['doc_recall'])} |"
         )
     return lines
@@ -147,11 +151,14 @@ def render(args: Any, mb: float, results: list[tuple[str, int, dict[str, Any]]],
         "",
     ]
     t1 = e2e(by[("tsqa", 1)])
-    ratio = ["| ratio (throughput, tsqa ÷ peer, end to end from Parquet) | tsqa 1 thread | tsqa 2 threads |", "|---|---|---|"]
+    ratio = [
+        "| speed ratio tsqa ÷ peer, end to end from Parquet | tsqa 1 thread (wall) | tsqa 2 threads (wall) | per CPU-second (tsqa 1 thread) |",
+        "|---|---|---|---|",
+    ]
     for peer in ("rensa", "datasketch"):
         if (peer, 1) in by:
             p = e2e(by[(peer, 1)])
-            ratio.append(f"| vs {peer} | {p / t1:.1f}× | {p / e2e(by[('tsqa', 2)]):.1f}× |")
+            ratio.append(f"| vs {peer} | {p / t1:.1f}× | {p / e2e(by[('tsqa', 2)]):.1f}× | {cpu(by[(peer, 1)]) / cpu(by[('tsqa', 1)]):.1f}× |")
     md += ratio + [""]
     curve_names = [f"{name} {t}t" for name, t, _ in results if t == 1]
     md += ["Detection curve (share of planted stand-alone pairs put in one cluster, by exact Jaccard):", "",
@@ -160,36 +167,41 @@ def render(args: Any, mb: float, results: list[tuple[str, int, dict[str, Any]]],
     for k, c in enumerate(curves[0]):
         md.append(f"| {c['lo']:.2f}–{c['hi']:.2f} | {c['pairs']} | " + " | ".join(fmt(cv[k]["detected"], 2) for cv in curves) + " |")
     m = micro
+    c = micro["cpu"]
     md += [
         "",
         "tsqa stages on their own (best of 3, separate process):",
         "",
-        "| stage | 1 thread | 2 threads | note |",
-        "|---|---|---|---|",
+        "| stage | 1 thread | 2 threads | per CPU-second | note |",
+        "|---|---|---|---|---|",
         (
             f"| text → band keys, ~1 KB records | {m['mb'] / m['band_keys_1t_s']:.0f} MB/s | {m['mb'] / m['band_keys_2t_s']:.0f} MB/s "
-            f"({m['band_keys_1t_s'] / m['band_keys_2t_s']:.2f}×) | forced scalar kernel: {m['mb'] / m['band_keys_scalar_1t_s']:.0f} MB/s, "
+            f"({m['band_keys_1t_s'] / m['band_keys_2t_s']:.2f}×) | {m['mb'] / c['band_keys_1t_s']:.0f} MB/s | "
+            f"forced scalar kernel: {m['mb'] / m['band_keys_scalar_1t_s']:.0f} MB/s, "
             "identical keys |"
         ),
         (
             f"| text → band keys, {m['short_bytes'] / m['short_records']:.0f}-byte records | "
-            f"{m['short_records'] / m['short_1t_s'] / 1e6:.2f} M rec/s | {m['short_records'] / m['short_2t_s'] / 1e6:.2f} M rec/s | |"
+            f"{m['short_records'] / m['short_1t_s'] / 1e6:.2f} M rec/s | {m['short_records'] / m['short_2t_s'] / 1e6:.2f} M rec/s | "
+            f"{m['short_records'] / c['short_1t_s'] / 1e6:.2f} M rec/s | |"
         ),
-        f"| exact dedup (normalise + xxh3-128 + keep first) | {m['mb'] / m['exact_1t_s']:.0f} MB/s | | |",
-        f"| majority vote, 8 samples per item, final_answer | {m['vote_items'] / m['vote_1t_s'] / 1e3:.0f} k items/s | | |",
-        f"| contamination: build 13-gram index of {m['contam_eval_records']:,} texts | {m['contam_build_1t_s']:.2f} s | | |",
-        f"| contamination: query {m['records']:,} records | {m['mb'] / m['contam_query_1t_s']:.0f} MB/s | | |",
+        f"| exact dedup (normalise + xxh3-128 + keep first) | {m['mb'] / m['exact_1t_s']:.0f} MB/s | | {m['mb'] / c['exact_1t_s']:.0f} MB/s | |",
+        (f"| majority vote, 8 samples per item, final_answer | {m['vote_items'] / m['vote_1t_s'] / 1e3:.0f} k items/s | | "
+        f"{m['vote_items'] / c['vote_1t_s'] / 1e3:.0f} k items/s | |"),
+        f"| contamination: build 13-gram index of {m['contam_eval_records']:,} texts | {m['contam_build_1t_s']:.2f} s | | | |",
+        (f"| contamination: query {m['records']:,} records against it | {m['mb'] / m['contam_query_1t_s']:.0f} MB/s | | "
+        f"{m['mb'] / c['contam_query_1t_s']:.0f} MB/s | |"),
     ]
     if scale:
         md += ["", "Scale (tsqa only, 2 threads, end to end from Parquet; stage that limits it in bold):", "",
-               "| records | MB | read | band keys | group | verify + cluster | end to end | memory beyond input | extrapolated to 10M × 1 KB |",
-               "|---|---|---|---|---|---|---|---|---|"]
+               "| records | MB | read | band keys | group | verify + cluster | end to end | CPU time | memory beyond input | extrapolated to 10M × 1 KB (wall) |",
+               "|---|---|---|---|---|---|---|---|---|---|"]
         for sn, smb, r in scale:
             s = r["stages"]
             parts = {"read": s["read"], "band keys": s["band_keys"], "group": s["group"], "verify + cluster": s["verify"] + s["cluster"]}
             worst = max(parts, key=lambda k: parts[k])
             cells = [f"**{v:.2f} s**" if k == worst else f"{v:.2f} s" for k, v in parts.items()]
-            md.append(f"| {sn:,} | {smb:,.0f} | " + " | ".join(cells) + f" | {e2e(r):.2f} s | {r['heap_beyond_input'] / sn:,.0f} B/rec | "
+            md.append(f"| {sn:,} | {smb:,.0f} | " + " | ".join(cells) + f" | {e2e(r):.2f} s | {cpu(r):.2f} s | {r['heap_beyond_input'] / sn:,.0f} B/rec | "
                       f"{e2e(r) * 10_000_000 / sn:.0f} s |")
     return md
 
