@@ -56,3 +56,12 @@ def test_invalid_utf8_names_the_line() -> None:
     with pytest.raises(YamlLoadError) as info:
         parse_yaml(b"a: 1\nb: \xff\n", P)
     assert info.value.pos == Pos(2, 1) and "not UTF-8" in info.value.message
+
+
+def test_floats_without_a_dot_load_silently() -> None:
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        doc = parse_yaml("a: 5e-324\nb: 1e5\n", P)
+    assert doc.data == {"a": 5e-324, "b": 1e5}

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ruamel.yaml.error import MarkedYAMLError, YAMLError
+from ruamel.yaml.error import MantissaNoDotYAML1_1Warning, MarkedYAMLError, YAMLError
 from ruamel.yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 try:  # The C composer is ~15x faster; it matters when CI lints hundreds of specs.
@@ -207,4 +207,7 @@ class _Builder:
             self._check_tag(node, f"{_CORE}str")
         if node.tag == f"{_CORE}str":
             return node.value
-        return self.constructor.construct_object(node, deep=True)
+        with warnings.catch_warnings():
+            # ruamel warns (YAML 1.1 style) on floats like 1e5; the value is still the right float.
+            warnings.simplefilter("ignore", MantissaNoDotYAML1_1Warning)
+            return self.constructor.construct_object(node, deep=True)
