@@ -256,3 +256,11 @@ def test_json_roundtrip_of_results_for_manifests(server: tuple[str, ServerState]
     base_url, _ = server
     [result] = engine(base_url).run([req("ok")])
     assert json.loads(result.model_dump_json())["texts"] == ["ok#0"]
+
+
+def test_unserialisable_request_fails_alone(server: tuple[str, ServerState]) -> None:
+    base_url, _ = server
+    odd = Request(id="odd", messages=[{"role": "user", "content": "ok"}], json_schema={"const": {1, 2}})
+    results = {r.id: r for r in engine(base_url).run([odd, req("ok")])}
+    assert results["odd"].error is not None and results["odd"].error.startswith("TypeError:")
+    assert results["id-ok"].ok

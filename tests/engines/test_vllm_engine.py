@@ -32,7 +32,12 @@ SCHEMA = {
 def engine(tmp_path_factory: pytest.TempPathFactory) -> Iterator[VllmEngine]:
     model = build_tiny_model(tmp_path_factory.mktemp("tiny"))
     with VllmEngine(
-        str(model), max_model_len=512, enforce_eager=True, kv_cache_memory_bytes=256 << 20, chunk_size=4
+        str(model),
+        max_model_len=512,
+        enforce_eager=True,
+        kv_cache_memory_bytes=256 << 20,
+        chunk_size=4,
+        max_num_batched_tokens=512,  # a small step budget, so a batch of prompts spans many steps
     ) as eng:
         yield eng
 
@@ -62,6 +67,29 @@ def test_same_seed_same_samples(engine: VllmEngine) -> None:
         [ask("a", "same", n=2, max_tokens=120, seed=5), ask("b", "same", n=2, max_tokens=120, seed=5), ask("c", "same", n=2, max_tokens=120, seed=6)]
     )
     assert a.texts == b.texts != c.texts
+
+
+def test_seeded_requests_beyond_one_steps_token_budget(engine: VllmEngine) -> None:
+    # Regression: vLLM CPU killed the engine ("CPU Generator does not use offset") when a seeded
+    # prompt's prefill was split across steps; the engine turns chunked prefill off on CPU.
+    engine.chunk_size = 64
+    try:
+        requests = [
+            Request(
+                id=f"b{i}",
+                messages=[{"role": "user", "content": f"{i} " + "some shared context " * 8}],
+                sampling=Sampling(n=3, max_tokens=16, seed=i),
+            )
+            for i in range(40)
+        ]
+        results = list(engine.run(requests))
+    finally:
+        engine.chunk_size = 4
+    assert [r.id for r in results] == [f"b{i}" for i in range(40)]
+    assert [r.error for r in results] == [None] * 40
+    assert all(len(r.texts) == 3 and 0 < r.completion_tokens <= 48 for r in results), [
+        (r.finish_reasons, r.completion_tokens) for r in results
+    ]
 
 
 def test_bad_requests_fail_alone(engine: VllmEngine) -> None:

@@ -159,6 +159,13 @@ class OpenAIEngine:
 
     async def _one(self, session: aiohttp.ClientSession, request: Request) -> Result:
         self.stats.requests += 1
+        try:
+            return await self._attempts(session, request)
+        except Exception as exc:  # an unforeseen failure still fails only this request
+            self.stats.errors += 1
+            return Result.failed(request.id, f"{type(exc).__name__}: {exc}")
+
+    async def _attempts(self, session: aiohttp.ClientSession, request: Request) -> Result:
         body = self.payload(request)
         attempt = 0
         while True:

@@ -102,12 +102,20 @@ class VllmEngine:
         }
         if max_num_seqs is not None:
             kwargs["max_num_seqs"] = max_num_seqs
+        if current_platform.is_cpu():
+            # vLLM CPU crashes the engine ("CPU Generator does not use offset") when a seeded
+            # request's prefill is split across steps; whole-prompt prefills avoid it.
+            kwargs.setdefault("enable_chunked_prefill", False)
+            kwargs.setdefault("max_num_batched_tokens", max(max_model_len or 0, 8192))
         try:
             self._llm = vllm.LLM(**kwargs)
         except Exception as exc:  # config, memory, missing files: the user's to fix, not a crash
             raise EngineError(f"vLLM could not load model {model!r}: {type(exc).__name__}: {exc}") from exc
         self._vllm = vllm
         self._tokenizer = self._llm.get_tokenizer()
+        if not getattr(self._tokenizer, "chat_template", None):
+            self.close()
+            raise EngineError(f"model {model!r} has no chat template (tokenizer_config.json: chat_template)")
         self.max_model_len: int = self._llm.llm_engine.model_config.max_model_len
         self.chunk_size = chunk_size
         self._schemas: dict[str, Any] = {}
@@ -144,12 +152,18 @@ class VllmEngine:
 
     # -- building blocks, public for the benchmark --------------------------------------------
 
-    def render(self, request: Request) -> list[int]:
-        """Chat template → token ids (the template adds BOS itself, so no special tokens here)."""
-        text = self._tokenizer.apply_chat_template(
+    @property
+    def llm(self) -> Any:
+        """The underlying `vllm.LLM` (benchmarks compare against it on the very same engine)."""
+        return self._llm
+
+    def render_text(self, request: Request) -> str:
+        """The chat template applied; it adds BOS itself, so the text is encoded without special
+        tokens (else vLLM would see a double BOS)."""
+        text: str = self._tokenizer.apply_chat_template(
             [m.model_dump() for m in request.messages], tokenize=False, add_generation_prompt=True
         )
-        return list(self._tokenizer.encode(text, add_special_tokens=False))
+        return text
 
     def sampling_params(self, request: Request) -> Any:
         s = request.sampling
@@ -176,19 +190,28 @@ class VllmEngine:
 
     def _run_chunk(self, chunk: list[Request]) -> list[Result]:
         results: list[Result | None] = [None] * len(chunk)
+        rendered: list[tuple[int, str]] = []
+        for i, request in enumerate(chunk):
+            try:
+                rendered.append((i, self.render_text(request)))
+            except Exception as exc:  # a template problem of this request only
+                results[i] = Result.failed(request.id, f"{type(exc).__name__}: {exc}")
+        token_ids = self._encode([text for _, text in rendered])  # one batched call: ~2x faster
         slots: list[int] = []
         prompts: list[Any] = []
         params: list[Any] = []
-        for i, request in enumerate(chunk):
+        for (i, _), ids in zip(rendered, token_ids):
+            request = chunk[i]
             try:
-                ids = self.render(request)
+                if isinstance(ids, Exception):
+                    raise ids
                 if len(ids) + request.sampling.max_tokens > self.max_model_len:
                     raise ValueError(
                         f"prompt of {len(ids)} tokens + max_tokens {request.sampling.max_tokens} "
                         f"exceeds max_model_len {self.max_model_len}"
                     )
                 param = self.sampling_params(request)
-            except Exception as exc:  # template or parameter problem of this request only
+            except Exception as exc:  # tokenisation or parameter problem of this request only
                 results[i] = Result.failed(request.id, f"{type(exc).__name__}: {exc}")
                 continue
             slots.append(i)
@@ -197,6 +220,20 @@ class VllmEngine:
         for i, result in zip(slots, self._generate_isolated([chunk[i] for i in slots], prompts, params)):
             results[i] = result
         return [r for r in results if r is not None]
+
+    def _encode(self, texts: list[str]) -> list[list[int] | Exception]:
+        if not texts:
+            return []
+        try:
+            return list(self._tokenizer(texts, add_special_tokens=False)["input_ids"])
+        except Exception:  # find the culprit: encode one by one
+            out: list[list[int] | Exception] = []
+            for text in texts:
+                try:
+                    out.append(list(self._tokenizer.encode(text, add_special_tokens=False)))
+                except Exception as exc:
+                    out.append(exc)
+            return out
 
     def _generate_isolated(self, requests: list[Request], prompts: list[Any], params: list[Any]) -> list[Result]:
         """Generate; if vLLM rejects the batch because of one request, bisect to find it so only
@@ -219,10 +256,13 @@ class VllmEngine:
 
 def _to_result(request: Request, output: Any) -> Result:
     samples = sorted(output.outputs, key=lambda c: c.index)
-    return Result(
+    # model_construct: vLLM's output is already well-typed; validation would cost ~20 µs a request.
+    return Result.model_construct(
         id=request.id,
         texts=tuple(c.text for c in samples),
         finish_reasons=tuple(c.finish_reason or "abort" for c in samples),
         prompt_tokens=len(output.prompt_token_ids or ()),
         completion_tokens=sum(len(c.token_ids) for c in samples),
+        error=None,
+        attempts=1,
     )
