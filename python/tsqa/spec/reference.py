@@ -43,8 +43,11 @@ def _model_table(model: type[BaseModel]) -> list[str]:
     if doc and not doc[0].startswith("!!!") and model.__doc__ != BaseModel.__doc__:
         lines += [" ".join(d.strip() for d in doc), ""]
     lines += ["| field | type | default | meaning |", "|---|---|---|---|"]
+    # Resolved hints, not field.annotation: with postponed annotations pydantic may keep a
+    # ForwardRef there, depending on what was imported first.
+    hints = typing.get_type_hints(model, include_extras=True)
     for name, field in model.model_fields.items():
-        lines.append(f"| `{name}` | {_type_name(field.annotation)} | {_default(field)} | {_describe(field)} |")
+        lines.append(f"| `{name}` | {_type_name(hints.get(name, field.annotation))} | {_default(field)} | {_describe(field)} |")
     return [*lines, ""]
 
 
@@ -93,6 +96,7 @@ def _nested_models(model: type[BaseModel]) -> list[type[BaseModel]]:
         for arg in typing.get_args(annotation):
             walk(arg)
 
-    for field in model.model_fields.values():
-        walk(field.annotation)
+    hints = typing.get_type_hints(model, include_extras=True)
+    for name, field in model.model_fields.items():
+        walk(hints.get(name, field.annotation))
     return found
