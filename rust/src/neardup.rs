@@ -183,21 +183,33 @@ fn verify<T: Texts + ?Sized>(texts: &T, edges: Vec<u64>, sketcher: &Sketcher, pa
         Verify::Exact => tasks
             .par_iter()
             .map_init(Scratch::default, |s, task| {
-                let centre = sketcher.shingle_set(text(task[0] >> 32), s);
-                task.iter().copied().filter(|&e| jaccard_sorted(&centre, &sketcher.shingle_set(text(e & 0xFFFF_FFFF), s)) >= t).collect()
+                let centre_text = text(task[0] >> 32);
+                let centre = sketcher.shingle_set(centre_text, s);
+                task.iter()
+                    .copied()
+                    .filter(|&e| {
+                        // Byte-identical copies (common: the bucket of identical records) need no shingling.
+                        let member = text(e & 0xFFFF_FFFF);
+                        (member == centre_text && !centre.is_empty()) || jaccard_sorted(&centre, &sketcher.shingle_set(member, s)) >= t
+                    })
+                    .collect()
             })
             .collect(),
         _ => tasks
             .par_iter()
             .map_init(|| (Scratch::default(), Vec::new()), |(s, centre), task| {
                 centre.clear();
-                match sketcher.sketch(text(task[0] >> 32), s) {
+                let centre_text = text(task[0] >> 32);
+                match sketcher.sketch(centre_text, s) {
                     Some(sig) => centre.extend_from_slice(sig),
                     None => return Vec::new(),
                 }
                 task.iter()
                     .copied()
-                    .filter(|&e| sketcher.sketch(text(e & 0xFFFF_FFFF), s).is_some_and(|sig| estimate(centre, sig) >= t))
+                    .filter(|&e| {
+                        let member = text(e & 0xFFFF_FFFF);
+                        member == centre_text || sketcher.sketch(member, s).is_some_and(|sig| estimate(centre, sig) >= t)
+                    })
                     .collect()
             })
             .collect(),
