@@ -30,9 +30,10 @@ REPO = Path(__file__).resolve().parents[2]
 FIXTURES = REPO / "tests" / "fixtures" / "seeds"
 sys.path.insert(0, str(REPO))
 
-from tests.seeds.conftest import GOLDEN_TASKS, lm_eval_spec  # noqa: E402
-from tsqa.seeds.catalog import load_catalog  # noqa: E402
-from tsqa.seeds.normalise import normalise  # noqa: E402
+from tsqa.seeds.catalog import load_catalog
+from tsqa.seeds.normalise import normalise
+
+from tests.seeds.conftest import GOLDEN_TASKS, lm_eval_spec
 
 DEFAULT_TASKS = ["arc_easy", "piqa", "commonsense_qa", "winogrande", "sciq", "triviaqa", "gsm8k", "hellaswag"]
 
@@ -110,7 +111,7 @@ def main() -> None:
     print(f"| task | tsqa records/s ({args.records:,} docs) | failures | lm-eval doc_to_* docs/s ({args.peer_records:,}) | ratio |")
     print("|---|---|---|---|---|")
     for task in args.tasks:
-        elapsed, ok, failed = bench_tsqa(task, args.records)
+        elapsed, _, failed = bench_tsqa(task, args.records)
         rate = args.records / elapsed
         peer = ""
         ratio = ""

@@ -34,7 +34,7 @@ def __getattr__(name: str) -> Any:
     raise AttributeError(f"module 'tsqa.seeds' has no attribute {name!r}")
 
 
-__all__ = [
+__all__ = [  # noqa: PLE0604 - the lazy names are strings too
     *_LAZY,
     "OUTPUT_TYPES",
     "SEED_GROUPS",

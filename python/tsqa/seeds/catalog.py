@@ -76,6 +76,7 @@ class Catalog:
                 by_key[t.data_key].append(t.name)
         self._by_key = by_key
         self._eval_by_dataset: dict[tuple[str, str | None], frozenset[str]] | None = None
+        self._root: Catalog = self
 
     # -- lookup ------------------------------------------------------------------------------
     def get(self, name: str) -> TaskInfo | None:
@@ -103,6 +104,8 @@ class Catalog:
         A hub split is eval data if *any* lm-eval task evaluates on it, so an `hf:` seed cannot
         read a split that lm-eval tests on under another task's name.
         """
+        if self._root is not self:
+            return self._root.dataset_eval_splits(dataset_path, dataset_name)
         if self._eval_by_dataset is None:
             index: defaultdict[tuple[str, str | None], set[str]] = defaultdict(set)
             for name in self.all_names:
@@ -142,6 +145,7 @@ class Catalog:
         ]
         sub = Catalog(kept, self._others, lm_eval_version=self.lm_eval_version)
         sub._by_key = self._by_key  # duplicates stay relative to the whole catalogue
+        sub._root = self._root  # and so do eval splits: a filter must never hide an eval use
         return sub
 
     def counts(self) -> CatalogCounts:

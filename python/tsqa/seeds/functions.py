@@ -38,7 +38,9 @@ def function_path(ref: str) -> str:
 def import_function(ref: str) -> Callable[..., Any]:
     path = function_path(ref)
     try:
-        from lm_eval.tasks._yaml_loader import _import_fun_from_str  # private: the importer lm-eval uses
+        from lm_eval.tasks._yaml_loader import (
+            _import_fun_from_str,  # private: the importer lm-eval uses
+        )
 
         fn = _import_fun_from_str(path)
     except KeyboardInterrupt:

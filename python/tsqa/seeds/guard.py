@@ -14,7 +14,9 @@ import re
 from collections.abc import Iterable
 from pathlib import PurePath
 
-from tsqa.lint.rules.seeds import is_eval_split_name  # one definition of "named like eval data"
+from tsqa.lint.rules.seeds import (
+    is_eval_split_name,  # one definition of "named like eval data"
+)
 from tsqa.seeds.catalog import Catalog
 from tsqa.seeds.errors import EvalSplitRefused, SeedError
 from tsqa.seeds.source import ResolvedSeed

@@ -168,6 +168,9 @@ def _record(spec: TaskSpec, plan: _Plan, seed_id: str, doc: Doc) -> SeedRecord:
     text = _evaluate(plan.question, doc)
     choices = _choices(_evaluate(plan.choices, doc)) if plan.choices is not None else None
     target = _evaluate(plan.answer, doc) if plan.answer is not None else None
+    options: list[str] | None
+    index: int | None
+    aliases: list[str] | None
     if choices is not None and isinstance(text, int):
         question, options, index = _multiple_input(text, choices, target, plan.delimiter)
         aliases = None

@@ -82,7 +82,7 @@ def scaffold_spec(info: TaskInfo) -> str:
             continue  # the document is the text (normalise puts it in `question`)
         if template is not None and template.strip():
             fields.append(f"  {name}: {json.dumps(template, ensure_ascii=False)}")
-        elif is_function(value):
+        elif isinstance(value, str) and is_function(value):
             notes.append(f"  # {name}: lm-eval function {value.removeprefix(FUNCTION_PREFIX)}")
     if fields or notes:
         process = " (over the documents after lm-eval's process_docs)" if info.has_process_docs else ""
