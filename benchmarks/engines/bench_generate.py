@@ -4,7 +4,8 @@ All sides share one `vllm.LLM` (the engine's), the same prompts, sampling and pe
 so they generate the same tokens (checked). Raw gets its best case: chat prompts rendered (to text,
 and to token ids for a second baseline) and SamplingParams built before the clock starts. tsqa is timed end to end from `Request`s: chat
 template, tokenisation, sampling params, chunking, `Result`s. Each round runs both sides, in
-alternating order; the table shows medians and the load average (other jobs share the CPU).
+rotating order; the table shows the fastest round of each side (other jobs sharing the CPU only
+add time), the JSON output has medians too, and the load average is printed.
 
     python benchmarks/engines/bench_generate.py [--model DIR] [--prompts 512] [--rounds 5]
 """
@@ -101,7 +102,9 @@ def run(model: str, prompts: int, rounds: int, chunk_size: int) -> list[dict[str
                     times[side].append(time.perf_counter() - start)
             row: dict[str, Any] = {"workload": name, "prompts": prompts, "chunk_size": chunk_size}
             for side in sides:
-                row[f"{side}_s"] = statistics.median(times[side])
+                # the fastest round: other jobs on a shared machine only ever add time
+                row[f"{side}_s"] = min(times[side])
+                row[f"{side}_median_s"] = statistics.median(times[side])
                 row[f"{side}_tok_s"] = tokens[side] / row[f"{side}_s"]
             row["ratio_vs_text"] = row["tsqa_tok_s"] / row["raw_text_tok_s"]
             row["ratio_vs_tokens"] = row["tsqa_tok_s"] / row["raw_tokens_tok_s"]
@@ -130,11 +133,16 @@ def main() -> None:
 
             model = str(build_tiny_model(tmp))
         rows = run(model, args.prompts, args.rounds, args.chunk_size)
-    print("| workload | prompts | chunk | raw generate(text) | raw generate(token ids) | tsqa engine "
-          "| tsqa ÷ raw text | tsqa ÷ raw ids | same outputs |")
+    print(
+        "| workload | prompts | chunk | raw generate(text) | raw generate(token ids) | tsqa engine "
+        "| tsqa ÷ raw text | tsqa ÷ raw ids | same outputs |"
+    )
     print("|---|---|---|---|---|---|---|---|---|")
     for r in rows:
-        cells = [f"{r[f'{side}_tok_s']:.0f} tok/s ({r[f'{side}_s']:.2f} s)" for side in ("raw_text", "raw_tokens", "tsqa")]
+        cells = [
+            f"{r[f'{side}_tok_s']:.0f} tok/s ({r[f'{side}_s']:.2f} s)"
+            for side in ("raw_text", "raw_tokens", "tsqa")
+        ]
         print(
             f"| {r['workload']} | {r['prompts']} | {r['chunk_size']} | {' | '.join(cells)} "
             f"| **{r['ratio_vs_text']:.2f}** | **{r['ratio_vs_tokens']:.2f}** | {r['same_outputs']} |"

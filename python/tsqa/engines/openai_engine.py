@@ -15,9 +15,9 @@ import json
 import random
 import time
 from collections import Counter
-from collections.abc import AsyncIterator, Iterable, Iterator
+from collections.abc import AsyncGenerator, Iterable, Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Self
 
 import aiohttp
 
@@ -100,7 +100,7 @@ class OpenAIEngine:
     def close(self) -> None:
         """Nothing held between runs: each run opens and closes its own connection pool."""
 
-    def __enter__(self) -> OpenAIEngine:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -108,7 +108,7 @@ class OpenAIEngine:
 
     # -- async core ------------------------------------------------------------------------------
 
-    async def arun(self, requests: Iterable[Request]) -> AsyncIterator[Result]:
+    async def arun(self, requests: Iterable[Request]) -> AsyncGenerator[Result, None]:
         connector = aiohttp.TCPConnector(limit=self.max_concurrency)
         async with aiohttp.ClientSession(headers=self._headers, connector=connector) as session:
             await self.wait_ready(session)
@@ -148,7 +148,7 @@ class OpenAIEngine:
                         problem = f"it serves {served}, not {self.model!r} (check the served model name)"
                     else:
                         problem = f"HTTP {resp.status}: {body[:200]}"
-            except (aiohttp.ClientError, asyncio.TimeoutError, ValueError, AttributeError) as exc:
+            except (TimeoutError, aiohttp.ClientError, ValueError, AttributeError) as exc:
                 problem = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
             if time.monotonic() >= deadline:
                 raise EngineError(
@@ -212,7 +212,9 @@ class OpenAIEngine:
     ) -> Result:
         url = f"{self.base_url}/chat/completions"
         try:
-            async with session.post(url, json=body, timeout=aiohttp.ClientTimeout(total=self.timeout_s)) as resp:
+            async with session.post(
+                url, json=body, timeout=aiohttp.ClientTimeout(total=self.timeout_s)
+            ) as resp:
                 text = await resp.text()
                 if resp.status in RETRY_STATUSES:
                     raise _Retriable(
@@ -220,19 +222,21 @@ class OpenAIEngine:
                     )
                 if resp.status != 200:
                     raise _Fatal(f"HTTP {resp.status}: {text[:500]}")
-        except asyncio.TimeoutError as exc:
+        except TimeoutError as exc:
             raise _Retriable("timeout", f"no response within {self.timeout_s:g} s") from exc
         except aiohttp.ClientError as exc:  # refused, reset, server disconnected, bad payload
             raise _Retriable("connection", f"{type(exc).__name__}: {exc}") from exc
         try:
             return _parse(request, json.loads(text), attempt)
         except (ValueError, KeyError, TypeError, IndexError) as exc:
-            raise _Retriable("malformed", f"malformed response ({type(exc).__name__}: {exc}): {text[:200]!r}") from exc
+            raise _Retriable(
+                "malformed", f"malformed response ({type(exc).__name__}: {exc}): {text[:200]!r}"
+            ) from exc
 
     def _backoff(self, attempt: int, retry_after: float | None) -> float:
         if retry_after is not None:
             return min(retry_after, self.backoff_max_s)
-        cap = min(self.backoff_max_s, self.backoff_base_s * 2 ** (attempt - 1))
+        cap = min(self.backoff_max_s, self.backoff_base_s * 2.0 ** (attempt - 1))
         return cap / 2 + random.uniform(0, cap / 2)  # jitter spreads retries of a burst apart
 
 
@@ -257,7 +261,7 @@ def _parse(request: Request, data: Any, attempt: int) -> Result:
 def _retry_after(headers: Any) -> float | None:
     """Retry-After as seconds (a number or an HTTP date), if the server sent one."""
     value = headers.get("Retry-After")
-    if value is None:
+    if not isinstance(value, str):
         return None
     try:
         return max(0.0, float(value))

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import Any, Self
 
 from tsqa.engines.base import Engine, EngineError
 
@@ -85,7 +85,7 @@ class EnginePool:
         while self._engines:
             self.release(next(iter(self._engines)))
 
-    def __enter__(self) -> EnginePool:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc: object) -> None:

@@ -7,6 +7,7 @@ no model should run. Never used for real generation.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from typing import Self
 
 from tsqa.engines.base import Request, Result
 
@@ -37,7 +38,7 @@ class ScriptedEngine:
     def close(self) -> None:
         self.closed = True
 
-    def __enter__(self) -> ScriptedEngine:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -58,7 +59,9 @@ class ScriptedEngine:
         n = request.sampling.n
         texts = (reply,) * n if isinstance(reply, str) else tuple(reply)
         if len(texts) != n:
-            return Result.failed(request.id, f"scripted reply has {len(texts)} texts, request asked for n={n}")
+            return Result.failed(
+                request.id, f"scripted reply has {len(texts)} texts, request asked for n={n}"
+            )
         prompt_tokens = sum(len(m.content.split()) for m in request.messages)
         return Result(
             id=request.id,

@@ -11,10 +11,11 @@ from __future__ import annotations
 import gc
 import json
 import logging
+import os
 from collections.abc import Iterable, Iterator
 from itertools import islice
 from pathlib import Path
-from typing import Any
+from typing import Any, Self
 
 from tsqa.engines.base import EngineError, Request, Result
 
@@ -30,7 +31,9 @@ def _import_vllm() -> Any:
     try:
         import vllm
     except ImportError as exc:
-        raise EngineError(f"the vllm engine needs vLLM, which is not importable ({exc}); {INSTALL_HINT}") from exc
+        raise EngineError(
+            f"the vllm engine needs vLLM, which is not importable ({exc}); {INSTALL_HINT}"
+        ) from exc
     return vllm
 
 
@@ -74,11 +77,12 @@ class VllmEngine:
         _check_model_path(model)
         from vllm.platforms import current_platform
 
-        if current_platform.is_cpu() and kv_cache_memory_bytes is None:
-            import os
-
-            if not os.environ.get("VLLM_CPU_KVCACHE_SPACE"):
-                kv_cache_memory_bytes = CPU_KV_CACHE_BYTES
+        if (
+            current_platform.is_cpu()
+            and kv_cache_memory_bytes is None
+            and not os.environ.get("VLLM_CPU_KVCACHE_SPACE")
+        ):
+            kv_cache_memory_bytes = CPU_KV_CACHE_BYTES
         kwargs: dict[str, Any] = {
             "model": model,
             "tokenizer": tokenizer,
@@ -144,7 +148,7 @@ class VllmEngine:
         del llm, core
         gc.collect()
 
-    def __enter__(self) -> VllmEngine:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -235,7 +239,9 @@ class VllmEngine:
                     out.append(exc)
             return out
 
-    def _generate_isolated(self, requests: list[Request], prompts: list[Any], params: list[Any]) -> list[Result]:
+    def _generate_isolated(
+        self, requests: list[Request], prompts: list[Any], params: list[Any]
+    ) -> list[Result]:
         """Generate; if vLLM rejects the batch because of one request, bisect to find it so only
         that request fails (vLLM validates all requests before generating)."""
         if not requests:
@@ -248,9 +254,9 @@ class VllmEngine:
             if len(requests) == 1:
                 return [Result.failed(requests[0].id, f"{type(exc).__name__}: {str(exc).strip()}")]
             mid = len(requests) // 2
-            return self._generate_isolated(requests[:mid], prompts[:mid], params[:mid]) + self._generate_isolated(
-                requests[mid:], prompts[mid:], params[mid:]
-            )
+            return self._generate_isolated(
+                requests[:mid], prompts[:mid], params[:mid]
+            ) + self._generate_isolated(requests[mid:], prompts[mid:], params[mid:])
         return [_to_result(r, o) for r, o in zip(requests, outputs)]
 
 

@@ -13,9 +13,9 @@ from __future__ import annotations
 
 import argparse
 import json
-import string
 import sys
 from pathlib import Path
+from typing import Any
 
 SPECIAL_TOKENS = ("<unk>", "<s>", "</s>")
 # Printable ASCII without control characters: with "\n"/"\t" tokens in the vocabulary xgrammar let
@@ -26,7 +26,7 @@ CHAT_TEMPLATE = (
     "[{{ message['role'] }}] {{ message['content'] }} "
     "{% endfor %}{% if add_generation_prompt %}[assistant] {% endif %}"
 )
-SHAPE = {
+SHAPE: dict[str, Any] = {
     "hidden_size": 128,
     "num_attention_heads": 2,  # head_dim 64: a size the CPU attention kernels support
     "num_key_value_heads": 2,
@@ -83,9 +83,9 @@ def build_tiny_model(out_dir: str | Path, *, seed: int = 0) -> Path:
     )
     torch.manual_seed(seed)
     # bfloat16: what vLLM runs on CPU with dtype="auto" (no cast on load), and half the size.
-    model = LlamaForCausalLM(config).to(torch.bfloat16).eval()
+    model = LlamaForCausalLM(config).to(torch.bfloat16).eval()  # type: ignore[no-untyped-call,arg-type]
     model.save_pretrained(out, safe_serialization=True)
-    GenerationConfig(
+    GenerationConfig(  # type: ignore[no-untyped-call]
         bos_token_id=vocab["<s>"], eos_token_id=vocab["</s>"], pad_token_id=vocab["</s>"]
     ).save_pretrained(out)
     build_tokenizer(out)
@@ -93,15 +93,20 @@ def build_tiny_model(out_dir: str | Path, *, seed: int = 0) -> Path:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m tsqa.testing.tiny_model", description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(
+        prog="python -m tsqa.testing.tiny_model", description=__doc__.split("\n")[0]
+    )
     parser.add_argument("out_dir", type=Path, help="folder to write the model into")
     parser.add_argument("--seed", type=int, default=0, help="weight initialisation seed (default 0)")
     args = parser.parse_args(argv)
     try:
         out = build_tiny_model(args.out_dir, seed=args.seed)
     except ImportError as exc:
-        print(f"error: building the tiny model needs torch and transformers ({exc}); "
-              "install them with scripts/install_vllm_cpu.sh", file=sys.stderr)
+        print(
+            f"error: building the tiny model needs torch and transformers ({exc}); "
+            "install them with scripts/install_vllm_cpu.sh",
+            file=sys.stderr,
+        )
         return 1
     print(f"tiny model written to {out}")
     return 0
