@@ -28,12 +28,11 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 REPO = Path(__file__).resolve().parents[2]
 FIXTURES = REPO / "tests" / "fixtures" / "seeds"
-sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(REPO / "tests" / "seeds"))  # seed_helpers: the fixture map the tests use
 
+from seed_helpers import GOLDEN_TASKS, lm_eval_spec
 from tsqa.seeds.catalog import load_catalog
 from tsqa.seeds.normalise import normalise
-
-from tests.seeds.conftest import GOLDEN_TASKS, lm_eval_spec
 
 DEFAULT_TASKS = ["arc_easy", "piqa", "commonsense_qa", "winogrande", "sciq", "triviaqa", "gsm8k", "hellaswag"]
 

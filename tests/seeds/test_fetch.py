@@ -8,11 +8,10 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner, Result
+from seed_helpers import FIXTURES
 from tsqa.cli import main
 from tsqa.seeds.store import SeedStore
 from tsqa.spec.load import load_project, load_spec
-
-from tests.seeds.conftest import FIXTURES
 
 PROJECT = "version: 1\nname: p\nmodels: {generator: {engine: vllm, model: m}, solver: {engine: vllm, model: m}}\n"
 SPECS = {

@@ -11,13 +11,12 @@ import warnings
 from typing import Any
 
 import pytest
+from seed_helpers import FIXTURES, GOLDEN_TASKS, lm_eval_spec
 from tsqa.seeds.catalog import load_catalog
 from tsqa.seeds.letters import letters_of
 from tsqa.seeds.load import read_split
 from tsqa.seeds.normalise import normalise
 from tsqa.seeds.source import resolve_seed
-
-from tests.seeds.conftest import FIXTURES, GOLDEN_TASKS, lm_eval_spec
 
 # Where the option texts of letter-only tasks live, per task, to check the mapping independently.
 LETTER_TEXTS = {

@@ -8,6 +8,7 @@ from typing import Any
 
 import pyarrow as pa
 import pytest
+from seed_helpers import FIXTURES
 from tsqa.seeds import load as load_module
 from tsqa.seeds.catalog import load_catalog
 from tsqa.seeds.errors import EvalSplitRefused
@@ -15,8 +16,6 @@ from tsqa.seeds.load import read_split
 from tsqa.seeds.source import resolve_seed
 from tsqa.seeds.store import SeedStore
 from tsqa.spec.models import TaskSpec
-
-from tests.seeds.conftest import FIXTURES
 
 
 def spec(seed: dict[str, Any], fmt: str = "multiple_choice") -> TaskSpec:

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from seed_helpers import FIXTURES, GOLDEN_TASKS
 from tsqa.cli import main
 from tsqa.lint import lint_paths
 from tsqa.seeds.catalog import load_catalog
@@ -14,8 +15,6 @@ from tsqa.seeds.normalise import normalise
 from tsqa.seeds.scaffold import scaffold_spec
 from tsqa.seeds.source import resolve_seed
 from tsqa.spec.load import load_spec
-
-from tests.seeds.conftest import FIXTURES, GOLDEN_TASKS
 
 
 def test_init_all_then_lint_has_no_errors(tmp_path: Path) -> None:

@@ -7,14 +7,13 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+from seed_helpers import FIXTURES, lm_eval_spec
 from tsqa.seeds.catalog import load_catalog
 from tsqa.seeds.errors import SeedDataError, SeedError, SeedNotFetched
 from tsqa.seeds.load import read_split
 from tsqa.seeds.source import resolve_seed
 from tsqa.seeds.store import SeedStore, seed_rows_without_fetch
 from tsqa.spec.models import TaskSpec
-
-from tests.seeds.conftest import FIXTURES, lm_eval_spec
 
 
 def files_spec(files: str | list[str], **seed: object) -> TaskSpec:

@@ -7,6 +7,7 @@ from typing import Any
 
 import pyarrow as pa
 import pytest
+from seed_helpers import lm_eval_spec
 from tsqa.seeds.catalog import load_catalog
 from tsqa.seeds.errors import SeedError
 from tsqa.seeds.functions import FunctionImportError
@@ -14,8 +15,6 @@ from tsqa.seeds.model import TaskRules
 from tsqa.seeds.normalise import normalise
 from tsqa.seeds.record import records_to_table
 from tsqa.spec.models import TaskSpec
-
-from tests.seeds.conftest import lm_eval_spec
 
 ARC_DOC = {"id": "x", "question": "Which is a gas?", "choices": {"text": ["ice", "steam", "rock"], "label": ["A", "B", "C"]},
            "answerKey": "B"}
