@@ -72,3 +72,14 @@ def test_store_round_trip_and_identity(tmp_path: Path) -> None:
     (store.folder(seed) / "meta.json").write_text("{")
     with pytest.raises(SeedDataError, match="meta.json: unreadable"):
         store.meta(spec)
+
+
+def test_hub_read_passes_only_the_training_files_and_revision(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    import tsqa.seeds.load as load_module
+
+    calls: list[tuple[object, ...]] = []
+    monkeypatch.setattr(load_module, "read_hub_split", lambda *a, **k: calls.append((*a, k)) or pa.table({"x": [1]}))
+    seed = resolve_seed(lm_eval_spec("indicxnli_gu"), load_catalog())
+    read_split(seed, spec_dir=tmp_path)
+    (_, _, split, kwargs), = calls
+    assert (split, kwargs["revision"], kwargs["data_files"]) == ("train", "refs/convert/parquet", "gu/train/0000.parquet")
