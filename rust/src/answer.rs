@@ -49,9 +49,9 @@ impl Mode {
 pub fn canonical_answer(response: &str, mode: Mode, options: Option<&[&str]>) -> Option<String> {
     match mode {
         Mode::Boxed => last_boxed(response).and_then(|b| math_or_text(&b)),
-        Mode::FinalAnswer => final_answer_span(response)
-            .or_else(|| last_boxed(response))
-            .and_then(|s| math_or_text(&s)),
+        Mode::FinalAnswer => {
+            final_answer_span(response).or_else(|| last_boxed(response)).and_then(|s| math_or_text(&s))
+        }
         Mode::Number => {
             let span = last_boxed(response).or_else(|| final_answer_span(response));
             if let Some(n) = span.as_deref().and_then(canonical_number) {
@@ -170,7 +170,16 @@ fn math_or_text(s: &str) -> Option<String> {
 /// `\text{}`, `\dfrac` → `\frac`, whitespace removed, trailing period dropped.
 fn canonical_math(s: &str) -> String {
     let mut t = unwrap_text(s.trim());
-    for (from, to) in [("\\left", ""), ("\\right", ""), ("\\!", ""), ("\\,", ""), ("\\;", ""), ("\\dfrac", "\\frac"), ("\\tfrac", "\\frac"), ("$", "")] {
+    for (from, to) in [
+        ("\\left", ""),
+        ("\\right", ""),
+        ("\\!", ""),
+        ("\\,", ""),
+        ("\\;", ""),
+        ("\\dfrac", "\\frac"),
+        ("\\tfrac", "\\frac"),
+        ("$", ""),
+    ] {
         t = t.replace(from, to);
     }
     let t: String = t.chars().filter(|c| !c.is_whitespace()).collect();
@@ -285,7 +294,8 @@ fn last_number(text: &str) -> Option<String> {
 
 /// SQuAD-style normal form: NFKC, lowercase, punctuation → space, articles dropped, single spaces.
 pub fn canonical_text(s: &str) -> String {
-    let folded: String = s.nfkc().flat_map(char::to_lowercase).map(|c| if c.is_alphanumeric() { c } else { ' ' }).collect();
+    let folded: String =
+        s.nfkc().flat_map(char::to_lowercase).map(|c| if c.is_alphanumeric() { c } else { ' ' }).collect();
     let words: Vec<&str> = folded.split_whitespace().filter(|w| !matches!(*w, "a" | "an" | "the")).collect();
     words.join(" ")
 }
@@ -349,7 +359,10 @@ fn choice(response: &str, options: Option<&[&str]>) -> Option<usize> {
     if let Some(i) = final_answer_span(response).as_deref().and_then(resolve) {
         return Some(i);
     }
-    if let Some(i) = as_letter(response, options, true).or_else(|| leading_letter(response, options)).or_else(|| match_option(response, options)) {
+    if let Some(i) = as_letter(response, options, true)
+        .or_else(|| leading_letter(response, options))
+        .or_else(|| match_option(response, options))
+    {
         return Some(i);
     }
     // Last "(X)" in the text.
@@ -369,7 +382,19 @@ mod tests {
 
     #[test]
     fn numbers_canonicalise() {
-        for (a, b) in [("1,000", "1000"), ("1000.0", "1000"), ("0.50", "1/2"), (".5", "1/2"), ("\\frac{1}{2}", "1/2"), ("\\dfrac{2}{4}", "1/2"), ("2/4", "1/2"), ("-3.", "-3"), ("$12$", "12"), ("\\text{7}", "7"), ("-\\frac{6}{4}", "-3/2")] {
+        for (a, b) in [
+            ("1,000", "1000"),
+            ("1000.0", "1000"),
+            ("0.50", "1/2"),
+            (".5", "1/2"),
+            ("\\frac{1}{2}", "1/2"),
+            ("\\dfrac{2}{4}", "1/2"),
+            ("2/4", "1/2"),
+            ("-3.", "-3"),
+            ("$12$", "12"),
+            ("\\text{7}", "7"),
+            ("-\\frac{6}{4}", "-3/2"),
+        ] {
             assert_eq!(canonical_number(a).as_deref(), Some(b), "{a}");
         }
         for bad in ["", "abc", "1,00", "1/0", "12a", "9999999999999999999999999999999999999999"] {
@@ -382,9 +407,18 @@ mod tests {
         let r = "We get \\boxed{\\frac{1}{2}} first, then \\boxed{0.5}.";
         assert_eq!(canonical_answer(r, Mode::Boxed, None).as_deref(), Some("1/2"));
         assert_eq!(canonical_answer("so x = {3}", Mode::Boxed, None), None);
-        assert_eq!(canonical_answer("Thus... The final answer is $1,234$.", Mode::FinalAnswer, None).as_deref(), Some("1234"));
-        assert_eq!(canonical_answer("I think 3 apples, then 4 pears, so 12.", Mode::Number, None).as_deref(), Some("12"));
-        assert_eq!(canonical_answer("The answer is: The Eiffel Tower!", Mode::Text, None).as_deref(), Some("eiffel tower"));
+        assert_eq!(
+            canonical_answer("Thus... The final answer is $1,234$.", Mode::FinalAnswer, None).as_deref(),
+            Some("1234")
+        );
+        assert_eq!(
+            canonical_answer("I think 3 apples, then 4 pears, so 12.", Mode::Number, None).as_deref(),
+            Some("12")
+        );
+        assert_eq!(
+            canonical_answer("The answer is: The Eiffel Tower!", Mode::Text, None).as_deref(),
+            Some("eiffel tower")
+        );
         assert_eq!(canonical_answer("   ", Mode::Text, None), None);
     }
 

@@ -119,7 +119,9 @@ impl MinHashIndex {
         let (sigs, ids_len) = (&self.sigs, self.ids.len() as u32);
         self.tables.par_iter_mut().enumerate().for_each(|(b, t)| {
             let mut pairs: Vec<(u64, u32)> = t.keys.iter().copied().zip(t.rows.iter().copied()).collect();
-            pairs.extend((first_row..ids_len).map(|r| (band_key(&sigs[r as usize * k..(r as usize + 1) * k], b, rows), r)));
+            pairs.extend(
+                (first_row..ids_len).map(|r| (band_key(&sigs[r as usize * k..(r as usize + 1) * k], b, rows), r)),
+            );
             pairs.sort_unstable();
             (t.keys, t.rows) = pairs.into_iter().unzip();
         });
@@ -164,7 +166,11 @@ impl MinHashIndex {
         }
         let algo = r.u32()?;
         if algo != ALGORITHM_VERSION {
-            return Err(Error::Mismatch { name: "algorithm_version", stored: algo.to_string(), requested: ALGORITHM_VERSION.to_string() });
+            return Err(Error::Mismatch {
+                name: "algorithm_version",
+                stored: algo.to_string(),
+                requested: ALGORITHM_VERSION.to_string(),
+            });
         }
         let seed = r.u64()?;
         let num_perm = r.u32()? as usize;

@@ -99,7 +99,9 @@ pub fn star_edges(keys: &[u64], out: &mut Vec<u64>) {
                 continue;
             }
             let centre = run.iter().map(|&(_, id)| id).min().unwrap_or(0);
-            out.extend(run.iter().filter(|&&(_, id)| id != centre).map(|&(_, id)| (u64::from(centre) << 32) | u64::from(id)));
+            out.extend(
+                run.iter().filter(|&&(_, id)| id != centre).map(|&(_, id)| (u64::from(centre) << 32) | u64::from(id)),
+            );
         }
     }
 }

@@ -48,7 +48,11 @@ impl Kernel {
             "avx2" => Kernel::Avx2,
             "avx512" => Kernel::Avx512,
             _ => {
-                return Err(Error::param("kernel", format!("'{name}'"), "expected one of 'auto', 'scalar', 'avx2', 'avx512'"))
+                return Err(Error::param(
+                    "kernel",
+                    format!("'{name}'"),
+                    "expected one of 'auto', 'scalar', 'avx2', 'avx512'",
+                ))
             }
         };
         if !k.available() {
@@ -158,10 +162,8 @@ fn scalar(a: &[u64], b: &[u64], xs: &[u64], out: &mut [u32]) {
 #[inline(always)]
 fn blocked(a: &[u64], b: &[u64], xs: &[u64], out: &mut [u32]) {
     let full = a.len() / BLOCK * BLOCK;
-    for ((ac, bc), oc) in a[..full]
-        .chunks_exact(BLOCK)
-        .zip(b[..full].chunks_exact(BLOCK))
-        .zip(out[..full].chunks_exact_mut(BLOCK))
+    for ((ac, bc), oc) in
+        a[..full].chunks_exact(BLOCK).zip(b[..full].chunks_exact(BLOCK)).zip(out[..full].chunks_exact_mut(BLOCK))
     {
         let mut aa = [0u64; BLOCK];
         let mut bb = [0u64; BLOCK];

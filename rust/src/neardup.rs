@@ -190,35 +190,46 @@ fn verify<T: Texts + ?Sized>(texts: &T, edges: Vec<u64>, sketcher: &Sketcher, pa
                     .filter(|&e| {
                         // Byte-identical copies (common: the bucket of identical records) need no shingling.
                         let member = text(e & 0xFFFF_FFFF);
-                        (member == centre_text && !centre.is_empty()) || jaccard_sorted(&centre, &sketcher.shingle_set(member, s)) >= t
+                        (member == centre_text && !centre.is_empty())
+                            || jaccard_sorted(&centre, &sketcher.shingle_set(member, s)) >= t
                     })
                     .collect()
             })
             .collect(),
         _ => tasks
             .par_iter()
-            .map_init(|| (Scratch::default(), Vec::new()), |(s, centre), task| {
-                centre.clear();
-                let centre_text = text(task[0] >> 32);
-                match sketcher.sketch(centre_text, s) {
-                    Some(sig) => centre.extend_from_slice(sig),
-                    None => return Vec::new(),
-                }
-                task.iter()
-                    .copied()
-                    .filter(|&e| {
-                        let member = text(e & 0xFFFF_FFFF);
-                        member == centre_text || sketcher.sketch(member, s).is_some_and(|sig| estimate(centre, sig) >= t)
-                    })
-                    .collect()
-            })
+            .map_init(
+                || (Scratch::default(), Vec::new()),
+                |(s, centre), task| {
+                    centre.clear();
+                    let centre_text = text(task[0] >> 32);
+                    match sketcher.sketch(centre_text, s) {
+                        Some(sig) => centre.extend_from_slice(sig),
+                        None => return Vec::new(),
+                    }
+                    task.iter()
+                        .copied()
+                        .filter(|&e| {
+                            let member = text(e & 0xFFFF_FFFF);
+                            member == centre_text
+                                || sketcher.sketch(member, s).is_some_and(|sig| estimate(centre, sig) >= t)
+                        })
+                        .collect()
+                },
+            )
             .collect(),
     };
     keep.concat()
 }
 
 /// Stage 2: for each record, the lowest index id among verified candidates sharing a band key.
-fn match_index<T: Texts + ?Sized>(texts: &T, keys: &BandKeys, sketcher: &Sketcher, idx: &MinHashIndex, threshold: f64) -> Vec<i64> {
+fn match_index<T: Texts + ?Sized>(
+    texts: &T,
+    keys: &BandKeys,
+    sketcher: &Sketcher,
+    idx: &MinHashIndex,
+    threshold: f64,
+) -> Vec<i64> {
     (0..keys.n)
         .into_par_iter()
         .map_init(
@@ -263,12 +274,12 @@ mod tests {
         let base = "a farmer has seventeen sheep and all but nine run away how many sheep remain in the field at the end of the day";
         vec![
             base.to_string(),
-            format!("{base}!"),                      // identical after normalisation
-            base.replace("seventeen", "eighteen"),   // one word changed: J = 19/25
+            format!("{base}!"),                    // identical after normalisation
+            base.replace("seventeen", "eighteen"), // one word changed: J = 19/25
             "completely different text about the orbit of mars and its two small moons phobos and deimos".into(),
             "".into(),
             "".into(),
-            format!("{base} yes"),                   // one word appended: J = 22/23
+            format!("{base} yes"), // one word appended: J = 22/23
         ]
     }
 

@@ -85,7 +85,12 @@ fn slot_of(g: u64, bits: u32) -> usize {
 
 impl NgramIndex {
     /// Step 1. `ids` default to row positions.
-    pub fn build<T: Texts + ?Sized>(texts: &T, ids: Option<&[u64]>, n: usize, normalize: NormalizeOptions) -> Result<Self> {
+    pub fn build<T: Texts + ?Sized>(
+        texts: &T,
+        ids: Option<&[u64]>,
+        n: usize,
+        normalize: NormalizeOptions,
+    ) -> Result<Self> {
         if !(1..=64).contains(&n) {
             return Err(Error::param("n", n, "must be between 1 and 64"));
         }
@@ -108,7 +113,8 @@ impl NgramIndex {
                 },
             )
             .collect();
-        let mut pairs: Vec<(u64, u32)> = per_text.iter().enumerate().flat_map(|(row, g)| g.iter().map(move |&h| (h, row as u32))).collect();
+        let mut pairs: Vec<(u64, u32)> =
+            per_text.iter().enumerate().flat_map(|(row, g)| g.iter().map(move |&h| (h, row as u32))).collect();
         drop(per_text);
         pairs.par_sort_unstable();
         let mut grams = Vec::new();
@@ -120,7 +126,10 @@ impl NgramIndex {
             let rows: Vec<u32> = run.iter().map(|p| p.1).collect();
             let key = xxh3_64(&rows.iter().flat_map(|r| r.to_le_bytes()).collect::<Vec<u8>>());
             let same = lists.get(&key).and_then(|cands| {
-                cands.iter().copied().find(|&l| postings[offsets[l as usize] as usize..offsets[l as usize + 1] as usize] == rows[..])
+                cands
+                    .iter()
+                    .copied()
+                    .find(|&l| postings[offsets[l as usize] as usize..offsets[l as usize + 1] as usize] == rows[..])
             });
             let l = match same {
                 Some(l) => l,
@@ -193,7 +202,8 @@ impl NgramIndex {
                     hit_lists.dedup();
                     let mut hit: Vec<u64> = Vec::new();
                     for &l in &hit_lists {
-                        let rows = &self.postings[self.offsets[l as usize] as usize..self.offsets[l as usize + 1] as usize];
+                        let rows =
+                            &self.postings[self.offsets[l as usize] as usize..self.offsets[l as usize + 1] as usize];
                         hit.extend(rows.iter().map(|&r| self.ids[r as usize]));
                     }
                     hit.sort_unstable();
@@ -246,7 +256,11 @@ impl NgramIndex {
         }
         let algo = r.u32()?;
         if algo != ALGORITHM_VERSION {
-            return Err(Error::Mismatch { name: "algorithm_version", stored: algo.to_string(), requested: ALGORITHM_VERSION.to_string() });
+            return Err(Error::Mismatch {
+                name: "algorithm_version",
+                stored: algo.to_string(),
+                requested: ALGORITHM_VERSION.to_string(),
+            });
         }
         let n = r.u32()? as usize;
         let keep_digits = r.u8()? != 0;
@@ -261,7 +275,9 @@ impl NgramIndex {
         let ids = r.u64s(m)?;
         r.finish()?;
         let sorted = grams.windows(2).all(|w| w[0] < w[1]);
-        let offsets_ok = offsets.windows(2).all(|w| w[0] <= w[1]) && offsets.last() == Some(&(p as u64)) && offsets.first() == Some(&0);
+        let offsets_ok = offsets.windows(2).all(|w| w[0] <= w[1])
+            && offsets.last() == Some(&(p as u64))
+            && offsets.first() == Some(&0);
         let lists_ok = list_of.iter().all(|&l| (l as usize) + 1 < offsets.len());
         if !sorted || !offsets_ok || !lists_ok || postings.iter().any(|&x| x as usize >= m) {
             return Err(bad("corrupt tables"));

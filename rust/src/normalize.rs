@@ -191,10 +191,14 @@ mod tests {
             let (mut out, mut ends) = (String::new(), Vec::new());
             normalize_words_into(text, KEEP, &mut out, &mut ends);
             assert_eq!(out, normalize(text, KEEP));
-            let want: Vec<u32> = out.split(' ').scan(0u32, |pos, w| {
-                *pos += w.len() as u32 + 1;
-                Some(*pos - 1)
-            }).filter(|_| !out.is_empty()).collect();
+            let want: Vec<u32> = out
+                .split(' ')
+                .scan(0u32, |pos, w| {
+                    *pos += w.len() as u32 + 1;
+                    Some(*pos - 1)
+                })
+                .filter(|_| !out.is_empty())
+                .collect();
             assert_eq!(ends, want, "{text:?}");
         }
     }

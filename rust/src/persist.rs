@@ -70,7 +70,12 @@ impl Reader {
     pub fn open(path: &Path) -> Result<Self> {
         let file = File::open(path).map_err(|e| io(path, e))?;
         let size = file.metadata().map_err(|e| io(path, e))?.len();
-        Ok(Reader { input: BufReader::with_capacity(1 << 20, file), hash: Xxh3::new(), remaining: size, path: path.display().to_string() })
+        Ok(Reader {
+            input: BufReader::with_capacity(1 << 20, file),
+            hash: Xxh3::new(),
+            remaining: size,
+            path: path.display().to_string(),
+        })
     }
     fn truncated(&self) -> Error {
         Error::Format(format!("'{}' is truncated or corrupt", self.path))

@@ -140,12 +140,13 @@ fn push_windows(words: &[u64], n: usize, out: &mut Vec<u64>) {
         // The default, unrolled.
         let c = &POSITION;
         out.extend(words.windows(5).map(|w| {
-            fmix64(5u64
-                .wrapping_add(w[0].wrapping_mul(c[0]))
-                .wrapping_add(w[1].wrapping_mul(c[1]))
-                .wrapping_add(w[2].wrapping_mul(c[2]))
-                .wrapping_add(w[3].wrapping_mul(c[3]))
-                .wrapping_add(w[4].wrapping_mul(c[4])))
+            fmix64(
+                5u64.wrapping_add(w[0].wrapping_mul(c[0]))
+                    .wrapping_add(w[1].wrapping_mul(c[1]))
+                    .wrapping_add(w[2].wrapping_mul(c[2]))
+                    .wrapping_add(w[3].wrapping_mul(c[3]))
+                    .wrapping_add(w[4].wrapping_mul(c[4])),
+            )
         }));
     } else {
         out.extend(words.windows(n).map(combine));

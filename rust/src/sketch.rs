@@ -189,10 +189,12 @@ mod tests {
 
     #[test]
     fn thread_count_and_kernel_do_not_change_keys() {
-        let texts: Vec<String> = (0..20_000).map(|i| format!("what is {} plus {}? the answer is {}", i, i * 7, i * 8)).collect();
+        let texts: Vec<String> =
+            (0..20_000).map(|i| format!("what is {} plus {}? the answer is {}", i, i * 7, i * 8)).collect();
         let reference = crate::error::with_pool(Some(1), || sketcher(Kernel::Scalar).band_keys(&texts).keys).unwrap();
         for threads in [2, 3, 8] {
-            let got = crate::error::with_pool(Some(threads), || sketcher(Kernel::detect()).band_keys(&texts).keys).unwrap();
+            let got =
+                crate::error::with_pool(Some(threads), || sketcher(Kernel::detect()).band_keys(&texts).keys).unwrap();
             assert!(got == reference, "threads={threads}");
         }
     }

@@ -97,7 +97,8 @@ mod tests {
 
     #[test]
     fn equivalent_numbers_vote_together() {
-        let it = item(&["\\boxed{0.5}", "\\boxed{1/2}", "\\boxed{\\frac{2}{4}}", "\\boxed{3}", "no box"], Some("\\frac12"));
+        let it =
+            item(&["\\boxed{0.5}", "\\boxed{1/2}", "\\boxed{\\frac{2}{4}}", "\\boxed{3}", "no box"], Some("\\frac12"));
         let o = vote_one(&it, Mode::Boxed);
         assert_eq!(o.winner.as_deref(), Some("1/2"));
         assert_eq!((o.votes, o.total, o.valid), (3, 5, 4));
@@ -131,7 +132,8 @@ mod tests {
 
     #[test]
     fn multiple_choice_reports_option_text() {
-        let it = Item { samples: vec!["B", "london", "(A)"], options: Some(vec!["Paris", "London"]), reference: Some("1") };
+        let it =
+            Item { samples: vec!["B", "london", "(A)"], options: Some(vec!["Paris", "London"]), reference: Some("1") };
         let o = vote_one(&it, Mode::MultipleChoice);
         assert_eq!(o.winner.as_deref(), Some("B"));
         assert_eq!(o.winner_text.as_deref(), Some("London"));

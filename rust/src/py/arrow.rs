@@ -104,7 +104,9 @@ pub fn strings(arrays: Vec<ArrayRef>, dtype: &DataType, column: &str) -> Result<
 fn build(arrays: Vec<ArrayRef>, dtype: &DataType, column: &str, allow_nulls: bool) -> Result<ArrowTexts> {
     // The declared type matters even without chunks (an empty int column is still wrong).
     if !matches!(dtype, DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View) {
-        return Err(Error::Type(format!("column '{column}' has Arrow type {dtype}; expected string, large_string or string_view")));
+        return Err(Error::Type(format!(
+            "column '{column}' has Arrow type {dtype}; expected string, large_string or string_view"
+        )));
     }
     let mut chunks = Vec::with_capacity(arrays.len());
     for a in arrays {
@@ -163,7 +165,11 @@ fn lists_from(chunks: Vec<ArrayRef>, dtype: &DataType, column: &str, allow_null_
     let mut rows = Vec::new();
     let mut values: Vec<ArrayRef> = Vec::new();
     let mut base = 0usize;
-    let type_err = || Error::Type(format!("column '{column}' has Arrow type {dtype}; expected list<string> (one list of answers per item)"));
+    let type_err = || {
+        Error::Type(format!(
+            "column '{column}' has Arrow type {dtype}; expected list<string> (one list of answers per item)"
+        ))
+    };
     for c in chunks {
         let (offsets, vals): (Vec<usize>, ArrayRef) = match c.data_type() {
             DataType::List(_) => {

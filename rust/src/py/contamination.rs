@@ -29,17 +29,32 @@ impl NgramIndex {
     /// Builds the index from eval texts; `ids` (one per text) default to positions.
     #[staticmethod]
     #[pyo3(signature = (texts_obj, ids=None, *, n=13, keep_digits=true, threads=None, column="texts"))]
-    fn build<'py>(py: Python<'py>, texts_obj: &Bound<'py, PyAny>, ids: Option<PyReadonlyArray1<'py, u64>>, n: usize, keep_digits: bool, threads: Option<usize>, column: &str) -> PyResult<Self> {
+    fn build<'py>(
+        py: Python<'py>,
+        texts_obj: &Bound<'py, PyAny>,
+        ids: Option<PyReadonlyArray1<'py, u64>>,
+        n: usize,
+        keep_digits: bool,
+        threads: Option<usize>,
+        column: &str,
+    ) -> PyResult<Self> {
         let t = texts(texts_obj, column)?;
         let ids: Option<Vec<u64>> = ids.map(|a| a.as_array().to_vec());
-        let inner = detached(py, threads, || CoreIndex::build(&t, ids.as_deref(), n, NormalizeOptions { keep_digits }))?;
+        let inner =
+            detached(py, threads, || CoreIndex::build(&t, ids.as_deref(), n, NormalizeOptions { keep_digits }))?;
         Ok(NgramIndex { inner })
     }
 
     /// Per record: distinct overlapping n-grams (`count`, uint32) and eval ids hit (`ids`,
     /// a pyarrow list<uint64> array).
     #[pyo3(signature = (texts_obj, *, threads=None, column="texts"))]
-    fn query<'py>(&self, py: Python<'py>, texts_obj: &Bound<'py, PyAny>, threads: Option<usize>, column: &str) -> PyResult<Bound<'py, PyDict>> {
+    fn query<'py>(
+        &self,
+        py: Python<'py>,
+        texts_obj: &Bound<'py, PyAny>,
+        threads: Option<usize>,
+        column: &str,
+    ) -> PyResult<Bound<'py, PyDict>> {
         let t = texts(texts_obj, column)?;
         let o = detached(py, threads, || Ok(self.inner.query(&t)))?;
         let field = Arc::new(Field::new("item", DataType::UInt64, false));

@@ -40,7 +40,12 @@ fn classes(py: Python<'_>) -> PyResult<&'static Classes> {
     CLASSES_CELL.get_or_try_init(py, || {
         let builtins = py.import("builtins")?;
         let exception = builtins.getattr("Exception")?;
-        let base = make(py, "NativeError", PyTuple::new(py, [exception])?, "Base class of every error raised by tsqa's native core.")?;
+        let base = make(
+            py,
+            "NativeError",
+            PyTuple::new(py, [exception])?,
+            "Base class of every error raised by tsqa's native core.",
+        )?;
         let mut sub = Vec::new();
         for (name, builtin, doc) in CLASSES.iter().chain([&IO_CLASS]) {
             let bases = PyTuple::new(py, [base.bind(py).clone().into_any(), builtins.getattr(*builtin)?])?;

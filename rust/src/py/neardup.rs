@@ -14,11 +14,11 @@ use crate::minhash::Kernel;
 use crate::neardup::{near_dedup as core_near_dedup, DedupParams, Verify};
 use crate::normalize::NormalizeOptions;
 use crate::py::arrow::texts;
-use crate::text::Texts;
 use crate::py::error::to_py;
 use crate::py::run::detached;
 use crate::shingle::ShingleKind;
 use crate::sketch::{SketchParams, Sketcher};
+use crate::text::Texts;
 
 /// Checks and assembles the sketch parameters shared by every near-dup entry point.
 #[allow(clippy::too_many_arguments)]
@@ -40,7 +40,13 @@ fn sketch_params(
     let bands_rows = match (bands, rows) {
         (Some(b), Some(r)) => Some((b, r)),
         (None, None) => None,
-        (b, r) => return Err(to_py(Error::param("bands", format!("{b:?}/rows={r:?}"), "give both bands and rows, or neither"))),
+        (b, r) => {
+            return Err(to_py(Error::param(
+                "bands",
+                format!("{b:?}/rows={r:?}"),
+                "give both bands and rows, or neither",
+            )))
+        }
     };
     if !(threshold > 0.0 && threshold <= 1.0) {
         return Err(to_py(Error::param("threshold", threshold, "must be in (0, 1]")));
@@ -75,7 +81,8 @@ pub fn near_dedup<'py>(
     column: &str,
 ) -> PyResult<Bound<'py, PyDict>> {
     let sketch = sketch_params(threshold, num_perm, ngram, shingle, keep_digits, seed, bands, rows)?;
-    let params = DedupParams { sketch, threshold, verify: Verify::parse(verify).map_err(to_py)?, kernel: kernel(kernel_name)? };
+    let params =
+        DedupParams { sketch, threshold, verify: Verify::parse(verify).map_err(to_py)?, kernel: kernel(kernel_name)? };
     let texts = texts(texts_obj, column)?;
     let scores: Option<Vec<f64>> = scores.map(|s| s.as_array().to_vec());
     let idx = index.as_ref().map(|i| &i.inner);
@@ -88,7 +95,13 @@ pub fn near_dedup<'py>(
     out.set_item("index_match", PyArray1::from_vec(py, r.index_match))?;
     let s = r.stats;
     let stats = PyDict::new(py);
-    for (k, v) in [("band_keys_s", s.band_keys_s), ("index_s", s.index_s), ("group_s", s.group_s), ("verify_s", s.verify_s), ("cluster_s", s.cluster_s)] {
+    for (k, v) in [
+        ("band_keys_s", s.band_keys_s),
+        ("index_s", s.index_s),
+        ("group_s", s.group_s),
+        ("verify_s", s.verify_s),
+        ("cluster_s", s.cluster_s),
+    ] {
         stats.set_item(k, v)?;
     }
     stats.set_item("candidate_pairs", s.candidate_pairs)?;
@@ -174,8 +187,19 @@ impl MinHashIndex {
     #[new]
     #[pyo3(signature = (*, threshold=0.8, num_perm=128, ngram=5, shingle="word", keep_digits=true, seed=1, bands=None, rows=None))]
     #[allow(clippy::too_many_arguments)]
-    fn new(threshold: f64, num_perm: usize, ngram: usize, shingle: &str, keep_digits: bool, seed: u64, bands: Option<usize>, rows: Option<usize>) -> PyResult<Self> {
-        Ok(MinHashIndex { inner: CoreIndex::new(sketch_params(threshold, num_perm, ngram, shingle, keep_digits, seed, bands, rows)?) })
+    fn new(
+        threshold: f64,
+        num_perm: usize,
+        ngram: usize,
+        shingle: &str,
+        keep_digits: bool,
+        seed: u64,
+        bands: Option<usize>,
+        rows: Option<usize>,
+    ) -> PyResult<Self> {
+        Ok(MinHashIndex {
+            inner: CoreIndex::new(sketch_params(threshold, num_perm, ngram, shingle, keep_digits, seed, bands, rows)?),
+        })
     }
 
     /// Adds the records of `texts` (ids default to positions after the current records) and
@@ -219,7 +243,14 @@ impl MinHashIndex {
     ) -> PyResult<MinHashIndex> {
         let inner = detached(py, Some(1), || CoreIndex::load(&path, None))?;
         let s = *inner.params();
-        let any = threshold.is_some() || num_perm.is_some() || ngram.is_some() || shingle.is_some() || keep_digits.is_some() || seed.is_some() || bands.is_some() || rows.is_some();
+        let any = threshold.is_some()
+            || num_perm.is_some()
+            || ngram.is_some()
+            || shingle.is_some()
+            || keep_digits.is_some()
+            || seed.is_some()
+            || bands.is_some()
+            || rows.is_some();
         if any {
             let stored_shingle = match s.shingle {
                 ShingleKind::Word(_) => "word",
@@ -257,10 +288,13 @@ impl MinHashIndex {
         d.set_item("seed", s.seed)?;
         d.set_item("bands", s.bands)?;
         d.set_item("rows", s.rows)?;
-        d.set_item("shingle", match s.shingle {
-            ShingleKind::Word(_) => "word",
-            ShingleKind::Char(_) => "char",
-        })?;
+        d.set_item(
+            "shingle",
+            match s.shingle {
+                ShingleKind::Word(_) => "word",
+                ShingleKind::Char(_) => "char",
+            },
+        )?;
         d.set_item("ngram", s.shingle.n())?;
         d.set_item("keep_digits", s.normalize.keep_digits)?;
         d.set_item("algorithm_version", crate::minhash::ALGORITHM_VERSION)?;
@@ -269,6 +303,14 @@ impl MinHashIndex {
 
     fn __repr__(&self) -> String {
         let s = self.inner.params();
-        format!("MinHashIndex(records={}, num_perm={}, bands={}, rows={}, shingle='{}', seed={})", self.inner.len(), s.num_perm, s.bands, s.rows, s.shingle, s.seed)
+        format!(
+            "MinHashIndex(records={}, num_perm={}, bands={}, rows={}, shingle='{}', seed={})",
+            self.inner.len(),
+            s.num_perm,
+            s.bands,
+            s.rows,
+            s.shingle,
+            s.seed
+        )
     }
 }

@@ -9,14 +9,12 @@ use pyo3::types::PyDict;
 
 use crate::answer::Mode;
 use crate::error::Error;
-use crate::py::arrow::{lists, texts_nullable};
 use crate::py::arrow::to_pyarrow;
+use crate::py::arrow::{lists, texts_nullable};
 use crate::py::error::to_py;
 use crate::py::run::detached;
 use crate::text::Texts;
 use crate::vote::{vote_all, Item};
-
-
 
 /// Majority vote per item. See `tsqa.curate.vote.majority_vote`.
 #[pyfunction]
@@ -34,7 +32,9 @@ pub fn majority_vote<'py>(
     let options = options.map(|o| lists(o, "options", true)).transpose()?;
     let references = references.map(|r| texts_nullable(r, "references")).transpose()?;
     let n = samples.len();
-    for (name, len) in [("options", options.as_ref().map(|o| o.len())), ("references", references.as_ref().map(|r| r.len()))] {
+    for (name, len) in
+        [("options", options.as_ref().map(|o| o.len())), ("references", references.as_ref().map(|r| r.len()))]
+    {
         if let Some(len) = len.filter(|&l| l != n) {
             return Err(to_py(Error::Input(format!("{name} has {len} rows but samples has {n}"))));
         }
