@@ -306,6 +306,7 @@ class Executor:
             results, chunk_stats = call_model(lambda: self.pool.get(model_name), cache, identity, chunk,
                                               progress=advance, commit_every=self.commit_every)
             stats.add(chunk_stats)
+            _stop_if_failing(model_name, chunk, results)
             rows = to_rows(results, chunk)
             kept = [r for r in rows if keep is None or keep(r)]
             if reject is not None:
@@ -343,6 +344,18 @@ class Executor:
 
 # Stages whose rows have a fixed schema (see tables.py); seeds keep the source's own columns.
 _TABLE_STAGES = {"normalise", "parse", "solve", "verify", "enrich", "dedup", "decontaminate", "package"}
+
+
+# Stop instead of recording a chunk of failures when most requests failed: the endpoint is likely
+# down or misconfigured, and a resume after the fix retries them (failures are never cached).
+_MAX_FAILED_SHARE = 0.5
+
+
+def _stop_if_failing(model_name: str, chunk: list[Request], results: dict[str, Result]) -> None:
+    failed = [results[r.id] for r in chunk if not results[r.id].ok]
+    if failed and (len(failed) == len(chunk) or (len(chunk) >= 8 and len(failed) / len(chunk) > _MAX_FAILED_SHARE)):
+        raise ApplyError(f"model {model_name!r}: {len(failed)} of {len(chunk)} requests failed; first error: "
+                         f"{failed[0].error}")
 
 
 def _resolve_local_model(config: VllmModel | OpenAIModel, base: Path) -> VllmModel | OpenAIModel:

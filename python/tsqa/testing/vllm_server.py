@@ -59,6 +59,11 @@ def vllm_server(
         str(kv_cache_bytes),
         "--structured-outputs-config",
         json.dumps({"backend": "xgrammar", "disable_any_whitespace": True}),
+        # vLLM CPU fails seeded requests whose prefill is split across steps ("CPU Generator does
+        # not use offset"): whole-prompt prefills avoid it.
+        "--no-enable-chunked-prefill",
+        "--max-num-batched-tokens",
+        str(max(max_model_len, 8192)),
     ]
     with log_path.open("wb") as log:
         proc = subprocess.Popen(
