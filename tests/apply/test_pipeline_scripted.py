@@ -95,3 +95,30 @@ def test_changing_the_verifier_reuses_cached_generations(project: Path) -> None:
     assert result.manifests["colours"]["verify"].rows_out == 7
     assert sorted({c.id.split("/")[1] for c in engine.calls}) == ["enrich"]
     assert len(engine.calls) == 4  # 2 newly kept questions × 2 variants
+
+
+def test_a_dead_endpoint_stops_the_run_and_a_resume_finishes_it(project: Path) -> None:
+    import pytest
+
+    from tsqa.apply.session import ApplyFailed
+    from tsqa.engines.base import Result
+    from tsqa.engines.scripted import ScriptedEngine
+
+    down = ScriptedEngine(lambda r: Result.failed(r.id, "gave up after 7 attempts: ClientConnectorError"))
+    with pytest.raises(ApplyFailed) as info:
+        apply(project, down)
+    assert "requests failed; first error: gave up after 7 attempts" in info.value.lines[0]
+    assert "run apply again to resume" in info.value.lines[1]
+    assert not list((project / "run" / "tasks" / "colours" / "generate").glob("*/manifest.json"))
+    result = apply(project, scripted_engine())  # the endpoint is back: nothing was recorded as failed
+    assert result.manifests["colours"]["package"].rows_out == 5
+
+
+def test_a_few_failed_requests_are_rejected_rows_not_a_stop(project: Path) -> None:
+    from tsqa.engines.base import Result
+    from tsqa.engines.scripted import ScriptedEngine
+    from scripted_project import script
+
+    flaky = ScriptedEngine(lambda r: Result.failed(r.id, "HTTP 500") if r.id.endswith(":4") else script(r))
+    m = apply(project, flaky).manifests["colours"]
+    assert m["parse"].rejections["engine_error"] == 1
