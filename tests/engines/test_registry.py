@@ -51,3 +51,22 @@ def test_vllm_config_without_vllm_names_the_install_script(monkeypatch: pytest.M
     monkeypatch.setitem(sys.modules, "vllm", None)  # as if vLLM were not installed
     with pytest.raises(EngineError, match=r"needs vLLM.*scripts/install_vllm_cpu.sh"):
         create_engine(VllmModel(engine="vllm", model="/nonexistent"))
+
+
+def test_names_for_the_same_weights_share_one_engine() -> None:
+    created: list[Any] = []
+
+    def factory(config: Any) -> ScriptedEngine:
+        created.append(config)
+        return ScriptedEngine(lambda r: "x")
+
+    same = {"engine": "vllm", "model": "org/m", "revision": "r1"}
+    models = {
+        "generator": VllmModel(**same, workers=4),  # type: ignore[arg-type]
+        "solver": VllmModel(**same, throughput_tokens_per_s=9000),  # type: ignore[arg-type]
+        "judge": VllmModel(**{**same, "revision": "r2"}),  # type: ignore[arg-type]
+    }
+    with EnginePool(models, factory=factory) as pool:
+        assert pool.get("generator") is pool.get("solver")
+        assert pool.get("judge") is not pool.get("generator")
+        assert len(created) == 2 and pool.loaded() == ["generator", "solver", "judge"]

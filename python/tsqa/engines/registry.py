@@ -18,6 +18,15 @@ from tsqa.engines.base import Engine, EngineError
 
 EngineFactory = Callable[[Any], Engine]
 
+# Config fields that only feed plan estimates or batching, never what the engine computes.
+_PLANNING_FIELDS = {"throughput_tokens_per_s", "workers", "chunk_size"}
+
+
+def _engine_key(config: Any) -> Any:
+    if hasattr(config, "model_dump"):
+        return repr(sorted(config.model_dump(mode="json", exclude=_PLANNING_FIELDS).items()))
+    return config
+
 
 def create_engine(config: Any, *, seed: int = 0) -> Engine:
     """An engine for one `models:` entry of tsqa.yaml (`VllmModel` or `OpenAIModel`)."""
@@ -58,32 +67,39 @@ def create_engine(config: Any, *, seed: int = 0) -> Engine:
 
 
 class EnginePool:
-    """Named engines, each created once on first `get` and closed by `close()` / the with-block."""
+    """Named engines, each created once on first `get` and closed by `close()` / the with-block.
+
+    Names whose configs describe the same engine (same weights, revision, numerics, endpoint;
+    only planning fields such as throughput or worker count differ) share one engine: a model is
+    loaded once even when `generator` and `solver` name the same weights.
+    """
 
     def __init__(self, models: Mapping[str, Any], factory: EngineFactory = create_engine) -> None:
         self._models = dict(models)
         self._factory = factory
-        self._engines: dict[str, Engine] = {}
+        self._engines: dict[Any, Engine] = {}
 
     def get(self, name: str) -> Engine:
-        engine = self._engines.get(name)
+        if name not in self._models:
+            raise EngineError(f"no model named {name!r} (known: {sorted(self._models)})")
+        key = _engine_key(self._models[name])
+        engine = self._engines.get(key)
         if engine is None:
-            if name not in self._models:
-                raise EngineError(f"no model named {name!r} (known: {sorted(self._models)})")
-            engine = self._engines[name] = self._factory(self._models[name])
+            engine = self._engines[key] = self._factory(self._models[name])
         return engine
 
     def loaded(self) -> list[str]:
-        return list(self._engines)
+        return [name for name, config in self._models.items() if _engine_key(config) in self._engines]
 
     def release(self, name: str) -> None:
-        engine = self._engines.pop(name, None)
+        """Close the engine `name` uses (and so for every name sharing it)."""
+        engine = self._engines.pop(_engine_key(self._models[name]), None) if name in self._models else None
         if engine is not None:
             engine.close()
 
     def close(self) -> None:
         while self._engines:
-            self.release(next(iter(self._engines)))
+            self._engines.popitem()[1].close()
 
     def __enter__(self) -> Self:
         return self
