@@ -34,13 +34,24 @@ def corpus(records: int, giant: int) -> Path:
     return path
 
 
-def engine(name: str, path: Path, threads: int, timeout: int, reuse: bool = False) -> dict[str, Any]:
+def engine(name: str, path: Path, threads: int, timeout: int, reuse: bool = False, repeat: int = 1) -> dict[str, Any]:
+    """Runs `name` `repeat` times (fresh process each) and keeps the fastest end to end: on a
+    shared machine the slow runs measure other people's load."""
     out = OUT / f"{path.stem}.{name}.{threads}t.json"
     print(f"  {name} ({threads} thread{'s' * (threads > 1)}) …", flush=True)
     if not (reuse and out.exists()):
-            subprocess.run(
-            [sys.executable, "-m", "benchmarks.dedup.engines", name, str(path), str(out), "--threads", str(threads)], check=True, cwd=ROOT, timeout=timeout
-        )
+        best: dict[str, Any] | None = None
+        for k in range(repeat):
+            trial = out.with_suffix(f".try{k}.json")
+            cmd = [sys.executable, "-m", "benchmarks.dedup.engines", name, str(path), str(trial), "--threads", str(threads)]
+            subprocess.run(cmd, check=True, cwd=ROOT, timeout=timeout)
+            res = json.loads(trial.read_text())
+            if best is None or ("stages" in res and e2e(res) < e2e(best)):
+                best = res
+                out.write_text(trial.read_text())
+                labels = trial.with_suffix(".labels.npy")
+                if labels.exists():
+                    labels.replace(out.with_suffix(".labels.npy"))
     res = json.loads(out.read_text())
     labels = out.with_suffix(".labels.npy")
     if labels.exists():
@@ -91,6 +102,7 @@ def main() -> None:
     ap.add_argument("--timeout", type=int, default=1800)
     ap.add_argument("--write-md", action="store_true", help="replace the section in BENCHMARKS.md")
     ap.add_argument("--reuse", action="store_true", help="re-render from the results already in benchmarks/dedup/out")
+    ap.add_argument("--repeat", type=int, default=3, help="runs per engine; the fastest is kept (shared machine)")
     args = ap.parse_args()
     OUT.mkdir(parents=True, exist_ok=True)
     path = corpus(args.records, args.giant)
@@ -104,13 +116,13 @@ def main() -> None:
     subprocess.run([sys.executable, "-m", "benchmarks.dedup.engines", "tsqa", str(path), str(OUT / "warmup.json")], check=True, cwd=ROOT)
     for name in args.engines.split(","):
         for threads in (1, 2) if name.startswith("tsqa") else (1,):
-            results.append((name, threads, engine(name, path, threads, args.timeout, args.reuse)))
+            results.append((name, threads, engine(name, path, threads, args.timeout, args.reuse, args.repeat)))
     micro = engine("micro", path, 1, args.timeout, args.reuse)
     scale = []
     for n in [int(x) for x in args.scale.split(",") if x]:
         p = corpus(n, args.giant)
         smb = pc.sum(pc.binary_length(pq.read_table(p, columns=["text"]).column("text"))).as_py() / 1e6
-        scale.append((n, smb, engine("tsqa", p, 2, args.timeout, args.reuse)))
+        scale.append((n, smb, engine("tsqa", p, 2, args.timeout, args.reuse, args.repeat)))
     md = render(args, mb, results, micro, scale)
     print("\n".join(md))
     (OUT / "results.md").write_text("\n".join(md) + "\n")
@@ -167,7 +179,7 @@ def render(args: Any, mb: float, results: list[tuple[str, int, dict[str, Any]]],
         f"(shared template, numbers-only differences, same question with another answer), stars, chains and one bucket of "
         f"{args.giant:,} identical records. Word 5-grams, threshold 0.8, 18 bands × 7 rows for every engine "
         "(datasketch 128 permutations, rensa 126 because it needs a multiple of the bands, tsqa 128). Each engine runs in "
-        "its own process from the same Parquet file; peers get their bulk paths and their Python tokenisation is timed. "
+        f"its own process from the same Parquet file (fastest of {args.repeat} runs); peers get their bulk paths and their Python tokenisation is timed. "
         "`tsqa` verifies candidates by exact Jaccard (default), `tsqa-signature` by the signature estimate like the peers; "
          "the peers' query/verify loop is the usual greedy one (skip records already marked) because collecting all "
          "pairs of the bucket of identical records is quadratic."),
