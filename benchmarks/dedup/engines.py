@@ -26,6 +26,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 from typing import Any, Self
 
@@ -42,6 +43,7 @@ class _MallInfo2(ctypes.Structure):
     _fields_ = [(f, ctypes.c_size_t) for f in ("arena", "ordblks", "smblks", "hblks", "hblkhd", "usmblks", "fsmblks", "uordblks", "fordblks", "keepcost")]
 
 
+_libc: ctypes.CDLL | None
 try:
     _libc = ctypes.CDLL("libc.so.6")
     _libc.mallinfo2.restype = _MallInfo2
@@ -209,13 +211,13 @@ def run_micro(corpus: Path) -> dict[str, Any]:
 
     cpu_of: list[float] = []
     for threads in (1, 2):
-        out[f"band_keys_{threads}t_s"] = best(lambda threads=threads: band_keys(col, threads=threads))
+        out[f"band_keys_{threads}t_s"] = best(partial(band_keys, col, threads=threads))
     out["band_keys_scalar_1t_s"] = best(lambda: band_keys(col, threads=1, kernel="scalar"))
     short = pa.array([t[:80] for t in col.slice(0, 200_000).to_pylist()] * 3, pa.large_string())
     out["short_records"] = len(short)
     out["short_bytes"] = pa.compute.sum(pa.compute.binary_length(short)).as_py()
     for threads in (1, 2):
-        out[f"short_{threads}t_s"] = best(lambda threads=threads: band_keys(short, threads=threads))
+        out[f"short_{threads}t_s"] = best(partial(band_keys, short, threads=threads))
     out["exact_1t_s"] = best(lambda: exact_dedup(col, threads=1))
     rng = np.random.default_rng(0)
     samples = [[f"so the final answer is {int(x)}" for x in rng.integers(0, 4, 8)] for _ in range(200_000)]

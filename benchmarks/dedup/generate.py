@@ -131,8 +131,8 @@ def build(n: int, seed: int, record_bytes: int, giant: int, truth: bool = True) 
         ids = [new_id[i] for i in grp]
         for x in range(len(ids)):
             for y in range(x + 1, len(ids)):
-                a, b = sorted((ids[x], ids[y]))
-                pairs.append((a, b, jaccard(texts[a], texts[b]) if truth else -1.0, len(ids)))
+                lo, hi = sorted((ids[x], ids[y]))
+                pairs.append((lo, hi, jaccard(texts[lo], texts[hi]) if truth else -1.0, len(ids)))
     if giant_ids:
         ids = sorted(new_id[i] for i in giant_ids)
         pairs.extend((ids[0], b, 1.0, len(ids)) for b in ids[1:])
