@@ -9,7 +9,6 @@ and nothing is written twice.
 
 from __future__ import annotations
 
-import json
 from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -407,10 +406,3 @@ def iter_stage_rows(manifests: dict[str, dict[str, Manifest]]) -> Iterator[tuple
     for task, stages in manifests.items():
         for stage, manifest in stages.items():
             yield task, stage, manifest
-
-
-def dump_json(path: Path, payload: Any) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(json.dumps(payload, indent=2, sort_keys=True, default=str) + "\n", encoding="utf-8")
-    tmp.replace(path)

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from tsqa.apply.blend import build_blend
 from tsqa.engines.registry import EngineFactory
-from tsqa.apply.executor import Executor, Progress, dump_json
+from tsqa.apply.executor import Executor, Progress
 from tsqa.apply.model_calls import COMMIT_EVERY
 from tsqa.compile.plan import Plan
 from tsqa.compile.saved import applied_state
@@ -15,6 +15,7 @@ from tsqa.compile.stages import Stage
 from tsqa.compile.tokens import counter_for
 from tsqa.spec.load import LoadedProject, LoadedSpec
 from tsqa.spec.models import VoteVerify
+from tsqa.store.atomic import write_json_atomic
 from tsqa.store.manifest import Manifest
 from tsqa.store.state import TaskState, load_state, save_state
 
@@ -35,7 +36,7 @@ def apply_plan(
     manifests = executor.run()
     run = executor.run_dir
     counters = {s.spec.task: counter_for(project.project.models[s.spec.generate.model], project.path.parent) for s in specs}
-    dump_json(run.blend, build_blend(plan, {s.spec.task: run.dataset(s.spec.task) for s in specs}, run.root, counters))
+    write_json_atomic(run.blend, build_blend(plan, {s.spec.task: run.dataset(s.spec.task) for s in specs}, run.root, counters))
     measured = {s.spec.task: measured_rates(s, manifests[s.spec.task], project) for s in specs}
     save_state(run.root, applied_state(plan, load_state(run.root), measured))
     from tsqa.apply.report import write_report

@@ -7,12 +7,11 @@ rest (shards already written are kept; model calls come back from the response c
 
 from __future__ import annotations
 
-import json
-import os
-import tempfile
 from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, ValidationError
+
+from tsqa.store.atomic import write_json_atomic
 
 MANIFEST_FILE = "manifest.json"
 
@@ -46,13 +45,7 @@ class Manifest(BaseModel):
 
 
 def write_manifest(folder: Path, manifest: Manifest) -> None:
-    folder.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=folder, prefix=".tmp-manifest-", suffix=".json")
-    with os.fdopen(fd, "w", encoding="utf-8") as handle:
-        handle.write(json.dumps(manifest.model_dump(mode="json"), indent=2, sort_keys=True))
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.replace(tmp, folder / MANIFEST_FILE)
+    write_json_atomic(folder / MANIFEST_FILE, manifest.model_dump(mode="json"))
 
 
 def read_manifest(folder: Path) -> Manifest | None:

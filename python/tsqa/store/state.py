@@ -3,12 +3,11 @@ apply and the rates it measured. `tsqa plan` diffs against it; `tsqa apply` writ
 
 from __future__ import annotations
 
-import json
-import os
-import tempfile
 from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, ValidationError
+
+from tsqa.store.atomic import write_json_atomic
 
 STATE_FILE = "state.json"
 
@@ -47,11 +46,5 @@ def load_state(run_dir: Path) -> AppliedState:
 
 
 def save_state(run_dir: Path, state: AppliedState) -> None:
-    """Write atomically: a crash leaves the previous state, never a torn file."""
-    run_dir.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=run_dir, prefix=".state.", suffix=".json")
-    with os.fdopen(fd, "w", encoding="utf-8") as handle:
-        handle.write(json.dumps(state.model_dump(mode="json"), indent=2, sort_keys=True))
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.replace(tmp, run_dir / STATE_FILE)
+    """Atomic: a crash leaves the previous state, never a torn file."""
+    write_json_atomic(run_dir / STATE_FILE, state.model_dump(mode="json"))
