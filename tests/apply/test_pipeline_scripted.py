@@ -122,3 +122,20 @@ def test_a_few_failed_requests_are_rejected_rows_not_a_stop(project: Path) -> No
     flaky = ScriptedEngine(lambda r: Result.failed(r.id, "HTTP 500") if r.id.endswith(":4") else script(r))
     m = apply(project, flaky).manifests["colours"]
     assert m["parse"].rejections["engine_error"] == 1
+
+
+def test_decontamination_searches_the_eval_store(project: Path) -> None:
+    import pyarrow as pa
+
+    from tsqa.seeds.eval_store import EvalStore
+
+    spec = project / "specs" / "colours.yaml"
+    spec.write_text(spec.read_text().replace("decontaminate: {eval_files: [eval.jsonl], ngram: 8}",
+                                             "decontaminate: {ngram: 8}"))
+    store = EvalStore(project / ".tsqa" / "eval")  # beside the default seed store .tsqa/seeds
+    store.write("rainbow_quiz", "test", pa.table({
+        "question": ["In the standard rainbow order which colour comes directly after green and before indigo?"],
+        "answer": ["blue"]}))
+    m = apply(project, scripted_engine()).manifests["colours"]
+    assert m["decontaminate"].rejections == {"contaminated": 1}
+    assert rejects(project, m["decontaminate"]) == [("colours:5.1/reasoning", "contaminated")]

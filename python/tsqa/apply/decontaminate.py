@@ -1,5 +1,6 @@
-"""Remove rows whose text overlaps eval data: n-gram overlap (Rust core) against the eval files a
-spec declares. Flagged rows are listed in the stage's rejects with the overlapping eval ids."""
+"""Remove rows whose text overlaps eval data: n-gram overlap (Rust core) against every eval split
+in the eval store (`tsqa seeds fetch-eval`) and the eval files a spec declares. Flagged rows are
+listed in the stage's rejects with the eval records they overlap."""
 
 from __future__ import annotations
 
@@ -14,46 +15,64 @@ from tsqa.curate.contamination import build_contamination_index, contamination
 from tsqa.spec.load import LoadedSpec
 from tsqa.stages.enrich import render_text
 
+EvalSources = tuple[tuple[str, float], ...]
+"""(path, mtime) of every eval file: the cache key of the index built from them."""
+
 
 class EvalFileError(Exception):
     pass
 
 
-def decontaminate(loaded: LoadedSpec, rows: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+def eval_sources(loaded: LoadedSpec, store_files: list[Path]) -> EvalSources:
+    declared = [(loaded.path.parent / f).resolve() for f in loaded.spec.decontaminate.eval_files]
+    for path in declared:
+        if not path.is_file():
+            raise EvalFileError(f"{loaded.path}: decontaminate.eval_files: {path} does not exist")
+    return tuple((str(p), p.stat().st_mtime) for p in sorted({*declared, *store_files}))
+
+
+def decontaminate(loaded: LoadedSpec, rows: list[dict[str, Any]], sources: EvalSources,
+                  ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     settings = loaded.spec.decontaminate
-    files = tuple(str((loaded.path.parent / f).resolve()) for f in settings.eval_files)
-    if not settings.enabled or not files or not rows:
+    if not settings.enabled or not sources or not rows:
         return rows, []
-    index = _index(files, settings.ngram)
-    result = contamination([render_text({**r}) for r in rows], index)
+    ids, index = _index(sources, settings.ngram)
+    result = contamination([render_text(r) for r in rows], index)
     kept, rejects = [], []
-    for row, count, ids in zip(rows, result.count.tolist(), result.ids.to_pylist(), strict=True):
+    for row, count, hits in zip(rows, result.count.tolist(), result.ids.to_pylist(), strict=True):
         if count >= settings.min_overlap:
+            names = [ids[i] for i in hits[:5]]
             rejects.append({"id": f"{row['question_id']}/{row['variant']}", "reason": "contaminated",
-                            "detail": f"{count} shared {settings.ngram}-grams with eval records {ids[:10]}"})
+                            "detail": f"{count} shared {settings.ngram}-grams with eval records {names}"})
         else:
             kept.append(row)
     return kept, rejects
 
 
 @lru_cache(maxsize=16)
-def _index(files: tuple[str, ...], ngram: int) -> Any:
+def _index(sources: EvalSources, ngram: int) -> tuple[list[str], Any]:
+    ids: list[str] = []
     texts: list[str] = []
-    for file in files:
-        texts += _eval_texts(Path(file))
-    return build_contamination_index(texts, n=ngram)
+    for path, _ in sources:
+        file_ids, file_texts = _eval_records(Path(path))
+        ids += file_ids
+        texts += file_texts
+    return ids, build_contamination_index(texts, ids=list(range(len(texts))), n=ngram)
 
 
-def _eval_texts(path: Path) -> list[str]:
-    """Every string field of every record, joined: questions, options and answers all count."""
+def _eval_records(path: Path) -> tuple[list[str], list[str]]:
+    """Eval-store files carry (id, text); other files: every string field of a record, joined."""
     try:
         if path.suffix == ".parquet":
-            records = pq.read_table(path).to_pylist()
+            table = pq.read_table(path)
+            if {"id", "text"} <= set(table.column_names) and table.num_columns == 2:
+                return table.column("id").to_pylist(), table.column("text").to_pylist()
+            records = table.to_pylist()
         else:
             records = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
     except (OSError, ValueError) as exc:
         raise EvalFileError(f"{path}: unreadable eval file ({exc})") from None
-    return [" ".join(_strings(r)) for r in records]
+    return [f"{path.name}:{i}" for i in range(len(records))], [" ".join(_strings(r)) for r in records]
 
 
 def _strings(value: Any) -> list[str]:

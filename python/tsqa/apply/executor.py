@@ -266,10 +266,15 @@ class Executor:
             self._finish(task, Stage.DEDUP, StageOutcome(rows=rows, rejects=rejects, rows_in=len(rows) + len(rejects)))
 
     def _stage_decontaminate(self, task: _Task, cache: ResponseCache) -> StageOutcome:
-        from tsqa.apply.decontaminate import decontaminate
+        from tsqa.apply.decontaminate import EvalFileError, decontaminate, eval_sources
+        from tsqa.seeds.eval_store import EvalStore
 
         rows = self.rows(task, Stage.DEDUP)
-        kept, rejects = decontaminate(task.loaded, rows)
+        try:
+            sources = eval_sources(task.loaded, EvalStore.for_project(self.project.path, self.project.project).splits())
+        except EvalFileError as exc:
+            raise ApplyError(str(exc)) from None
+        kept, rejects = decontaminate(task.loaded, rows, sources)
         return StageOutcome(rows=kept, rejects=rejects, rows_in=len(rows))
 
     def _stage_package(self, task: _Task, cache: ResponseCache) -> StageOutcome:

@@ -45,12 +45,14 @@ def compile_plan(
     tasks: list[TaskPlan] = []
     samples = [sample_seeds(loaded, project, sample_rows) for loaded in specs]
     peers = _dedup_peers(project, specs, samples, catalog_version)
+    eval_data = _eval_store_hashes(project)
+    inputs.update(eval_data)
     for loaded, sample in zip(specs, samples, strict=True):
         inputs[str(loaded.path)] = sha256_text(loaded.path.read_bytes())
         for meta in sample.meta_files:
             inputs[str(meta)] = sha256_text(meta.read_bytes())
         task, prompt_files = _plan_task(project, loaded, sample, state.tasks.get(loaded.spec.task), catalog_version,
-                                        peers.get(loaded.spec.task, []))
+                                        peers.get(loaded.spec.task, []), sorted(eval_data.values()))
         for path in prompt_files:
             inputs[str(path)] = sha256_text(path.read_bytes())
         tasks.append(task)
@@ -59,6 +61,13 @@ def compile_plan(
     digest = input_digest(inputs, {"tsqa": __version__, "catalog": catalog_version})
     return Plan(tsqa_version=__version__, project=project.project.name, project_file=str(project.path),
                 input_digest=digest, inputs=dict(sorted(inputs.items())), tasks=tasks, waves=waves, totals=totals)
+
+
+def _eval_store_hashes(project: LoadedProject) -> dict[str, str]:
+    """Content hashes of the eval splits decontamination will search (`tsqa seeds fetch-eval`)."""
+    from tsqa.seeds.eval_store import EvalStore
+
+    return {str(p): sha256_text(p.read_bytes()) for p in EvalStore.for_project(project.path, project.project).splits()}
 
 
 def _dedup_peers(
@@ -80,12 +89,15 @@ def _dedup_peers(
 
 def _plan_task(
     project: LoadedProject, loaded: LoadedSpec, sample: SeedSample, applied: TaskState | None,
-    catalog_version: str | None, dedup_peers: list[str],
+    catalog_version: str | None, dedup_peers: list[str], eval_data: list[str],
 ) -> tuple[TaskPlan, list[Path]]:
     spec, models = loaded.spec, project.project.models
     notes = list(sample.notes)
     model_stages, prompt_files = _model_stages(loaded)
-    fingerprints = _fingerprints(loaded, model_stages, models, sample, catalog_version, dedup_peers)
+    eval_files = [(loaded.path.parent / f) for f in spec.decontaminate.eval_files]
+    prompt_files += [f for f in eval_files if f.is_file()]  # their content enters the input digest
+    fingerprints = _fingerprints(loaded, model_stages, models, sample, catalog_version, dedup_peers,
+                                 eval_data + sorted(sha256_text(f.read_bytes()) for f in eval_files if f.is_file()))
 
     costs: dict[Stage, StageCost] = {}
     violations: list[BudgetViolation] = []
@@ -170,7 +182,7 @@ def _model_identity(model: VllmModel | OpenAIModel) -> dict[str, Any]:
 
 def _fingerprints(
     loaded: LoadedSpec, model_stages: dict[Stage, _ModelStage], models: dict[str, VllmModel | OpenAIModel],
-    sample: SeedSample, catalog_version: str | None, dedup_peers: list[str],
+    sample: SeedSample, catalog_version: str | None, dedup_peers: list[str], eval_data: list[str] | None = None,
 ) -> dict[Stage, str]:
     spec = loaded.spec
     seed = spec.seed.model_dump(mode="json", exclude={"license", "columns"})
@@ -196,7 +208,7 @@ def _fingerprints(
         Stage.ENRICH: {**model_inputs(Stage.ENRICH), "variants": list(spec.enrich.variants),
                        "sampling": spec.enrich.sampling.model_dump(mode="json")},
         Stage.DEDUP: {**spec.dedup.model_dump(mode="json"), "peers": dedup_peers},
-        Stage.DECONTAMINATE: spec.decontaminate.model_dump(mode="json"),
+        Stage.DECONTAMINATE: {**spec.decontaminate.model_dump(mode="json"), "eval_data": eval_data or []},
         Stage.PACKAGE: {"license": spec.seed.license, "group": spec.group},
         Stage.BLEND: {"weight": spec.blend.weight},
     }

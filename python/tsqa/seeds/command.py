@@ -48,9 +48,65 @@ def fetch(paths: tuple[Path, ...], project_file: Path | None, licenses: tuple[st
     a seed pointing at validation or test data fails. Exit status: 0 ok, 1 any failure.
     """
     from tsqa.exit_status import ExitStatus
-    from tsqa.lint.runner import discover_specs, find_project_file
     from tsqa.seeds.fetch import LicenseFilter, fetch_specs
     from tsqa.seeds.store import SeedStore
+
+    project, loaded, problems = _load_specs(paths, project_file)
+    store = SeedStore.for_project(project.path, project.project)
+    license_filter = LicenseFilter(frozenset(x.lower() for x in licenses), include_unknown_license) if licenses else None
+    results = fetch_specs(loaded, store, data_dir=data_dir, licenses=license_filter, force=force)
+    for p in problems:
+        click.echo(f"error: {p}", err=True)
+    for r in results:
+        click.echo(f"{r.outcome:>10}  {r.task}: {r.detail}", err=r.outcome == "failed")
+    counts = {k: sum(r.outcome == k for r in results) for k in ("fetched", "up to date", "skipped", "failed")}
+    failed = counts["failed"] + len(problems)
+    click.echo(f"Fetched {counts['fetched']}, {counts['up to date']} up to date, {counts['skipped']} skipped, "
+               f"{failed} failed; seed store: {store.root}.")
+    sys.exit(ExitStatus.FAILURE if failed else ExitStatus.SUCCESS)
+
+
+@seeds.command("fetch-eval")
+@click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
+@click.option("--project", "project_file", type=click.Path(path_type=Path, dir_okay=False),
+              help="The project file. Default: the nearest tsqa.yaml beside or above PATHS.")
+@click.option("--data-dir", type=click.Path(path_type=Path, file_okay=False, exists=True), envvar=DATA_DIR_ENV,
+              help=f"Read hub datasets from local files in this folder instead of the hub (env {DATA_DIR_ENV}).")
+def fetch_eval_command(paths: tuple[Path, ...], project_file: Path | None, data_dir: Path | None) -> None:
+    """Store the eval (validation/test) splits of each lm-eval spec's task, for decontamination.
+
+    The texts go to the eval store (beside the seed store), which no seed reader opens: eval data
+    is searched by `tsqa apply`'s decontamination stage, never used to generate. Seeds of other
+    kinds declare their eval data with `decontaminate.eval_files`.
+    """
+    from tsqa.exit_status import ExitStatus
+    from tsqa.seeds.catalog import load_catalog
+    from tsqa.seeds.errors import SeedError
+    from tsqa.seeds.eval_store import EvalStore, fetch_eval
+
+    project, loaded, problems = _load_specs(paths, project_file)
+    store = EvalStore.for_project(project.path, project.project)
+    catalog = load_catalog()
+    stored = 0
+    for spec in loaded:
+        try:
+            for split in fetch_eval(spec.spec, catalog, store, spec_dir=spec.path.parent, data_dir=data_dir):
+                if split.rows is None:
+                    click.echo(f"   missing  {spec.spec.task}: {split.key} {split.split} (not in the data dir)")
+                    continue
+                click.echo(f"    stored  {spec.spec.task}: {split.key} {split.split}, {split.rows} records")
+                stored += 1
+        except SeedError as exc:
+            problems.append(f"{spec.path}: {exc}")
+    for p in problems:
+        click.echo(f"error: {p}", err=True)
+    click.echo(f"Stored {stored} eval splits, {len(problems)} failed; eval store: {store.root}.")
+    sys.exit(ExitStatus.FAILURE if problems else ExitStatus.SUCCESS)
+
+
+def _load_specs(paths: tuple[Path, ...], project_file: Path | None):  # type: ignore[no-untyped-def]
+    """The project and the specs under `paths`, plus a line per problem (a user error, no traceback)."""
+    from tsqa.lint.runner import discover_specs, find_project_file
     from tsqa.spec.load import load_project, load_spec
 
     paths = paths or (Path("specs"),)
@@ -69,18 +125,7 @@ def fetch(paths: tuple[Path, ...], project_file: Path | None, licenses: tuple[st
     problems += [f"{d.file}:{d.line}:{d.col}: {d.message}" for d in diags]
     if project is None:
         raise click.ClickException("invalid project file:\n" + "\n".join(problems))
-    store = SeedStore.for_project(project.path, project.project)
-    license_filter = LicenseFilter(frozenset(x.lower() for x in licenses), include_unknown_license) if licenses else None
-    results = fetch_specs(loaded, store, data_dir=data_dir, licenses=license_filter, force=force)
-    for p in problems:
-        click.echo(f"error: {p}", err=True)
-    for r in results:
-        click.echo(f"{r.outcome:>10}  {r.task}: {r.detail}", err=r.outcome == "failed")
-    counts = {k: sum(r.outcome == k for r in results) for k in ("fetched", "up to date", "skipped", "failed")}
-    failed = counts["failed"] + len(problems)
-    click.echo(f"Fetched {counts['fetched']}, {counts['up to date']} up to date, {counts['skipped']} skipped, "
-               f"{failed} failed; seed store: {store.root}.")
-    sys.exit(ExitStatus.FAILURE if failed else ExitStatus.SUCCESS)
+    return project, loaded, problems
 
 
 @seeds.command("list")
