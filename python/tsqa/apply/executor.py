@@ -10,13 +10,14 @@ and nothing is written twice.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
+import pyarrow.parquet as pq
 
 from tsqa.apply.model_calls import COMMIT_EVERY, CallStats, call_model
 from tsqa.apply.requests import enrich_requests, generate_requests, solve_requests
@@ -30,12 +31,12 @@ from tsqa.prompts import resolve_prompt_text
 from tsqa.spec.load import LoadedProject, LoadedSpec
 from tsqa.spec.models import VoteVerify
 from tsqa.spec.models.project import OpenAIModel, VllmModel
-from tsqa.stages.enrich import check_enrichments, render_text
+from tsqa.stages.enrich import check_enrichments
 from tsqa.stages.parse import Candidate, parse_candidates
 from tsqa.stages.verify import verify_by_vote
 from tsqa.store.manifest import Manifest, ShardInfo, read_manifest, write_manifest
 from tsqa.store.response_cache import ResponseCache
-from tsqa.store.shards import existing_shards, read_shards, remove_stray_temporaries, write_shard
+from tsqa.store.shards import existing_shards, file_sha256, read_shards, remove_stray_temporaries, write_shard
 
 Progress = Callable[[str, int, int], Callable[[int], None]]
 """progress(label, total, already_done) → advance(n)."""
@@ -125,7 +126,7 @@ class Executor:
             write_shard(data, 0, table)
             if outcome.rejects:
                 write_shard(rejects, 0, rejects_table(outcome.rejects))
-        shards = [ShardInfo(file=str(p.relative_to(self.run_dir.root)), rows=_rows(p), sha256=_sha(p))
+        shards = [ShardInfo(file=str(p.relative_to(self.run_dir.root)), rows=_rows(p), sha256=file_sha256(p))
                   for _, p in sorted(existing_shards(data).items())]
         reject_rows = read_shards(rejects)
         reasons = Counter(reject_rows.column("reason").to_pylist()) if reject_rows is not None else Counter()
@@ -377,15 +378,7 @@ def _identity(config: VllmModel | OpenAIModel) -> dict[str, Any]:
 
 
 def _rows(path: Path) -> int:
-    import pyarrow.parquet as pq
-
     return int(pq.ParquetFile(path).metadata.num_rows)
-
-
-def _sha(path: Path) -> str:
-    from tsqa.store.shards import file_sha256
-
-    return file_sha256(path)
 
 
 def read_seed_table(loaded: LoadedSpec, project: LoadedProject) -> pa.Table:
@@ -405,9 +398,3 @@ def read_seed_table(loaded: LoadedSpec, project: LoadedProject) -> pa.Table:
         return read_split(resolve_seed(spec, load_catalog()), spec_dir=loaded.path.parent, limit=spec.seed.limit)
     except SeedError as exc:
         raise ApplyError(f"task {spec.task!r}: {exc}") from None
-
-
-def iter_stage_rows(manifests: dict[str, dict[str, Manifest]]) -> Iterator[tuple[str, str, Manifest]]:
-    for task, stages in manifests.items():
-        for stage, manifest in stages.items():
-            yield task, stage, manifest
