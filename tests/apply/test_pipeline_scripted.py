@@ -139,3 +139,33 @@ def test_decontamination_searches_the_eval_store(project: Path) -> None:
     m = apply(project, scripted_engine()).manifests["colours"]
     assert m["decontaminate"].rejections == {"contaminated": 1}
     assert rejects(project, m["decontaminate"]) == [("colours:5.1/reasoning", "contaminated")]
+
+
+def test_a_later_run_dedups_against_the_saved_index_of_an_earlier_one(project: Path, tmp_path_factory) -> None:  # type: ignore[no-untyped-def]
+    import shutil
+
+    first = apply(project, scripted_engine())
+    saved = sorted((project / "run" / "dedup-index").glob("*.index"))
+    assert len(saved) == 1 and first.manifests["colours"]["package"].rows_out == 5
+    # A second project generates the same questions; it names the first run's index.
+    later = tmp_path_factory.mktemp("later")
+    shutil.copytree(project / "specs", later / "specs")
+    shutil.copy(project / "tsqa.yaml", later / "tsqa.yaml")
+    spec = later / "specs" / "colours.yaml"
+    spec.write_text(spec.read_text() + f"dedup: {{against: [seeds, tasks, index], index: ['{saved[0]}']}}\n")
+    m = apply(later, scripted_engine()).manifests["colours"]
+    assert m["dedup"].rejections.get("duplicate_of_index", 0) == m["dedup"].rows_in - m["dedup"].rejections.get("exact_duplicate", 0)
+    assert m["package"].rows_out == 0
+
+
+def test_a_damaged_index_is_a_clear_error(project: Path) -> None:
+    import pytest
+
+    from tsqa.apply.session import ApplyFailed
+
+    (project / "specs" / "broken.index").write_bytes(b"not an index")
+    spec = project / "specs" / "colours.yaml"
+    spec.write_text(spec.read_text() + "dedup: {against: [index], index: [broken.index]}\n")
+    with pytest.raises(ApplyFailed) as info:
+        apply(project, scripted_engine())
+    assert "dedup index" in info.value.lines[0] and "broken.index" in info.value.lines[0]

@@ -8,12 +8,14 @@ highest vote agreement (ties: the first). A question dropped here drops all its 
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from tsqa.curate.exact import exact_dedup
-from tsqa.curate.neardup import build_index, near_dedup
+from tsqa.curate import NativeError
+from tsqa.curate.neardup import MinHashIndex, build_index, near_dedup
 from tsqa.spec.models import TaskSpec
 
 Rows = list[dict[str, Any]]
@@ -23,8 +25,19 @@ def question_key(row: dict[str, Any]) -> str:
     return " ".join([row["question"], *(row.get("options") or [])])
 
 
-def dedup_tasks(tasks: dict[str, tuple[TaskSpec, Rows, Rows]]) -> dict[str, tuple[Rows, Rows]]:
-    """`tasks`: name → (spec, enriched rows, normalised seed rows). Returns name → (kept, rejects)."""
+class DedupIndexError(Exception):
+    """A saved dedup index that cannot be used (missing, damaged, other parameters)."""
+
+
+def dedup_tasks(
+    tasks: dict[str, tuple[TaskSpec, Rows, Rows]], index_files: dict[str, list[Path]] | None = None,
+    save_dir: Path | None = None,
+) -> dict[str, tuple[Rows, Rows]]:
+    """`tasks`: name → (spec, enriched rows, normalised seed rows); `index_files`: name → saved
+    indexes of earlier runs to dedup against (`against: [index]`). Returns name → (kept, rejects).
+    With `save_dir`, the kept questions of each parameter set are saved there as an index that
+    later runs can name in `dedup.index`."""
+    index_files = index_files or {}
     dropped: dict[str, tuple[str, str]] = {}  # question uid → (reason, detail)
     groups: dict[tuple[Any, ...], list[str]] = {}
     for name in sorted(tasks):
@@ -63,6 +76,17 @@ def dedup_tasks(tasks: dict[str, tuple[TaskSpec, Rows, Rows]]) -> dict[str, tupl
                 dropped[uids[i]] = ("duplicate_of_seed", f"near-duplicate of seed question #{seed_match}")
             elif dup_of >= 0:
                 dropped[uids[i]] = ("near_duplicate", f"near-duplicate of {uids[dup_of]}")
+        params = {"threshold": threshold, "num_perm": num_perm, "ngram": ngram, "shingle": shingle}
+        for path in sorted({p for name in names if "index" in tasks[name][0].dedup.against for p in index_files.get(name, [])}):
+            earlier = _load_index(path, params)
+            matches = near_dedup(texts, index=earlier, **params).index_match.tolist()
+            for i, match in enumerate(matches):
+                if match >= 0 and uids[i] not in dropped:
+                    dropped[uids[i]] = ("duplicate_of_index", f"near-duplicate of record #{match} of {path.name}")
+        if save_dir is not None:
+            kept = [t for t, u in zip(texts, uids, strict=True) if u not in dropped]
+            save_dir.mkdir(parents=True, exist_ok=True)
+            build_index(kept, **params).save(save_dir / index_file_name(params))
     out: dict[str, tuple[Rows, Rows]] = {}
     for name, (_, rows, _) in tasks.items():
         kept, rejects = [], []
@@ -74,6 +98,17 @@ def dedup_tasks(tasks: dict[str, tuple[TaskSpec, Rows, Rows]]) -> dict[str, tupl
                 rejects.append({"id": f"{row['question_id']}/{row['variant']}", "reason": verdict[0], "detail": verdict[1]})
         out[name] = (kept, rejects)
     return out
+
+
+def index_file_name(params: dict[str, Any]) -> str:
+    return f"questions-t{params['threshold']}-p{params['num_perm']}-n{params['ngram']}-{params['shingle']}.index"
+
+
+def _load_index(path: Path, params: dict[str, Any]) -> MinHashIndex:
+    try:
+        return MinHashIndex.load(path, **params)
+    except (NativeError, OSError) as exc:
+        raise DedupIndexError(f"dedup index {path}: {exc}") from None
 
 
 def _unique_questions(rows: Rows) -> Rows:

@@ -254,14 +254,19 @@ class Executor:
                                  reject=lambda r: {"id": r["_id"], "reason": r["_reason"], "detail": (r["_error"] or r["_text"])[:300]})
 
     def _dedup_all(self) -> None:
-        from tsqa.apply.dedup import dedup_tasks
+        from tsqa.apply.dedup import DedupIndexError, dedup_tasks
 
         pending = [t for t in self.tasks if self.manifest(t, Stage.DEDUP) is None]
         if not pending:
             return
         # Dedup reads every task (across-task duplicates), but writes only the pending ones.
-        outcomes = dedup_tasks({t.name: (t.loaded.spec, self.rows(t, Stage.ENRICH), self.rows(t, Stage.NORMALISE))
-                                for t in self.tasks})
+        index_files = {t.name: [t.loaded.path.parent / p for p in t.loaded.spec.dedup.index] for t in self.tasks}
+        try:
+            outcomes = dedup_tasks(
+                {t.name: (t.loaded.spec, self.rows(t, Stage.ENRICH), self.rows(t, Stage.NORMALISE)) for t in self.tasks},
+                index_files, save_dir=self.run_dir.root / "dedup-index")
+        except DedupIndexError as exc:
+            raise ApplyError(str(exc)) from None
         for task in pending:
             rows, rejects = outcomes[task.name]
             self._finish(task, Stage.DEDUP, StageOutcome(rows=rows, rejects=rejects, rows_in=len(rows) + len(rejects)))

@@ -96,7 +96,11 @@ def _plan_task(
     model_stages, prompt_files = _model_stages(loaded)
     eval_files = [(loaded.path.parent / f) for f in spec.decontaminate.eval_files]
     prompt_files += [f for f in eval_files if f.is_file()]  # their content enters the input digest
-    fingerprints = _fingerprints(loaded, model_stages, models, sample, catalog_version, dedup_peers,
+    # Saved dedup indexes of earlier runs: their content decides what this run drops.
+    dedup_indexes = [f for f in (loaded.path.parent / p for p in spec.dedup.index) if f.is_file()]
+    prompt_files += dedup_indexes
+    fingerprints = _fingerprints(loaded, model_stages, models, sample, catalog_version,
+                                 dedup_peers + [f"index:{sha256_text(f.read_bytes())}" for f in dedup_indexes],
                                  eval_data + sorted(sha256_text(f.read_bytes()) for f in eval_files if f.is_file()))
 
     costs: dict[Stage, StageCost] = {}
