@@ -250,6 +250,9 @@ class VllmEngine:
 
         try:
             outputs = self._llm.generate(prompts, params, use_tqdm=False)
+        except _engine_dead_errors() as exc:  # the engine process is gone: no request can succeed
+            raise EngineError(f"the vLLM engine process died ({type(exc).__name__}: {str(exc).strip()[:300]}); "
+                              "see the vLLM log above") from None
         except (VLLMClientError, ValueError, TypeError) as exc:
             if len(requests) == 1:
                 return [Result.failed(requests[0].id, f"{type(exc).__name__}: {str(exc).strip()}")]
@@ -258,6 +261,15 @@ class VllmEngine:
                 requests[:mid], prompts[:mid], params[:mid]
             ) + self._generate_isolated(requests[mid:], prompts[mid:], params[mid:])
         return [_to_result(r, o) for r, o in zip(requests, outputs)]
+
+
+def _engine_dead_errors() -> tuple[type[BaseException], ...]:
+    try:
+        from vllm.v1.engine.exceptions import EngineDeadError
+
+        return (EngineDeadError,)
+    except ImportError:  # another vLLM layout: nothing more specific to catch
+        return ()
 
 
 def _to_result(request: Request, output: Any) -> Result:
