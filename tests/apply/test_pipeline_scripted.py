@@ -169,3 +169,30 @@ def test_a_damaged_index_is_a_clear_error(project: Path) -> None:
     with pytest.raises(ApplyFailed) as info:
         apply(project, scripted_engine())
     assert "dedup index" in info.value.lines[0] and "broken.index" in info.value.lines[0]
+
+
+def test_a_saved_plan_is_applied_and_refused_once_stale(project: Path) -> None:
+    import pytest
+
+    from tsqa.apply.session import ApplyFailed
+    from tsqa.compile import compile_plan
+    from tsqa.compile.saved import save_plan
+    from tsqa.lint import lint_paths
+    from tsqa.store.state import AppliedState
+
+    checked = lint_paths([project / "specs"], project_file=project / "tsqa.yaml")
+    plan_file = project / "plan.json"
+    save_plan(compile_plan(checked.project, checked.specs, AppliedState(), catalog_version=_catalog_version()), plan_file)
+    engine = scripted_engine()
+    assert run_apply([plan_file], engine_factory=lambda cfg: engine).manifests["colours"]["package"].rows_out == 5
+    spec = project / "specs" / "colours.yaml"
+    spec.write_text(spec.read_text() + "blend: {weight: 3}\n")
+    with pytest.raises(ApplyFailed) as info:
+        run_apply([plan_file], engine_factory=lambda cfg: engine)
+    assert "is stale" in info.value.lines[0] and str(spec) in info.value.lines[1]
+
+
+def _catalog_version() -> str:
+    from tsqa.seeds.catalog import load_catalog
+
+    return load_catalog().lm_eval_version
