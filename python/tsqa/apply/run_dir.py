@@ -9,6 +9,7 @@
           manifest.json                  written last: the stage is complete
       datasets/<task>/part-*.parquet     the packaged dataset (structured fields + `text` + provenance)
       blend.json                         per task: shards, weight, rows, tokens (Megatron-style)
+      dedup-index/*.index                MinHash index of the kept questions, for later runs' dedup
       report.md, report/*.png            yields, rejections, agreement, lengths
 """
 
