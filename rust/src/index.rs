@@ -20,13 +20,19 @@ use crate::error::{Error, Result};
 use crate::lsh::band_key;
 use crate::minhash::{Kernel, ALGORITHM_VERSION};
 use crate::normalize::NormalizeOptions;
-use crate::persist::{Reader, Writer};
+use crate::persist::{Header, Reader, Writer};
 use crate::shingle::ShingleKind;
 use crate::sketch::{SketchParams, Sketcher};
 use crate::text::Texts;
 
 const MAGIC: &[u8; 8] = b"TSQAMHX1";
 pub const FORMAT_VERSION: u32 = 1;
+const HEADER: Header = Header {
+    magic: MAGIC,
+    format_version: FORMAT_VERSION,
+    algorithm_version: ALGORITHM_VERSION,
+    what: "MinHash index",
+};
 
 /// One band's table: keys sorted, `rows[i]` the index row of `keys[i]`.
 #[derive(Clone, Default)]
@@ -132,9 +138,7 @@ impl MinHashIndex {
     pub fn save(&self, path: &Path) -> Result<()> {
         let p = &self.params;
         let mut w = Writer::create(path)?;
-        w.bytes(MAGIC)?;
-        w.u32(FORMAT_VERSION)?;
-        w.u32(ALGORITHM_VERSION)?;
+        HEADER.write(&mut w)?;
         w.u64(p.seed)?;
         w.u32(p.num_perm as u32)?;
         w.u32(p.bands as u32)?;
@@ -156,22 +160,8 @@ impl MinHashIndex {
     /// Reads an index; when `expected` is given, refuses one built with other parameters.
     pub fn load(path: &Path, expected: Option<&SketchParams>) -> Result<Self> {
         let mut r = Reader::open(path)?;
-        let bad = |what: &str| Error::Format(format!("'{}' is not a tsqa MinHash index: {what}", path.display()));
-        if r.bytes(8)? != MAGIC {
-            return Err(bad("bad magic bytes"));
-        }
-        let format = r.u32()?;
-        if format != FORMAT_VERSION {
-            return Err(bad(&format!("format version {format}, this build reads {FORMAT_VERSION}")));
-        }
-        let algo = r.u32()?;
-        if algo != ALGORITHM_VERSION {
-            return Err(Error::Mismatch {
-                name: "algorithm_version",
-                stored: algo.to_string(),
-                requested: ALGORITHM_VERSION.to_string(),
-            });
-        }
+        HEADER.read(&mut r, path)?;
+        let bad = |what: &str| HEADER.bad(path, what);
         let seed = r.u64()?;
         let num_perm = r.u32()? as usize;
         let bands = r.u32()? as usize;

@@ -24,12 +24,14 @@ use xxhash_rust::xxh3::xxh3_64;
 use crate::error::{Error, Result};
 use crate::minhash::ALGORITHM_VERSION;
 use crate::normalize::{normalize_into, NormalizeOptions};
-use crate::persist::{Reader, Writer};
+use crate::persist::{Header, Reader, Writer};
 use crate::shingle::{shingles_into, ShingleBuf, ShingleKind};
 use crate::text::Texts;
 
 const MAGIC: &[u8; 8] = b"TSQANGX1";
 const FORMAT_VERSION: u32 = 1;
+const HEADER: Header =
+    Header { magic: MAGIC, format_version: FORMAT_VERSION, algorithm_version: ALGORITHM_VERSION, what: "n-gram index" };
 
 pub struct NgramIndex {
     n: usize,
@@ -226,9 +228,7 @@ impl NgramIndex {
 
     pub fn save(&self, path: &Path) -> Result<()> {
         let mut w = Writer::create(path)?;
-        w.bytes(MAGIC)?;
-        w.u32(FORMAT_VERSION)?;
-        w.u32(ALGORITHM_VERSION)?;
+        HEADER.write(&mut w)?;
         w.u32(self.n as u32)?;
         w.u8(u8::from(self.normalize.keep_digits))?;
         w.u64(self.grams.len() as u64)?;
@@ -246,22 +246,8 @@ impl NgramIndex {
     /// Reads an index; `expected_n`, when given, must equal the stored n-gram size.
     pub fn load(path: &Path, expected_n: Option<usize>) -> Result<Self> {
         let mut r = Reader::open(path)?;
-        let bad = |what: &str| Error::Format(format!("'{}' is not a tsqa n-gram index: {what}", path.display()));
-        if r.bytes(8)? != MAGIC {
-            return Err(bad("bad magic bytes"));
-        }
-        let format = r.u32()?;
-        if format != FORMAT_VERSION {
-            return Err(bad(&format!("format version {format}, this build reads {FORMAT_VERSION}")));
-        }
-        let algo = r.u32()?;
-        if algo != ALGORITHM_VERSION {
-            return Err(Error::Mismatch {
-                name: "algorithm_version",
-                stored: algo.to_string(),
-                requested: ALGORITHM_VERSION.to_string(),
-            });
-        }
+        HEADER.read(&mut r, path)?;
+        let bad = |what: &str| HEADER.bad(path, what);
         let n = r.u32()? as usize;
         let keep_digits = r.u8()? != 0;
         let g = r.len(u64::MAX / 16)?;

@@ -134,3 +134,46 @@ impl Reader {
         Ok(())
     }
 }
+
+/// The header every tsqa index file starts with: magic bytes, file format version and the
+/// algorithm version of the hashing that built it.
+pub struct Header {
+    pub magic: &'static [u8; 8],
+    pub format_version: u32,
+    pub algorithm_version: u32,
+    /// What the file is, for messages ("MinHash index").
+    pub what: &'static str,
+}
+
+impl Header {
+    pub fn write(&self, w: &mut Writer) -> Result<()> {
+        w.bytes(self.magic)?;
+        w.u32(self.format_version)?;
+        w.u32(self.algorithm_version)
+    }
+
+    /// Reads and checks the header; a foreign file or another format is a format error, another
+    /// algorithm version a parameter mismatch (its keys would not match ours).
+    pub fn read(&self, r: &mut Reader, path: &Path) -> Result<()> {
+        if r.bytes(8)? != self.magic {
+            return Err(self.bad(path, "bad magic bytes"));
+        }
+        let format = r.u32()?;
+        if format != self.format_version {
+            return Err(self.bad(path, &format!("format version {format}, this build reads {}", self.format_version)));
+        }
+        let algo = r.u32()?;
+        if algo != self.algorithm_version {
+            return Err(Error::Mismatch {
+                name: "algorithm_version",
+                stored: algo.to_string(),
+                requested: self.algorithm_version.to_string(),
+            });
+        }
+        Ok(())
+    }
+
+    pub fn bad(&self, path: &Path, what: &str) -> Error {
+        Error::Format(format!("'{}' is not a tsqa {}: {what}", path.display(), self.what))
+    }
+}
