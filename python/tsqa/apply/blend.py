@@ -23,7 +23,7 @@ def build_blend(plan: Plan, dataset_dirs: dict[str, Path], run_root: Path, count
             texts = pq.read_table(path, columns=["text"]).column("text").to_pylist()
             counter = counters[task.task]
             shards.append({"path": str(path.relative_to(run_root)), "rows": len(texts),
-                           "tokens": sum(counter.count_text(t) for t in texts)})
+                           "tokens": counter.count_many(texts)})
         tasks.append({"task": task.task, "group": task.group, "weight": task.blend_weight,
                       "rows": sum(s["rows"] for s in shards), "tokens": sum(s["tokens"] for s in shards),
                       "token_counter": counters[task.task].method, "shards": shards})

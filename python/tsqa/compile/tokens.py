@@ -25,9 +25,16 @@ BYTES_PER_TOKEN = 4
 class TokenCounter:
     method: str
     count_text: Callable[[str], int]
+    count_batch: Callable[[list[str]], list[int]] | None = None
+    """Many texts at once (the tokenizer's own parallel batch encoder), for corpus-sized counts."""
 
     def count_prompt(self, text: str) -> int:
         return self.count_text(text) + CHAT_TEMPLATE_OVERHEAD
+
+    def count_many(self, texts: list[str]) -> int:
+        if self.count_batch is not None:
+            return sum(self.count_batch(texts))
+        return sum(self.count_text(t) for t in texts)
 
 
 def heuristic_count(text: str) -> int:
@@ -53,7 +60,11 @@ def _cached_counter(source: str, revision: str | None, base_dir: str) -> TokenCo
         tokenizer = Tokenizer.from_file(str(path))
     except Exception:  # noqa: BLE001 - a corrupt or foreign tokenizer file: fall back, flagged
         return HEURISTIC
-    return TokenCounter(f"tokenizer:{source}", lambda text: len(tokenizer.encode(text, add_special_tokens=False).ids))
+    return TokenCounter(
+        f"tokenizer:{source}",
+        lambda text: len(tokenizer.encode(text, add_special_tokens=False).ids),
+        lambda texts: [len(e.ids) for e in tokenizer.encode_batch(texts, add_special_tokens=False)],
+    )
 
 
 def _local_tokenizer_file(source: str, base_dir: Path) -> Path | None:
