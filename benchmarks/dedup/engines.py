@@ -40,7 +40,21 @@ PAGE = os.sysconf("SC_PAGE_SIZE")
 
 
 class _MallInfo2(ctypes.Structure):
-    _fields_ = [(f, ctypes.c_size_t) for f in ("arena", "ordblks", "smblks", "hblks", "hblkhd", "usmblks", "fsmblks", "uordblks", "fordblks", "keepcost")]
+    _fields_ = [
+        (f, ctypes.c_size_t)
+        for f in (
+            "arena",
+            "ordblks",
+            "smblks",
+            "hblks",
+            "hblkhd",
+            "usmblks",
+            "fsmblks",
+            "uordblks",
+            "fordblks",
+            "keepcost",
+        )
+    ]
 
 
 _libc: ctypes.CDLL | None
@@ -128,18 +142,23 @@ def run_tsqa(corpus: Path, threads: int, verify: str) -> dict[str, Any]:
     for k in ("band_keys_s", "group_s", "verify_s", "cluster_s"):
         stages[k.removesuffix("_s")] = r.stats[k]
     return {
-        "stages": stages, "labels": r.cluster_id, "peak_rss": mem.peak, "input_rss": base,
-        "heap_beyond_input": mem.heap_peak - mem.heap_base, "stats": dict(r.stats),
+        "stages": stages,
+        "labels": r.cluster_id,
+        "peak_rss": mem.peak,
+        "input_rss": base,
+        "heap_beyond_input": mem.heap_peak - mem.heap_base,
+        "stats": dict(r.stats),
     }
 
 
 def run_datasketch(corpus: Path) -> dict[str, Any]:
+    from benchmarks.dedup.shingles import shingles
     from datasketch import MinHash, MinHashLSH
 
-    from benchmarks.dedup.shingles import shingles
-
     stages: dict[str, float] = {}
-    texts = timed(stages, "read", lambda: pq.read_table(corpus, columns=["text"], memory_map=True).column("text").to_pylist())
+    texts = timed(
+        stages, "read", lambda: pq.read_table(corpus, columns=["text"], memory_map=True).column("text").to_pylist()
+    )
     base = rss()
     with PeakRss() as mem:
         sets = timed(stages, "tokenise", lambda: [[s.encode() for s in shingles(t)] for t in texts])
@@ -154,19 +173,26 @@ def run_datasketch(corpus: Path) -> dict[str, Any]:
 
         lsh = timed(stages, "lsh_index", index)
 
-        labels = timed(stages, "query_verify", lambda: greedy_labels(len(texts), lambda i: lsh.query(mhs[i]), lambda i, j: mhs[i].jaccard(mhs[j]) >= THRESHOLD))
+        labels = timed(
+            stages,
+            "query_verify",
+            lambda: greedy_labels(
+                len(texts), lambda i: lsh.query(mhs[i]), lambda i, j: mhs[i].jaccard(mhs[j]) >= THRESHOLD
+            ),
+        )
         stages["cluster"] = 0.0
     return {"stages": stages, "labels": labels, "peak_rss": mem.peak, "input_rss": base}
 
 
 def run_rensa(corpus: Path) -> dict[str, Any]:
-    from rensa import RMinHash, RMinHashLSH
-
     from benchmarks.dedup.shingles import shingles
+    from rensa import RMinHash, RMinHashLSH
 
     num_perm = BANDS * ROWS  # rensa needs num_perm divisible by num_bands
     stages: dict[str, float] = {}
-    texts = timed(stages, "read", lambda: pq.read_table(corpus, columns=["text"], memory_map=True).column("text").to_pylist())
+    texts = timed(
+        stages, "read", lambda: pq.read_table(corpus, columns=["text"], memory_map=True).column("text").to_pylist()
+    )
     base = rss()
     with PeakRss() as mem:
         sets = timed(stages, "tokenise", lambda: [shingles(t) for t in texts])
@@ -179,7 +205,13 @@ def run_rensa(corpus: Path) -> dict[str, Any]:
 
         lsh = timed(stages, "lsh_index", index)
 
-        labels = timed(stages, "query_verify", lambda: greedy_labels(len(texts), lambda i: lsh.query(hs[i]), lambda i, j: hs[i].jaccard(hs[j]) >= THRESHOLD))
+        labels = timed(
+            stages,
+            "query_verify",
+            lambda: greedy_labels(
+                len(texts), lambda i: lsh.query(hs[i]), lambda i, j: hs[i].jaccard(hs[j]) >= THRESHOLD
+            ),
+        )
         stages["cluster"] = 0.0
     return {"stages": stages, "labels": labels, "peak_rss": mem.peak, "input_rss": base}
 
@@ -195,7 +227,10 @@ def run_micro(corpus: Path) -> dict[str, Any]:
     )
 
     col = pq.read_table(corpus, columns=["text"], memory_map=True).column("text")
-    mb = sum(len(s) for s in col.chunks[0].to_pylist()[:1]) and pa.compute.sum(pa.compute.binary_length(col)).as_py() / 1e6
+    mb = (
+        sum(len(s) for s in col.chunks[0].to_pylist()[:1])
+        and pa.compute.sum(pa.compute.binary_length(col)).as_py() / 1e6
+    )
     out: dict[str, Any] = {"mb": mb, "records": len(col)}
 
     def best(fn: Callable[[], Any]) -> float:

@@ -49,7 +49,14 @@ def evaluate(truth_path: Path, labels: np.ndarray, threshold: float) -> dict[str
     curve = []
     for lo, hi in pairwise(BINS):
         m = (jac >= lo) & (jac < hi) & (gsize == 2)
-        curve.append({"lo": lo, "hi": min(hi, 1.0), "pairs": int(m.sum()), "detected": float(same[m].mean()) if m.any() else None})
+        curve.append(
+            {
+                "lo": lo,
+                "hi": min(hi, 1.0),
+                "pairs": int(m.sum()),
+                "detected": float(same[m].mean()) if m.any() else None,
+            }
+        )
     dup = labels != np.arange(n)
     pred_ok = comp[dup] == comp[labels[dup]]
     true_dup = comp != np.arange(n)  # the component's lowest record is kept

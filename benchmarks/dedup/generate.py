@@ -22,7 +22,6 @@ from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.parquet as pq
-
 from benchmarks.dedup.shingles import jaccard
 
 VOCAB_SIZE = 30_000
@@ -32,7 +31,9 @@ class Gen:
     def __init__(self, seed: int, record_bytes: int) -> None:
         self.rng = random.Random(seed)
         r = self.rng
-        self.vocab = ["".join(r.choice("abcdefghijklmnopqrstuvwxyz") for _ in range(r.randint(2, 10))) for _ in range(VOCAB_SIZE)]
+        self.vocab = [
+            "".join(r.choice("abcdefghijklmnopqrstuvwxyz") for _ in range(r.randint(2, 10))) for _ in range(VOCAB_SIZE)
+        ]
         self.record_bytes = record_bytes
 
     def sentence(self, n_bytes: int) -> str:
@@ -54,7 +55,11 @@ class Gen:
     @staticmethod
     def render(q: str, opts: list[str], ans: int, expl: str) -> str:
         letters = "ABCD"
-        lines = [f"Question: {q}?", *[f"({letters[i]}) {o}" for i, o in enumerate(opts)], f"Answer: ({letters[ans]}) because {expl}."]
+        lines = [
+            f"Question: {q}?",
+            *[f"({letters[i]}) {o}" for i, o in enumerate(opts)],
+            f"Answer: ({letters[ans]}) because {expl}.",
+        ]
         return "\n".join(lines)
 
     def edit(self, text: str, k: int) -> str:
@@ -73,7 +78,9 @@ class Gen:
         return " ".join(w)
 
 
-def build(n: int, seed: int, record_bytes: int, giant: int, truth: bool = True) -> tuple[list[str], list[tuple[int, int, float, int]]]:
+def build(
+    n: int, seed: int, record_bytes: int, giant: int, truth: bool = True
+) -> tuple[list[str], list[tuple[int, int, float, int]]]:
     g = Gen(seed, record_bytes)
     r = g.rng
     texts: list[str] = []
@@ -97,13 +104,20 @@ def build(n: int, seed: int, record_bytes: int, giant: int, truth: bool = True) 
             groups.append([add(g.render(q, opts, 0, expl)), add(g.render(q, perm, perm.index(opts[0]), expl))])
         elif kind < 0.55:  # shared template, new content (hard negative)
             opts = [g.sentence(80) for _ in range(4)]
-            groups.append([add(g.render(g.sentence(500), opts, 1, g.sentence(30))), add(g.render(g.sentence(500), opts, 1, g.sentence(30)))])
+            groups.append(
+                [
+                    add(g.render(g.sentence(500), opts, 1, g.sentence(30))),
+                    add(g.render(g.sentence(500), opts, 1, g.sentence(30))),
+                ]
+            )
         elif kind < 0.65:  # numbers-only differences of a math item
             words = g.sentence(300)
             nums = [r.randint(2, 999) for _ in range(6)]
             other = [x + r.randint(1, 9) if r.random() < 0.5 else x for x in nums]
             tmpl = "Problem: {} {} apples and {} pears cost {} in total; {} {} {} what is the answer? " + words
-            groups.append([add(tmpl.format(words[:40], *nums, words[40:80])), add(tmpl.format(words[:40], *other, words[40:80]))])
+            groups.append(
+                [add(tmpl.format(words[:40], *nums, words[40:80])), add(tmpl.format(words[:40], *other, words[40:80]))]
+            )
         elif kind < 0.75:  # same question, another answer
             q, opts, expl = g.sentence(r.choice([150, 400, 800])), [g.sentence(40) for _ in range(4)], g.sentence(30)
             groups.append([add(g.render(q, opts, 0, expl)), add(g.render(q, opts, 2, g.sentence(30)))])
@@ -146,7 +160,9 @@ def main() -> None:
     ap.add_argument("--giant", type=int, default=10_000, help="size of the bucket of identical records")
     ap.add_argument("--seed", type=int, default=20260401)
     ap.add_argument("--out", type=Path, default=Path("benchmarks/dedup/out/corpus.parquet"))
-    ap.add_argument("--chunk", type=int, default=200_000, help="records generated and written at a time (bounded memory)")
+    ap.add_argument(
+        "--chunk", type=int, default=200_000, help="records generated and written at a time (bounded memory)"
+    )
     args = ap.parse_args()
     args.out.parent.mkdir(parents=True, exist_ok=True)
     schema = pa.schema([("id", pa.int64()), ("text", pa.large_string())])
@@ -158,14 +174,26 @@ def main() -> None:
         for k, start in enumerate(range(0, args.records, args.chunk)):
             n = min(args.chunk, args.records - start)
             texts, pairs = build(n, args.seed + k, args.record_bytes, args.giant if k == 0 else 0, truth=k == 0)
-            writer.write_table(pa.table({"id": pa.array(range(start, start + n), pa.int64()), "text": pa.array(texts, pa.large_string())}, schema=schema), row_group_size=65_536)
+            writer.write_table(
+                pa.table(
+                    {"id": pa.array(range(start, start + n), pa.int64()), "text": pa.array(texts, pa.large_string())},
+                    schema=schema,
+                ),
+                row_group_size=65_536,
+            )
             truth.extend((a + start, b + start, j, g) for a, b, j, g in pairs if j >= 0)
             written += n
             mb += sum(len(t) for t in texts) / 1e6
     a, b, j, g = zip(*truth, strict=True) if truth else ((), (), (), ())
-    cols = {"i": pa.array(a, pa.int64()), "j": pa.array(b, pa.int64()), "jaccard": pa.array(j, pa.float64()), "group_size": pa.array(g, pa.int32())}
+    cols = {
+        "i": pa.array(a, pa.int64()),
+        "j": pa.array(b, pa.int64()),
+        "jaccard": pa.array(j, pa.float64()),
+        "group_size": pa.array(g, pa.int32()),
+    }
     pq.write_table(pa.table(cols), args.out.with_suffix(".truth.parquet"))
     print(f"wrote {written:,} records ({mb:.0f} MB) and {len(truth):,} ground-truth pairs to {args.out}")
+
 
 if __name__ == "__main__":
     main()

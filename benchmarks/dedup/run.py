@@ -19,7 +19,6 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-
 from benchmarks.dedup.evaluate import evaluate
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -30,7 +29,21 @@ SECTION = "## Near-duplicate detection, exact dedup, voting, contamination (nati
 def corpus(records: int, giant: int) -> Path:
     path = OUT / f"corpus-{records}.parquet"
     if not path.exists():
-        subprocess.run([sys.executable, "-m", "benchmarks.dedup.generate", "--records", str(records), "--giant", str(giant), "--out", str(path)], check=True, cwd=ROOT)
+        subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "benchmarks.dedup.generate",
+                "--records",
+                str(records),
+                "--giant",
+                str(giant),
+                "--out",
+                str(path),
+            ],
+            check=True,
+            cwd=ROOT,
+        )
     return path
 
 
@@ -43,7 +56,16 @@ def engine(name: str, path: Path, threads: int, timeout: int, reuse: bool = Fals
         best: dict[str, Any] | None = None
         for k in range(repeat):
             trial = out.with_suffix(f".try{k}.json")
-            cmd = [sys.executable, "-m", "benchmarks.dedup.engines", name, str(path), str(trial), "--threads", str(threads)]
+            cmd = [
+                sys.executable,
+                "-m",
+                "benchmarks.dedup.engines",
+                name,
+                str(path),
+                str(trial),
+                "--threads",
+                str(threads),
+            ]
             subprocess.run(cmd, check=True, cwd=ROOT, timeout=timeout)
             res = json.loads(trial.read_text())
             if best is None or ("stages" in res and e2e(res) < e2e(best)):
@@ -113,7 +135,11 @@ def main() -> None:
     print(f"corpus: {args.records:,} records, {mb:.0f} MB")
     results: list[tuple[str, int, dict[str, Any]]] = []
     # One untimed run first: the first child after the corpus is (re)read pays for cold caches.
-    subprocess.run([sys.executable, "-m", "benchmarks.dedup.engines", "tsqa", str(path), str(OUT / "warmup.json")], check=True, cwd=ROOT)
+    subprocess.run(
+        [sys.executable, "-m", "benchmarks.dedup.engines", "tsqa", str(path), str(OUT / "warmup.json")],
+        check=True,
+        cwd=ROOT,
+    )
     for name in args.engines.split(","):
         for threads in (1, 2) if name.startswith("tsqa") else (1,):
             results.append((name, threads, engine(name, path, threads, args.timeout, args.reuse, args.repeat)))
@@ -159,7 +185,13 @@ Reading the numbers:
 """
 
 
-def render(args: Any, mb: float, results: list[tuple[str, int, dict[str, Any]]], micro: dict[str, Any], scale: list[tuple[int, float, dict[str, Any]]]) -> list[str]:
+def render(
+    args: Any,
+    mb: float,
+    results: list[tuple[str, int, dict[str, Any]]],
+    micro: dict[str, Any],
+    scale: list[tuple[int, float, dict[str, Any]]],
+) -> list[str]:
     n = args.records
     by = {(name, t): r for name, t, r in results}
     cpu_model = "unknown CPU"
@@ -177,16 +209,18 @@ def render(args: Any, mb: float, results: list[tuple[str, int, dict[str, Any]]],
             + " --write-md`"
         ),
         "",
-        (f"Machine: {cpu_model}, 2 cores, Python {platform.python_version()}; kernel `{results[0][2].get('stats', {}).get('kernel', '?')}`. "
-        f"Corpus: {n:,} Q&A-like records ({mb:.0f} MB, ~1 KB each) from `benchmarks/dedup/generate.py` with planted "
-        "near-duplicates of known exact Jaccard (edits, insertions, deletions, option shuffles), hard negatives "
-        f"(shared template, numbers-only differences, same question with another answer), stars, chains and one bucket of "
-        f"{args.giant:,} identical records. Word 5-grams, threshold 0.8, 18 bands × 7 rows for every engine "
-        "(datasketch 128 permutations, rensa 126 because it needs a multiple of the bands, tsqa 128). Each engine runs in "
-        f"its own process from the same Parquet file (fastest of {args.repeat} runs); peers get their bulk paths and their Python tokenisation is timed. "
-        "`tsqa` verifies candidates by exact Jaccard (default), `tsqa-signature` by the signature estimate like the peers; "
-         "the peers' query/verify loop is the usual greedy one (skip records already marked) because collecting all "
-         "pairs of the bucket of identical records is quadratic."),
+        (
+            f"Machine: {cpu_model}, 2 cores, Python {platform.python_version()}; kernel `{results[0][2].get('stats', {}).get('kernel', '?')}`. "
+            f"Corpus: {n:,} Q&A-like records ({mb:.0f} MB, ~1 KB each) from `benchmarks/dedup/generate.py` with planted "
+            "near-duplicates of known exact Jaccard (edits, insertions, deletions, option shuffles), hard negatives "
+            f"(shared template, numbers-only differences, same question with another answer), stars, chains and one bucket of "
+            f"{args.giant:,} identical records. Word 5-grams, threshold 0.8, 18 bands × 7 rows for every engine "
+            "(datasketch 128 permutations, rensa 126 because it needs a multiple of the bands, tsqa 128). Each engine runs in "
+            f"its own process from the same Parquet file (fastest of {args.repeat} runs); peers get their bulk paths and their Python tokenisation is timed. "
+            "`tsqa` verifies candidates by exact Jaccard (default), `tsqa-signature` by the signature estimate like the peers; "
+            "the peers' query/verify loop is the usual greedy one (skip records already marked) because collecting all "
+            "pairs of the bucket of identical records is quadratic."
+        ),
         "",
         *main_table(results, mb, n),
         "",
@@ -199,14 +233,24 @@ def render(args: Any, mb: float, results: list[tuple[str, int, dict[str, Any]]],
     for peer in ("rensa", "datasketch"):
         if (peer, 1) in by:
             p = e2e(by[(peer, 1)])
-            ratio.append(f"| vs {peer} | {p / t1:.1f}× | {p / e2e(by[('tsqa', 2)]):.1f}× | {cpu(by[(peer, 1)]) / cpu(by[('tsqa', 1)]):.1f}× |")
-    md += ratio + [""]
+            ratio.append(
+                f"| vs {peer} | {p / t1:.1f}× | {p / e2e(by[('tsqa', 2)]):.1f}× | {cpu(by[(peer, 1)]) / cpu(by[('tsqa', 1)]):.1f}× |"
+            )
+    md += [*ratio, ""]
     curve_names = [f"{name} {t}t" for name, t, _ in results if t == 1]
-    md += ["Detection curve (share of planted stand-alone pairs put in one cluster, by exact Jaccard):", "",
-           "| J | pairs | " + " | ".join(curve_names) + " |", "|---|---|" + "---|" * len(curve_names)]
+    md += [
+        "Detection curve (share of planted stand-alone pairs put in one cluster, by exact Jaccard):",
+        "",
+        "| J | pairs | " + " | ".join(curve_names) + " |",
+        "|---|---|" + "---|" * len(curve_names),
+    ]
     curves = [r["accuracy"]["curve"] for _, t, r in results if t == 1]
     for k, c in enumerate(curves[0]):
-        md.append(f"| {c['lo']:.2f}–{c['hi']:.2f} | {c['pairs']} | " + " | ".join(fmt(cv[k]["detected"], 2) for cv in curves) + " |")
+        md.append(
+            f"| {c['lo']:.2f}–{c['hi']:.2f} | {c['pairs']} | "
+            + " | ".join(fmt(cv[k]["detected"], 2) for cv in curves)
+            + " |"
+        )
     m = micro
     c = micro["cpu"]
     md += [
@@ -227,23 +271,40 @@ def render(args: Any, mb: float, results: list[tuple[str, int, dict[str, Any]]],
             f"{m['short_records'] / c['short_1t_s'] / 1e6:.2f} M rec/s | |"
         ),
         f"| exact dedup (normalise + xxh3-128 + keep first) | {m['mb'] / m['exact_1t_s']:.0f} MB/s | | {m['mb'] / c['exact_1t_s']:.0f} MB/s | |",
-        (f"| majority vote, 8 samples per item, final_answer | {m['vote_items'] / m['vote_1t_s'] / 1e3:.0f} k items/s | | "
-        f"{m['vote_items'] / c['vote_1t_s'] / 1e3:.0f} k items/s | |"),
+        (
+            f"| majority vote, 8 samples per item, final_answer | {m['vote_items'] / m['vote_1t_s'] / 1e3:.0f} k items/s | | "
+            f"{m['vote_items'] / c['vote_1t_s'] / 1e3:.0f} k items/s | |"
+        ),
         f"| contamination: build 13-gram index of {m['contam_eval_records']:,} texts | {m['contam_build_1t_s']:.2f} s | | | |",
-        (f"| contamination: query {m['records']:,} records against it | {m['mb'] / m['contam_query_1t_s']:.0f} MB/s | | "
-        f"{m['mb'] / c['contam_query_1t_s']:.0f} MB/s | |"),
+        (
+            f"| contamination: query {m['records']:,} records against it | {m['mb'] / m['contam_query_1t_s']:.0f} MB/s | | "
+            f"{m['mb'] / c['contam_query_1t_s']:.0f} MB/s | |"
+        ),
     ]
     if scale:
-        md += ["", "Scale (tsqa only, 2 threads, end to end from Parquet; stage that limits it in bold):", "",
-               "| records | MB | read | band keys | group | verify + cluster | end to end | CPU time | memory beyond input | extrapolated to 10M × 1 KB (wall) |",
-               "|---|---|---|---|---|---|---|---|---|---|"]
+        md += [
+            "",
+            "Scale (tsqa only, 2 threads, end to end from Parquet; stage that limits it in bold):",
+            "",
+            "| records | MB | read | band keys | group | verify + cluster | end to end | CPU time | memory beyond input | extrapolated to 10M × 1 KB (wall) |",
+            "|---|---|---|---|---|---|---|---|---|---|",
+        ]
         for sn, smb, r in scale:
             s = r["stages"]
-            parts = {"read": s["read"], "band keys": s["band_keys"], "group": s["group"], "verify + cluster": s["verify"] + s["cluster"]}
+            parts = {
+                "read": s["read"],
+                "band keys": s["band_keys"],
+                "group": s["group"],
+                "verify + cluster": s["verify"] + s["cluster"],
+            }
             worst = max(parts, key=lambda k: parts[k])
             cells = [f"**{v:.2f} s**" if k == worst else f"{v:.2f} s" for k, v in parts.items()]
-            md.append(f"| {sn:,} | {smb:,.0f} | " + " | ".join(cells) + f" | {e2e(r):.2f} s | {cpu(r):.2f} s | {r['heap_beyond_input'] / sn:,.0f} B/rec | "
-                      f"{e2e(r) * 10_000_000 / sn:.0f} s |")
+            md.append(
+                f"| {sn:,} | {smb:,.0f} | "
+                + " | ".join(cells)
+                + f" | {e2e(r):.2f} s | {cpu(r):.2f} s | {r['heap_beyond_input'] / sn:,.0f} B/rec | "
+                f"{e2e(r) * 10_000_000 / sn:.0f} s |"
+            )
     md += NOTES.rstrip().split("\n")
     return md
 

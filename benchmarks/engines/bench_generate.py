@@ -52,7 +52,7 @@ def workloads(prompts: int) -> dict[str, list[Any]]:
     return {"free text, n=1, 64 tokens": requests(1, 64, None), "JSON schema, n=3": requests(3, 160, SCHEMA)}
 
 
-def run(model: str, prompts: int, rounds: int, chunk_size: int) -> list[dict[str, Any]]:  # noqa: C901
+def run(model: str, prompts: int, rounds: int, chunk_size: int) -> list[dict[str, Any]]:
     from tsqa.engines.vllm_engine import VllmEngine
 
     rows = []
@@ -68,9 +68,7 @@ def run(model: str, prompts: int, rounds: int, chunk_size: int) -> list[dict[str
             ]
             params = [engine.sampling_params(r) for r in requests]
 
-            token_prompts = [
-                {"prompt_token_ids": tokenizer.encode(t, add_special_tokens=False)} for t in texts
-            ]
+            token_prompts = [{"prompt_token_ids": tokenizer.encode(t, add_special_tokens=False)} for t in texts]
 
             def summarise(outs: list[Any]) -> tuple[int, list[tuple[str, ...]]]:
                 tokens = sum(len(c.token_ids) for o in outs for c in o.outputs)
@@ -101,8 +99,11 @@ def run(model: str, prompts: int, rounds: int, chunk_size: int) -> list[dict[str
                     cache = ResponseCache(Path(tmp) / "cache.sqlite")
                     results, _ = call_model(lambda: engine, cache, {"model": model}, requests)
                     ordered = [results[r.id] for r in requests]
-                    write_shard(Path(tmp) / "data", 0, pa.table({"id": [r.id for r in ordered],
-                                                                 "text": [r.texts[0] for r in ordered]}))
+                    write_shard(
+                        Path(tmp) / "data",
+                        0,
+                        pa.table({"id": [r.id for r in ordered], "text": [r.texts[0] for r in ordered]}),
+                    )
                     cache.close()
                 return sum(r.completion_tokens for r in ordered), [r.texts for r in ordered]
 

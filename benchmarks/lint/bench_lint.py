@@ -9,6 +9,7 @@ sampling, prompts) so every rule runs on every file, as in a real project with h
 from __future__ import annotations
 
 import argparse
+import contextlib
 import random
 import shutil
 import statistics
@@ -53,17 +54,23 @@ def main() -> None:
             # A fresh process each time: the figure includes interpreter start and imports, as a
             # user running `tsqa lint specs/` in CI sees it.
             start = time.perf_counter()
-            proc = subprocess.run([sys.executable, "-m", "tsqa.cli", "lint", "specs"], cwd=folder, capture_output=True, text=True)
+            proc = subprocess.run(
+                [sys.executable, "-m", "tsqa.cli", "lint", "specs"], cwd=folder, capture_output=True, text=True
+            )
             times.append(time.perf_counter() - start)
             if proc.returncode != 0:
                 sys.exit(f"lint failed:\n{proc.stdout[-2000:]}{proc.stderr[-2000:]}")
         summary = proc.stdout.strip().splitlines()[-1]
-        print(f"tsqa lint (fresh process) specs={args.specs} median={statistics.median(times):.2f}s "
-              f"min={min(times):.2f}s max={max(times):.2f}s :: {summary}")
+        print(
+            f"tsqa lint (fresh process) specs={args.specs} median={statistics.median(times):.2f}s "
+            f"min={min(times):.2f}s max={max(times):.2f}s :: {summary}"
+        )
         inproc = _time_in_process(folder)
         baseline = _time_naive_baseline(folder)
-        print(f"in-process: tsqa lint {inproc:.3f}s (all rules) vs ruamel round-trip load + pydantic "
-              f"validation only {baseline:.3f}s -> ratio {baseline / inproc:.1f}x")
+        print(
+            f"in-process: tsqa lint {inproc:.3f}s (all rules) vs ruamel round-trip load + pydantic "
+            f"validation only {baseline:.3f}s -> ratio {baseline / inproc:.1f}x"
+        )
 
 
 def _time_in_process(folder: Path) -> float:
@@ -87,10 +94,8 @@ def _time_naive_baseline(folder: Path) -> float:
     start = time.perf_counter()
     for path in sorted((folder / "specs").glob("*.yaml")):
         data = yaml.load(path.read_text())
-        try:
+        with contextlib.suppress(ValidationError):
             TaskSpec.model_validate(dict(data), strict=False)
-        except ValidationError:
-            pass
     return time.perf_counter() - start
 
 

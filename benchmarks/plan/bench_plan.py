@@ -39,7 +39,9 @@ def generate(folder: Path, count: int, seed: int = 0) -> int:
         rows = rng.randint(10_000, 200_000)
         total_rows += rows
         # A file with `rows` rows written as one repeated row group: the footer carries the count.
-        table = pa.table({"question": ["What is 2 + 2?"] * 1000, "choices": [["3", "4", "5"]] * 1000, "answer": [1] * 1000})
+        table = pa.table(
+            {"question": ["What is 2 + 2?"] * 1000, "choices": [["3", "4", "5"]] * 1000, "answer": [1] * 1000}
+        )
         with pq.ParquetWriter(folder / "data" / f"seed_{i:04d}.parquet", table.schema) as writer:
             for _ in range(rows // 1000):
                 writer.write_table(table)
@@ -63,13 +65,17 @@ def main() -> None:
         times = []
         for _ in range(args.repeat):
             start = time.perf_counter()
-            proc = subprocess.run([sys.executable, "-m", "tsqa.cli", "plan", "specs"], cwd=folder, capture_output=True, text=True)
+            proc = subprocess.run(
+                [sys.executable, "-m", "tsqa.cli", "plan", "specs"], cwd=folder, capture_output=True, text=True
+            )
             times.append(time.perf_counter() - start)
             if proc.returncode != 0:
                 sys.exit(f"plan failed:\n{proc.stdout[-3000:]}{proc.stderr[-3000:]}")
         summary = [line for line in proc.stdout.splitlines() if line.startswith("Plan:")]
-        print(f"tsqa plan (fresh process) specs={args.specs} seed rows={rows:,} median={statistics.median(times):.2f}s "
-              f"min={min(times):.2f}s max={max(times):.2f}s :: {summary[0] if summary else proc.stdout[-300:]}")
+        print(
+            f"tsqa plan (fresh process) specs={args.specs} seed rows={rows:,} median={statistics.median(times):.2f}s "
+            f"min={min(times):.2f}s max={max(times):.2f}s :: {summary[0] if summary else proc.stdout[-300:]}"
+        )
 
 
 if __name__ == "__main__":

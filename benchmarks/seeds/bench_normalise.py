@@ -31,6 +31,7 @@ FIXTURES = REPO / "tests" / "fixtures" / "seeds"
 sys.path.insert(0, str(REPO / "tests" / "seeds"))  # seed_helpers: the fixture map the tests use
 
 from seed_helpers import GOLDEN_TASKS, lm_eval_spec
+
 from tsqa.seeds.catalog import load_catalog
 from tsqa.seeds.normalise import normalise
 
@@ -65,8 +66,15 @@ def lm_eval_task(task: str) -> Any:
 
     tm = TaskManager()
     files = {s: str(FIXTURES / GOLDEN_TASKS[task] / f"{s}.jsonl") for s in ("train", "validation")}
-    overrides = {"dataset_path": "json", "dataset_name": None, "dataset_kwargs": {"data_files": files},
-                 "training_split": "train", "validation_split": "validation", "test_split": None, "fewshot_split": None}
+    overrides = {
+        "dataset_path": "json",
+        "dataset_name": None,
+        "dataset_kwargs": {"data_files": files},
+        "training_split": "train",
+        "validation_split": "validation",
+        "test_split": None,
+        "fewshot_split": None,
+    }
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         return tm._factory._build_task(tm.task_index[task], overrides=overrides)
@@ -107,7 +115,9 @@ def main() -> None:
     parser.add_argument("--peer-records", type=int, default=100_000, help="documents per task for lm-eval (0: skip)")
     parser.add_argument("--tasks", nargs="*", default=DEFAULT_TASKS)
     args = parser.parse_args()
-    print(f"| task | tsqa records/s ({args.records:,} docs) | failures | lm-eval doc_to_* docs/s ({args.peer_records:,}) | ratio |")
+    print(
+        f"| task | tsqa records/s ({args.records:,} docs) | failures | lm-eval doc_to_* docs/s ({args.peer_records:,}) | ratio |"
+    )
     print("|---|---|---|---|---|")
     for task in args.tasks:
         elapsed, _, failed = bench_tsqa(task, args.records)

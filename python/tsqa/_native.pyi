@@ -6,15 +6,15 @@ arrays, chunked arrays, table columns) read zero-copy through the Arrow PyCapsul
 """
 
 from os import PathLike
-from typing import Any, Literal, final
+from typing import Any, Literal, TypeAlias, final
 
 import numpy as np
 import numpy.typing as npt
 
 __all__ = [
     "ALGORITHM_VERSION",
-    "ColumnTypeError",
     "DETECTED_KERNEL",
+    "ColumnTypeError",
     "IndexFormatError",
     "IndexMismatchError",
     "InputError",
@@ -38,10 +38,10 @@ ALGORITHM_VERSION: int
 """Version of the MinHash/shingle/band-key definitions; stored in every persisted index."""
 DETECTED_KERNEL: Literal["scalar", "avx2", "avx512"]
 
-_Shingle = Literal["word", "char"]
-_Kernel = Literal["auto", "scalar", "avx2", "avx512"]
-_Verify = Literal["exact", "signature", "none"]
-_Mode = Literal["multiple_choice", "number", "boxed", "final_answer", "text"]
+_Shingle: TypeAlias = Literal["word", "char"]
+_Kernel: TypeAlias = Literal["auto", "scalar", "avx2", "avx512"]
+_Verify: TypeAlias = Literal["exact", "signature", "none"]
+_Mode: TypeAlias = Literal["multiple_choice", "number", "boxed", "final_answer", "text"]
 
 class NativeError(Exception):
     """Base class of every error raised by tsqa's native core."""

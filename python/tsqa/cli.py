@@ -24,15 +24,26 @@ def main() -> None:
 
 @main.command()
 @click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
-@click.option("--project", "project_file", type=click.Path(path_type=Path, dir_okay=False),
-              help="The project file. Default: the nearest tsqa.yaml beside or above PATHS.")
-@click.option("--format", "fmt", type=click.Choice(["text", "json", "github"]), default="text", show_default=True,
-              help="Output: text for people, json for tools, github for GitHub Actions annotations.")
+@click.option(
+    "--project",
+    "project_file",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="The project file. Default: the nearest tsqa.yaml beside or above PATHS.",
+)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "json", "github"]),
+    default="text",
+    show_default=True,
+    help="Output: text for people, json for tools, github for GitHub Actions annotations.",
+)
 @click.option("--strict/--no-strict", default=False, help="Treat warnings as errors.")
 @click.option("--explain", metavar="RULE", help="Print the documentation of a rule and exit.")
 @click.option("--list-rules", is_flag=True, help="List every rule id with its summary and exit.")
-def lint(paths: tuple[Path, ...], project_file: Path | None, fmt: str, strict: bool, explain: str | None,
-         list_rules: bool) -> None:
+def lint(
+    paths: tuple[Path, ...], project_file: Path | None, fmt: str, strict: bool, explain: str | None, list_rules: bool
+) -> None:
     """Check specs for schema and semantic errors.
 
     PATHS are spec files or folders (searched recursively). Lint reads no dataset and calls no
@@ -44,7 +55,7 @@ def lint(paths: tuple[Path, ...], project_file: Path | None, fmt: str, strict: b
     from tsqa.lint.rules.base import LOAD_RULES
 
     if list_rules or explain:
-        docs = {**{k: v for k, v in LOAD_RULES.items()}, **{r.id: r.doc for r in RULES.values()}}
+        docs = {**dict(LOAD_RULES.items()), **{r.id: r.doc for r in RULES.values()}}
         if explain:
             if explain not in docs:
                 raise click.UsageError(f"unknown rule {explain!r}; see --list-rules")
@@ -60,8 +71,12 @@ def lint(paths: tuple[Path, ...], project_file: Path | None, fmt: str, strict: b
 
 @main.command()
 @click.argument("kind", type=click.Choice(["project", "task", "all"]), default="all")
-@click.option("-o", "--output-dir", type=click.Path(path_type=Path, file_okay=False),
-              help="Write project.schema.json and task.schema.json into this folder instead of printing.")
+@click.option(
+    "-o",
+    "--output-dir",
+    type=click.Path(path_type=Path, file_okay=False),
+    help="Write project.schema.json and task.schema.json into this folder instead of printing.",
+)
 @click.option("--reference", is_flag=True, help="Print the Markdown spec reference instead of JSON Schema.")
 def schema(kind: str, output_dir: Path | None, reference: bool) -> None:
     """Print the JSON Schema of the project file and/or the task spec, for editors.
@@ -90,17 +105,37 @@ def schema(kind: str, output_dir: Path | None, reference: bool) -> None:
 
 @main.command()
 @click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
-@click.option("--project", "project_file", type=click.Path(path_type=Path, dir_okay=False),
-              help="The project file. Default: the nearest tsqa.yaml beside or above PATHS.")
+@click.option(
+    "--project",
+    "project_file",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="The project file. Default: the nearest tsqa.yaml beside or above PATHS.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the plan as JSON instead of tables.")
-@click.option("-o", "--out", type=click.Path(path_type=Path, dir_okay=False),
-              help="Save the plan; `tsqa apply PLAN` refuses it once any input has changed.")
-@click.option("--detailed-exitcode", is_flag=True,
-              help="Exit 0 when there is nothing to do, 2 when there is work, 1 on errors.")
-@click.option("--sample-rows", type=click.IntRange(min=1), default=8, show_default=True,
-              help="Seed rows per task to render prompts on (token estimates and the token-budget check).")
-def plan(paths: tuple[Path, ...], project_file: Path | None, as_json: bool, out: Path | None,
-         detailed_exitcode: bool, sample_rows: int) -> None:
+@click.option(
+    "-o",
+    "--out",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="Save the plan; `tsqa apply PLAN` refuses it once any input has changed.",
+)
+@click.option(
+    "--detailed-exitcode", is_flag=True, help="Exit 0 when there is nothing to do, 2 when there is work, 1 on errors."
+)
+@click.option(
+    "--sample-rows",
+    type=click.IntRange(min=1),
+    default=8,
+    show_default=True,
+    help="Seed rows per task to render prompts on (token estimates and the token-budget check).",
+)
+def plan(
+    paths: tuple[Path, ...],
+    project_file: Path | None,
+    as_json: bool,
+    out: Path | None,
+    detailed_exitcode: bool,
+    sample_rows: int,
+) -> None:
     """Show what apply would do, what it costs and what it yields.
 
     Per task: seed rows, model requests, prompt/answer tokens, GPU-hours on the declared workers,
@@ -148,8 +183,12 @@ def plan(paths: tuple[Path, ...], project_file: Path | None, as_json: bool, out:
 
 @main.command()
 @click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
-@click.option("--project", "project_file", type=click.Path(path_type=Path, dir_okay=False),
-              help="The project file. Default: the nearest tsqa.yaml beside or above PATHS.")
+@click.option(
+    "--project",
+    "project_file",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="The project file. Default: the nearest tsqa.yaml beside or above PATHS.",
+)
 @click.option("--limit", type=click.IntRange(min=1), help="Use at most N seed rows per task: a quick trial run.")
 @click.option("--progress/--no-progress", default=True, help="Show progress bars per stage.")
 def apply(paths: tuple[Path, ...], project_file: Path | None, limit: int | None, progress: bool) -> None:

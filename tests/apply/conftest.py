@@ -10,4 +10,3 @@ from scripted_project import write_project
 def project(tmp_path: Path) -> Path:
     write_project(tmp_path)
     return tmp_path
-

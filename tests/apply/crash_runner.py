@@ -14,11 +14,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from scripted_project import script  # noqa: E402
+from scripted_project import script
 
-from tsqa.apply.session import run_apply  # noqa: E402
-from tsqa.engines.base import Request  # noqa: E402
-from tsqa.engines.scripted import ScriptedEngine  # noqa: E402
+from tsqa.apply.session import run_apply
+from tsqa.engines.base import Request
+from tsqa.engines.scripted import ScriptedEngine
 
 
 def main() -> None:

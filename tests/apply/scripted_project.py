@@ -37,13 +37,25 @@ def write_project(root: Path) -> None:
     (root / "specs").mkdir(parents=True, exist_ok=True)
     (root / "tsqa.yaml").write_text(PROJECT)
     (root / "specs" / "colours.yaml").write_text(SPEC)
-    seeds = [{"question": f"What colour is {t}?", "choices": [COLOURS[i], COLOURS[(i + 1) % 8], COLOURS[(i + 2) % 8]],
-              "answer": 0} for i, t in enumerate(THINGS[:6])]
+    seeds = [
+        {
+            "question": f"What colour is {t}?",
+            "choices": [COLOURS[i], COLOURS[(i + 1) % 8], COLOURS[(i + 2) % 8]],
+            "answer": 0,
+        }
+        for i, t in enumerate(THINGS[:6])
+    ]
     (root / "specs" / "seeds.jsonl").write_text("\n".join(json.dumps(s) for s in seeds) + "\n")
     # An eval item the generator will (by script) copy almost verbatim for seed 5.
-    (root / "specs" / "eval.jsonl").write_text(json.dumps(
-        {"question": "In the standard rainbow order which colour comes directly after green and before indigo?",
-         "answer": "blue"}) + "\n")
+    (root / "specs" / "eval.jsonl").write_text(
+        json.dumps(
+            {
+                "question": "In the standard rainbow order which colour comes directly after green and before indigo?",
+                "answer": "blue",
+            }
+        )
+        + "\n"
+    )
 
 
 def generator_reply(seed_index: int) -> str:
@@ -53,10 +65,16 @@ def generator_reply(seed_index: int) -> str:
     if seed_index == 0:
         return '{"questions": [ {"question": "unterminated'
     good = [
-        {"question": f"Which fruit or object number {seed_index} is typically {COLOURS[seed_index]} in colour?",
-         "options": [f"thing {seed_index}a", f"thing {seed_index}b", f"thing {seed_index}c"], "answer": "A"},
-        {"question": f"Seed {seed_index}: which of these words names the colour of ripe tomatoes and fire trucks?",
-         "options": ["red", "teal", "grey"], "answer": "A"},
+        {
+            "question": f"Which fruit or object number {seed_index} is typically {COLOURS[seed_index]} in colour?",
+            "options": [f"thing {seed_index}a", f"thing {seed_index}b", f"thing {seed_index}c"],
+            "answer": "A",
+        },
+        {
+            "question": f"Seed {seed_index}: which of these words names the colour of ripe tomatoes and fire trucks?",
+            "options": ["red", "teal", "grey"],
+            "answer": "A",
+        },
     ]
     if seed_index == 1:
         good[1] = {**good[1], "answer": "D"}
@@ -65,13 +83,16 @@ def generator_reply(seed_index: int) -> str:
     if seed_index == 3:
         good = [{"question": f"What colour is {THINGS[3]}?", "options": ["red", "green", "black"], "answer": "A"}]
     if seed_index == 5:
-        good[1] = {"question": "In the standard rainbow order which colour comes directly after green and before indigo?",
-                   "options": ["blue", "red", "pink"], "answer": "A"}
+        good[1] = {
+            "question": "In the standard rainbow order which colour comes directly after green and before indigo?",
+            "options": ["blue", "red", "pink"],
+            "answer": "A",
+        }
     return json.dumps({"questions": good})
 
 
 def script(request: Request) -> str | list[str]:
-    task, stage, rest = request.id.split("/", 2)
+    _task, stage, rest = request.id.split("/", 2)
     if stage == "generate":
         return generator_reply(int(rest.split(":")[1]))
     if stage == "solve":

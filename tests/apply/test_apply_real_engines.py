@@ -12,11 +12,11 @@ import pytest
 
 pytest.importorskip("vllm", reason="vLLM is not installed: run scripts/install_vllm_cpu.sh")
 
-from scripted_project import SPEC, write_project  # noqa: E402
+from scripted_project import SPEC, write_project
 
-from tsqa.apply.session import run_apply  # noqa: E402
-from tsqa.testing.tiny_model import build_tiny_model  # noqa: E402
-from tsqa.testing.vllm_server import vllm_server  # noqa: E402
+from tsqa.apply.session import run_apply
+from tsqa.testing.tiny_model import build_tiny_model
+from tsqa.testing.vllm_server import vllm_server
 
 pytestmark = pytest.mark.vllm
 
@@ -36,8 +36,21 @@ def tiny_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def check_run(root: Path) -> None:
     run = root / "run"
-    stages = ["seeds", "normalise", "generate", "parse", "solve", "verify", "enrich", "dedup", "decontaminate", "package"]
-    manifests = {s: json.loads(next((run / "tasks" / "colours" / s).glob("*/manifest.json")).read_text()) for s in stages}
+    stages = [
+        "seeds",
+        "normalise",
+        "generate",
+        "parse",
+        "solve",
+        "verify",
+        "enrich",
+        "dedup",
+        "decontaminate",
+        "package",
+    ]
+    manifests = {
+        s: json.loads(next((run / "tasks" / "colours" / s).glob("*/manifest.json")).read_text()) for s in stages
+    }
     assert manifests["generate"]["requests"] == manifests["normalise"]["rows_out"] == 6
     assert manifests["generate"]["completion_tokens"] > 0
     for stage in ("normalise", "parse", "verify", "enrich", "dedup", "decontaminate"):
@@ -55,7 +68,8 @@ def test_apply_with_the_vllm_engine(tmp_path: Path, tiny_model: Path) -> None:
     (tmp_path / "tsqa.yaml").write_text(
         "name: real-vllm\nmodels:\n"
         f"  generator: {{engine: vllm, model: {tiny_model}, max_model_len: 2048, dtype: float32, enforce_eager: true}}\n"
-        + DEFAULTS)
+        + DEFAULTS
+    )
     (tmp_path / "specs" / "colours.yaml").write_text(SPEC.replace("generate: {per_seed: 2}\n", ""))
     result = run_apply([tmp_path / "specs"], project_file=tmp_path / "tsqa.yaml")
     assert set(result.manifests["colours"]) >= {"generate", "package"}
@@ -68,7 +82,8 @@ def test_apply_with_the_openai_engine_against_vllm_serve(tmp_path: Path, tiny_mo
         (tmp_path / "tsqa.yaml").write_text(
             "name: real-openai\nmodels:\n"
             f"  generator: {{engine: openai, model: tiny, base_url: '{base_url}', max_model_len: 2048, max_concurrency: 8}}\n"
-            + DEFAULTS)
+            + DEFAULTS
+        )
         (tmp_path / "specs" / "colours.yaml").write_text(SPEC.replace("generate: {per_seed: 2}\n", ""))
         run_apply([tmp_path / "specs"], project_file=tmp_path / "tsqa.yaml")
     check_run(tmp_path)

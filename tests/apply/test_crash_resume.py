@@ -19,7 +19,11 @@ RUNNER = Path(__file__).parent / "crash_runner.py"
 
 
 def dataset(root: Path) -> list[dict[str, object]]:
-    rows = [r for p in sorted((root / "run" / "datasets" / "colours").glob("part-*.parquet")) for r in pq.read_table(p).to_pylist()]
+    rows = [
+        r
+        for p in sorted((root / "run" / "datasets" / "colours").glob("part-*.parquet"))
+        for r in pq.read_table(p).to_pylist()
+    ]
     return sorted(rows, key=lambda r: str(r["id"]))
 
 
@@ -33,8 +37,12 @@ def reference(tmp_path_factory: pytest.TempPathFactory) -> list[dict[str, object
 
 
 def run(root: Path, kill_at: int, sleep_s: float = 0.0) -> subprocess.Popen[str]:
-    return subprocess.Popen([sys.executable, str(RUNNER), str(root), str(kill_at), str(sleep_s)],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    return subprocess.Popen(
+        [sys.executable, str(RUNNER), str(root), str(kill_at), str(sleep_s)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
 
 
 @pytest.mark.parametrize("kill_at", [2, 9, 15, 20])  # 23 calls: generate 1-6, solve 7-13, enrich 14-23
@@ -44,7 +52,7 @@ def test_kill_at_a_model_call_then_resume(tmp_path: Path, reference: list[dict[s
     killed.communicate(timeout=120)
     assert killed.returncode == -9
     finished = run(tmp_path, -1)
-    out, err = finished.communicate(timeout=120)
+    _out, err = finished.communicate(timeout=120)
     assert finished.returncode == 0, err[-2000:]
     assert dataset(tmp_path) == reference
     calls = (tmp_path / "calls.log").read_text().splitlines()

@@ -43,11 +43,19 @@ def test_exact_outcome_of_every_stage(project: Path) -> None:
         "package": (5, 5, {}),
     }
     assert rejects(project, m["parse"]) == [
-        ("colours:0", "invalid_json"), ("colours:1", "answer_not_in_options"), ("colours:3", "near_copy_of_seed")]
+        ("colours:0", "invalid_json"),
+        ("colours:1", "answer_not_in_options"),
+        ("colours:3", "near_copy_of_seed"),
+    ]
     assert rejects(project, m["verify"]) == [("colours:4.0", "low_agreement"), ("colours:4.1", "low_agreement")]
     assert [r for r, _ in rejects(project, m["enrich"])] == [
-        "colours/enrich/colours:5.0/knowledge", "colours/enrich/colours:5.1/knowledge"]
-    assert rejects(project, m["dedup"]) == [("colours:2.1/knowledge", "exact_duplicate"), ("colours:2.1/reasoning", "exact_duplicate")]
+        "colours/enrich/colours:5.0/knowledge",
+        "colours/enrich/colours:5.1/knowledge",
+    ]
+    assert rejects(project, m["dedup"]) == [
+        ("colours:2.1/knowledge", "exact_duplicate"),
+        ("colours:2.1/reasoning", "exact_duplicate"),
+    ]
     assert rejects(project, m["decontaminate"]) == [("colours:5.1/reasoning", "contaminated")]
 
 
@@ -115,9 +123,10 @@ def test_a_dead_endpoint_stops_the_run_and_a_resume_finishes_it(project: Path) -
 
 
 def test_a_few_failed_requests_are_rejected_rows_not_a_stop(project: Path) -> None:
+    from scripted_project import script
+
     from tsqa.engines.base import Result
     from tsqa.engines.scripted import ScriptedEngine
-    from scripted_project import script
 
     flaky = ScriptedEngine(lambda r: Result.failed(r.id, "HTTP 500") if r.id.endswith(":4") else script(r))
     m = apply(project, flaky).manifests["colours"]
@@ -130,12 +139,22 @@ def test_decontamination_searches_the_eval_store(project: Path) -> None:
     from tsqa.seeds.eval_store import EvalStore
 
     spec = project / "specs" / "colours.yaml"
-    spec.write_text(spec.read_text().replace("decontaminate: {eval_files: [eval.jsonl], ngram: 8}",
-                                             "decontaminate: {ngram: 8}"))
+    spec.write_text(
+        spec.read_text().replace("decontaminate: {eval_files: [eval.jsonl], ngram: 8}", "decontaminate: {ngram: 8}")
+    )
     store = EvalStore(project / ".tsqa" / "eval")  # beside the default seed store .tsqa/seeds
-    store.write("rainbow_quiz", "test", pa.table({
-        "question": ["In the standard rainbow order which colour comes directly after green and before indigo?"],
-        "answer": ["blue"]}))
+    store.write(
+        "rainbow_quiz",
+        "test",
+        pa.table(
+            {
+                "question": [
+                    "In the standard rainbow order which colour comes directly after green and before indigo?"
+                ],
+                "answer": ["blue"],
+            }
+        ),
+    )
     m = apply(project, scripted_engine()).manifests["colours"]
     assert m["decontaminate"].rejections == {"contaminated": 1}
     assert rejects(project, m["decontaminate"]) == [("colours:5.1/reasoning", "contaminated")]
@@ -154,7 +173,9 @@ def test_a_later_run_dedups_against_the_saved_index_of_an_earlier_one(project: P
     spec = later / "specs" / "colours.yaml"
     spec.write_text(spec.read_text() + f"dedup: {{against: [seeds, tasks, index], index: ['{saved[0]}']}}\n")
     m = apply(later, scripted_engine()).manifests["colours"]
-    assert m["dedup"].rejections.get("duplicate_of_index", 0) == m["dedup"].rows_in - m["dedup"].rejections.get("exact_duplicate", 0)
+    assert m["dedup"].rejections.get("duplicate_of_index", 0) == m["dedup"].rows_in - m["dedup"].rejections.get(
+        "exact_duplicate", 0
+    )
     assert m["package"].rows_out == 0
 
 
@@ -182,7 +203,9 @@ def test_a_saved_plan_is_applied_and_refused_once_stale(project: Path) -> None:
 
     checked = lint_paths([project / "specs"], project_file=project / "tsqa.yaml")
     plan_file = project / "plan.json"
-    save_plan(compile_plan(checked.project, checked.specs, AppliedState(), catalog_version=_catalog_version()), plan_file)
+    save_plan(
+        compile_plan(checked.project, checked.specs, AppliedState(), catalog_version=_catalog_version()), plan_file
+    )
     engine = scripted_engine()
     assert run_apply([plan_file], engine_factory=lambda cfg: engine).manifests["colours"]["package"].rows_out == 5
     spec = project / "specs" / "colours.yaml"

@@ -8,19 +8,28 @@ from pathlib import Path
 import pytest
 from plan_workspace import PROJECT, SPEC, Workspace
 
-from tsqa.compile.saved import applied_state, load_plan, save_plan, stale_inputs, PlanError
+from tsqa.compile.saved import PlanError, applied_state, load_plan, save_plan, stale_inputs
 from tsqa.compile.stages import Stage
 from tsqa.store.state import AppliedState, TaskState
 
 # Inline prompts of known size: the heuristic counter gives bytes/4 + 12 template-overhead tokens.
-KNOWN_PROMPTS = SPEC.replace(
-    "  per_seed: 2\n", "  per_seed: 2\n  prompt: {inline: '" + "g" * 400 + "'}\n"        # 100 + 12 = 112
-).replace(
-    "  samples: 5\n", "  samples: 5\n  prompt: {inline: '" + "s" * 200 + "'}\n"          # 50 + 12 = 62
-).replace(
-    "  variants: [reasoning, knowledge]\n",
-    "  variants: [reasoning, knowledge]\n  prompts: {reasoning: {inline: '" + "r" * 80 + "'}, knowledge: {inline: '"
-    + "k" * 80 + "'}}\n",                                                                  # 20 + 12 = 32
+KNOWN_PROMPTS = (
+    SPEC.replace(
+        "  per_seed: 2\n",
+        "  per_seed: 2\n  prompt: {inline: '" + "g" * 400 + "'}\n",  # 100 + 12 = 112
+    )
+    .replace(
+        "  samples: 5\n",
+        "  samples: 5\n  prompt: {inline: '" + "s" * 200 + "'}\n",  # 50 + 12 = 62
+    )
+    .replace(
+        "  variants: [reasoning, knowledge]\n",
+        "  variants: [reasoning, knowledge]\n  prompts: {reasoning: {inline: '"
+        + "r" * 80
+        + "'}, knowledge: {inline: '"
+        + "k" * 80
+        + "'}}\n",  # 20 + 12 = 32
+    )
 )
 
 
@@ -41,16 +50,19 @@ def test_hand_checked_example(ws: Workspace) -> None:
     # 1000 tok/s per worker, 2 tensor-parallel GPUs; prefill at 0.1 of a decoded token
     assert gen.gpu_hours == pytest.approx((200_000 + 0.1 * 112_000) / 1000 / 3600 * 2)
 
-    assert est[Stage.PARSE].rows_out == pytest.approx(1700)                        # × 0.85
+    assert est[Stage.PARSE].rows_out == pytest.approx(1700)  # × 0.85
     solve = est[Stage.SOLVE]
     assert (solve.requests, solve.sequences) == (pytest.approx(1700), pytest.approx(8500))
-    assert solve.prompt_tokens == pytest.approx(1700 * 62)                         # n=5 share one prefill
+    assert solve.prompt_tokens == pytest.approx(1700 * 62)  # n=5 share one prefill
     assert solve.output_tokens == pytest.approx(8500 * 200 * 0.4)
     assert solve.gpu_hours == pytest.approx((680_000 + 0.1 * 105_400) / 2000 / 3600)  # openai: 1 GPU
-    assert est[Stage.VERIFY].rows_out == pytest.approx(1020)                       # × 0.6
+    assert est[Stage.VERIFY].rows_out == pytest.approx(1020)  # × 0.6
     enrich = est[Stage.ENRICH]
     assert (enrich.requests, enrich.prompt_tokens, enrich.output_tokens) == (
-        pytest.approx(2040), pytest.approx(2040 * 32), pytest.approx(2040 * 300 * 0.5))
+        pytest.approx(2040),
+        pytest.approx(2040 * 32),
+        pytest.approx(2040 * 300 * 0.5),
+    )
     assert task.expected_rows == pytest.approx(2040 * 0.95 * 0.99)
     assert task.gpu_hours == pytest.approx(gen.gpu_hours + solve.gpu_hours + enrich.gpu_hours)
     assert plan.totals.requests == pytest.approx(1000 + 1700 + 2040)
@@ -69,7 +81,9 @@ def test_target_rows_and_candidate_budget_cap_the_seeds(ws: Workspace) -> None:
 def test_measured_rates_replace_the_defaults(ws: Workspace) -> None:
     applied = applied_state(ws.plan(), AppliedState())
     base = ws.plan(applied).tasks[0]
-    applied.tasks["quiz"] = TaskState(stages=applied.tasks["quiz"].stages, rates={"verify": 0.3}, output_ratio={"enrich": 1.0})
+    applied.tasks["quiz"] = TaskState(
+        stages=applied.tasks["quiz"].stages, rates={"verify": 0.3}, output_ratio={"enrich": 1.0}
+    )
     ws.write(spec=SPEC.replace("weight: 1.0", "weight: 3"))  # something to do, no GPU
     task = ws.plan(applied).tasks[0]
     assert task.expected_rows == pytest.approx(base.expected_rows * 0.3 / 0.6)
@@ -99,7 +113,12 @@ def test_waves_batch_tasks_per_model(ws: Workspace) -> None:
 
 
 def test_waves_merge_when_stages_share_weights(ws: Workspace) -> None:
-    ws.write(PROJECT.replace("defaults:\n  verify: {kind: vote, model: solver, samples: 5}", "defaults:\n  verify: {kind: vote, model: generator}"))
+    ws.write(
+        PROJECT.replace(
+            "defaults:\n  verify: {kind: vote, model: solver, samples: 5}",
+            "defaults:\n  verify: {kind: vote, model: generator}",
+        )
+    )
     waves = ws.plan().waves
     assert [(w.model, [s.value for s in w.stages]) for w in waves] == [("generator", ["generate", "solve", "enrich"])]
 

@@ -4,12 +4,11 @@ each kind of edit is classified as the work it causes."""
 from __future__ import annotations
 
 import pytest
+from plan_workspace import PROJECT, SPEC, Workspace
 
 from tsqa.compile.saved import applied_state
 from tsqa.compile.stages import ChangeKind, Stage
 from tsqa.store.state import AppliedState
-
-from plan_workspace import PROJECT, SPEC, Workspace
 
 
 def fingerprints(ws: Workspace) -> dict[Stage, str]:
@@ -27,14 +26,36 @@ def reordered(spec: str) -> str:
     [
         (PROJECT, reordered(SPEC)),
         (PROJECT, SPEC.replace("dedup: {threshold: 0.8}", "dedup:\n  threshold: 0.80")),
-        (PROJECT.replace("max_concurrency: 8, timeout_s: 30", "max_concurrency: 256, timeout_s: 900, max_retries: 2"), SPEC),
-        (PROJECT.replace("workers: 2", "workers: 64").replace("throughput_tokens_per_s: 1000", "throughput_tokens_per_s: 9999"), SPEC),
+        (
+            PROJECT.replace(
+                "max_concurrency: 8, timeout_s: 30", "max_concurrency: 256, timeout_s: 900, max_retries: 2"
+            ),
+            SPEC,
+        ),
+        (
+            PROJECT.replace("workers: 2", "workers: 64").replace(
+                "throughput_tokens_per_s: 1000", "throughput_tokens_per_s: 9999"
+            ),
+            SPEC,
+        ),
         (PROJECT.replace('base_url: "http://127.0.0.1:9/v1"', 'base_url: "http://10.0.0.1:8000/v1"'), SPEC),
-        (PROJECT.replace("tensor_parallel_size: 2", "tensor_parallel_size: 4, gpu_memory_utilization: 0.8, max_num_seqs: 512"), SPEC),
+        (
+            PROJECT.replace(
+                "tensor_parallel_size: 2", "tensor_parallel_size: 4, gpu_memory_utilization: 0.8, max_num_seqs: 512"
+            ),
+            SPEC,
+        ),
         (PROJECT, SPEC.replace("license: cc0-1.0", "license: cc0-1.0\n  columns: [question, options]")),
     ],
-    ids=["comments-and-key-order", "number-spelling", "concurrency-timeouts", "workers-throughput",
-         "endpoint-url", "parallelism-memory", "lint-only-columns"],
+    ids=[
+        "comments-and-key-order",
+        "number-spelling",
+        "concurrency-timeouts",
+        "workers-throughput",
+        "endpoint-url",
+        "parallelism-memory",
+        "lint-only-columns",
+    ],
 )
 def test_stable_under_irrelevant_edits(ws: Workspace, project: str, spec: str) -> None:
     before = fingerprints(ws)
@@ -46,28 +67,67 @@ def test_stable_under_irrelevant_edits(ws: Workspace, project: str, spec: str) -
 EDITS = {
     "seed-limit": (SPEC.replace("limit: 1000", "limit: 2000"), None, Stage.SEEDS, ChangeKind.REGENERATE),
     "seed-files": (SPEC.replace("data/quiz.jsonl", "data/quiz2.jsonl"), None, Stage.SEEDS, ChangeKind.REGENERATE),
-    "fields": (SPEC.replace("format: multiple_choice\n", "format: multiple_choice\nfields: {question: '{{ q }}'}\n"),
-               None, Stage.NORMALISE, ChangeKind.REGENERATE),
-    "format": (SPEC.replace("format: multiple_choice", "format: short_answer"), None, Stage.NORMALISE, ChangeKind.REGENERATE),
-    "gen-prompt": (SPEC.replace("  per_seed: 2\n", "  per_seed: 2\n  prompt: {inline: 'New question like {{ question }}'}\n"),
-                   None, Stage.GENERATE, ChangeKind.REGENERATE),
+    "fields": (
+        SPEC.replace("format: multiple_choice\n", "format: multiple_choice\nfields: {question: '{{ q }}'}\n"),
+        None,
+        Stage.NORMALISE,
+        ChangeKind.REGENERATE,
+    ),
+    "format": (
+        SPEC.replace("format: multiple_choice", "format: short_answer"),
+        None,
+        Stage.NORMALISE,
+        ChangeKind.REGENERATE,
+    ),
+    "gen-prompt": (
+        SPEC.replace("  per_seed: 2\n", "  per_seed: 2\n  prompt: {inline: 'New question like {{ question }}'}\n"),
+        None,
+        Stage.GENERATE,
+        ChangeKind.REGENERATE,
+    ),
     "gen-sampling": (SPEC.replace("temperature: 0.9", "temperature: 1.0"), None, Stage.GENERATE, ChangeKind.REGENERATE),
     "gen-per-seed": (SPEC.replace("per_seed: 2", "per_seed: 3"), None, Stage.GENERATE, ChangeKind.REGENERATE),
-    "gen-model-revision": (None, PROJECT.replace("revision: r1", "revision: r2"), Stage.GENERATE, ChangeKind.REGENERATE),
+    "gen-model-revision": (
+        None,
+        PROJECT.replace("revision: r1", "revision: r2"),
+        Stage.GENERATE,
+        ChangeKind.REGENERATE,
+    ),
     "gen-model-weights": (None, PROJECT.replace("org/gen-7b", "org/gen-70b"), Stage.GENERATE, ChangeKind.REGENERATE),
-    "description": (SPEC.replace("group: knowledge", "group: knowledge\ndescription: science quiz"), None,
-                    Stage.GENERATE, ChangeKind.REGENERATE),
+    "description": (
+        SPEC.replace("group: knowledge", "group: knowledge\ndescription: science quiz"),
+        None,
+        Stage.GENERATE,
+        ChangeKind.REGENERATE,
+    ),
     "vote-samples": (SPEC.replace("samples: 5", "samples: 7"), None, Stage.SOLVE, ChangeKind.RESOLVE),
     "solver-model": (None, PROJECT.replace("model: solver-8b", "model: solver-70b"), Stage.SOLVE, ChangeKind.RESOLVE),
-    "min-agreement": (SPEC.replace("min_agreement: 0.6", "min_agreement: 0.8"), None, Stage.VERIFY, ChangeKind.REVERIFY),
-    "extractor": (SPEC.replace("min_agreement: 0.6", "min_agreement: 0.6\n  extractor: final_answer"), None,
-                  Stage.VERIFY, ChangeKind.REVERIFY),
-    "variants": (SPEC.replace("[reasoning, knowledge]", "[reasoning, knowledge, distractors]"), None,
-                 Stage.ENRICH, ChangeKind.REENRICH),
+    "min-agreement": (
+        SPEC.replace("min_agreement: 0.6", "min_agreement: 0.8"),
+        None,
+        Stage.VERIFY,
+        ChangeKind.REVERIFY,
+    ),
+    "extractor": (
+        SPEC.replace("min_agreement: 0.6", "min_agreement: 0.6\n  extractor: final_answer"),
+        None,
+        Stage.VERIFY,
+        ChangeKind.REVERIFY,
+    ),
+    "variants": (
+        SPEC.replace("[reasoning, knowledge]", "[reasoning, knowledge, distractors]"),
+        None,
+        Stage.ENRICH,
+        ChangeKind.REENRICH,
+    ),
     "enrich-tokens": (SPEC.replace("max_tokens: 300", "max_tokens: 600"), None, Stage.ENRICH, ChangeKind.REENRICH),
     "dedup-threshold": (SPEC.replace("threshold: 0.8", "threshold: 0.7"), None, Stage.DEDUP, ChangeKind.REDEDUP),
-    "decontaminate": (SPEC.replace("blend:", "decontaminate: {ngram: 8}\nblend:"), None,
-                      Stage.DECONTAMINATE, ChangeKind.REDECONTAMINATE),
+    "decontaminate": (
+        SPEC.replace("blend:", "decontaminate: {ngram: 8}\nblend:"),
+        None,
+        Stage.DECONTAMINATE,
+        ChangeKind.REDECONTAMINATE,
+    ),
     "license": (SPEC.replace("license: cc0-1.0", "license: mit"), None, Stage.PACKAGE, ChangeKind.REPACKAGE),
     "weight": (SPEC.replace("weight: 1.0", "weight: 2.5"), None, Stage.BLEND, ChangeKind.REBLEND),
 }
@@ -83,7 +143,7 @@ def test_each_relevant_edit_changes_its_stage_and_is_classified(ws: Workspace, n
     task = after.tasks[0]
     changed = [s.stage for s in task.stages if s.fingerprint != before[s.stage]]
     order = list(Stage)
-    assert changed == order[order.index(first):], "the first edited stage and everything after it"
+    assert changed == order[order.index(first) :], "the first edited stage and everything after it"
     assert task.change is kind
     assert {s.stage: s.status for s in task.stages}[first] == "changed"
 
@@ -112,10 +172,16 @@ def test_regenerating_one_task_re_dedups_its_cross_task_peers(ws: Workspace) -> 
     (ws.root / "specs" / "other.yaml").write_text(other.replace("temperature: 0.9", "temperature: 1.1"))
     changes = {t.task: t.change for t in ws.plan(applied).tasks}
     assert changes == {"other": ChangeKind.REGENERATE, "quiz": ChangeKind.REDEDUP}
-    (ws.root / "specs" / "other.yaml").write_text(other.replace("against: [seeds, tasks]", "against: [seeds]")
-                                                  .replace("dedup: {threshold: 0.8}", "dedup: {threshold: 0.8, against: [seeds]}"))
+    (ws.root / "specs" / "other.yaml").write_text(
+        other.replace("against: [seeds, tasks]", "against: [seeds]").replace(
+            "dedup: {threshold: 0.8}", "dedup: {threshold: 0.8, against: [seeds]}"
+        )
+    )
     applied = applied_state(ws.plan(), AppliedState())
-    (ws.root / "specs" / "other.yaml").write_text(other.replace("dedup: {threshold: 0.8}", "dedup: {threshold: 0.8, against: [seeds]}")
-                                                  .replace("temperature: 0.9", "temperature: 1.1"))
+    (ws.root / "specs" / "other.yaml").write_text(
+        other.replace("dedup: {threshold: 0.8}", "dedup: {threshold: 0.8, against: [seeds]}").replace(
+            "temperature: 0.9", "temperature: 1.1"
+        )
+    )
     changes = {t.task: t.change for t in ws.plan(applied).tasks}
     assert changes == {"other": ChangeKind.REGENERATE, "quiz": ChangeKind.NONE}  # no longer peers

@@ -19,6 +19,7 @@ from typing import Any
 
 import pytest
 from aiohttp import web
+
 from tsqa.engines import EngineError, Request, Sampling
 from tsqa.engines.openai_engine import OpenAIEngine
 
@@ -71,7 +72,7 @@ def make_app(state: ServerState) -> web.Application:
         state.max_in_flight = max(state.max_in_flight, state.in_flight)
         try:
             await asyncio.sleep(0.01)  # let concurrent requests overlap
-            if scenario == "ok" or not failing and scenario not in {"always500", "alwaysbad", "bad400"}:
+            if scenario == "ok" or (not failing and scenario not in {"always500", "alwaysbad", "bad400"}):
                 return web.json_response(_completion(body))
             if scenario in {"s500", "always500"}:
                 return web.Response(status=500, text="internal error")
@@ -120,14 +121,14 @@ def server() -> Iterator[tuple[str, ServerState]]:
 
 
 def engine(base_url: str, **kw: Any) -> OpenAIEngine:
-    options: dict[str, Any] = dict(
-        max_concurrency=4,
-        timeout_s=TIMEOUT_S,
-        max_retries=3,
-        backoff_base_s=0.01,
-        backoff_max_s=0.05,
-        ready_timeout_s=2,
-    )
+    options: dict[str, Any] = {
+        "max_concurrency": 4,
+        "timeout_s": TIMEOUT_S,
+        "max_retries": 3,
+        "backoff_base_s": 0.01,
+        "backoff_max_s": 0.05,
+        "ready_timeout_s": 2,
+    }
     options.update(kw)
     return OpenAIEngine(base_url, MODEL, **options)
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
@@ -48,9 +47,7 @@ def test_openai_engine_against_vllm_serve(server: str) -> None:
         for i in range(12)
     ]
     requests.append(
-        Request(
-            id="too-long", messages=[{"role": "user", "content": "x" * 600}], sampling=Sampling(max_tokens=8)
-        )
+        Request(id="too-long", messages=[{"role": "user", "content": "x" * 600}], sampling=Sampling(max_tokens=8))
     )
     results = {r.id: r for r in engine.run(requests)}
     assert sorted(results) == sorted(r.id for r in requests)

@@ -3,6 +3,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+
 from tsqa.engines import EngineError, EnginePool, ScriptedEngine, create_engine
 from tsqa.engines.openai_engine import OpenAIEngine
 from tsqa.spec.models.project import OpenAIModel, VllmModel

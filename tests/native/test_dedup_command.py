@@ -8,6 +8,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 from click.testing import CliRunner
+
 from tsqa.curate.dedup_command import dedup
 
 ROWS = [
@@ -25,7 +26,9 @@ ROWS = [
 @pytest.fixture
 def parquet(tmp_path: Path) -> Path:
     path = tmp_path / "in.parquet"
-    pq.write_table(pa.table({"id": list(range(len(ROWS))), "text": ROWS, "n": list(range(len(ROWS)))}), path, row_group_size=3)
+    pq.write_table(
+        pa.table({"id": list(range(len(ROWS))), "text": ROWS, "n": list(range(len(ROWS)))}), path, row_group_size=3
+    )
     return path
 
 

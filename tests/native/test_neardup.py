@@ -8,6 +8,7 @@ import random
 import numpy as np
 import pyarrow as pa
 import pytest
+
 from tsqa import _native
 from tsqa.curate import (
     ColumnTypeError,
@@ -228,7 +229,13 @@ def test_band_choice_and_keys() -> None:
 
 def test_unicode_and_huge_records() -> None:
     big = " ".join(words(40_000))
-    docs = ["Ｆｕｌｌ－ｗｉｄｔｈ ｔｅｘｔ ａｂｃ ｄｅｆ", "full width text abc def", big, big + " tail", "数学 问题 一 二 三 四"]
+    docs = [
+        "Ｆｕｌｌ－ｗｉｄｔｈ ｔｅｘｔ ａｂｃ ｄｅｆ",
+        "full width text abc def",
+        big,
+        big + " tail",
+        "数学 问题 一 二 三 四",
+    ]
     r = near_dedup(docs, ngram=3)
     assert r.duplicate_of.tolist() == [-1, 0, -1, 2, -1]
     rc = near_dedup(["数学问题很难很难", "数学问题很难很难。"], shingle="char", ngram=3)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pyarrow as pa
 import pytest
+
 from tsqa.curate import (
     ColumnTypeError,
     InputError,
@@ -19,7 +20,12 @@ from tsqa.curate import (
         ("boxed", ["\\boxed{1,000}", "\\boxed{1000.0}", "\\boxed{999}"], "1000", 2),
         ("boxed", ["\\boxed{\\frac{1}{2}}", "\\boxed{0.50}", "\\boxed{.5}", "\\boxed{2/4}"], "1/2", 4),
         ("boxed", ["\\boxed{x^2 + 1}", "\\boxed{x^2+1}", "no box"], "x^2+1", 2),
-        ("final_answer", ["... The final answer is 42.", "the final answer is $42$", "The final answer is 41"], "42", 2),
+        (
+            "final_answer",
+            ["... The final answer is 42.", "the final answer is $42$", "The final answer is 41"],
+            "42",
+            2,
+        ),
         ("final_answer", ["The final answer is \\boxed{7}", "Final answer: 7"], "7", 2),
         ("number", ["I count 3 then 12", "answer: 12.0", "maybe -12"], "12", 2),
         ("text", ["The Eiffel Tower.", "eiffel tower", "an Eiffel tower!", "Louvre"], "eiffel tower", 3),
@@ -62,7 +68,14 @@ def test_hundred_tied_answers_first_appearance_wins() -> None:
 
 def test_adversarial_answers() -> None:
     huge = "The final answer is " + "9" * 200_000
-    samples = [[], [""], ["   ", "\x00", "🙂🙂"], [huge, huge], ["\\boxed{", "\\boxed{}}}"], ["The final answer is ½", "The final answer is ½"]]
+    samples = [
+        [],
+        [""],
+        ["   ", "\x00", "🙂🙂"],
+        [huge, huge],
+        ["\\boxed{", "\\boxed{}}}"],
+        ["The final answer is ½", "The final answer is ½"],
+    ]
     r = majority_vote(samples, mode="final_answer")
     assert r.total.tolist() == [0, 1, 3, 2, 2, 2]
     assert r.winner[0].as_py() is None and r.winner[1].as_py() is None

@@ -35,4 +35,3 @@ def installed_catalog(task_manager: Any) -> Any:
     from tsqa.seeds.catalog import build_catalog
 
     return build_catalog(task_manager)
-

@@ -11,10 +11,22 @@ from typing import Any
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "seeds"
 # lm-eval task → fixture family folder (tests/fixtures/seeds/<family>/{train,validation}.jsonl)
 GOLDEN_TASKS = {
-    "arc_easy": "arc", "arc_challenge": "arc", "piqa": "piqa", "commonsense_qa": "commonsense_qa",
-    "winogrande": "winogrande", "hellaswag": "hellaswag", "sciq": "sciq", "openbookqa": "openbookqa",
-    "social_iqa": "social_iqa", "boolq": "boolq", "gsm8k": "gsm8k", "triviaqa": "triviaqa",
-    "logiqa": "logiqa", "medmcqa": "medmcqa", "nq_open": "nq_open", "swag": "swag",
+    "arc_easy": "arc",
+    "arc_challenge": "arc",
+    "piqa": "piqa",
+    "commonsense_qa": "commonsense_qa",
+    "winogrande": "winogrande",
+    "hellaswag": "hellaswag",
+    "sciq": "sciq",
+    "openbookqa": "openbookqa",
+    "social_iqa": "social_iqa",
+    "boolq": "boolq",
+    "gsm8k": "gsm8k",
+    "triviaqa": "triviaqa",
+    "logiqa": "logiqa",
+    "medmcqa": "medmcqa",
+    "nq_open": "nq_open",
+    "swag": "swag",
 }
 
 

@@ -7,6 +7,7 @@ from collections import Counter
 from typing import Any
 
 import pytest
+
 from tsqa.seeds.catalog import (
     SNAPSHOT_PATH,
     Catalog,
@@ -56,8 +57,18 @@ def test_usable_tasks_match_rules_restated_on_registry(training_configs: dict) -
 
 @pytest.mark.parametrize(
     "name",
-    ["gpqa_main_zeroshot", "gpqa_diamond_cot_n_shot", "leaderboard_gpqa_main", "aime", "aime24", "aime25",
-     "gsm8k_platinum", "gsm8k_platinum_cot_zeroshot", "gsm_plus", "gsm_plus_mini"],
+    [
+        "gpqa_main_zeroshot",
+        "gpqa_diamond_cot_n_shot",
+        "leaderboard_gpqa_main",
+        "aime",
+        "aime24",
+        "aime25",
+        "gsm8k_platinum",
+        "gsm8k_platinum_cot_zeroshot",
+        "gsm_plus",
+        "gsm_plus_mini",
+    ],
 )
 def test_eval_split_as_training_split_is_excluded(name: str) -> None:
     task = load_catalog().get(name)
@@ -84,7 +95,12 @@ def test_task_without_training_split_is_known_with_reason(name: str) -> None:
 def test_mmlu_anatomy_stub_keeps_its_splits() -> None:
     task = load_catalog().get("mmlu_anatomy")
     assert task is not None
-    assert (task.family, task.dataset_path, task.dataset_name, task.test_split) == ("mmlu", "cais/mmlu", "anatomy", "test")
+    assert (task.family, task.dataset_path, task.dataset_name, task.test_split) == (
+        "mmlu",
+        "cais/mmlu",
+        "anatomy",
+        "test",
+    )
 
 
 def test_unknown_task_is_none() -> None:
@@ -101,7 +117,12 @@ def test_special_exclusions() -> None:
 def test_arc_easy_record() -> None:
     t = load_catalog().get("arc_easy")
     assert t is not None and t.usable
-    assert (t.family, t.dataset_path, t.dataset_name, t.training_split) == ("arc", "allenai/ai2_arc", "ARC-Easy", "train")
+    assert (t.family, t.dataset_path, t.dataset_name, t.training_split) == (
+        "arc",
+        "allenai/ai2_arc",
+        "ARC-Easy",
+        "train",
+    )
     assert t.eval_splits == {"validation", "test"}
     assert t.columns is not None and {"question", "choices", "answerKey"} <= t.columns
     assert t.output_type == "multiple_choice" and t.language == "en"

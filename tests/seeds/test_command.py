@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 from click.testing import CliRunner
+
 from tsqa.cli import main
 from tsqa.seeds.catalog import Catalog
 
@@ -22,8 +23,10 @@ def test_summary_counts_match_registry(training_configs: dict[str, dict[str, Any
     assert result.exit_code == 0, result.output
     summary = result.output.strip().splitlines()[-1]
     # Family = first folder under lm_eval/tasks/, read here from the registry's own paths.
-    families = {task_manager.task_index[n].yaml_path.as_posix().split("/lm_eval/tasks/")[1].split("/")[0]
-                for n in training_configs}
+    families = {
+        task_manager.task_index[n].yaml_path.as_posix().split("/lm_eval/tasks/")[1].split("/")[0]
+        for n in training_configs
+    }
     match = re.match(r"(\d+) tasks with a training split in (\d+) famil", summary)
     assert match, summary
     assert (int(match.group(1)), int(match.group(2))) == (len(training_configs), len(families))

@@ -17,7 +17,10 @@ def test_fetch_eval_stores_the_task_eval_splits_as_text(tmp_path: Path) -> None:
     spec = TaskSpec.model_validate({"task": "arc_easy", "seed": {"lm_eval": "arc_easy"}, "format": "multiple_choice"})
     store = EvalStore(tmp_path / "eval")
     splits = fetch_eval(spec, load_catalog(), store, spec_dir=tmp_path, data_dir=FIXTURES)
-    assert {(s.split, s.rows is None) for s in splits} == {("validation", False), ("test", True)}  # fixtures: no test file
+    assert {(s.split, s.rows is None) for s in splits} == {
+        ("validation", False),
+        ("test", True),
+    }  # fixtures: no test file
     table = pq.read_table(store.splits()[0])
     assert table.column_names == ["id", "text"]
     validation = (FIXTURES / "arc" / "validation.jsonl").read_text().splitlines()

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner, Result
 from seed_helpers import FIXTURES
+
 from tsqa.cli import main
 from tsqa.seeds.store import SeedStore
 from tsqa.spec.load import load_project, load_spec
@@ -21,7 +22,7 @@ SPECS = {
     "trivia": "task: trivia\nseed: {lm_eval: triviaqa}\nformat: short_answer\n",
     "mine": "task: mine\nseed: {files: ../data/mine.jsonl, license: mit}\nformat: short_answer\n",
     "local_hf": "task: local_hf\nseed: {hf: {path: ../hfdata}, license: mit}\nformat: multiple_choice\n"
-                "fields: {question: '{{ goal }}', choices: '{{ [sol1, sol2] }}', answer: '{{ label }}'}\n",
+    "fields: {question: '{{ goal }}', choices: '{{ [sol1, sol2] }}', answer: '{{ label }}'}\n",
 }
 
 
@@ -56,8 +57,13 @@ def test_fetch_snapshots_then_skips(tmp_path: Path) -> None:
     root = project(tmp_path)
     first = fetch(root)
     assert first.exit_code == 0, first.output
-    assert outcomes(first) == {"arc_copy": "fetched", "arc_easy": "up to date", "trivia": "fetched",  # file order
-                               "mine": "fetched", "local_hf": "fetched"}
+    assert outcomes(first) == {
+        "arc_copy": "fetched",
+        "arc_easy": "up to date",
+        "trivia": "fetched",  # file order
+        "mine": "fetched",
+        "local_hf": "fetched",
+    }
     loaded_project, _ = load_project(root / "tsqa.yaml")
     assert loaded_project is not None
     store = SeedStore.for_project(root / "tsqa.yaml", loaded_project.project)
@@ -67,7 +73,16 @@ def test_fetch_snapshots_then_skips(tmp_path: Path) -> None:
     assert meta is not None and (meta.rows, meta.license, meta.split) == (3, "cc-by-sa-4.0", "train")
     assert len(list(store.root.iterdir())) == 4  # arc_easy and arc_copy share one snapshot
     raw = json.loads(next(store.root.glob("allenai_ai2_arc*/meta.json")).read_text())
-    assert {"dataset_path", "dataset_name", "revision", "rows", "columns", "license", "tsqa_version", "fetched_at"} <= set(raw)
+    assert {
+        "dataset_path",
+        "dataset_name",
+        "revision",
+        "rows",
+        "columns",
+        "license",
+        "tsqa_version",
+        "fetched_at",
+    } <= set(raw)
 
     again = fetch(root)
     assert set(outcomes(again).values()) == {"up to date"}
@@ -81,19 +96,27 @@ def test_fetch_snapshots_then_skips(tmp_path: Path) -> None:
 def test_license_filter_excludes_unknown_by_default(tmp_path: Path) -> None:
     root = project(tmp_path)
     result = fetch(root, "--license", "MIT")
-    assert outcomes(result) == {"arc_easy": "skipped", "arc_copy": "skipped", "trivia": "skipped",
-                                "mine": "fetched", "local_hf": "fetched"}
+    assert outcomes(result) == {
+        "arc_easy": "skipped",
+        "arc_copy": "skipped",
+        "trivia": "skipped",
+        "mine": "fetched",
+        "local_hf": "fetched",
+    }
     assert "licence unknown" in result.output
     assert outcomes(fetch(root, "--license", "mit", "--include-unknown-license"))["trivia"] == "fetched"
 
 
 def test_errors_are_reported_per_spec_without_traceback(tmp_path: Path) -> None:
-    root = project(tmp_path, {
-        **SPECS,
-        "eval": "task: eval\nseed: {lm_eval: arc_easy, split: test}\nformat: multiple_choice\n",
-        "broken": "task: broken\nseed: {files: ../data/broken.jsonl}\nformat: short_answer\n",
-        "invalid": "task: [oops\n",
-    })
+    root = project(
+        tmp_path,
+        {
+            **SPECS,
+            "eval": "task: eval\nseed: {lm_eval: arc_easy, split: test}\nformat: multiple_choice\n",
+            "broken": "task: broken\nseed: {files: ../data/broken.jsonl}\nformat: short_answer\n",
+            "invalid": "task: [oops\n",
+        },
+    )
     (root / "data" / "broken.jsonl").write_text('{"question": "ok"}\n{oops\n')
     result = fetch(root)
     assert result.exit_code == 1

@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 from seed_helpers import FIXTURES, GOLDEN_TASKS, lm_eval_spec
+
 from tsqa.seeds.catalog import load_catalog
 from tsqa.seeds.letters import letters_of
 from tsqa.seeds.load import read_split
@@ -36,9 +37,15 @@ def lm_tasks(task_manager: Any) -> dict[str, Any]:
         warnings.simplefilter("ignore")  # third-party deprecations while building lm-eval tasks
         for name, family in GOLDEN_TASKS.items():
             files = {s: str(FIXTURES / family / f"{s}.jsonl") for s in ("train", "validation")}
-            overrides = {"dataset_path": "json", "dataset_name": None, "dataset_kwargs": {"data_files": files},
-                         "training_split": "train", "validation_split": "validation", "test_split": None,
-                         "fewshot_split": None}
+            overrides = {
+                "dataset_path": "json",
+                "dataset_name": None,
+                "dataset_kwargs": {"data_files": files},
+                "training_split": "train",
+                "validation_split": "validation",
+                "test_split": None,
+                "fewshot_split": None,
+            }
             built[name] = task_manager._factory._build_task(task_manager.task_index[name], overrides=overrides)
     return built
 

@@ -9,6 +9,7 @@ from typing import Any
 import pyarrow as pa
 import pytest
 from seed_helpers import FIXTURES
+
 from tsqa.seeds import load as load_module
 from tsqa.seeds.catalog import load_catalog
 from tsqa.seeds.errors import EvalSplitRefused
@@ -25,8 +26,10 @@ def spec(seed: dict[str, Any], fmt: str = "multiple_choice") -> TaskSpec:
 @pytest.fixture
 def no_reads(monkeypatch: pytest.MonkeyPatch) -> None:
     """Any attempt to read data fails the test: refusal must come first."""
+
     def boom(*_: Any, **__: Any) -> Any:
         raise AssertionError("data was read before the guard refused it")
+
     monkeypatch.setattr(load_module, "read_files", boom)
     monkeypatch.setattr(load_module, "read_hub_split", boom)
 
@@ -68,7 +71,9 @@ def test_eval_data_is_refused_at_the_loader(seed: dict[str, Any]) -> None:
 
 
 def test_training_split_reads(tmp_path: Path) -> None:
-    table = read_split(resolve_seed(spec({"lm_eval": "arc_easy"}), load_catalog()), spec_dir=tmp_path, data_dir=FIXTURES)
+    table = read_split(
+        resolve_seed(spec({"lm_eval": "arc_easy"}), load_catalog()), spec_dir=tmp_path, data_dir=FIXTURES
+    )
     assert table.num_rows == 3 and "answerKey" in table.column_names
 
 

@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 from seed_helpers import FIXTURES, GOLDEN_TASKS
+
 from tsqa.cli import main
 from tsqa.lint import lint_paths
 from tsqa.seeds.catalog import load_catalog
@@ -35,7 +36,9 @@ def test_filters_and_keeping_existing_specs(tmp_path: Path) -> None:
     out = tmp_path / "specs"
     run = CliRunner().invoke
     assert run(main, ["init", "--family", "arc", "--lang", "en", "-o", str(out)]).exit_code == 0
-    assert sorted(p.stem for p in out.glob("*.yaml")) == sorted(t.name for t in load_catalog() if t.family == "arc" and t.usable)
+    assert sorted(p.stem for p in out.glob("*.yaml")) == sorted(
+        t.name for t in load_catalog() if t.family == "arc" and t.usable
+    )
     assert "arc_easy" in {p.stem for p in out.glob("*.yaml")}
     (out / "arc_easy.yaml").write_text("# mine\n" + (out / "arc_easy.yaml").read_text())
     again = run(main, ["init", "--task", "arc_easy", "--task", "piqa", "-o", str(out)])
@@ -43,11 +46,14 @@ def test_filters_and_keeping_existing_specs(tmp_path: Path) -> None:
     assert (out / "piqa.yaml").is_file()
 
 
-@pytest.mark.parametrize(("args", "message"), [
-    (["--task", "gpqa_main_zeroshot"], "cannot seed from gpqa_main_zeroshot (training split 'train' is also"),
-    (["--family", "no_such_family"], "no lm-eval family 'no_such_family'"),
-    ([], "say which tasks"),
-])
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--task", "gpqa_main_zeroshot"], "cannot seed from gpqa_main_zeroshot (training split 'train' is also"),
+        (["--family", "no_such_family"], "no lm-eval family 'no_such_family'"),
+        ([], "say which tasks"),
+    ],
+)
 def test_user_errors(tmp_path: Path, args: list[str], message: str) -> None:
     result = CliRunner().invoke(main, ["init", *args, "-o", str(tmp_path)])
     assert result.exit_code == 2 and message in result.output and "Traceback" not in result.output
@@ -55,7 +61,9 @@ def test_user_errors(tmp_path: Path, args: list[str], message: str) -> None:
 
 @pytest.mark.parametrize("name", sorted(GOLDEN_TASKS))
 def test_scaffolded_fields_normalise_like_the_task_rules(tmp_path: Path, name: str) -> None:
-    (tmp_path / "tsqa.yaml").write_text("version: 1\nname: p\nmodels: {generator: {engine: vllm, model: m}, solver: {engine: vllm, model: m}}\n")
+    (tmp_path / "tsqa.yaml").write_text(
+        "version: 1\nname: p\nmodels: {generator: {engine: vllm, model: m}, solver: {engine: vllm, model: m}}\n"
+    )
     info = load_catalog().get(name)
     assert info is not None
     path = tmp_path / f"{name}.yaml"

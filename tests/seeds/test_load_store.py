@@ -8,6 +8,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 from seed_helpers import FIXTURES, lm_eval_spec
+
 from tsqa.seeds.catalog import load_catalog
 from tsqa.seeds.errors import SeedDataError, SeedError, SeedNotFetched
 from tsqa.seeds.load import read_split
@@ -38,8 +39,12 @@ def test_jsonl_json_parquet_and_globs(tmp_path: Path) -> None:
 CASES = {
     "missing file": ("missing.jsonl", None, r"file not found: .*missing\.jsonl"),
     "broken line": ("bad.jsonl", '{"question": "ok"}\n{"question": oops}\n', r"bad\.jsonl:2: invalid JSON"),
-    "not an object": ("list.jsonl", '[1, 2]\n', r"list\.jsonl:1: expected a JSON object"),
-    "mixed column": ("mixed.jsonl", '{"answer": 1}\n{"answer": {"x": 1}}\n', r"mixed\.jsonl: column 'answer' has values of different types \(first differing at row 2\)"),
+    "not an object": ("list.jsonl", "[1, 2]\n", r"list\.jsonl:1: expected a JSON object"),
+    "mixed column": (
+        "mixed.jsonl",
+        '{"answer": 1}\n{"answer": {"x": 1}}\n',
+        r"mixed\.jsonl: column 'answer' has values of different types \(first differing at row 2\)",
+    ),
     "bad parquet": ("bad.parquet", "not parquet", r"bad\.parquet: not a readable Parquet file"),
     "unknown format": ("data.csv", "a,b\n", r"unknown file format '\.csv'"),
 }
@@ -70,7 +75,7 @@ def test_store_round_trip_and_identity(tmp_path: Path) -> None:
     # arc_challenge reads other data: not fetched; a corrupt meta.json is a clear error
     assert store.meta(lm_eval_spec("arc_challenge")) is None
     (store.folder(seed) / "meta.json").write_text("{")
-    with pytest.raises(SeedDataError, match="meta.json: unreadable"):
+    with pytest.raises(SeedDataError, match=r"meta\.json: unreadable"):
         store.meta(spec)
 
 
@@ -81,5 +86,9 @@ def test_hub_read_passes_only_the_training_files_and_revision(monkeypatch: pytes
     monkeypatch.setattr(load_module, "read_hub_split", lambda *a, **k: calls.append((*a, k)) or pa.table({"x": [1]}))
     seed = resolve_seed(lm_eval_spec("indicxnli_gu"), load_catalog())
     read_split(seed, spec_dir=tmp_path)
-    (_, _, split, kwargs), = calls
-    assert (split, kwargs["revision"], kwargs["data_files"]) == ("train", "refs/convert/parquet", "gu/train/0000.parquet")
+    ((_, _, split, kwargs),) = calls
+    assert (split, kwargs["revision"], kwargs["data_files"]) == (
+        "train",
+        "refs/convert/parquet",
+        "gu/train/0000.parquet",
+    )

@@ -6,6 +6,7 @@ import doctest
 from pathlib import Path
 
 import pytest
+
 from tsqa.seeds import build, groups, language, templates
 from tsqa.seeds.build import exclusion_reason, family_of, task_info
 from tsqa.seeds.language import guess_language
@@ -119,10 +120,15 @@ BASE = {"dataset_path": "org/ds", "training_split": "train", "validation_split":
         ({**BASE, "training_split": None}, "no training split"),
         ({**BASE, "training_split": "test"}, "training split 'test' is also the test split"),
         ({**BASE, "training_split": "validation"}, "training split 'validation' is also the validation split"),
-        ({**BASE, "dataset_path": "csv", "dataset_kwargs": {"data_files": {"train": "/gpfs/x.csv"}}},
-         "data is on a local path of the task author"),
+        (
+            {**BASE, "dataset_path": "csv", "dataset_kwargs": {"data_files": {"train": "/gpfs/x.csv"}}},
+            "data is on a local path of the task author",
+        ),
         ({**BASE, "dataset_path": "csv", "dataset_kwargs": {"data_files": {"train": "hf://datasets/o/x.csv"}}}, None),
-        ({**BASE, "dataset_path": None, "custom_dataset": "/x/utils.load"}, "custom dataset loader (a Python function)"),
+        (
+            {**BASE, "dataset_path": None, "custom_dataset": "/x/utils.load"},
+            "custom dataset loader (a Python function)",
+        ),
         ({**BASE, "doc_to_audio": "audio"}, "multimodal (image or audio inputs)"),
     ],
 )
@@ -153,8 +159,14 @@ def test_family_of(tmp_path: Path) -> None:
 
 
 def test_task_info_from_config() -> None:
-    cfg = {**BASE, "output_type": "multiple_choice", "doc_to_text": "{{q}}", "doc_to_choice": ["A", "B"],
-           "doc_to_target": "label", "process_docs": "/x/utils.process_docs"}
+    cfg = {
+        **BASE,
+        "output_type": "multiple_choice",
+        "doc_to_text": "{{q}}",
+        "doc_to_choice": ["A", "B"],
+        "doc_to_target": "label",
+        "process_docs": "/x/utils.process_docs",
+    }
     t = task_info("demo_task", cfg, "arc")
     assert t.columns == {"q", "label"} and t.letter_only_choices and t.has_process_docs
     assert t.function_fields == ("process_docs",) and t.usable and t.data_key == "org/ds@train"

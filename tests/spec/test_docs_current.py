@@ -17,7 +17,7 @@ def test_spec_reference_is_current() -> None:
 
 def test_ci_runs_the_readme_commands_verbatim() -> None:
     readme = (REPO / "README.md").read_text()
-    block = re.search(r"```bash\n(.*?)```", readme, re.S)
+    block = re.search(r"```bash\n(.*?)```", readme, re.DOTALL)
     assert block, "the README must open with a bash block of the two set-up commands"
     commands = [ln for ln in block.group(1).splitlines() if ln.strip() and not ln.startswith("#")]
     assert len(commands) == 2

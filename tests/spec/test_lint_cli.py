@@ -29,7 +29,10 @@ def test_errors_exit_1_with_file_line_col(fixtures: Path, project_file: Path) ->
     path = fixtures / "bad" / "seed_split_test.yaml"
     code, out = run(str(path), "--project", str(project_file))
     assert code == 1
-    assert f"{path}:5:10: error[seed-split-not-training] seed.split: expected the task's training split 'train', found 'test'" in out
+    assert (
+        f"{path}:5:10: error[seed-split-not-training] seed.split: expected the task's training split 'train', found 'test'"
+        in out
+    )
     assert out.strip().endswith("Found 1 error and 0 warnings in 2 files.")
 
 
@@ -45,10 +48,17 @@ def test_json_format(fixtures: Path, project_file: Path) -> None:
     payload = json.loads(out)
     assert code == 1
     assert payload["errors"] == 1 and payload["warnings"] == 0
-    assert payload["diagnostics"] == [{
-        "file": str(fixtures / "bad" / "negative_weight.yaml"), "line": 5, "col": 11, "rule": "negative-weight",
-        "severity": "error", "field": "blend.weight", "message": "blend weight must be ≥ 0, found -0.5",
-    }]
+    assert payload["diagnostics"] == [
+        {
+            "file": str(fixtures / "bad" / "negative_weight.yaml"),
+            "line": 5,
+            "col": 11,
+            "rule": "negative-weight",
+            "severity": "error",
+            "field": "blend.weight",
+            "message": "blend weight must be ≥ 0, found -0.5",
+        }
+    ]
 
 
 def test_github_format(fixtures: Path, project_file: Path) -> None:

@@ -17,15 +17,45 @@ SEED_TEXTS = [p.read_bytes() for p in sorted((FIXTURES / "good").glob("*.yaml"))
 ]
 
 yaml_scalars = st.one_of(
-    st.none(), st.booleans(), st.integers(), st.floats(allow_nan=True), st.text(max_size=30),
+    st.none(),
+    st.booleans(),
+    st.integers(),
+    st.floats(allow_nan=True),
+    st.text(max_size=30),
     st.sampled_from(["{{ question }}", "{{ x", "!!python/object:os.system", "&a", "*a", "<<", "train", "test"]),
 )
 yaml_values = st.recursive(
     yaml_scalars,
-    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(
-        st.sampled_from(["task", "seed", "lm_eval", "split", "format", "fields", "verify", "kind", "generate",
-                         "prompt", "inline", "blend", "weight", "model", "files", "hf", "extractor", "x"]) | st.text(max_size=8),
-        inner, max_size=5),
+    lambda inner: (
+        st.lists(inner, max_size=4)
+        | st.dictionaries(
+            st.sampled_from(
+                [
+                    "task",
+                    "seed",
+                    "lm_eval",
+                    "split",
+                    "format",
+                    "fields",
+                    "verify",
+                    "kind",
+                    "generate",
+                    "prompt",
+                    "inline",
+                    "blend",
+                    "weight",
+                    "model",
+                    "files",
+                    "hf",
+                    "extractor",
+                    "x",
+                ]
+            )
+            | st.text(max_size=8),
+            inner,
+            max_size=5,
+        )
+    ),
     max_leaves=20,
 )
 
@@ -38,7 +68,9 @@ def _lint_bytes(tmp: Path, data: bytes) -> None:
     assert all(d.line >= 1 and d.col >= 1 for d in result.diagnostics)
 
 
-settings.register_profile("lint", max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+settings.register_profile(
+    "lint", max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 
 
 @settings(settings.get_profile("lint"))
@@ -48,7 +80,10 @@ def test_random_bytes(tmp_path: Path, data: bytes) -> None:
 
 
 @settings(settings.get_profile("lint"))
-@given(st.sampled_from(SEED_TEXTS), st.lists(st.tuples(st.integers(0, 2000), st.integers(0, 5), st.binary(max_size=6)), max_size=6))
+@given(
+    st.sampled_from(SEED_TEXTS),
+    st.lists(st.tuples(st.integers(0, 2000), st.integers(0, 5), st.binary(max_size=6)), max_size=6),
+)
 def test_mutated_specs(tmp_path: Path, seed: bytes, edits: list[tuple[int, int, bytes]]) -> None:
     data = bytearray(seed)
     for at, delete, insert in edits:
@@ -67,7 +102,11 @@ def test_random_yaml_structures(tmp_path: Path, value: object) -> None:
 
 
 @settings(settings.get_profile("lint"))
-@given(st.sampled_from(SEED_TEXTS), st.sampled_from(["task", "seed", "format", "fields", "verify", "blend", "generate"]), yaml_values)
+@given(
+    st.sampled_from(SEED_TEXTS),
+    st.sampled_from(["task", "seed", "format", "fields", "verify", "blend", "generate"]),
+    yaml_values,
+)
 def test_specs_with_a_field_replaced(tmp_path: Path, seed: bytes, key: str, value: object) -> None:
     import json
 

@@ -19,7 +19,13 @@ CASES = {
     "python_tag.yaml": ("yaml-tag", 1, 7, "<root>", "'!!python/object/apply:os.system' is not allowed"),
     "top_level_list.yaml": ("yaml-structure", 1, 1, "<root>", "found a list"),
     "empty.yaml": ("yaml-structure", 1, 1, "<root>", "found an empty file"),
-    "unknown_field.yaml": ("schema", 6, 3, "generate.temprature", "unknown field 'temprature'; did you mean 'temperature'?"),
+    "unknown_field.yaml": (
+        "schema",
+        6,
+        3,
+        "generate.temprature",
+        "unknown field 'temprature'; did you mean 'temperature'?",
+    ),
     "wrong_type.yaml": ("schema", 5, 12, "verify.samples", "valid integer, found 'five'"),
     "missing_format.yaml": ("schema", 1, 1, "format", "required field is missing"),
     "two_seed_sources.yaml": ("schema", 2, 7, "seed", "exactly one of the keys 'lm_eval', 'files' or 'hf'"),
@@ -29,9 +35,21 @@ CASES = {
     "no_training_split.yaml": ("no-training-split", 4, 12, "seed.lm_eval", "mmlu_anatomy"),
     "unknown_task.yaml": ("unknown-task", 4, 12, "seed.lm_eval", "did you mean 'arc_challenge'"),
     "undefined_column.yaml": ("undefined-variable", 5, 13, "fields.question", "undefined column 'questoin'"),
-    "solve_sees_answer.yaml": ("undefined-variable", 6, 13, "verify.prompt.inline", "undefined solve variable 'answer_text'"),
+    "solve_sees_answer.yaml": (
+        "undefined-variable",
+        6,
+        13,
+        "verify.prompt.inline",
+        "undefined solve variable 'answer_text'",
+    ),
     "template_syntax.yaml": ("template-syntax", 5, 20, "generate.prompt.inline", "unexpected '}'"),
-    "unknown_prompt.yaml": ("unknown-prompt", 5, 11, "generate.prompt", "no built-in generate prompt 'similar_questions'"),
+    "unknown_prompt.yaml": (
+        "unknown-prompt",
+        5,
+        11,
+        "generate.prompt",
+        "no built-in generate prompt 'similar_questions'",
+    ),
     "undeclared_model.yaml": ("undeclared-model", 5, 10, "enrich.model", "'genrator' is not declared"),
     "vote_free_form.yaml": ("verify-format-mismatch", 4, 1, "verify", "needs an extractor"),
     "negative_weight.yaml": ("negative-weight", 5, 11, "blend.weight", "found -0.5"),
@@ -126,7 +144,7 @@ def test_missing_path_is_an_io_error(project_file: Path, tmp_path: Path) -> None
 
 
 def test_unreadable_catalogue_is_reported(fixtures: Path, project_file: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    import tsqa.seeds.catalog as catalog
+    from tsqa.seeds import catalog
 
     def broken() -> None:
         raise catalog.CatalogError("catalogue snapshot is corrupt")
@@ -136,7 +154,9 @@ def test_unreadable_catalogue_is_reported(fixtures: Path, project_file: Path, mo
     assert [(d.rule, d.message) for d in diags] == [("catalog-unavailable", "catalogue snapshot is corrupt")]
 
 
-def test_a_crashing_rule_becomes_an_internal_error(fixtures: Path, project_file: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_crashing_rule_becomes_an_internal_error(
+    fixtures: Path, project_file: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     from tsqa.lint.rules.base import Rule
 
     def explode(ctx: object) -> list[object]:

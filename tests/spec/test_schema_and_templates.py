@@ -34,7 +34,9 @@ def test_example_files_validate_against_the_json_schema() -> None:
 
 def test_json_schema_rejects_unknown_keys() -> None:
     with pytest.raises(jsonschema.ValidationError):
-        jsonschema.validate({"task": "t", "seed": {"lm_eval": "x"}, "format": "free_form", "colour": 1}, json_schema("task"))
+        jsonschema.validate(
+            {"task": "t", "seed": {"lm_eval": "x"}, "format": "free_form", "colour": 1}, json_schema("task")
+        )
 
 
 def test_schema_command_prints_both_kinds() -> None:
@@ -68,9 +70,19 @@ def test_builtin_prompts_use_only_their_stage_variables(name: str) -> None:
     prompt = BUILTIN_PROMPTS[name]
     text = builtin_prompt_text(name)
     assert template_variables(text) <= STAGE_VARIABLES[prompt.stage]
-    record = {"task": "arc_easy", "description": None, "format": "multiple_choice", "question": "Why is the sky blue?",
-              "choices": ["scattering", "reflection"], "context": None, "answer": 0, "answer_text": "scattering",
-              "per_seed": 2, "group": "knowledge", "variant": name}
+    record = {
+        "task": "arc_easy",
+        "description": None,
+        "format": "multiple_choice",
+        "question": "Why is the sky blue?",
+        "choices": ["scattering", "reflection"],
+        "context": None,
+        "answer": 0,
+        "answer_text": "scattering",
+        "per_seed": 2,
+        "group": "knowledge",
+        "variant": name,
+    }
     rendered = compile_template(text).render(**{k: v for k, v in record.items() if k in STAGE_VARIABLES[prompt.stage]})
     assert "Why is the sky blue?" in rendered and "A. scattering" in rendered
     assert ("scattering\n" in rendered.replace("A. scattering", "")) == (prompt.stage != "solve")

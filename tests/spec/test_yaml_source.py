@@ -20,7 +20,9 @@ def test_positions_of_keys_and_values() -> None:
 
 
 def test_core_schema_scalars_and_merge_keys() -> None:
-    doc = parse_yaml("a: 0x1F\nb: .inf\nc: null\nd: 2024-01-01\ne: 'yes'\nf: true\nbase: &b {x: 1}\ng: {<<: *b, y: 2}\n", P)
+    doc = parse_yaml(
+        "a: 0x1F\nb: .inf\nc: null\nd: 2024-01-01\ne: 'yes'\nf: true\nbase: &b {x: 1}\ng: {<<: *b, y: 2}\n", P
+    )
     assert doc.data["a"] == 31 and doc.data["b"] == float("inf") and doc.data["c"] is None
     assert doc.data["d"] == "2024-01-01" and doc.data["e"] == "yes" and doc.data["f"] is True
     assert doc.data["g"] == {"x": 1, "y": 2}
@@ -47,7 +49,10 @@ def test_refused_input(text: str, rule: str, pos: Pos) -> None:
 
 def test_alias_bomb_is_bounded() -> None:
     lines = ["a0: &a0 [x, x, x, x, x, x, x, x, x, x]"]
-    lines += [f"a{i}: &a{i} [*a{i-1}, *a{i-1}, *a{i-1}, *a{i-1}, *a{i-1}, *a{i-1}, *a{i-1}, *a{i-1}, *a{i-1}, *a{i-1}]" for i in range(1, 9)]
+    lines += [
+        f"a{i}: &a{i} [*a{i - 1}, *a{i - 1}, *a{i - 1}, *a{i - 1}, *a{i - 1}, *a{i - 1}, *a{i - 1}, *a{i - 1}, *a{i - 1}, *a{i - 1}]"
+        for i in range(1, 9)
+    ]
     with pytest.raises(YamlLoadError, match="too large"):
         parse_yaml("\n".join(lines) + "\n", P)
 

@@ -15,24 +15,40 @@ from tsqa.compile.tokens import TokenCounter
 BLEND_FORMAT_VERSION = 1
 
 
-def build_blend(plan: Plan, dataset_dirs: dict[str, Path], run_root: Path, counters: dict[str, TokenCounter]) -> dict[str, Any]:
+def build_blend(
+    plan: Plan, dataset_dirs: dict[str, Path], run_root: Path, counters: dict[str, TokenCounter]
+) -> dict[str, Any]:
     tasks = []
     for task in plan.tasks:
         shards = []
         for path in sorted(dataset_dirs[task.task].glob("part-*.parquet")):
             texts = pq.read_table(path, columns=["text"]).column("text").to_pylist()
             counter = counters[task.task]
-            shards.append({"path": str(path.relative_to(run_root)), "rows": len(texts),
-                           "tokens": counter.count_many(texts)})
-        tasks.append({"task": task.task, "group": task.group, "weight": task.blend_weight,
-                      "rows": sum(s["rows"] for s in shards), "tokens": sum(s["tokens"] for s in shards),
-                      "token_counter": counters[task.task].method, "shards": shards})
+            shards.append(
+                {"path": str(path.relative_to(run_root)), "rows": len(texts), "tokens": counter.count_many(texts)}
+            )
+        tasks.append(
+            {
+                "task": task.task,
+                "group": task.group,
+                "weight": task.blend_weight,
+                "rows": sum(s["rows"] for s in shards),
+                "tokens": sum(s["tokens"] for s in shards),
+                "token_counter": counters[task.task].method,
+                "shards": shards,
+            }
+        )
     total_weight = sum(t["weight"] for t in tasks if t["tokens"]) or 1.0
     data_path: list[Any] = []
     for task in tasks:
         for shard in task["shards"]:
             if task["tokens"] and shard["tokens"]:
                 data_path += [round(task["weight"] / total_weight * shard["tokens"] / task["tokens"], 8), shard["path"]]
-    return {"format": BLEND_FORMAT_VERSION, "project": plan.project, "plan_digest": plan.input_digest,
-            "created_at": datetime.now(UTC).isoformat(timespec="seconds"), "tasks": tasks,
-            "megatron_data_path": data_path}
+    return {
+        "format": BLEND_FORMAT_VERSION,
+        "project": plan.project,
+        "plan_digest": plan.input_digest,
+        "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "tasks": tasks,
+        "megatron_data_path": data_path,
+    }

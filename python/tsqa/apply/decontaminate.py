@@ -31,8 +31,11 @@ def eval_sources(loaded: LoadedSpec, store_files: list[Path]) -> EvalSources:
     return tuple((str(p), p.stat().st_mtime) for p in sorted({*declared, *store_files}))
 
 
-def decontaminate(loaded: LoadedSpec, rows: list[dict[str, Any]], sources: EvalSources,
-                  ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+def decontaminate(
+    loaded: LoadedSpec,
+    rows: list[dict[str, Any]],
+    sources: EvalSources,
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     settings = loaded.spec.decontaminate
     if not settings.enabled or not sources or not rows:
         return rows, []
@@ -42,8 +45,13 @@ def decontaminate(loaded: LoadedSpec, rows: list[dict[str, Any]], sources: EvalS
     for row, count, hits in zip(rows, result.count.tolist(), result.ids.to_pylist(), strict=True):
         if count >= settings.min_overlap:
             names = [ids[i] for i in hits[:5]]
-            rejects.append({"id": f"{row['question_id']}/{row['variant']}", "reason": "contaminated",
-                            "detail": f"{count} shared {settings.ngram}-grams with eval records {names}"})
+            rejects.append(
+                {
+                    "id": f"{row['question_id']}/{row['variant']}",
+                    "reason": "contaminated",
+                    "detail": f"{count} shared {settings.ngram}-grams with eval records {names}",
+                }
+            )
         else:
             kept.append(row)
     return kept, rejects

@@ -13,8 +13,8 @@ from typing import Any
 
 import numpy as np
 
-from tsqa.curate.exact import exact_dedup
 from tsqa.curate import NativeError
+from tsqa.curate.exact import exact_dedup
 from tsqa.curate.neardup import MinHashIndex, build_index, near_dedup
 from tsqa.spec.models import TaskSpec
 
@@ -30,7 +30,8 @@ class DedupIndexError(Exception):
 
 
 def dedup_tasks(
-    tasks: dict[str, tuple[TaskSpec, Rows, Rows]], index_files: dict[str, list[Path]] | None = None,
+    tasks: dict[str, tuple[TaskSpec, Rows, Rows]],
+    index_files: dict[str, list[Path]] | None = None,
     save_dir: Path | None = None,
 ) -> dict[str, tuple[Rows, Rows]]:
     """`tasks`: name → (spec, enriched rows, normalised seed rows); `index_files`: name → saved
@@ -67,9 +68,12 @@ def dedup_tasks(
             if seed_texts:
                 index = build_index(seed_texts, threshold=threshold, num_perm=num_perm, ngram=ngram, shingle=shingle)
         scores = np.array([q.get("agreement") or 0.0 for _, q in questions], dtype=np.float64)
-        near = near_dedup(texts, threshold=threshold, num_perm=num_perm, ngram=ngram, shingle=shingle,
-                          scores=scores, index=index)
-        for i, (dup_of, seed_match) in enumerate(zip(near.duplicate_of.tolist(), near.index_match.tolist(), strict=True)):
+        near = near_dedup(
+            texts, threshold=threshold, num_perm=num_perm, ngram=ngram, shingle=shingle, scores=scores, index=index
+        )
+        for i, (dup_of, seed_match) in enumerate(
+            zip(near.duplicate_of.tolist(), near.index_match.tolist(), strict=True)
+        ):
             if uids[i] in dropped:
                 continue
             if seed_match >= 0:
@@ -77,7 +81,9 @@ def dedup_tasks(
             elif dup_of >= 0:
                 dropped[uids[i]] = ("near_duplicate", f"near-duplicate of {uids[dup_of]}")
         params = {"threshold": threshold, "num_perm": num_perm, "ngram": ngram, "shingle": shingle}
-        for path in sorted({p for name in names if "index" in tasks[name][0].dedup.against for p in index_files.get(name, [])}):
+        for path in sorted(
+            {p for name in names if "index" in tasks[name][0].dedup.against for p in index_files.get(name, [])}
+        ):
             earlier = _load_index(path, params)
             matches = near_dedup(texts, index=earlier, **params).index_match.tolist()
             for i, match in enumerate(matches):
@@ -95,7 +101,9 @@ def dedup_tasks(
             if verdict is None:
                 kept.append(row)
             else:
-                rejects.append({"id": f"{row['question_id']}/{row['variant']}", "reason": verdict[0], "detail": verdict[1]})
+                rejects.append(
+                    {"id": f"{row['question_id']}/{row['variant']}", "reason": verdict[0], "detail": verdict[1]}
+                )
         out[name] = (kept, rejects)
     return out
 

@@ -68,15 +68,22 @@ class StageOutcome:
 
 class Executor:
     def __init__(
-        self, project: LoadedProject, specs: list[LoadedSpec], plan: Plan, *,
-        engine_factory: EngineFactory | None = None, progress: Progress | None = None,
+        self,
+        project: LoadedProject,
+        specs: list[LoadedSpec],
+        plan: Plan,
+        *,
+        engine_factory: EngineFactory | None = None,
+        progress: Progress | None = None,
         commit_every: int = COMMIT_EVERY,
     ) -> None:
         self.project = project
         self.commit_every = commit_every
         self.plan = plan
         self.run_dir = RunDir(project.path.parent / project.project.output.dir)
-        self.models = {name: _resolve_local_model(cfg, project.path.parent) for name, cfg in project.project.models.items()}
+        self.models = {
+            name: _resolve_local_model(cfg, project.path.parent) for name, cfg in project.project.models.items()
+        }
         self.pool = EnginePool(self.models, engine_factory or create_engine)
         self.progress = progress
         by_name = {t.task: t for t in plan.tasks}
@@ -126,20 +133,35 @@ class Executor:
             write_shard(data, 0, table)
             if outcome.rejects:
                 write_shard(rejects, 0, rejects_table(outcome.rejects))
-        shards = [ShardInfo(file=str(p.relative_to(self.run_dir.root)), rows=_rows(p), sha256=file_sha256(p))
-                  for _, p in sorted(existing_shards(data).items())]
+        shards = [
+            ShardInfo(file=str(p.relative_to(self.run_dir.root)), rows=_rows(p), sha256=file_sha256(p))
+            for _, p in sorted(existing_shards(data).items())
+        ]
         reject_rows = read_shards(rejects)
         reasons = Counter(reject_rows.column("reason").to_pylist()) if reject_rows is not None else Counter()
         stats = outcome.stats or CallStats()
         model = self._stage_model(task, stage)
-        write_manifest(folder, Manifest(
-            task=task.name, stage=stage.value, fingerprint=task.fingerprints[stage], plan_digest=self.plan.input_digest,
-            rows_in=outcome.rows_in, rows_out=sum(s.rows for s in shards), shards=shards, rejections=dict(reasons),
-            requests=stats.requests, cache_hits=stats.cache_hits, prompt_tokens=stats.prompt_tokens,
-            completion_tokens=stats.completion_tokens, model=model.model if model else None,
-            model_revision=model.revision if model else None, sampling=self._stage_sampling(task, stage),
-            completed_at=datetime.now(UTC).isoformat(timespec="seconds"),
-        ))
+        write_manifest(
+            folder,
+            Manifest(
+                task=task.name,
+                stage=stage.value,
+                fingerprint=task.fingerprints[stage],
+                plan_digest=self.plan.input_digest,
+                rows_in=outcome.rows_in,
+                rows_out=sum(s.rows for s in shards),
+                shards=shards,
+                rejections=dict(reasons),
+                requests=stats.requests,
+                cache_hits=stats.cache_hits,
+                prompt_tokens=stats.prompt_tokens,
+                completion_tokens=stats.completion_tokens,
+                model=model.model if model else None,
+                model_revision=model.revision if model else None,
+                sampling=self._stage_sampling(task, stage),
+                completed_at=datetime.now(UTC).isoformat(timespec="seconds"),
+            ),
+        )
 
     # -- stages ----------------------------------------------------------------------------------
     def _stage_seeds(self, task: _Task, cache: ResponseCache) -> StageOutcome:
@@ -155,10 +177,19 @@ class Executor:
         docs = self.rows(task, Stage.SEEDS)
         info = load_catalog().get(spec.seed.lm_eval) if hasattr(spec.seed, "lm_eval") else None
         result = normalise(spec, info, docs)
-        rows = [{"seed_id": r.seed_id, "question": r.question, "options": list(r.options) if r.options else None,
-                 "answer_text": r.answer_text, "answer_index": r.answer_index,
-                 "answer_aliases": list(r.answer_aliases) if r.answer_aliases else None, "context": r.context,
-                 "raw": r.raw} for r in result.records]
+        rows = [
+            {
+                "seed_id": r.seed_id,
+                "question": r.question,
+                "options": list(r.options) if r.options else None,
+                "answer_text": r.answer_text,
+                "answer_index": r.answer_index,
+                "answer_aliases": list(r.answer_aliases) if r.answer_aliases else None,
+                "context": r.context,
+                "raw": r.raw,
+            }
+            for r in result.records
+        ]
         rejects = [{"id": f.seed_id, "reason": "unnormalisable", "detail": f.reason[:300]} for f in result.failures]
         return StageOutcome(rows=rows, rejects=rejects, rows_in=len(docs))
 
@@ -173,12 +204,19 @@ class Executor:
             out = []
             for req in chunk:
                 res, seed = results[req.id], by_id[req.id]
-                out.append({"candidate_id": seed["seed_id"], "seed_id": seed["seed_id"], "seed_question": seed["question"],
-                            "n_options": len(seed["options"]) if seed.get("options") else None,
-                            "text": res.texts[0] if res.ok and res.texts else None,
-                            "finish_reason": res.finish_reasons[0] if res.finish_reasons else None,
-                            "error": res.error, "prompt_tokens": res.prompt_tokens,
-                            "completion_tokens": res.completion_tokens})
+                out.append(
+                    {
+                        "candidate_id": seed["seed_id"],
+                        "seed_id": seed["seed_id"],
+                        "seed_question": seed["question"],
+                        "n_options": len(seed["options"]) if seed.get("options") else None,
+                        "text": res.texts[0] if res.ok and res.texts else None,
+                        "finish_reason": res.finish_reasons[0] if res.finish_reasons else None,
+                        "error": res.error,
+                        "prompt_tokens": res.prompt_tokens,
+                        "completion_tokens": res.completion_tokens,
+                    }
+                )
             return out
 
         return self._model_stage(task, Stage.GENERATE, spec.generate.model, requests, to_rows, cache)
@@ -187,8 +225,18 @@ class Executor:
         spec = task.loaded.spec
         rows = self.rows(task, Stage.GENERATE)
         with_context = any(r.get("context") for r in self.rows(task, Stage.NORMALISE))
-        candidates = [Candidate(r["candidate_id"], r["seed_id"], r["seed_question"], r["n_options"], r["text"],
-                                r["finish_reason"], r["error"]) for r in rows]
+        candidates = [
+            Candidate(
+                r["candidate_id"],
+                r["seed_id"],
+                r["seed_question"],
+                r["n_options"],
+                r["text"],
+                r["finish_reason"],
+                r["error"],
+            )
+            for r in rows
+        ]
         result = parse_candidates(spec.format, candidates, with_context=with_context)
         rejects = [{"id": r["candidate_id"], "reason": r["reason"], "detail": r["detail"]} for r in result.rejects]
         return StageOutcome(rows=result.questions, rejects=rejects, rows_in=len(result.questions) + len(rejects))
@@ -203,8 +251,10 @@ class Executor:
         by_id = {f"{spec.task}/solve/{q['question_id']}": q for q in questions}
 
         def to_rows(results: dict[str, Result], chunk: list[Request]) -> list[dict[str, Any]]:
-            return [{**by_id[req.id], "samples": list(results[req.id].texts), "error": results[req.id].error}
-                    for req in chunk]
+            return [
+                {**by_id[req.id], "samples": list(results[req.id].texts), "error": results[req.id].error}
+                for req in chunk
+            ]
 
         return self._model_stage(task, Stage.SOLVE, verify.model, requests, to_rows, cache)
 
@@ -217,15 +267,29 @@ class Executor:
         failed = [r for r in rows if r.get("error")]
         voting = [r for r in rows if not r.get("error")]
         verdicts = verify_by_vote(voting, [r["samples"] for r in voting], spec.format, spec.verify).table.to_pylist()
-        kept, rejects = [], [{"id": r["question_id"], "reason": "engine_error", "detail": (r["error"] or "")[:300]}
-                             for r in failed]
+        kept, rejects = (
+            [],
+            [{"id": r["question_id"], "reason": "engine_error", "detail": (r["error"] or "")[:300]} for r in failed],
+        )
         for row, verdict in zip(voting, verdicts, strict=True):
             if verdict["kept"]:
-                kept.append({**row, "winner": verdict["winner"], "votes": verdict["votes"], "total": verdict["total"],
-                             "agreement": verdict["agreement"]})
+                kept.append(
+                    {
+                        **row,
+                        "winner": verdict["winner"],
+                        "votes": verdict["votes"],
+                        "total": verdict["total"],
+                        "agreement": verdict["agreement"],
+                    }
+                )
             else:
-                rejects.append({"id": row["question_id"], "reason": verdict["reason"],
-                                "detail": f"winner {verdict['winner']!r}, {verdict['votes']}/{verdict['total']} votes"})
+                rejects.append(
+                    {
+                        "id": row["question_id"],
+                        "reason": verdict["reason"],
+                        "detail": f"winner {verdict['winner']!r}, {verdict['votes']}/{verdict['total']} votes",
+                    }
+                )
         return StageOutcome(rows=kept, rejects=rejects, rows_in=len(rows))
 
     def _stage_enrich(self, task: _Task, cache: ResponseCache) -> StageOutcome | None:
@@ -239,19 +303,45 @@ class Executor:
             for req in chunk:
                 question, variant = by_id[req.id]
                 res = results[req.id]
-                rows.append({**question, "variant": variant, "enrichment": res.texts[0] if res.ok and res.texts else None,
-                             "_text": res.texts[0] if res.ok and res.texts else "", "_error": res.error,
-                             "_finish": res.finish_reasons[0] if res.finish_reasons else None, "_id": req.id})
-            reasons = check_enrichments(spec.format, [
-                {"text": r["_text"], "error": r["_error"], "finish_reason": r["_finish"], "options": r["options"],
-                 "answer_index": r["answer_index"], "answer_text": r["answer_text"]} for r in rows])
+                rows.append(
+                    {
+                        **question,
+                        "variant": variant,
+                        "enrichment": res.texts[0] if res.ok and res.texts else None,
+                        "_text": res.texts[0] if res.ok and res.texts else "",
+                        "_error": res.error,
+                        "_finish": res.finish_reasons[0] if res.finish_reasons else None,
+                        "_id": req.id,
+                    }
+                )
+            reasons = check_enrichments(
+                spec.format,
+                [
+                    {
+                        "text": r["_text"],
+                        "error": r["_error"],
+                        "finish_reason": r["_finish"],
+                        "options": r["options"],
+                        "answer_index": r["answer_index"],
+                        "answer_text": r["answer_text"],
+                    }
+                    for r in rows
+                ],
+            )
             for row, reason in zip(rows, reasons, strict=True):
                 row["_reason"] = reason
             return rows
 
-        return self._model_stage(task, Stage.ENRICH, spec.enrich.model, requests, to_rows, cache,
-                                 keep=lambda r: r["_reason"] == "kept",
-                                 reject=lambda r: {"id": r["_id"], "reason": r["_reason"], "detail": (r["_error"] or r["_text"])[:300]})
+        return self._model_stage(
+            task,
+            Stage.ENRICH,
+            spec.enrich.model,
+            requests,
+            to_rows,
+            cache,
+            keep=lambda r: r["_reason"] == "kept",
+            reject=lambda r: {"id": r["_id"], "reason": r["_reason"], "detail": (r["_error"] or r["_text"])[:300]},
+        )
 
     def _dedup_all(self) -> None:
         from tsqa.apply.dedup import DedupIndexError, dedup_tasks
@@ -263,8 +353,13 @@ class Executor:
         index_files = {t.name: [t.loaded.path.parent / p for p in t.loaded.spec.dedup.index] for t in self.tasks}
         try:
             outcomes = dedup_tasks(
-                {t.name: (t.loaded.spec, self.rows(t, Stage.ENRICH), self.rows(t, Stage.NORMALISE)) for t in self.tasks},
-                index_files, save_dir=self.run_dir.root / "dedup-index")
+                {
+                    t.name: (t.loaded.spec, self.rows(t, Stage.ENRICH), self.rows(t, Stage.NORMALISE))
+                    for t in self.tasks
+                },
+                index_files,
+                save_dir=self.run_dir.root / "dedup-index",
+            )
         except DedupIndexError as exc:
             raise ApplyError(str(exc)) from None
         for task in pending:
@@ -296,9 +391,15 @@ class Executor:
 
     # -- model stages ----------------------------------------------------------------------------
     def _model_stage(
-        self, task: _Task, stage: Stage, model_name: str, requests: list[Request],
-        to_rows: Callable[[dict[str, Result], list[Request]], list[dict[str, Any]]], cache: ResponseCache,
-        *, keep: Callable[[dict[str, Any]], bool] | None = None,
+        self,
+        task: _Task,
+        stage: Stage,
+        model_name: str,
+        requests: list[Request],
+        to_rows: Callable[[dict[str, Result], list[Request]], list[dict[str, Any]]],
+        cache: ResponseCache,
+        *,
+        keep: Callable[[dict[str, Any]], bool] | None = None,
         reject: Callable[[dict[str, Any]], dict[str, Any]] | None = None,
     ) -> None:
         config = self.models[model_name]
@@ -306,15 +407,26 @@ class Executor:
         done = existing_shards(folder / "data")
         size = getattr(config, "chunk_size", 1024)
         chunks = [requests[i : i + size] for i in range(0, len(requests), size)]
-        advance = self.progress(f"{task.name} {stage.value}", len(requests),
-                                sum(len(c) for i, c in enumerate(chunks) if i in done)) if self.progress else None
+        advance = (
+            self.progress(
+                f"{task.name} {stage.value}", len(requests), sum(len(c) for i, c in enumerate(chunks) if i in done)
+            )
+            if self.progress
+            else None
+        )
         stats = CallStats()
         identity = _identity(self.project.project.models[model_name])  # as declared: moving the project keeps the cache
         for index, chunk in enumerate(chunks):
             if index in done:
                 continue
-            results, chunk_stats = call_model(lambda: self.pool.get(model_name), cache, identity, chunk,
-                                              progress=advance, commit_every=self.commit_every)
+            results, chunk_stats = call_model(
+                lambda: self.pool.get(model_name),
+                cache,
+                identity,
+                chunk,
+                progress=advance,
+                commit_every=self.commit_every,
+            )
             stats.add(chunk_stats)
             _stop_if_failing(model_name, chunk, results)
             rows = to_rows(results, chunk)
@@ -329,14 +441,20 @@ class Executor:
 
     def _stage_model(self, task: _Task, stage: Stage) -> VllmModel | OpenAIModel | None:
         spec = task.loaded.spec
-        name = {Stage.GENERATE: spec.generate.model, Stage.ENRICH: spec.enrich.model,
-                Stage.SOLVE: spec.verify.model if isinstance(spec.verify, VoteVerify) else None}.get(stage)
+        name = {
+            Stage.GENERATE: spec.generate.model,
+            Stage.ENRICH: spec.enrich.model,
+            Stage.SOLVE: spec.verify.model if isinstance(spec.verify, VoteVerify) else None,
+        }.get(stage)
         return self.models[name] if name else None
 
     def _stage_sampling(self, task: _Task, stage: Stage) -> dict[str, Any] | None:
         spec = task.loaded.spec
-        sampling = {Stage.GENERATE: spec.generate.sampling, Stage.ENRICH: spec.enrich.sampling,
-                    Stage.SOLVE: spec.verify.sampling if isinstance(spec.verify, VoteVerify) else None}.get(stage)
+        sampling = {
+            Stage.GENERATE: spec.generate.sampling,
+            Stage.ENRICH: spec.enrich.sampling,
+            Stage.SOLVE: spec.verify.sampling if isinstance(spec.verify, VoteVerify) else None,
+        }.get(stage)
         return sampling.model_dump(mode="json") if sampling else None
 
     def _task(self, loaded: LoadedSpec, plan: TaskPlan) -> _Task:
@@ -348,7 +466,9 @@ class Executor:
         task.prompts["solve"] = resolve_prompt_text(solve, loaded.ref(("verify", "prompt")).file.parent)
         for variant in spec.enrich.variants:
             ref = spec.enrich.prompts.get(variant, variant)
-            task.prompts[f"enrich:{variant}"] = resolve_prompt_text(ref, loaded.ref(("enrich", "prompts", variant)).file.parent)
+            task.prompts[f"enrich:{variant}"] = resolve_prompt_text(
+                ref, loaded.ref(("enrich", "prompts", variant)).file.parent
+            )
         return task
 
 
@@ -364,8 +484,9 @@ _MAX_FAILED_SHARE = 0.5
 def _stop_if_failing(model_name: str, chunk: list[Request], results: dict[str, Result]) -> None:
     failed = [results[r.id] for r in chunk if not results[r.id].ok]
     if failed and (len(failed) == len(chunk) or (len(chunk) >= 8 and len(failed) / len(chunk) > _MAX_FAILED_SHARE)):
-        raise ApplyError(f"model {model_name!r}: {len(failed)} of {len(chunk)} requests failed; first error: "
-                         f"{failed[0].error}")
+        raise ApplyError(
+            f"model {model_name!r}: {len(failed)} of {len(chunk)} requests failed; first error: {failed[0].error}"
+        )
 
 
 def _resolve_local_model(config: VllmModel | OpenAIModel, base: Path) -> VllmModel | OpenAIModel:

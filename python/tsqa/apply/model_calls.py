@@ -37,13 +37,20 @@ class CallStats:
 
 
 def call_model(
-    engine: Callable[[], Engine], cache: ResponseCache, identity: dict[str, Any], requests: Sequence[Request],
-    *, progress: Callable[[int], None] | None = None, commit_every: int = COMMIT_EVERY,
+    engine: Callable[[], Engine],
+    cache: ResponseCache,
+    identity: dict[str, Any],
+    requests: Sequence[Request],
+    *,
+    progress: Callable[[int], None] | None = None,
+    commit_every: int = COMMIT_EVERY,
 ) -> tuple[dict[str, Result], CallStats]:
     """Results by request id for every request (a failure is a Result with `error`)."""
     stats = CallStats(requests=len(requests))
     keys = {
-        r.id: request_key(identity, [m.model_dump() for m in r.messages], r.sampling.model_dump(mode="json"), r.json_schema)
+        r.id: request_key(
+            identity, [m.model_dump() for m in r.messages], r.sampling.model_dump(mode="json"), r.json_schema
+        )
         for r in requests
     }
     stats.keys = keys

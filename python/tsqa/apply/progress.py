@@ -10,12 +10,21 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 
 @contextmanager
-def rich_progress(console: Console, *, enabled: bool = True) -> Iterator[Callable[[str, int, int], Callable[[int], None]] | None]:
+def rich_progress(
+    console: Console, *, enabled: bool = True
+) -> Iterator[Callable[[str, int, int], Callable[[int], None]] | None]:
     if not enabled:
         yield None
         return
-    bars = Progress(TextColumn("{task.description:<32}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                    TimeRemainingColumn(), console=console, transient=False)
+    bars = Progress(
+        TextColumn("{task.description:<32}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        TimeRemainingColumn(),
+        console=console,
+        transient=False,
+    )
 
     def start(label: str, total: int, done: int) -> Callable[[int], None]:
         task = bars.add_task(label, total=total, completed=done)

@@ -16,9 +16,16 @@ from tsqa.store.manifest import Manifest
 def write_report(path: Path, plan: Plan, manifests: dict[str, dict[str, Manifest]]) -> None:
     charts = path.parent / "report"
     charts.mkdir(parents=True, exist_ok=True)
-    lines = [f"# tsqa run report — {plan.project}", "", f"Plan digest `{plan.input_digest[:16]}`.", "",
-             "## Yield per stage", "", "| task | " + " | ".join(s.value for s in _YIELD) + " |",
-             "|---|" + "---|" * len(_YIELD)]
+    lines = [
+        f"# tsqa run report — {plan.project}",
+        "",
+        f"Plan digest `{plan.input_digest[:16]}`.",
+        "",
+        "## Yield per stage",
+        "",
+        "| task | " + " | ".join(s.value for s in _YIELD) + " |",
+        "|---|" + "---|" * len(_YIELD),
+    ]
     for task, stages in manifests.items():
         cells = [f"{stages[s.value].rows_out:,}" if s.value in stages else "—" for s in _YIELD]
         lines.append(f"| {task} | " + " | ".join(cells) + " |")
@@ -29,13 +36,20 @@ def write_report(path: Path, plan: Plan, manifests: dict[str, dict[str, Manifest
             for reason, count in sorted(m.rejections.items()):
                 lines.append(f"| {task} | {stage} | {reason} | {count:,} |")
                 reasons[f"{stage}: {reason}"] += count
-    lines += ["", "## Model calls", "", "| task | stage | requests | cache hits | prompt tokens | completion tokens |",
-              "|---|---|---|---|---|---|"]
+    lines += [
+        "",
+        "## Model calls",
+        "",
+        "| task | stage | requests | cache hits | prompt tokens | completion tokens |",
+        "|---|---|---|---|---|---|",
+    ]
     for task, stages in manifests.items():
         for stage in (Stage.GENERATE, Stage.SOLVE, Stage.ENRICH):
             m = stages.get(stage.value)
             if m is not None and m.requests:
-                lines.append(f"| {task} | {stage.value} | {m.requests:,} | {m.cache_hits:,} | {m.prompt_tokens:,} | {m.completion_tokens:,} |")
+                lines.append(
+                    f"| {task} | {stage.value} | {m.requests:,} | {m.cache_hits:,} | {m.prompt_tokens:,} | {m.completion_tokens:,} |"
+                )
     agreement, lengths = _collect(path.parent, manifests)
     lines += ["", "## Charts", ""]
     for name, title in _plot(charts, reasons, agreement, lengths):
@@ -43,8 +57,17 @@ def write_report(path: Path, plan: Plan, manifests: dict[str, dict[str, Manifest
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
 
 
-_YIELD = (Stage.SEEDS, Stage.NORMALISE, Stage.GENERATE, Stage.PARSE, Stage.VERIFY, Stage.ENRICH, Stage.DEDUP,
-          Stage.DECONTAMINATE, Stage.PACKAGE)
+_YIELD = (
+    Stage.SEEDS,
+    Stage.NORMALISE,
+    Stage.GENERATE,
+    Stage.PARSE,
+    Stage.VERIFY,
+    Stage.ENRICH,
+    Stage.DEDUP,
+    Stage.DECONTAMINATE,
+    Stage.PACKAGE,
+)
 
 
 def _collect(root: Path, manifests: dict[str, dict[str, Manifest]]) -> tuple[list[float], list[int]]:
@@ -53,7 +76,11 @@ def _collect(root: Path, manifests: dict[str, dict[str, Manifest]]) -> tuple[lis
     for stages in manifests.values():
         verify, package = stages.get("verify"), stages.get("package")
         for shard in verify.shards if verify else []:
-            agreement += [a for a in pq.read_table(root / shard.file, columns=["agreement"]).column(0).to_pylist() if a is not None]
+            agreement += [
+                a
+                for a in pq.read_table(root / shard.file, columns=["agreement"]).column(0).to_pylist()
+                if a is not None
+            ]
         for shard in package.shards if package else []:
             lengths += [len(t) for t in pq.read_table(root / shard.file, columns=["text"]).column(0).to_pylist()]
     return agreement, lengths
@@ -76,8 +103,10 @@ def _plot(folder: Path, reasons: Counter[str], agreement: list[float], lengths: 
         fig.savefig(folder / "rejections.png", dpi=100)
         plt.close(fig)
         made.append(("rejections.png", "Rejections by stage and reason"))
-    for values, name, title, xlabel in ((agreement, "agreement.png", "Vote agreement of verified questions", "agreement"),
-                                        (lengths, "lengths.png", "Length of packaged texts", "characters")):
+    for values, name, title, xlabel in (
+        (agreement, "agreement.png", "Vote agreement of verified questions", "agreement"),
+        (lengths, "lengths.png", "Length of packaged texts", "characters"),
+    ):
         if values:
             fig, ax = plt.subplots(figsize=(6, 3))
             ax.hist(values, bins=20)

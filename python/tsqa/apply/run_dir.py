@@ -1,16 +1,16 @@
 """The run directory layout.
 
-    <output.dir>/
-      state.json                         what the last complete apply produced (plan diffs read it)
-      cache/responses.sqlite             the response cache (model calls are never repeated)
-      tasks/<task>/<stage>/<fingerprint>/
-          data/part-*.parquet            the stage's output rows
-          rejects/part-*.parquet         rows the stage dropped, each with its reason
-          manifest.json                  written last: the stage is complete
-      datasets/<task>/part-*.parquet     the packaged dataset (structured fields + `text` + provenance)
-      blend.json                         per task: shards, weight, rows, tokens (Megatron-style)
-      dedup-index/*.index                MinHash index of the kept questions, for later runs' dedup
-      report.md, report/*.png            yields, rejections, agreement, lengths
+<output.dir>/
+  state.json                         what the last complete apply produced (plan diffs read it)
+  cache/responses.sqlite             the response cache (model calls are never repeated)
+  tasks/<task>/<stage>/<fingerprint>/
+      data/part-*.parquet            the stage's output rows
+      rejects/part-*.parquet         rows the stage dropped, each with its reason
+      manifest.json                  written last: the stage is complete
+  datasets/<task>/part-*.parquet     the packaged dataset (structured fields + `text` + provenance)
+  blend.json                         per task: shards, weight, rows, tokens (Megatron-style)
+  dedup-index/*.index                MinHash index of the kept questions, for later runs' dedup
+  report.md, report/*.png            yields, rejections, agreement, lengths
 """
 
 from __future__ import annotations

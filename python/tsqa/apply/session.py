@@ -6,13 +6,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tsqa.engines.registry import EngineFactory
 from tsqa.apply.executor import ApplyError, Progress
 from tsqa.apply.model_calls import COMMIT_EVERY
 from tsqa.apply.run import ApplyResult, apply_plan
 from tsqa.compile import compile_plan
 from tsqa.compile.saved import PlanError, load_plan, stale_inputs
 from tsqa.engines.base import EngineError
+from tsqa.engines.registry import EngineFactory
 from tsqa.lint import lint_paths
 from tsqa.lint.report import text_line
 from tsqa.seeds.errors import SeedError
@@ -27,8 +27,13 @@ class ApplyFailed(Exception):
 
 
 def run_apply(
-    paths: list[Path], *, project_file: Path | None = None, limit: int | None = None,
-    progress: Progress | None = None, engine_factory: EngineFactory | None = None, commit_every: int = COMMIT_EVERY,
+    paths: list[Path],
+    *,
+    project_file: Path | None = None,
+    limit: int | None = None,
+    progress: Progress | None = None,
+    engine_factory: EngineFactory | None = None,
+    commit_every: int = COMMIT_EVERY,
 ) -> ApplyResult:
     saved = None
     if len(paths) == 1 and paths[0].suffix == ".json":
@@ -43,8 +48,14 @@ def run_apply(
         raise ApplyFailed([text_line(d) for d in checked.diagnostics] + ["apply stopped: fix the errors above"])
     project, specs = checked.project, [_limited(s, limit) for s in checked.specs]
     if project.project.executor.kind == "ray":
-        raise ApplyFailed([f"error: {project.path}: executor kind 'ray' is planned but not implemented yet; use "
-                           "`kind: local` (with engine: vllm, or engine: openai pointing at a served deployment)"])
+        raise ApplyFailed(
+            [
+                (
+                    f"error: {project.path}: executor kind 'ray' is planned but not implemented yet; use "
+                    "`kind: local` (with engine: vllm, or engine: openai pointing at a served deployment)"
+                )
+            ]
+        )
     try:
         from tsqa.seeds.catalog import load_catalog
 
@@ -53,10 +64,19 @@ def run_apply(
         if saved is not None:
             changed = stale_inputs(saved, plan)
             if changed:
-                raise ApplyFailed([f"error: the saved plan {paths[0] if len(paths) == 1 else ''} is stale; "
-                                   "these inputs changed since it was written:", *[f"  {c}" for c in changed],
-                                   "run `tsqa plan -o PLAN` again"])
-        return apply_plan(project, specs, plan, engine_factory=engine_factory, progress=progress, commit_every=commit_every)
+                raise ApplyFailed(
+                    [
+                        (
+                            f"error: the saved plan {paths[0] if len(paths) == 1 else ''} is stale; "
+                            "these inputs changed since it was written:"
+                        ),
+                        *[f"  {c}" for c in changed],
+                        "run `tsqa plan -o PLAN` again",
+                    ]
+                )
+        return apply_plan(
+            project, specs, plan, engine_factory=engine_factory, progress=progress, commit_every=commit_every
+        )
     except (ApplyError, EngineError, SeedError, StateError) as exc:
         raise ApplyFailed([f"error: {exc}", "work already finished is kept; run apply again to resume"]) from None
 
@@ -66,4 +86,6 @@ def _limited(loaded: LoadedSpec, limit: int | None) -> LoadedSpec:
         return loaded
     seed = loaded.spec.seed
     capped = seed.model_copy(update={"limit": min(limit, seed.limit or limit)})
-    return LoadedSpec(loaded.doc, loaded.spec.model_copy(update={"seed": capped}), loaded.from_defaults, loaded.project_doc)
+    return LoadedSpec(
+        loaded.doc, loaded.spec.model_copy(update={"seed": capped}), loaded.from_defaults, loaded.project_doc
+    )

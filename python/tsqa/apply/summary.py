@@ -24,8 +24,11 @@ def render_summary(result: ApplyResult, console: Console) -> None:
         table.add_row(task, *[f"{stages[c].rows_out:,}" if c in stages else "—" for c in _COLUMNS])
         total += stages["package"].rows_out if "package" in stages else 0
     console.print(table)
-    console.print(f"Applied: {total:,} rows packaged in {len(result.manifests)} tasks. Run directory "
-                  f"{_shown(result.run_dir)}; blend {_shown(result.blend)}; report {_shown(result.report)}.", highlight=False)
+    console.print(
+        f"Applied: {total:,} rows packaged in {len(result.manifests)} tasks. Run directory "
+        f"{_shown(result.run_dir)}; blend {_shown(result.blend)}; report {_shown(result.report)}.",
+        highlight=False,
+    )
 
 
 def _shown(path: Path) -> str:

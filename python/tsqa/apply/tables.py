@@ -8,29 +8,83 @@ import pyarrow as pa
 
 _STR, _LIST = pa.string(), pa.list_(pa.string())
 
-QUESTION_FIELDS = [("question_id", _STR), ("seed_id", _STR), ("question", _STR), ("options", _LIST),
-                   ("answer_index", pa.int32()), ("answer_text", _STR), ("context", _STR)]
+QUESTION_FIELDS = [
+    ("question_id", _STR),
+    ("seed_id", _STR),
+    ("question", _STR),
+    ("options", _LIST),
+    ("answer_index", pa.int32()),
+    ("answer_text", _STR),
+    ("context", _STR),
+]
 
 SCHEMAS: dict[str, pa.Schema] = {
-    "normalise": pa.schema([("seed_id", _STR), ("question", _STR), ("options", _LIST), ("answer_text", _STR),
-                            ("answer_index", pa.int32()), ("answer_aliases", _LIST), ("context", _STR), ("raw", _STR)]),
-    "generate": pa.schema([("candidate_id", _STR), ("seed_id", _STR), ("seed_question", _STR), ("n_options", pa.int32()),
-                           ("text", _STR), ("finish_reason", _STR), ("error", _STR), ("prompt_tokens", pa.int64()),
-                           ("completion_tokens", pa.int64())]),
+    "normalise": pa.schema(
+        [
+            ("seed_id", _STR),
+            ("question", _STR),
+            ("options", _LIST),
+            ("answer_text", _STR),
+            ("answer_index", pa.int32()),
+            ("answer_aliases", _LIST),
+            ("context", _STR),
+            ("raw", _STR),
+        ]
+    ),
+    "generate": pa.schema(
+        [
+            ("candidate_id", _STR),
+            ("seed_id", _STR),
+            ("seed_question", _STR),
+            ("n_options", pa.int32()),
+            ("text", _STR),
+            ("finish_reason", _STR),
+            ("error", _STR),
+            ("prompt_tokens", pa.int64()),
+            ("completion_tokens", pa.int64()),
+        ]
+    ),
     "parse": pa.schema(QUESTION_FIELDS),
     "solve": pa.schema([*QUESTION_FIELDS, ("samples", _LIST), ("error", _STR)]),
-    "verify": pa.schema([*QUESTION_FIELDS, ("winner", _STR), ("votes", pa.int64()), ("total", pa.int64()),
-                         ("agreement", pa.float64())]),
-    "enrich": pa.schema([*QUESTION_FIELDS, ("winner", _STR), ("votes", pa.int64()), ("total", pa.int64()),
-                         ("agreement", pa.float64()), ("variant", _STR), ("enrichment", _STR)]),
+    "verify": pa.schema(
+        [*QUESTION_FIELDS, ("winner", _STR), ("votes", pa.int64()), ("total", pa.int64()), ("agreement", pa.float64())]
+    ),
+    "enrich": pa.schema(
+        [
+            *QUESTION_FIELDS,
+            ("winner", _STR),
+            ("votes", pa.int64()),
+            ("total", pa.int64()),
+            ("agreement", pa.float64()),
+            ("variant", _STR),
+            ("enrichment", _STR),
+        ]
+    ),
     "rejects": pa.schema([("id", _STR), ("reason", _STR), ("detail", _STR)]),
 }
-SCHEMAS["package"] = pa.schema([
-    ("id", _STR), ("task", _STR), ("group", _STR), ("format", _STR), ("variant", _STR), ("seed_id", _STR),
-    ("question_id", _STR), ("question", _STR), ("options", _LIST), ("answer_index", pa.int32()), ("answer_text", _STR),
-    ("context", _STR), ("enrichment", _STR), ("agreement", pa.float64()), ("votes", pa.int64()), ("samples", pa.int64()),
-    ("text", _STR), ("license", _STR), ("provenance", _STR),
-])
+SCHEMAS["package"] = pa.schema(
+    [
+        ("id", _STR),
+        ("task", _STR),
+        ("group", _STR),
+        ("format", _STR),
+        ("variant", _STR),
+        ("seed_id", _STR),
+        ("question_id", _STR),
+        ("question", _STR),
+        ("options", _LIST),
+        ("answer_index", pa.int32()),
+        ("answer_text", _STR),
+        ("context", _STR),
+        ("enrichment", _STR),
+        ("agreement", pa.float64()),
+        ("votes", pa.int64()),
+        ("samples", pa.int64()),
+        ("text", _STR),
+        ("license", _STR),
+        ("provenance", _STR),
+    ]
+)
 for _stage in ("dedup", "decontaminate"):
     SCHEMAS[_stage] = SCHEMAS["enrich"]
 

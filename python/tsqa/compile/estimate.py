@@ -78,16 +78,26 @@ def estimate_stages(shape: TaskShape, rates: Rates, costs: dict[Stage, StageCost
         prompt = requests * cost.prompt_tokens  # n samples share one prefill (prefix cache)
         output = requests * n * cost.max_tokens * ratio[stage]
         gpu_hours = (output + PREFILL_COST * prompt) / cost.throughput_tokens_per_s / 3600 * cost.gpus_per_worker
-        return StageEstimate(rows_in=rows_in, rows_out=rows_out, requests=requests, sequences=requests * n,
-                             prompt_tokens=prompt, output_tokens=output, gpu_hours=gpu_hours)
+        return StageEstimate(
+            rows_in=rows_in,
+            rows_out=rows_out,
+            requests=requests,
+            sequences=requests * n,
+            prompt_tokens=prompt,
+            output_tokens=output,
+            gpu_hours=gpu_hours,
+        )
 
     out = {
         Stage.SEEDS: StageEstimate(rows_in=shape.seed_rows, rows_out=seeds),
         Stage.NORMALISE: StageEstimate(rows_in=seeds, rows_out=seeds),
         Stage.GENERATE: model_stage(Stage.GENERATE, seeds, candidates, seeds, 1),
         Stage.PARSE: StageEstimate(rows_in=candidates, rows_out=parsed),
-        Stage.SOLVE: (model_stage(Stage.SOLVE, parsed, parsed, parsed, shape.vote_samples)
-                      if shape.vote_samples else StageEstimate(rows_in=parsed, rows_out=parsed)),
+        Stage.SOLVE: (
+            model_stage(Stage.SOLVE, parsed, parsed, parsed, shape.vote_samples)
+            if shape.vote_samples
+            else StageEstimate(rows_in=parsed, rows_out=parsed)
+        ),
         Stage.VERIFY: StageEstimate(rows_in=parsed, rows_out=verified),
         Stage.ENRICH: model_stage(Stage.ENRICH, verified, enriched, enriched, 1),
         Stage.DEDUP: StageEstimate(rows_in=enriched, rows_out=deduped),

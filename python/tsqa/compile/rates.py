@@ -9,13 +9,13 @@ from tsqa.compile.stages import Stage
 from tsqa.store.state import TaskState
 
 DEFAULT_KEEP_RATES: dict[Stage, float] = {
-    Stage.PARSE: 0.85,          # valid JSON in the format's schema, not a copy of the seed
-    Stage.VERIFY: 0.60,         # majority agrees with the generator's answer
+    Stage.PARSE: 0.85,  # valid JSON in the format's schema, not a copy of the seed
+    Stage.VERIFY: 0.60,  # majority agrees with the generator's answer
     Stage.DEDUP: 0.95,
     Stage.DECONTAMINATE: 0.99,
 }
 DEFAULT_OUTPUT_RATIOS: dict[Stage, float] = {
-    Stage.GENERATE: 0.50,       # generated tokens ÷ max_tokens
+    Stage.GENERATE: 0.50,  # generated tokens ÷ max_tokens
     Stage.SOLVE: 0.40,
     Stage.ENRICH: 0.50,
 }

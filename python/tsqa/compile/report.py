@@ -16,9 +16,18 @@ _CHANGE_STYLE = {ChangeKind.NONE: "dim", ChangeKind.NEW: "green", ChangeKind.REG
 
 def render_plan(plan: Plan, console: Console) -> None:
     table = Table(title=f"tsqa plan — {plan.project}", show_lines=False, header_style="bold")
-    for column, justify in [("task", "left"), ("group", "left"), ("change", "left"), ("seed rows", "right"),
-                            ("requests", "right"), ("prompt tok", "right"), ("output tok", "right"),
-                            ("GPU-h", "right"), ("expected rows", "right"), ("weight", "right")]:
+    for column, justify in [
+        ("task", "left"),
+        ("group", "left"),
+        ("change", "left"),
+        ("seed rows", "right"),
+        ("requests", "right"),
+        ("prompt tok", "right"),
+        ("output tok", "right"),
+        ("GPU-h", "right"),
+        ("expected rows", "right"),
+        ("weight", "right"),
+    ]:
         table.add_column(column, justify=justify)  # type: ignore[arg-type]
     for task in plan.tasks:
         gpu = [s.estimate for s in task.stages if s.needs_gpu]
@@ -26,30 +35,56 @@ def render_plan(plan: Plan, console: Console) -> None:
         if task.seed_rows is not None and task.used_seed_rows < task.seed_rows:
             seed_rows = f"{_num(task.used_seed_rows)}/{seed_rows}"
         table.add_row(
-            task.task, task.group or "", Text(task.change.value, style=_CHANGE_STYLE.get(task.change, "cyan")),
-            seed_rows, _num(sum(e.requests for e in gpu)), _num(sum(e.prompt_tokens for e in gpu)),
-            _num(sum(e.output_tokens for e in gpu)), f"{task.gpu_hours:.2f}", _num(task.expected_rows),
+            task.task,
+            task.group or "",
+            Text(task.change.value, style=_CHANGE_STYLE.get(task.change, "cyan")),
+            seed_rows,
+            _num(sum(e.requests for e in gpu)),
+            _num(sum(e.prompt_tokens for e in gpu)),
+            _num(sum(e.output_tokens for e in gpu)),
+            f"{task.gpu_hours:.2f}",
+            _num(task.expected_rows),
             f"{task.blend_weight:g}",
         )
     t = plan.totals
     table.add_section()
-    table.add_row("total", "", "", _num(t.seed_rows), _num(t.requests), _num(t.prompt_tokens), _num(t.output_tokens),
-                  f"{t.gpu_hours:.2f}", _num(t.expected_rows), "", style="bold")
+    table.add_row(
+        "total",
+        "",
+        "",
+        _num(t.seed_rows),
+        _num(t.requests),
+        _num(t.prompt_tokens),
+        _num(t.output_tokens),
+        f"{t.gpu_hours:.2f}",
+        _num(t.expected_rows),
+        "",
+        style="bold",
+    )
     console.print(table)
     if plan.waves:
         waves = Table(title="engine waves (one model load each)", header_style="bold")
         for column in ("model", "stages", "tasks", "requests", "GPU-h", "wall-h on workers"):
             waves.add_column(column)
         for w in plan.waves:
-            waves.add_row(f"{w.model} ({w.model_id})", ", ".join(s.value for s in w.stages), str(len(w.tasks)),
-                          _num(w.requests), f"{w.gpu_hours:.2f}", f"{w.wall_hours:.2f}")
+            waves.add_row(
+                f"{w.model} ({w.model_id})",
+                ", ".join(s.value for s in w.stages),
+                str(len(w.tasks)),
+                _num(w.requests),
+                f"{w.gpu_hours:.2f}",
+                f"{w.wall_hours:.2f}",
+            )
         console.print(waves)
     notes: dict[str, list[str]] = {}
     for task in plan.tasks:
         for v in task.violations:
-            console.print(f"[red]token budget[/] {task.task} {v.stage.value}: {v.violating_rows}/{v.sampled_rows} sampled rows "
-                          f"exceed {v.model}'s max_model_len {v.max_model_len}; worst seed {v.seed_id!r}: "
-                          f"{v.prompt_tokens} prompt + {v.max_tokens} max_tokens", highlight=False)
+            console.print(
+                f"[red]token budget[/] {task.task} {v.stage.value}: {v.violating_rows}/{v.sampled_rows} sampled rows "
+                f"exceed {v.model}'s max_model_len {v.max_model_len}; worst seed {v.seed_id!r}: "
+                f"{v.prompt_tokens} prompt + {v.max_tokens} max_tokens",
+                highlight=False,
+            )
         for note in task.notes:
             notes.setdefault(note, []).append(task.task)
     for note, names in notes.items():
@@ -62,10 +97,16 @@ def summary_line(plan: Plan) -> str:
     counts = Counter(t.change for t in plan.tasks)
     if not plan.has_work:
         return f"No changes. {len(plan.tasks)} tasks are up to date."
-    parts = [f"{n} {kind.value}" for kind, n in sorted(counts.items(), key=lambda kv: kv[0].value) if kind is not ChangeKind.NONE]
+    parts = [
+        f"{n} {kind.value}"
+        for kind, n in sorted(counts.items(), key=lambda kv: kv[0].value)
+        if kind is not ChangeKind.NONE
+    ]
     unchanged = counts.get(ChangeKind.NONE, 0)
-    return (f"Plan: {', '.join(parts)}, {unchanged} unchanged. {plan.totals.gpu_hours:.2f} GPU-hours, "
-            f"~{_num(plan.totals.expected_rows)} rows expected, {plan.totals.violations} token-budget violations.")
+    return (
+        f"Plan: {', '.join(parts)}, {unchanged} unchanged. {plan.totals.gpu_hours:.2f} GPU-hours, "
+        f"~{_num(plan.totals.expected_rows)} rows expected, {plan.totals.violations} token-budget violations."
+    )
 
 
 def _num(value: float) -> str:

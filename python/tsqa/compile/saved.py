@@ -6,7 +6,7 @@ project and refuses the plan when any input differs (terraform's stale-plan rule
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from pydantic import ValidationError
@@ -50,12 +50,14 @@ def stale_inputs(saved: Plan, current: Plan) -> list[str]:
 def applied_state(plan: Plan, previous: AppliedState, measured: dict[str, TaskState] | None = None) -> AppliedState:
     """The state after `plan` was applied in full: every task's stage fingerprints, with the rates
     the run measured (or the previous ones)."""
-    now = datetime.now(timezone.utc).isoformat(timespec="seconds")
+    now = datetime.now(UTC).isoformat(timespec="seconds")
     tasks = dict(previous.tasks)
     for task in plan.tasks:
         old = (measured or {}).get(task.task) or previous.tasks.get(task.task)
         tasks[task.task] = TaskState(
             stages={s.stage.value: s.fingerprint for s in task.stages},
-            rates=old.rates if old else {}, output_ratio=old.output_ratio if old else {}, applied_at=now,
+            rates=old.rates if old else {},
+            output_ratio=old.output_ratio if old else {},
+            applied_at=now,
         )
     return AppliedState(tasks=tasks)

@@ -82,8 +82,11 @@ def _file_sample(loaded: LoadedSpec, notes: list[str], sample_rows: int) -> list
     from tsqa.seeds.load import read_split
     from tsqa.seeds.source import resolve_seed
 
-    return _normalise_first_rows(loaded, notes, lambda: read_split(
-        resolve_seed(loaded.spec, load_catalog()), spec_dir=loaded.path.parent, limit=sample_rows))
+    return _normalise_first_rows(
+        loaded,
+        notes,
+        lambda: read_split(resolve_seed(loaded.spec, load_catalog()), spec_dir=loaded.path.parent, limit=sample_rows),
+    )
 
 
 def _normalise_first_rows(loaded: LoadedSpec, notes: list[str], read: Any) -> list[dict[str, Any]]:

@@ -36,16 +36,16 @@ MODEL_STAGES = frozenset({Stage.GENERATE, Stage.SOLVE, Stage.ENRICH})
 class ChangeKind(str, Enum):
     """What re-applying a task costs, named after the earliest stage whose inputs changed."""
 
-    NEW = "new"                    # never applied
-    REGENERATE = "regenerate"      # seeds, fields, generation prompt/model/sampling: GPU from generate on
-    REPARSE = "re-parse"           # parser version: cached responses re-parsed, no GPU for generation
-    RESOLVE = "re-solve"           # solver prompt/model/samples/sampling: GPU for votes (and enrichment)
-    REVERIFY = "re-verify"         # verification rule only: cached votes re-counted
-    REENRICH = "re-enrich"         # enrichment variants/prompts/model: GPU for enrichment only
-    REDEDUP = "re-dedup"           # dedup settings only: no GPU
+    NEW = "new"  # never applied
+    REGENERATE = "regenerate"  # seeds, fields, generation prompt/model/sampling: GPU from generate on
+    REPARSE = "re-parse"  # parser version: cached responses re-parsed, no GPU for generation
+    RESOLVE = "re-solve"  # solver prompt/model/samples/sampling: GPU for votes (and enrichment)
+    REVERIFY = "re-verify"  # verification rule only: cached votes re-counted
+    REENRICH = "re-enrich"  # enrichment variants/prompts/model: GPU for enrichment only
+    REDEDUP = "re-dedup"  # dedup settings only: no GPU
     REDECONTAMINATE = "re-decontaminate"
     REPACKAGE = "re-package"
-    REBLEND = "re-blend"           # weight only: no GPU, no data rewritten
+    REBLEND = "re-blend"  # weight only: no GPU, no data rewritten
     NONE = "unchanged"
 
 

@@ -21,7 +21,9 @@ def text_column(data: TextColumn, column: str | None, *, what: str = "texts") ->
     """Returns an Arrow-capsule object for ``data`` and the name used in error messages."""
     if isinstance(data, pa.Table | pa.RecordBatch):
         if column is None:
-            raise _native.InputError(f"a table was given for {what}; pass column= (one of: {', '.join(data.column_names)})")
+            raise _native.InputError(
+                f"a table was given for {what}; pass column= (one of: {', '.join(data.column_names)})"
+            )
         if column not in data.column_names:
             raise _native.InputError(f"no column '{column}'; the table has: {', '.join(data.column_names)}")
         return data.column(column), column

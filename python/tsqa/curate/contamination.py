@@ -46,7 +46,9 @@ def build_contamination_index(
     return NgramIndex.build(data, u64_ids(ids), n=n, keep_digits=keep_digits, threads=threads, column=name)
 
 
-def contamination(texts: TextColumn, index: NgramIndex, *, column: str | None = None, threads: int | None = None) -> ContaminationResult:
+def contamination(
+    texts: TextColumn, index: NgramIndex, *, column: str | None = None, threads: int | None = None
+) -> ContaminationResult:
     """Overlap of each record with the indexed eval texts."""
     data, name = text_column(texts, column)
     out = index.query(data, threads=threads, column=name)

@@ -81,31 +81,85 @@ def _in_background(fn: Any, progress: Progress, task: Any) -> Any:
 
 @click.command("dedup")
 @click.argument("input_path", metavar="IN.parquet", type=click.Path(path_type=Path))
-@click.option("-o", "--output", type=click.Path(path_type=Path, dir_okay=False), required=True,
-              help="Parquet file to write (replaced if it exists).")
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(path_type=Path, dir_okay=False),
+    required=True,
+    help="Parquet file to write (replaced if it exists).",
+)
 @click.option("-c", "--column", default="text", show_default=True, help="The string column compared.")
-@click.option("--threshold", type=float, default=0.8, show_default=True,
-              help="Jaccard similarity of word n-gram sets at or above which records are duplicates.")
-@click.option("--ngram", type=int, default=5, show_default=True, help="Shingle size (words, or chars with --shingle char).")
-@click.option("--shingle", type=click.Choice(["word", "char"]), default="word", show_default=True,
-              help="Word n-grams, or char n-grams for scripts without spaces.")
+@click.option(
+    "--threshold",
+    type=float,
+    default=0.8,
+    show_default=True,
+    help="Jaccard similarity of word n-gram sets at or above which records are duplicates.",
+)
+@click.option(
+    "--ngram", type=int, default=5, show_default=True, help="Shingle size (words, or chars with --shingle char)."
+)
+@click.option(
+    "--shingle",
+    type=click.Choice(["word", "char"]),
+    default="word",
+    show_default=True,
+    help="Word n-grams, or char n-grams for scripts without spaces.",
+)
 @click.option("--num-perm", type=int, default=128, show_default=True, help="MinHash signature length.")
-@click.option("--keep-digits/--no-keep-digits", default=True, show_default=True,
-              help="Keep digits when comparing (math items that differ only in numbers stay distinct).")
-@click.option("--verify", type=click.Choice(["exact", "signature", "none"]), default="exact", show_default=True,
-              help="Confirm LSH candidates by exact Jaccard, by the signature estimate, or not at all.")
-@click.option("--exact/--no-exact", default=True, show_default=True,
-              help="Also flag exact duplicates of the normalised text (catches empty/punctuation-only rows).")
-@click.option("--against", "against", type=click.Path(path_type=Path, dir_okay=False),
-              help="A saved MinHash index (--save-index of an earlier run, other tasks, the seeds) to dedup against.")
-@click.option("--save-index", type=click.Path(path_type=Path, dir_okay=False),
-              help="Save a MinHash index of the kept rows for later runs.")
-@click.option("--annotate/--drop", default=False, show_default=True,
-              help="Keep every row and add is_duplicate, duplicate_of, cluster_id, cluster_size columns, or drop duplicates.")
+@click.option(
+    "--keep-digits/--no-keep-digits",
+    default=True,
+    show_default=True,
+    help="Keep digits when comparing (math items that differ only in numbers stay distinct).",
+)
+@click.option(
+    "--verify",
+    type=click.Choice(["exact", "signature", "none"]),
+    default="exact",
+    show_default=True,
+    help="Confirm LSH candidates by exact Jaccard, by the signature estimate, or not at all.",
+)
+@click.option(
+    "--exact/--no-exact",
+    default=True,
+    show_default=True,
+    help="Also flag exact duplicates of the normalised text (catches empty/punctuation-only rows).",
+)
+@click.option(
+    "--against",
+    "against",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="A saved MinHash index (--save-index of an earlier run, other tasks, the seeds) to dedup against.",
+)
+@click.option(
+    "--save-index",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="Save a MinHash index of the kept rows for later runs.",
+)
+@click.option(
+    "--annotate/--drop",
+    default=False,
+    show_default=True,
+    help="Keep every row and add is_duplicate, duplicate_of, cluster_id, cluster_size columns, or drop duplicates.",
+)
 @click.option("--threads", type=int, default=None, help="Worker threads. Default: all cores.")
-def dedup(input_path: Path, output: Path, column: str, threshold: float, ngram: int, shingle: str, num_perm: int,
-          keep_digits: bool, verify: Verify, exact: bool, against: Path | None, save_index: Path | None,
-          annotate: bool, threads: int | None) -> None:
+def dedup(
+    input_path: Path,
+    output: Path,
+    column: str,
+    threshold: float,
+    ngram: int,
+    shingle: str,
+    num_perm: int,
+    keep_digits: bool,
+    verify: Verify,
+    exact: bool,
+    against: Path | None,
+    save_index: Path | None,
+    annotate: bool,
+    threads: int | None,
+) -> None:
     """Remove exact and near-duplicate rows of one Parquet file.
 
     Keeps the first row of each cluster. Reads IN.parquet and writes OUTPUT; does not modify the
@@ -115,12 +169,22 @@ def dedup(input_path: Path, output: Path, column: str, threshold: float, ngram: 
     console = Console(stderr=True, highlight=False)
     started = time.perf_counter()
     pf = _open(input_path, column)
-    params: dict[str, Any] = {"threshold": threshold, "num_perm": num_perm, "ngram": ngram, "shingle": shingle, "keep_digits": keep_digits}
+    params: dict[str, Any] = {
+        "threshold": threshold,
+        "num_perm": num_perm,
+        "ngram": ngram,
+        "shingle": shingle,
+        "keep_digits": keep_digits,
+    }
     try:
         near_dedup([], verify=verify, threads=threads, **params)  # checks every parameter before any work
         index = MinHashIndex.load(against, **params) if against else None
         columns = [
-            TextColumn("{task.description:<10}"), SpinnerColumn(), BarColumn(), TaskProgressColumn(), TimeElapsedColumn(),
+            TextColumn("{task.description:<10}"),
+            SpinnerColumn(),
+            BarColumn(),
+            TaskProgressColumn(),
+            TimeElapsedColumn(),
         ]
         with Progress(*columns, console=console, transient=False) as progress:
             read = progress.add_task("read", total=max(pf.num_row_groups, 1))
@@ -138,9 +202,16 @@ def dedup(input_path: Path, output: Path, column: str, threshold: float, ngram: 
             task = progress.add_task("near-dup", total=None)
             near: NearDupResult = _in_background(
                 lambda: near_dedup(texts, column=column, verify=verify, index=index, threads=threads, **params),
-                progress, task)
+                progress,
+                task,
+            )
             is_dup = near.is_duplicate | exact_dup
-            extra = {"is_duplicate": is_dup, "duplicate_of": near.duplicate_of, "cluster_id": near.cluster_id, "cluster_size": near.cluster_size}
+            extra = {
+                "is_duplicate": is_dup,
+                "duplicate_of": near.duplicate_of,
+                "cluster_id": near.cluster_id,
+                "cluster_size": near.cluster_size,
+            }
             schema = table.schema
             if annotate:
                 for name, values in extra.items():
@@ -162,7 +233,12 @@ def dedup(input_path: Path, output: Path, column: str, threshold: float, ngram: 
             progress.update(write, completed=max(n_out, 1))
             if save_index:
                 kept = MinHashIndex(**params)
-                kept.add(texts.filter(pa.array(~is_dup)), np.flatnonzero(~is_dup).astype(np.uint64), threads=threads, column=column)
+                kept.add(
+                    texts.filter(pa.array(~is_dup)),
+                    np.flatnonzero(~is_dup).astype(np.uint64),
+                    threads=threads,
+                    column=column,
+                )
                 kept.save(save_index)
     except NativeError as e:
         raise _UserError(f"{input_path}: {e}") from None
@@ -171,8 +247,16 @@ def dedup(input_path: Path, output: Path, column: str, threshold: float, ngram: 
     _summary(console, len(table), exact_dup, near, is_dup, threshold, time.perf_counter() - started, output)
 
 
-def _summary(console: Console, n: int, exact_dup: Any, near: NearDupResult, is_dup: Any, threshold: float,
-             seconds: float, output: Path) -> None:
+def _summary(
+    console: Console,
+    n: int,
+    exact_dup: Any,
+    near: NearDupResult,
+    is_dup: Any,
+    threshold: float,
+    seconds: float,
+    output: Path,
+) -> None:
     s = near.stats
     n_exact = int(exact_dup.sum())
     index_hit = (near.index_match >= 0) & ~exact_dup
@@ -181,7 +265,9 @@ def _summary(console: Console, n: int, exact_dup: Any, near: NearDupResult, is_d
     table = Table(title="dedup", show_header=True, header_style="bold")
     for col in ("stage", "seconds", "detail"):
         table.add_column(col)
-    table.add_row("band keys", f"{s['band_keys_s']:.2f}", f"{s['bands']} bands × {s['rows']} rows, {s['kernel']} kernel")
+    table.add_row(
+        "band keys", f"{s['band_keys_s']:.2f}", f"{s['bands']} bands × {s['rows']} rows, {s['kernel']} kernel"
+    )
     table.add_row("index", f"{s['index_s']:.2f}", f"{int((near.index_match >= 0).sum()):,} rows match the index")
     table.add_row("group", f"{s['group_s']:.2f}", f"{s['candidate_pairs']:,} candidate pairs")
     table.add_row("verify", f"{s['verify_s']:.2f}", f"{s['verified_pairs']:,} pairs at J ≥ {threshold}")

@@ -50,5 +50,11 @@ def exact_dedup(
         if len(names) > 1:
             raise _native.InputError("several columns need a table as data")
         cols = [text_column(data, names[0] if names else None)]
-    out = _native.exact_dedup([c for c, _ in cols], normalize=normalize, keep_digits=keep_digits, names=[n for _, n in cols], threads=threads)
-    return ExactResult(hash=np.stack([out["hash_hi"], out["hash_lo"]], axis=1), is_duplicate=out["is_duplicate"], first_index=out["first_index"])
+    out = _native.exact_dedup(
+        [c for c, _ in cols], normalize=normalize, keep_digits=keep_digits, names=[n for _, n in cols], threads=threads
+    )
+    return ExactResult(
+        hash=np.stack([out["hash_hi"], out["hash_lo"]], axis=1),
+        is_duplicate=out["is_duplicate"],
+        first_index=out["first_index"],
+    )

@@ -18,7 +18,18 @@ from tsqa import _native
 from tsqa._native import MinHashIndex
 from tsqa.curate._columns import TextColumn, text_column, u64_ids
 
-__all__ = ["Kernel", "MinHashIndex", "NearDupResult", "Shingle", "Verify", "band_keys", "build_index", "choose_bands", "minhash_signatures", "near_dedup"]
+__all__ = [
+    "Kernel",
+    "MinHashIndex",
+    "NearDupResult",
+    "Shingle",
+    "Verify",
+    "band_keys",
+    "build_index",
+    "choose_bands",
+    "minhash_signatures",
+    "near_dedup",
+]
 
 Verify = Literal["exact", "signature", "none"]
 Shingle = Literal["word", "char"]
@@ -84,8 +95,21 @@ def near_dedup(
     data, name = text_column(texts, column)
     sc = None if scores is None else np.ascontiguousarray(scores, dtype=np.float64)
     out = _native.near_dedup(
-        data, threshold=threshold, num_perm=num_perm, ngram=ngram, shingle=shingle, keep_digits=keep_digits, seed=seed,
-        bands=bands, rows=rows, verify=verify, scores=sc, index=index, threads=threads, kernel_name=kernel, column=name,
+        data,
+        threshold=threshold,
+        num_perm=num_perm,
+        ngram=ngram,
+        shingle=shingle,
+        keep_digits=keep_digits,
+        seed=seed,
+        bands=bands,
+        rows=rows,
+        verify=verify,
+        scores=sc,
+        index=index,
+        threads=threads,
+        kernel_name=kernel,
+        column=name,
     )
     return NearDupResult(**out)
 
@@ -110,7 +134,15 @@ def minhash_signatures(
     """
     data, name = text_column(texts, column)
     return _native.minhash_signatures(
-        data, num_perm=num_perm, ngram=ngram, shingle=shingle, keep_digits=keep_digits, seed=seed, threads=threads, kernel_name=kernel, column=name
+        data,
+        num_perm=num_perm,
+        ngram=ngram,
+        shingle=shingle,
+        keep_digits=keep_digits,
+        seed=seed,
+        threads=threads,
+        kernel_name=kernel,
+        column=name,
     )
 
 
@@ -136,8 +168,18 @@ def band_keys(
     """
     data, name = text_column(texts, column)
     return _native.band_keys(
-        data, threshold=threshold, num_perm=num_perm, ngram=ngram, shingle=shingle, keep_digits=keep_digits, seed=seed,
-        bands=bands, rows=rows, threads=threads, kernel_name=kernel, column=name,
+        data,
+        threshold=threshold,
+        num_perm=num_perm,
+        ngram=ngram,
+        shingle=shingle,
+        keep_digits=keep_digits,
+        seed=seed,
+        bands=bands,
+        rows=rows,
+        threads=threads,
+        kernel_name=kernel,
+        column=name,
     )
 
 

@@ -212,9 +212,7 @@ class OpenAIEngine:
     ) -> Result:
         url = f"{self.base_url}/chat/completions"
         try:
-            async with session.post(
-                url, json=body, timeout=aiohttp.ClientTimeout(total=self.timeout_s)
-            ) as resp:
+            async with session.post(url, json=body, timeout=aiohttp.ClientTimeout(total=self.timeout_s)) as resp:
                 text = await resp.text()
                 if resp.status in RETRY_STATUSES:
                     raise _Retriable(
@@ -229,9 +227,7 @@ class OpenAIEngine:
         try:
             return _parse(request, json.loads(text), attempt)
         except (ValueError, KeyError, TypeError, IndexError) as exc:
-            raise _Retriable(
-                "malformed", f"malformed response ({type(exc).__name__}: {exc}): {text[:200]!r}"
-            ) from exc
+            raise _Retriable("malformed", f"malformed response ({type(exc).__name__}: {exc}): {text[:200]!r}") from exc
 
     def _backoff(self, attempt: int, retry_after: float | None) -> float:
         if retry_after is not None:

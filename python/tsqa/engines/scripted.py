@@ -59,9 +59,7 @@ class ScriptedEngine:
         n = request.sampling.n
         texts = (reply,) * n if isinstance(reply, str) else tuple(reply)
         if len(texts) != n:
-            return Result.failed(
-                request.id, f"scripted reply has {len(texts)} texts, request asked for n={n}"
-            )
+            return Result.failed(request.id, f"scripted reply has {len(texts)} texts, request asked for n={n}")
         prompt_tokens = sum(len(m.content.split()) for m in request.messages)
         return Result(
             id=request.id,

@@ -31,9 +31,7 @@ def _import_vllm() -> Any:
     try:
         import vllm
     except ImportError as exc:
-        raise EngineError(
-            f"the vllm engine needs vLLM, which is not importable ({exc}); {INSTALL_HINT}"
-        ) from exc
+        raise EngineError(f"the vllm engine needs vLLM, which is not importable ({exc}); {INSTALL_HINT}") from exc
     return vllm
 
 
@@ -77,11 +75,7 @@ class VllmEngine:
         _check_model_path(model)
         from vllm.platforms import current_platform
 
-        if (
-            current_platform.is_cpu()
-            and kv_cache_memory_bytes is None
-            and not os.environ.get("VLLM_CPU_KVCACHE_SPACE")
-        ):
+        if current_platform.is_cpu() and kv_cache_memory_bytes is None and not os.environ.get("VLLM_CPU_KVCACHE_SPACE"):
             kv_cache_memory_bytes = CPU_KV_CACHE_BYTES
         kwargs: dict[str, Any] = {
             "model": model,
@@ -204,7 +198,7 @@ class VllmEngine:
         slots: list[int] = []
         prompts: list[Any] = []
         params: list[Any] = []
-        for (i, _), ids in zip(rendered, token_ids):
+        for (i, _), ids in zip(rendered, token_ids, strict=False):
             request = chunk[i]
             try:
                 if isinstance(ids, Exception):
@@ -221,7 +215,7 @@ class VllmEngine:
             slots.append(i)
             prompts.append({"prompt_token_ids": ids})
             params.append(param)
-        for i, result in zip(slots, self._generate_isolated([chunk[i] for i in slots], prompts, params)):
+        for i, result in zip(slots, self._generate_isolated([chunk[i] for i in slots], prompts, params), strict=False):
             results[i] = result
         return [r for r in results if r is not None]
 
@@ -239,9 +233,7 @@ class VllmEngine:
                     out.append(exc)
             return out
 
-    def _generate_isolated(
-        self, requests: list[Request], prompts: list[Any], params: list[Any]
-    ) -> list[Result]:
+    def _generate_isolated(self, requests: list[Request], prompts: list[Any], params: list[Any]) -> list[Result]:
         """Generate; if vLLM rejects the batch because of one request, bisect to find it so only
         that request fails (vLLM validates all requests before generating)."""
         if not requests:
@@ -251,16 +243,17 @@ class VllmEngine:
         try:
             outputs = self._llm.generate(prompts, params, use_tqdm=False)
         except _engine_dead_errors() as exc:  # the engine process is gone: no request can succeed
-            raise EngineError(f"the vLLM engine process died ({type(exc).__name__}: {str(exc).strip()[:300]}); "
-                              "see the vLLM log above") from None
+            raise EngineError(
+                f"the vLLM engine process died ({type(exc).__name__}: {str(exc).strip()[:300]}); see the vLLM log above"
+            ) from None
         except (VLLMClientError, ValueError, TypeError) as exc:
             if len(requests) == 1:
                 return [Result.failed(requests[0].id, f"{type(exc).__name__}: {str(exc).strip()}")]
             mid = len(requests) // 2
-            return self._generate_isolated(
-                requests[:mid], prompts[:mid], params[:mid]
-            ) + self._generate_isolated(requests[mid:], prompts[mid:], params[mid:])
-        return [_to_result(r, o) for r, o in zip(requests, outputs)]
+            return self._generate_isolated(requests[:mid], prompts[:mid], params[:mid]) + self._generate_isolated(
+                requests[mid:], prompts[mid:], params[mid:]
+            )
+        return [_to_result(r, o) for r, o in zip(requests, outputs, strict=False)]
 
 
 def _engine_dead_errors() -> tuple[type[BaseException], ...]:

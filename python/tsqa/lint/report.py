@@ -50,8 +50,15 @@ def as_json(result: LintResult) -> dict[str, object]:
         "errors": result.errors,
         "warnings": result.warnings,
         "diagnostics": [
-            {"file": str(d.file), "line": d.line, "col": d.col, "rule": d.rule, "severity": d.severity.value,
-             "field": d.field, "message": d.message}
+            {
+                "file": str(d.file),
+                "line": d.line,
+                "col": d.col,
+                "rule": d.rule,
+                "severity": d.severity.value,
+                "field": d.field,
+                "message": d.message,
+            }
             for d in result.diagnostics
         ],
     }

@@ -39,18 +39,32 @@ class LintResult:
 
 
 def lint_paths(
-    paths: Sequence[Path], *, project_file: Path | None = None, strict: bool = False,
+    paths: Sequence[Path],
+    *,
+    project_file: Path | None = None,
+    strict: bool = False,
     catalog: Catalog | None = None,
 ) -> LintResult:
     result = LintResult()
     spec_files, missing = discover_specs(paths)
-    result.diagnostics += [Diagnostic(p, 1, 1, "io-error", Severity.ERROR, "<root>", "no such file or directory") for p in missing]
+    result.diagnostics += [
+        Diagnostic(p, 1, 1, "io-error", Severity.ERROR, "<root>", "no such file or directory") for p in missing
+    ]
     project_file = project_file or find_project_file(paths)
     project: LoadedProject | None = None
     if project_file is None:
         anchor = spec_files[0] if spec_files else Path(".")
-        result.diagnostics.append(Diagnostic(anchor, 1, 1, "project-not-found", Severity.ERROR, "<root>",
-                                             f"no {PROJECT_FILE} found beside or above the linted paths (use --project)"))
+        result.diagnostics.append(
+            Diagnostic(
+                anchor,
+                1,
+                1,
+                "project-not-found",
+                Severity.ERROR,
+                "<root>",
+                f"no {PROJECT_FILE} found beside or above the linted paths (use --project)",
+            )
+        )
     else:
         project, diags = load_project(project_file)
         result.diagnostics += diags
@@ -82,7 +96,9 @@ def discover_specs(paths: Sequence[Path]) -> tuple[list[Path], list[Path]]:
     missing: list[Path] = []
     for path in paths:
         if path.is_dir():
-            found += sorted(p for p in path.rglob("*") if p.suffix in SPEC_SUFFIXES and p.is_file() and p.name != PROJECT_FILE)
+            found += sorted(
+                p for p in path.rglob("*") if p.suffix in SPEC_SUFFIXES and p.is_file() and p.name != PROJECT_FILE
+            )
         elif path.is_file():
             if path.name != PROJECT_FILE:
                 found.append(path)
@@ -127,5 +143,14 @@ def _run_rule(rule_id: str, check, ctx: LintContext) -> list[Diagnostic]:  # typ
     try:
         return list(check(ctx))
     except Exception as exc:  # noqa: BLE001
-        return [Diagnostic(Path("<tsqa>"), 1, 1, "internal-error", Severity.ERROR, rule_id,
-                           f"rule {rule_id} failed: {type(exc).__name__}: {exc} (please report this bug)")]
+        return [
+            Diagnostic(
+                Path("<tsqa>"),
+                1,
+                1,
+                "internal-error",
+                Severity.ERROR,
+                rule_id,
+                f"rule {rule_id} failed: {type(exc).__name__}: {exc} (please report this bug)",
+            )
+        ]

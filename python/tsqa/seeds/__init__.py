@@ -20,11 +20,23 @@ from tsqa.seeds.model import OUTPUT_TYPES, TaskInfo
 
 # name → module, imported on first attribute access (PEP 562)
 _LAZY = {
-    "EvalSplitRefused": "errors", "SeedDataError": "errors", "SeedError": "errors", "SeedNotFetched": "errors",
-    "ResolvedSeed": "source", "resolve_seed": "source", "check_training_only": "guard", "read_split": "load",
-    "SeedMeta": "store", "SeedStore": "store", "seed_rows_without_fetch": "store",
-    "NormaliseFailure": "record", "NormaliseResult": "record", "SeedRecord": "record", "records_to_table": "record",
-    "normalise": "normalise", "TaskRules": "model",
+    "EvalSplitRefused": "errors",
+    "SeedDataError": "errors",
+    "SeedError": "errors",
+    "SeedNotFetched": "errors",
+    "ResolvedSeed": "source",
+    "resolve_seed": "source",
+    "check_training_only": "guard",
+    "read_split": "load",
+    "SeedMeta": "store",
+    "SeedStore": "store",
+    "seed_rows_without_fetch": "store",
+    "NormaliseFailure": "record",
+    "NormaliseResult": "record",
+    "SeedRecord": "record",
+    "records_to_table": "record",
+    "normalise": "normalise",
+    "TaskRules": "model",
 }
 
 

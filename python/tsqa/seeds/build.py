@@ -90,8 +90,10 @@ def task_info(
         columns = None if cols is None or columns is None else columns | cols
     doc_to_text = cfg.get("doc_to_text")
     multiple_input = (
-        output_type == "multiple_choice" and isinstance(doc_to_text, str)
-        and is_function_ref(doc_to_text) and returns_index(doc_to_text)
+        output_type == "multiple_choice"
+        and isinstance(doc_to_text, str)
+        and is_function_ref(doc_to_text)
+        and returns_index(doc_to_text)
     )
     kwargs = cfg.get("dataset_kwargs")
     data_files = kwargs.get("data_files") if isinstance(kwargs, Mapping) else None

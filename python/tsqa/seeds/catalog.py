@@ -173,7 +173,7 @@ class Catalog:
             "lm_eval_version": self.lm_eval_version,
             "tasks": [t.to_json() for t in self._tasks.values()],
             "without_training_split": [
-                {**dict(zip(_STUB_KEY, key)), "tasks": dict(sorted(names.items()))}
+                {**dict(zip(_STUB_KEY, key, strict=False)), "tasks": dict(sorted(names.items()))}
                 for key, names in sorted(groups.items(), key=lambda kv: tuple(str(x) for x in kv[0]))
             ],
         }

@@ -29,17 +29,39 @@ def seeds() -> None:
 
 @seeds.command("fetch")
 @click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
-@click.option("--project", "project_file", type=click.Path(path_type=Path, dir_okay=False),
-              help="The project file. Default: the nearest tsqa.yaml beside or above PATHS.")
-@click.option("--license", "licenses", multiple=True, metavar="SPDX",
-              help="Only seeds under this licence (repeatable); seeds of unknown licence are then skipped.")
-@click.option("--include-unknown-license/--no-include-unknown-license", default=False,
-              help="With --license, also fetch seeds whose licence is unknown.")
-@click.option("--data-dir", type=click.Path(path_type=Path, file_okay=False, exists=True), envvar=DATA_DIR_ENV,
-              help=f"Read hub datasets from local files in this folder instead of the hub (env {DATA_DIR_ENV}).")
+@click.option(
+    "--project",
+    "project_file",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="The project file. Default: the nearest tsqa.yaml beside or above PATHS.",
+)
+@click.option(
+    "--license",
+    "licenses",
+    multiple=True,
+    metavar="SPDX",
+    help="Only seeds under this licence (repeatable); seeds of unknown licence are then skipped.",
+)
+@click.option(
+    "--include-unknown-license/--no-include-unknown-license",
+    default=False,
+    help="With --license, also fetch seeds whose licence is unknown.",
+)
+@click.option(
+    "--data-dir",
+    type=click.Path(path_type=Path, file_okay=False, exists=True),
+    envvar=DATA_DIR_ENV,
+    help=f"Read hub datasets from local files in this folder instead of the hub (env {DATA_DIR_ENV}).",
+)
 @click.option("--force/--no-force", default=False, help="Fetch again even when the store holds the same seed.")
-def fetch(paths: tuple[Path, ...], project_file: Path | None, licenses: tuple[str, ...],
-          include_unknown_license: bool, data_dir: Path | None, force: bool) -> None:
+def fetch(
+    paths: tuple[Path, ...],
+    project_file: Path | None,
+    licenses: tuple[str, ...],
+    include_unknown_license: bool,
+    data_dir: Path | None,
+    force: bool,
+) -> None:
     """Snapshot the training split of each spec's seed into the project's seed store.
 
     PATHS are spec files or folders (default: specs). Writes Parquet plus meta.json (source,
@@ -53,7 +75,9 @@ def fetch(paths: tuple[Path, ...], project_file: Path | None, licenses: tuple[st
 
     project, loaded, problems = _load_specs(paths, project_file)
     store = SeedStore.for_project(project.path, project.project)
-    license_filter = LicenseFilter(frozenset(x.lower() for x in licenses), include_unknown_license) if licenses else None
+    license_filter = (
+        LicenseFilter(frozenset(x.lower() for x in licenses), include_unknown_license) if licenses else None
+    )
     results = fetch_specs(loaded, store, data_dir=data_dir, licenses=license_filter, force=force)
     for p in problems:
         click.echo(f"error: {p}", err=True)
@@ -61,17 +85,27 @@ def fetch(paths: tuple[Path, ...], project_file: Path | None, licenses: tuple[st
         click.echo(f"{r.outcome:>10}  {r.task}: {r.detail}", err=r.outcome == "failed")
     counts = {k: sum(r.outcome == k for r in results) for k in ("fetched", "up to date", "skipped", "failed")}
     failed = counts["failed"] + len(problems)
-    click.echo(f"Fetched {counts['fetched']}, {counts['up to date']} up to date, {counts['skipped']} skipped, "
-               f"{failed} failed; seed store: {store.root}.")
+    click.echo(
+        f"Fetched {counts['fetched']}, {counts['up to date']} up to date, {counts['skipped']} skipped, "
+        f"{failed} failed; seed store: {store.root}."
+    )
     sys.exit(ExitStatus.FAILURE if failed else ExitStatus.SUCCESS)
 
 
 @seeds.command("fetch-eval")
 @click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
-@click.option("--project", "project_file", type=click.Path(path_type=Path, dir_okay=False),
-              help="The project file. Default: the nearest tsqa.yaml beside or above PATHS.")
-@click.option("--data-dir", type=click.Path(path_type=Path, file_okay=False, exists=True), envvar=DATA_DIR_ENV,
-              help=f"Read hub datasets from local files in this folder instead of the hub (env {DATA_DIR_ENV}).")
+@click.option(
+    "--project",
+    "project_file",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="The project file. Default: the nearest tsqa.yaml beside or above PATHS.",
+)
+@click.option(
+    "--data-dir",
+    type=click.Path(path_type=Path, file_okay=False, exists=True),
+    envvar=DATA_DIR_ENV,
+    help=f"Read hub datasets from local files in this folder instead of the hub (env {DATA_DIR_ENV}).",
+)
 def fetch_eval_command(paths: tuple[Path, ...], project_file: Path | None, data_dir: Path | None) -> None:
     """Store the eval (validation/test) splits of each lm-eval spec's task, for decontamination.
 
@@ -133,13 +167,29 @@ def _load_specs(paths: tuple[Path, ...], project_file: Path | None):  # type: ig
 @click.option("--output-type", type=click.Choice(OUTPUT_TYPES), help="Only tasks of this lm-eval output type.")
 @click.option("--lang", help="Only tasks in this language (ISO 639 code, e.g. en).")
 @click.option("--group", type=click.Choice(SEED_GROUPS), help="Only families of this seed group.")
-@click.option("--usable/--all", "usable_only", default=False, show_default=True,
-              help="Only tasks that can seed, or every task with a training split (excluded ones with their reason).")
+@click.option(
+    "--usable/--all",
+    "usable_only",
+    default=False,
+    show_default=True,
+    help="Only tasks that can seed, or every task with a training split (excluded ones with their reason).",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print JSON for tools instead of tables.")
-@click.option("--from-installed/--from-snapshot", default=False, show_default=True,
-              help="Read the installed lm-eval's registry (several seconds) instead of tsqa's shipped snapshot.")
-def list_(family: str | None, output_type: str | None, lang: str | None, group: str | None,
-          usable_only: bool, as_json: bool, from_installed: bool) -> None:
+@click.option(
+    "--from-installed/--from-snapshot",
+    default=False,
+    show_default=True,
+    help="Read the installed lm-eval's registry (several seconds) instead of tsqa's shipped snapshot.",
+)
+def list_(
+    family: str | None,
+    output_type: str | None,
+    lang: str | None,
+    group: str | None,
+    usable_only: bool,
+    as_json: bool,
+    from_installed: bool,
+) -> None:
     """List the lm-eval tasks that declare a training split, by output type and family.
 
     Reads task YAML only: downloads no dataset and imports no task code. Tasks whose training
@@ -189,7 +239,9 @@ def _catalog(from_installed: bool) -> Catalog:
     try:
         return build_catalog() if from_installed else load_catalog()
     except CatalogError as err:
-        raise click.ClickException(f"{err}. Use --from-installed, or regenerate: python -m tsqa.seeds.catalog") from None
+        raise click.ClickException(
+            f"{err}. Use --from-installed, or regenerate: python -m tsqa.seeds.catalog"
+        ) from None
     except ImportError as err:
         raise click.ClickException(f"cannot read the installed lm-eval ({err}); install lm-eval>=0.4.12,<0.5") from None
 
@@ -200,7 +252,10 @@ def _check_choice(what: str, value: str | None, known: Iterable[str]) -> None:
         return
     near = difflib.get_close_matches(value, known, n=3)
     hint = f"; did you mean {', '.join(near)}?" if near else f"; known: {', '.join(known)}"
-    raise click.BadParameter(f"no task with a training split has {what} {value!r}{hint}", param_hint=f"--{what[:4]}" if what == "language" else f"--{what}")
+    raise click.BadParameter(
+        f"no task with a training split has {what} {value!r}{hint}",
+        param_hint=f"--{what[:4]}" if what == "language" else f"--{what}",
+    )
 
 
 def _flags(t: TaskInfo, catalog: Catalog) -> list[str]:

@@ -67,8 +67,9 @@ class EvalStore:
         return EvalSplit(key, split, len(texts))
 
 
-def fetch_eval(spec: TaskSpec, catalog: Catalog, store: EvalStore, *, spec_dir: Path,
-               data_dir: Path | None = None) -> list[EvalSplit]:
+def fetch_eval(
+    spec: TaskSpec, catalog: Catalog, store: EvalStore, *, spec_dir: Path, data_dir: Path | None = None
+) -> list[EvalSplit]:
     """Store the eval splits of an lm-eval seed's task (other seed kinds declare `eval_files`)."""
     seed = spec.seed
     if not isinstance(seed, LmEvalSeed):

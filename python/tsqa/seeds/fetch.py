@@ -49,8 +49,13 @@ class LicenseFilter:
 
 
 def fetch_specs(
-    specs: list[LoadedSpec], store: SeedStore, *, data_dir: Path | None = None, licenses: LicenseFilter | None = None,
-    force: bool = False, catalog: Catalog | None = None,
+    specs: list[LoadedSpec],
+    store: SeedStore,
+    *,
+    data_dir: Path | None = None,
+    licenses: LicenseFilter | None = None,
+    force: bool = False,
+    catalog: Catalog | None = None,
 ) -> list[FetchResult]:
     catalog = catalog or load_catalog()
     done: set[str] = set()  # store keys written in this run (tasks sharing data)
@@ -63,8 +68,15 @@ def fetch_specs(
     return results
 
 
-def _fetch_one(loaded: LoadedSpec, store: SeedStore, catalog: Catalog, data_dir: Path | None,
-               licenses: LicenseFilter | None, force: bool, done: set[str]) -> FetchResult:
+def _fetch_one(
+    loaded: LoadedSpec,
+    store: SeedStore,
+    catalog: Catalog,
+    data_dir: Path | None,
+    licenses: LicenseFilter | None,
+    force: bool,
+    done: set[str],
+) -> FetchResult:
     spec = loaded.spec
     seed = resolve_seed(spec, catalog)
     check_training_only(seed, catalog)  # refuse before looking anything up online

@@ -25,7 +25,7 @@ def is_function(value: object) -> bool:
 
 
 def function_path(ref: str) -> str:
-    """"!function hellaswag/utils.process_docs" → "<lm_eval>/tasks/hellaswag/utils.process_docs"."""
+    """ "!function hellaswag/utils.process_docs" → "<lm_eval>/tasks/hellaswag/utils.process_docs"."""
     rel = ref.removeprefix(FUNCTION_PREFIX)
     if Path(rel).is_absolute():
         return rel

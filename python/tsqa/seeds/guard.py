@@ -40,7 +40,9 @@ def check_training_only(seed: ResolvedSeed, catalog: Catalog, files: Iterable[Pu
         if not part:
             raise EvalSplitRefused(f"task {seed.task!r}: empty split name in {seed.split!r}")
         if is_eval_split_name(part):
-            raise EvalSplitRefused(f"task {seed.task!r}: split {seed.split!r} is an evaluation split; seeds read training data only")
+            raise EvalSplitRefused(
+                f"task {seed.task!r}: split {seed.split!r} is an evaluation split; seeds read training data only"
+            )
     if seed.kind == "lm_eval":
         _check_lm_eval(seed, parts, catalog)
     if seed.kind in ("lm_eval", "hf") and seed.dataset_path:
@@ -70,7 +72,9 @@ def _check_lm_eval(seed: ResolvedSeed, parts: list[str], catalog: Catalog) -> No
         )
     for part in parts:
         if part != train:
-            raise EvalSplitRefused(f"task {seed.task!r}: split {part!r} is not the training split {train!r} of lm-eval task {info.name!r}")
+            raise EvalSplitRefused(
+                f"task {seed.task!r}: split {part!r} is not the training split {train!r} of lm-eval task {info.name!r}"
+            )
 
 
 def _check_file_name(seed: ResolvedSeed, path: PurePath) -> None:
@@ -80,4 +84,6 @@ def _check_file_name(seed: ResolvedSeed, path: PurePath) -> None:
     names += [stem, stem.split("-")[0]]
     for name in names:
         if is_eval_split_name(name):
-            raise EvalSplitRefused(f"task {seed.task!r}: {path} is named like evaluation data ({name!r}); seeds read training data only")
+            raise EvalSplitRefused(
+                f"task {seed.task!r}: {path} is named like evaluation data ({name!r}); seeds read training data only"
+            )

@@ -24,8 +24,9 @@ specs: [{specs}]
 """
 
 
-def select_tasks(*, all_: bool, families: tuple[str, ...], group: str | None, lang: str | None,
-                 tasks: tuple[str, ...]) -> list[TaskInfo]:
+def select_tasks(
+    *, all_: bool, families: tuple[str, ...], group: str | None, lang: str | None, tasks: tuple[str, ...]
+) -> list[TaskInfo]:
     """The usable catalogue tasks matching every given filter (`tasks` adds named ones)."""
     catalog = load_catalog()
     unknown = [t for t in tasks if catalog.get(t) is None or not catalog.get(t).usable]  # type: ignore[union-attr]
@@ -38,8 +39,11 @@ def select_tasks(*, all_: bool, families: tuple[str, ...], group: str | None, la
             raise click.BadParameter(f"no lm-eval family {family!r} has a training split", param_hint="--family")
     if not (all_ or families or group or lang or tasks):
         raise click.UsageError("say which tasks: --all, --family, --group, --lang or --task")
-    picked = {t.name: t for t in catalog.filter(group=group, lang=lang, usable_only=True)
-              if (not families or t.family in families) and (not tasks or all_ or families or group or lang)}
+    picked = {
+        t.name: t
+        for t in catalog.filter(group=group, lang=lang, usable_only=True)
+        if (not families or t.family in families) and (not tasks or all_ or families or group or lang)
+    }
     picked.update({t: catalog.get(t) for t in tasks})  # type: ignore[misc]
     return [picked[name] for name in sorted(picked)]
 
@@ -58,11 +62,24 @@ def nearest_project(folder: Path) -> Path | None:
 @click.option("--group", type=click.Choice(SEED_GROUPS), help="Tasks of families in this seed group.")
 @click.option("--lang", help="Tasks in this language (ISO 639 code, e.g. en).")
 @click.option("--task", "tasks", multiple=True, help="This task (repeatable).")
-@click.option("-o", "--output-dir", type=click.Path(path_type=Path, file_okay=False), default=Path("specs"),
-              show_default=True, help="Folder to write the specs into.")
+@click.option(
+    "-o",
+    "--output-dir",
+    type=click.Path(path_type=Path, file_okay=False),
+    default=Path("specs"),
+    show_default=True,
+    help="Folder to write the specs into.",
+)
 @click.option("--force/--no-force", default=False, help="Overwrite existing spec files (default: keep them).")
-def init(all_: bool, families: tuple[str, ...], group: str | None, lang: str | None, tasks: tuple[str, ...],
-         output_dir: Path, force: bool) -> None:
+def init(
+    all_: bool,
+    families: tuple[str, ...],
+    group: str | None,
+    lang: str | None,
+    tasks: tuple[str, ...],
+    output_dir: Path,
+    force: bool,
+) -> None:
     """Scaffold one spec per lm-eval task, ready for `tsqa lint`.
 
     Format and field mapping come from each task's lm-eval config. Filters combine (--family
@@ -91,4 +108,6 @@ def init(all_: bool, families: tuple[str, ...], group: str | None, lang: str | N
         target.write_text(scaffold_spec(info), encoding="utf-8")
         written += 1
     kept_note = f"; kept {kept} existing (use --force to overwrite)" if kept else ""
-    click.echo(f"Wrote {written} specs to {output_dir}{kept_note}. Next: set each seed's licence, then `tsqa lint {output_dir}`.")
+    click.echo(
+        f"Wrote {written} specs to {output_dir}{kept_note}. Next: set each seed's licence, then `tsqa lint {output_dir}`."
+    )

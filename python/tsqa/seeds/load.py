@@ -46,8 +46,14 @@ def read_split(
     folder = dataset_folder(data_dir, seed.dataset_path, seed.dataset_name) if data_dir else None
     if folder is not None:
         return read_files(split_files(folder, seed.split), limit)
-    return read_hub_split(_hub_or_local(seed.dataset_path, spec_dir), seed.dataset_name, seed.split,
-                          revision=seed.revision, data_files=seed.data_files, limit=limit)
+    return read_hub_split(
+        _hub_or_local(seed.dataset_path, spec_dir),
+        seed.dataset_name,
+        seed.split,
+        revision=seed.revision,
+        data_files=seed.data_files,
+        limit=limit,
+    )
 
 
 def _hub_or_local(dataset_path: str, spec_dir: Path) -> str:

@@ -52,5 +52,7 @@ def split_files(folder: Path, split: str) -> list[tuple[Path, FileFormat]]:
     if not found:
         found = sorted(p for s in _SUFFIXES for p in folder.glob(f"{split}-*{s}"))
     if not found:
-        raise SeedError(f"{folder}: no file for split {split!r} (expected {split}.jsonl, {split}.json or {split}.parquet)")
+        raise SeedError(
+            f"{folder}: no file for split {split!r} (expected {split}.jsonl, {split}.json or {split}.parquet)"
+        )
     return [(p, file_format(p)) for p in found]

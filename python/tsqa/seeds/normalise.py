@@ -90,7 +90,7 @@ def _process_docs(ref: str, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     try:
         return list(fn(datasets.Dataset.from_list(rows)).to_list())
     except Exception as err:  # noqa: BLE001 - task code
-        raise SeedError(f"process_docs {ref.split()[-1]} failed: {type(err).__name__}: {err}") from None
+        raise SeedError(f"process_docs {ref.rsplit(maxsplit=1)[-1]} failed: {type(err).__name__}: {err}") from None
     finally:
         if enabled:
             datasets.enable_progress_bars()
@@ -123,8 +123,12 @@ def _plan(spec: TaskSpec, info: TaskInfo | None, features: frozenset[str]) -> _P
     rules = info.rules if info is not None else None
     # Perplexity tasks (wikitext, c4) have no prompt: the document (their target) is the text.
     rolling = info is not None and info.output_type == "loglikelihood_rolling"
-    lm_keys = {"question": "doc_to_target" if rolling else "doc_to_text", "choices": "doc_to_choice",
-               "answer": None if rolling else "doc_to_target", "context": None}
+    lm_keys = {
+        "question": "doc_to_target" if rolling else "doc_to_text",
+        "choices": "doc_to_choice",
+        "answer": None if rolling else "doc_to_target",
+        "context": None,
+    }
 
     def pick(name: str) -> tuple[Any, str] | None:
         """The spec's template, else the task's rule, else (files/hf) the same-named column."""
@@ -141,7 +145,9 @@ def _plan(spec: TaskSpec, info: TaskInfo | None, features: frozenset[str]) -> _P
     q, a, x = pick("question"), pick("answer"), pick("context")
     c = pick("choices") if spec.format == "multiple_choice" or rules is not None else None
     if q is None:
-        raise SeedError(f"task {spec.task!r}: no question field: map one in `fields.question` (columns: {', '.join(sorted(features))})")
+        raise SeedError(
+            f"task {spec.task!r}: no question field: map one in `fields.question` (columns: {', '.join(sorted(features))})"
+        )
     has_choices = c is not None
 
     def build(entry: tuple[Any, str] | None, kind: Any) -> FieldRule | None:
@@ -188,8 +194,13 @@ def _record(spec: TaskSpec, plan: _Plan, seed_id: str, doc: Doc) -> SeedRecord:
         raise DocError("question is empty")
     context = _evaluate(plan.context, doc) if plan.context is not None else None
     return SeedRecord(
-        task=spec.task, seed_id=seed_id, format=spec.format, question=question,
-        options=tuple(options) if options is not None else None, answer_text=answer_text, answer_index=index,
+        task=spec.task,
+        seed_id=seed_id,
+        format=spec.format,
+        question=question,
+        options=tuple(options) if options is not None else None,
+        answer_text=answer_text,
+        answer_index=index,
         answer_aliases=tuple(aliases) if aliases else None,
         context=None if context is None else str(context),
         raw=json.dumps(doc, ensure_ascii=False, default=str),
@@ -209,8 +220,9 @@ def _choices(value: Any) -> list[str]:
     return [str(c) for c in value]
 
 
-def _answer(plan: _Plan, doc: Doc, question: str, choices: list[str] | None,
-            target: Any) -> tuple[list[str] | None, int | None, list[str] | None]:
+def _answer(
+    plan: _Plan, doc: Doc, question: str, choices: list[str] | None, target: Any
+) -> tuple[list[str] | None, int | None, list[str] | None]:
     """(options as text, gold index, aliases) from lm-eval-style choices and target."""
     if choices is None:
         if isinstance(target, (list, tuple)):
@@ -253,15 +265,14 @@ def _index(target: Any, choices: Sequence[str], options: Sequence[str]) -> int:
     raise DocError(f"answer: expected an index or a choice, found {type(target).__name__}")
 
 
-def _multiple_input(gold: int, contexts: list[str], continuation: Any,
-                    delimiter: str) -> tuple[str, list[str], int]:
+def _multiple_input(gold: int, contexts: list[str], continuation: Any, delimiter: str) -> tuple[str, list[str], int]:
     """lm-eval's multiple-input mode (winogrande): the choices are partial contexts that share
     a prefix, the target is the shared continuation, the text is the gold index. Turned
     around into a question with a blank and the options that fill it."""
     if not 0 <= gold < len(contexts):
         raise DocError(f"gold index {gold} out of range for {len(contexts)} contexts")
     prefix = _common_prefix(contexts)
-    options = [c[len(prefix):].strip() for c in contexts]
+    options = [c[len(prefix) :].strip() for c in contexts]
     if not all(options):
         raise DocError("multiple-input contexts do not differ after their shared prefix")
     tail = str(continuation) if continuation is not None else ""

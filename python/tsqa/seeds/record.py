@@ -41,18 +41,20 @@ class NormaliseResult:
     failures: list[NormaliseFailure] = field(default_factory=list)
 
 
-RECORD_SCHEMA = pa.schema([
-    ("task", pa.string()),
-    ("seed_id", pa.string()),
-    ("format", pa.string()),
-    ("question", pa.string()),
-    ("options", pa.list_(pa.string())),
-    ("answer_text", pa.string()),
-    ("answer_index", pa.int32()),
-    ("answer_aliases", pa.list_(pa.string())),
-    ("context", pa.string()),
-    ("raw", pa.string()),
-])
+RECORD_SCHEMA = pa.schema(
+    [
+        ("task", pa.string()),
+        ("seed_id", pa.string()),
+        ("format", pa.string()),
+        ("question", pa.string()),
+        ("options", pa.list_(pa.string())),
+        ("answer_text", pa.string()),
+        ("answer_index", pa.int32()),
+        ("answer_aliases", pa.list_(pa.string())),
+        ("context", pa.string()),
+        ("raw", pa.string()),
+    ]
+)
 
 
 def records_to_table(records: list[SeedRecord]) -> pa.Table:

@@ -90,7 +90,7 @@ def scaffold_spec(info: TaskInfo) -> str:
         lines += fields + notes
         if not fields:
             lines[-len(notes) - 1] = "# fields: lm-eval computes them with functions:"
-            lines[-len(notes):] = [n.replace("  # ", "#   ", 1) for n in notes]
+            lines[-len(notes) :] = [n.replace("  # ", "#   ", 1) for n in notes]
     if fmt == "free_form":
         lines.append("verify: {kind: none}   # running text has no answer to vote on")
     return "\n".join(lines) + "\n"

@@ -42,8 +42,14 @@ class ResolvedSeed:
         """What makes two seeds the same snapshot (tasks sharing data share it)."""
         if self.kind == "files":
             return {"kind": "files", "task": self.task, "files": list(self.files), "split": self.split}
-        return {"kind": "dataset", "path": self.dataset_path, "name": self.dataset_name,
-                "revision": self.revision, "split": self.split, "data_files": self.data_files}
+        return {
+            "kind": "dataset",
+            "path": self.dataset_path,
+            "name": self.dataset_name,
+            "revision": self.revision,
+            "split": self.split,
+            "data_files": self.data_files,
+        }
 
     @property
     def store_key(self) -> str:
@@ -79,14 +85,20 @@ def resolve_seed(spec: TaskSpec, catalog: Catalog) -> ResolvedSeed:
         kwargs = (info.rules.dataset_kwargs if info.rules else None) or {}
         data_files = kwargs.get("data_files")
         return ResolvedSeed(
-            kind="lm_eval", task=spec.task, split=split, dataset_path=info.dataset_path,
-            dataset_name=info.dataset_name, revision=kwargs.get("revision"), lm_eval_task=info.name,
+            kind="lm_eval",
+            task=spec.task,
+            split=split,
+            dataset_path=info.dataset_path,
+            dataset_name=info.dataset_name,
+            revision=kwargs.get("revision"),
+            lm_eval_task=info.name,
             data_files=data_files.get(split) if isinstance(data_files, dict) else data_files,
         )
     if isinstance(seed, HfSeed):
         hf = seed.hf
-        return ResolvedSeed(kind="hf", task=spec.task, split=hf.split, dataset_path=hf.path,
-                            dataset_name=hf.name, revision=hf.revision)
+        return ResolvedSeed(
+            kind="hf", task=spec.task, split=hf.split, dataset_path=hf.path, dataset_name=hf.name, revision=hf.revision
+        )
     assert isinstance(seed, FilesSeed)
     files = (seed.files,) if isinstance(seed.files, str) else tuple(seed.files)
     return ResolvedSeed(kind="files", task=spec.task, split=seed.split, files=files, file_format=seed.file_format)
@@ -109,5 +121,7 @@ def expand_files(seed: ResolvedSeed, spec_dir: Path) -> list[tuple[Path, FileFor
 def file_format(path: Path) -> FileFormat:
     fmt = _SUFFIX_FORMAT.get(path.suffix.lower())
     if fmt is None:
-        raise SeedError(f"{path}: unknown file format {path.suffix!r}; use .jsonl, .json or .parquet, or set seed.file_format")
+        raise SeedError(
+            f"{path}: unknown file format {path.suffix!r}; use .jsonl, .json or .parquet, or set seed.file_format"
+        )
     return fmt

@@ -30,9 +30,7 @@ def canonical_dataset(dataset_path: str) -> str:
     return DATASET_ALIASES.get(dataset_path, dataset_path)
 
 
-def data_key(
-    dataset_path: str | None, dataset_name: str | None, split: str | None, data_files: object
-) -> str | None:
+def data_key(dataset_path: str | None, dataset_name: str | None, split: str | None, data_files: object) -> str | None:
     """`path[:name]@split` (plus the split's files for file loaders); None without a source."""
     if dataset_path is None or split is None:
         return None

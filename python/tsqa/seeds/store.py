@@ -65,9 +65,15 @@ class SeedStore:
         raw = self.raw_meta(resolve_seed(spec, load_catalog()))
         if raw is None:
             return None
-        return SeedMeta(rows=raw["rows"], columns=tuple(raw["columns"]), revision=raw.get("revision"),
-                        license=raw.get("license"), source=raw["source"], split=raw["split"],
-                        fetched_at=raw["fetched_at"])
+        return SeedMeta(
+            rows=raw["rows"],
+            columns=tuple(raw["columns"]),
+            revision=raw.get("revision"),
+            license=raw.get("license"),
+            source=raw["source"],
+            split=raw["split"],
+            fetched_at=raw["fetched_at"],
+        )
 
     def raw_meta(self, seed: ResolvedSeed) -> dict[str, Any] | None:
         path = self.folder(seed) / META_FILE
@@ -85,8 +91,9 @@ class SeedStore:
         seed = resolve_seed(spec, catalog)
         check_training_only(seed, catalog)  # a store written by hand cannot smuggle eval data in
         if self.raw_meta(seed) is None:
-            raise SeedNotFetched(f"task {spec.task!r}: seed {seed.source} is not in the seed store {self.root}; "
-                                 "run `tsqa seeds fetch`")
+            raise SeedNotFetched(
+                f"task {spec.task!r}: seed {seed.source} is not in the seed store {self.root}; run `tsqa seeds fetch`"
+            )
         limit = limit if limit is not None else spec.seed.limit
         path = self.folder(seed) / DATA_FILE
         try:
@@ -98,8 +105,15 @@ class SeedStore:
             raise SeedDataError(f"{path}: unreadable seed snapshot ({err}); run `tsqa seeds fetch --force`") from None
 
     # -- writing -----------------------------------------------------------------------------
-    def write(self, seed: ResolvedSeed, table: pa.Table, *, license: str | None,
-              license_source: str | None, fingerprint: str | None = None) -> SeedMeta:
+    def write(
+        self,
+        seed: ResolvedSeed,
+        table: pa.Table,
+        *,
+        license: str | None,
+        license_source: str | None,
+        fingerprint: str | None = None,
+    ) -> SeedMeta:
         """Store a snapshot atomically (a crash leaves the old one or none, never half of one)."""
         self.root.mkdir(parents=True, exist_ok=True)
         meta = {
@@ -129,8 +143,15 @@ class SeedStore:
             os.replace(tmp, target)
         finally:
             shutil.rmtree(tmp, ignore_errors=True)
-        return SeedMeta(rows=table.num_rows, columns=tuple(table.column_names), revision=seed.revision,
-                        license=license, source=seed.source, split=seed.split, fetched_at=meta["fetched_at"])
+        return SeedMeta(
+            rows=table.num_rows,
+            columns=tuple(table.column_names),
+            revision=seed.revision,
+            license=license,
+            source=seed.source,
+            split=seed.split,
+            fetched_at=meta["fetched_at"],
+        )
 
 
 def _first_batches(pf: pq.ParquetFile, limit: int) -> Any:

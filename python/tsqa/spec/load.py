@@ -67,8 +67,13 @@ class LoadedSpec:
         return SourceRef(self.doc.file, self.doc.position(path, prefer_key=prefer_key))
 
     def diagnostic(
-        self, path: PathKey, rule: str, message: str, severity: Severity = Severity.ERROR,
-        *, prefer_key: bool = False,
+        self,
+        path: PathKey,
+        rule: str,
+        message: str,
+        severity: Severity = Severity.ERROR,
+        *,
+        prefer_key: bool = False,
     ) -> Diagnostic:
         ref = self.ref(path, prefer_key=prefer_key)
         return Diagnostic(ref.file, ref.pos.line, ref.pos.col, rule, severity, format_field_path(path), message)
@@ -96,7 +101,7 @@ def load_spec(path: Path, project: LoadedProject | None) -> tuple[LoadedSpec | N
     except ValidationError as exc:
         origin: dict[PathKey, YamlDocument] = {(): doc}
         if project is not None:
-            origin.update({p: project.doc for p in taken})
+            origin.update(dict.fromkeys(taken, project.doc))
         return None, _dedupe(diagnostics_from_validation(exc, merged, origin, doc, path_map=taken))
     return LoadedSpec(doc, spec, taken, project.doc if project else None), []
 
@@ -109,8 +114,15 @@ def _read_mapping(path: Path) -> tuple[YamlDocument | None, list[Diagnostic]]:
     if not isinstance(doc.data, dict):
         found = "an empty file" if doc.data is None else f"a {_kind(doc.data)}"
         return None, [
-            Diagnostic(path, 1, 1, "yaml-structure", Severity.ERROR, "<root>",
-                       f"expected a mapping of fields at the top level, found {found}")
+            Diagnostic(
+                path,
+                1,
+                1,
+                "yaml-structure",
+                Severity.ERROR,
+                "<root>",
+                f"expected a mapping of fields at the top level, found {found}",
+            )
         ]
     return doc, []
 

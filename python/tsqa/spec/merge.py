@@ -12,9 +12,7 @@ from tsqa.spec.models.stages import STAGE_NAMES
 from tsqa.spec.yaml_source import PathKey
 
 
-def merge_stage_defaults(
-    spec: dict[str, Any], defaults: Any
-) -> tuple[dict[str, Any], dict[PathKey, PathKey]]:
+def merge_stage_defaults(spec: dict[str, Any], defaults: Any) -> tuple[dict[str, Any], dict[PathKey, PathKey]]:
     """Return the merged spec and, for every subtree taken from the defaults, the path it had in
     the project file."""
     merged = dict(spec)
@@ -41,7 +39,10 @@ def _same_kind(own: dict[str, Any], default: dict[str, Any]) -> bool:
 
 
 def _deep_merge(
-    own: dict[str, Any], default: dict[str, Any], path: PathKey, default_path: PathKey,
+    own: dict[str, Any],
+    default: dict[str, Any],
+    path: PathKey,
+    default_path: PathKey,
     taken: dict[PathKey, PathKey],
 ) -> dict[str, Any]:
     out = dict(own)

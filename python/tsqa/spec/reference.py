@@ -47,7 +47,9 @@ def _model_table(model: type[BaseModel]) -> list[str]:
     # ForwardRef there, depending on what was imported first.
     hints = typing.get_type_hints(model, include_extras=True)
     for name, field in model.model_fields.items():
-        lines.append(f"| `{name}` | {_type_name(hints.get(name, field.annotation))} | {_default(field)} | {_describe(field)} |")
+        lines.append(
+            f"| `{name}` | {_type_name(hints.get(name, field.annotation))} | {_default(field)} | {_describe(field)} |"
+        )
     return [*lines, ""]
 
 

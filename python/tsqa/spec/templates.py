@@ -21,9 +21,7 @@ def _regex_replace(value: str, pattern: str, replacement: str = "", count: int =
 
 
 def _make_env() -> ImmutableSandboxedEnvironment:
-    env = ImmutableSandboxedEnvironment(
-        undefined=jinja2.StrictUndefined, autoescape=False, keep_trailing_newline=False
-    )
+    env = ImmutableSandboxedEnvironment(undefined=jinja2.StrictUndefined, autoescape=False, keep_trailing_newline=False)
     env.filters["regex_replace"] = _regex_replace
     return env
 

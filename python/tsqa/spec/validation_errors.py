@@ -16,8 +16,12 @@ SCHEMA_RULE = "schema"
 
 
 def diagnostics_from_validation(
-    error: ValidationError, data: Any, origin: dict[PathKey, YamlDocument], default_doc: YamlDocument,
-    *, path_map: dict[PathKey, PathKey] | None = None,
+    error: ValidationError,
+    data: Any,
+    origin: dict[PathKey, YamlDocument],
+    default_doc: YamlDocument,
+    *,
+    path_map: dict[PathKey, PathKey] | None = None,
 ) -> list[Diagnostic]:
     """Convert each pydantic error. `origin` says which document a data path came from (a spec
     or the project file's defaults); `path_map` translates merged paths to that document's paths."""
@@ -47,10 +51,9 @@ def _resolve(data: Any, loc: tuple[Any, ...]) -> tuple[PathKey, bool]:
     node = data
     exists = True
     for part in loc:
-        if isinstance(node, dict) and part in node:
-            node = node[part]
-            path.append(part)
-        elif isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node):
+        if (isinstance(node, dict) and part in node) or (
+            isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node)
+        ):
             node = node[part]
             path.append(part)
         elif isinstance(part, str) and _is_union_tag(part):
@@ -77,7 +80,9 @@ def _without_tags(loc: tuple[Any, ...], data: Any) -> tuple[str | int, ...]:
 
 
 def _locate(
-    path: PathKey, origin: dict[PathKey, YamlDocument], default: YamlDocument,
+    path: PathKey,
+    origin: dict[PathKey, YamlDocument],
+    default: YamlDocument,
     path_map: dict[PathKey, PathKey],
 ) -> tuple[YamlDocument, PathKey]:
     for end in range(len(path), -1, -1):

@@ -31,11 +31,15 @@ def check_enrichments(fmt: str, rows: list[dict[str, Any]]) -> list[str]:
         else:
             reasons.append("kept")
     mode = vote_mode(fmt, "auto") or "final_answer"
-    checkable = [i for i, (r, row) in enumerate(zip(reasons, rows, strict=True))
-                 if r == "kept" and any(m in row["text"].lower() for m in _FINAL_MARKERS)]
+    checkable = [
+        i
+        for i, (r, row) in enumerate(zip(reasons, rows, strict=True))
+        if r == "kept" and any(m in row["text"].lower() for m in _FINAL_MARKERS)
+    ]
     if checkable:
         vote = majority_vote(
-            [[rows[i]["text"]] for i in checkable], mode=mode,  # type: ignore[arg-type]
+            [[rows[i]["text"]] for i in checkable],
+            mode=mode,  # type: ignore[arg-type]
             options=[rows[i]["options"] for i in checkable] if fmt == "multiple_choice" else None,
             references=[_reference(fmt, rows[i]) for i in checkable],
         )

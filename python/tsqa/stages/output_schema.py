@@ -41,9 +41,19 @@ def generation_schema(fmt: str, per_seed: int, n_options: int | None, with_conte
         required.append("context")
     return {
         "type": "object",
-        "properties": {"questions": {"type": "array", "items": {
-            "type": "object", "properties": item, "required": required, "additionalProperties": False,
-        }, "minItems": 1, "maxItems": per_seed}},
+        "properties": {
+            "questions": {
+                "type": "array",
+                "items": {
+                    "type": "object",
+                    "properties": item,
+                    "required": required,
+                    "additionalProperties": False,
+                },
+                "minItems": 1,
+                "maxItems": per_seed,
+            }
+        },
         "required": ["questions"],
         "additionalProperties": False,
     }

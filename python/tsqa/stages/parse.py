@@ -39,7 +39,9 @@ class ParseResult:
     rejects: list[dict[str, Any]] = field(default_factory=list)
 
     def reject(self, candidate_id: str, seed_id: str, reason: str, detail: str) -> None:
-        self.rejects.append({"candidate_id": candidate_id, "seed_id": seed_id, "reason": reason, "detail": detail[:300]})
+        self.rejects.append(
+            {"candidate_id": candidate_id, "seed_id": seed_id, "reason": reason, "detail": detail[:300]}
+        )
 
 
 def parse_candidates(fmt: str, candidates: list[Candidate], *, with_context: bool) -> ParseResult:
@@ -49,8 +51,9 @@ def parse_candidates(fmt: str, candidates: list[Candidate], *, with_context: boo
         for position, item in enumerate(_items(cand, result)):
             question = _validate(fmt, cand, item, result, with_context)
             if question is not None:
-                question.update(question_id=f"{cand.candidate_id}.{position}", seed_id=cand.seed_id,
-                                candidate_id=cand.candidate_id)
+                question.update(
+                    question_id=f"{cand.candidate_id}.{position}", seed_id=cand.seed_id, candidate_id=cand.candidate_id
+                )
                 pending.append((question, cand.seed_question))
     _drop_near_copies(pending, result)
     return result
@@ -68,13 +71,14 @@ def _items(cand: Candidate, result: ParseResult) -> list[dict[str, Any]]:
         return []
     items = payload.get("questions") if isinstance(payload, dict) else None
     if not isinstance(items, list) or not items:
-        result.reject(cand.candidate_id, cand.seed_id, "schema", "expected {\"questions\": [...]} with at least one item")
+        result.reject(cand.candidate_id, cand.seed_id, "schema", 'expected {"questions": [...]} with at least one item')
         return []
     return [i if isinstance(i, dict) else {"_not_an_object": i} for i in items]
 
 
-def _validate(fmt: str, cand: Candidate, item: dict[str, Any], result: ParseResult,
-              with_context: bool) -> dict[str, Any] | None:
+def _validate(
+    fmt: str, cand: Candidate, item: dict[str, Any], result: ParseResult, with_context: bool
+) -> dict[str, Any] | None:
     def reject(reason: str, detail: str) -> None:
         result.reject(cand.candidate_id, cand.seed_id, reason, detail)
 
@@ -91,8 +95,13 @@ def _validate(fmt: str, cand: Candidate, item: dict[str, Any], result: ParseResu
     if with_context and (not isinstance(context, str) or not context.strip()):
         reject("schema", "context is required for this task")
         return None
-    out: dict[str, Any] = {"question": question, "context": context.strip() if isinstance(context, str) else None,
-                           "options": None, "answer_index": None, "answer_text": answer}
+    out: dict[str, Any] = {
+        "question": question,
+        "context": context.strip() if isinstance(context, str) else None,
+        "options": None,
+        "answer_index": None,
+        "answer_text": answer,
+    }
     if fmt == "multiple_choice":
         options = item.get("options")
         if not isinstance(options, list) or not all(isinstance(o, str) and o.strip() for o in options):
@@ -138,7 +147,11 @@ def _drop_near_copies(pending: list[tuple[dict[str, Any], str]], result: ParseRe
     similarity = (new == seeds).mean(axis=1)
     for (question, _), sim in zip(pending, np.asarray(similarity), strict=True):
         if sim >= NEAR_COPY_JACCARD:
-            result.reject(question["candidate_id"], question["seed_id"], "near_copy_of_seed",
-                          f"estimated Jaccard {sim:.2f} with the seed question")
+            result.reject(
+                question["candidate_id"],
+                question["seed_id"],
+                "near_copy_of_seed",
+                f"estimated Jaccard {sim:.2f} with the seed question",
+            )
         else:
             result.questions.append(question)

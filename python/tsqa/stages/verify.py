@@ -17,8 +17,13 @@ from tsqa.curate.vote import majority_vote
 from tsqa.spec.models import VoteVerify
 from tsqa.stages.output_schema import LETTERS
 
-_MODE_BY_EXTRACTOR = {"option": "multiple_choice", "number": "number", "boxed": "boxed",
-                      "final_answer": "final_answer", "text": "text"}
+_MODE_BY_EXTRACTOR = {
+    "option": "multiple_choice",
+    "number": "number",
+    "boxed": "boxed",
+    "final_answer": "final_answer",
+    "text": "text",
+}
 
 
 def vote_mode(fmt: str, extractor: str) -> str | None:
@@ -37,10 +42,21 @@ def verify_by_vote(questions: list[dict[str, Any]], samples: list[list[str]], fm
     mode = vote_mode(fmt, rule.extractor)
     ids = [q["question_id"] for q in questions]
     if mode is None or not questions:
-        return Verdicts(pa.table({
-            "question_id": ids, "winner": [None] * len(ids), "votes": [0] * len(ids), "total": [len(s) for s in samples],
-            "agreement": [None] * len(ids), "matches": [None] * len(ids), "kept": [True] * len(ids),
-            "reason": ["no_extractor"] * len(ids)}, schema=_SCHEMA))
+        return Verdicts(
+            pa.table(
+                {
+                    "question_id": ids,
+                    "winner": [None] * len(ids),
+                    "votes": [0] * len(ids),
+                    "total": [len(s) for s in samples],
+                    "agreement": [None] * len(ids),
+                    "matches": [None] * len(ids),
+                    "kept": [True] * len(ids),
+                    "reason": ["no_extractor"] * len(ids),
+                },
+                schema=_SCHEMA,
+            )
+        )
     options = [q["options"] for q in questions] if fmt == "multiple_choice" else None
     references = [LETTERS[q["answer_index"]] if fmt == "multiple_choice" else q["answer_text"] for q in questions]
     result = majority_vote(samples, mode=mode, options=options, references=references)  # type: ignore[arg-type]
@@ -48,10 +64,21 @@ def verify_by_vote(questions: list[dict[str, Any]], samples: list[list[str]], fm
     agreement = result.agreement.tolist()
     reasons = [_reason(a, m, v, rule) for a, m, v in zip(agreement, matches, result.votes.tolist(), strict=True)]
     kept = [r == "kept" for r in reasons]
-    return Verdicts(pa.table({
-        "question_id": ids, "winner": result.winner_text.to_pylist(), "votes": result.votes.tolist(),
-        "total": result.total.tolist(), "agreement": agreement, "matches": matches, "kept": kept, "reason": reasons,
-    }, schema=_SCHEMA))
+    return Verdicts(
+        pa.table(
+            {
+                "question_id": ids,
+                "winner": result.winner_text.to_pylist(),
+                "votes": result.votes.tolist(),
+                "total": result.total.tolist(),
+                "agreement": agreement,
+                "matches": matches,
+                "kept": kept,
+                "reason": reasons,
+            },
+            schema=_SCHEMA,
+        )
+    )
 
 
 def _reason(agreement: float, matches: bool | None, votes: int, rule: VoteVerify) -> str:
@@ -64,7 +91,15 @@ def _reason(agreement: float, matches: bool | None, votes: int, rule: VoteVerify
     return "kept"
 
 
-_SCHEMA = pa.schema([
-    ("question_id", pa.string()), ("winner", pa.string()), ("votes", pa.int64()), ("total", pa.int64()),
-    ("agreement", pa.float64()), ("matches", pa.bool_()), ("kept", pa.bool_()), ("reason", pa.string()),
-])
+_SCHEMA = pa.schema(
+    [
+        ("question_id", pa.string()),
+        ("winner", pa.string()),
+        ("votes", pa.int64()),
+        ("total", pa.int64()),
+        ("agreement", pa.float64()),
+        ("matches", pa.bool_()),
+        ("kept", pa.bool_()),
+        ("reason", pa.string()),
+    ]
+)

@@ -18,8 +18,9 @@ from typing import Any
 from tsqa.compile.fingerprint import canonical_json, sha256_text
 
 
-def request_key(model: dict[str, Any], messages: list[dict[str, str]], sampling: dict[str, Any],
-                schema: dict[str, Any] | None) -> str:
+def request_key(
+    model: dict[str, Any], messages: list[dict[str, str]], sampling: dict[str, Any], schema: dict[str, Any] | None
+) -> str:
     return sha256_text(canonical_json({"model": model, "messages": messages, "sampling": sampling, "schema": schema}))
 
 
@@ -46,8 +47,10 @@ class ResponseCache:
             return
         with self._db:  # one transaction: all of the batch or none of it
             self._db.execute("BEGIN")
-            self._db.executemany("INSERT OR REPLACE INTO responses (key, value) VALUES (?, ?)",
-                                 [(k, json.dumps(v, ensure_ascii=False)) for k, v in items.items()])
+            self._db.executemany(
+                "INSERT OR REPLACE INTO responses (key, value) VALUES (?, ?)",
+                [(k, json.dumps(v, ensure_ascii=False)) for k, v in items.items()],
+            )
 
     def __len__(self) -> int:
         return int(self._db.execute("SELECT COUNT(*) FROM responses").fetchone()[0])

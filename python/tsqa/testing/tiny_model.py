@@ -45,7 +45,7 @@ def build_tokenizer(out_dir: Path) -> None:
 
     vocab = vocabulary()
     # BPE with no merges = one token per character; Fuse joins them back without spaces.
-    tokenizer = Tokenizer(models.BPE(vocab=vocab, merges=[], unk_token="<unk>"))
+    tokenizer = Tokenizer(models.BPE(vocab=vocab, merges=[], unk_token="<unk>"))  # noqa: S106 - a token, not a password
     tokenizer.decoder = decoders.Fuse()
     tokenizer.add_special_tokens([AddedToken(t, special=True, normalized=False) for t in SPECIAL_TOKENS])
     tokenizer.save(str(out_dir / "tokenizer.json"))
@@ -93,9 +93,7 @@ def build_tiny_model(out_dir: str | Path, *, seed: int = 0) -> Path:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        prog="python -m tsqa.testing.tiny_model", description=__doc__.split("\n")[0]
-    )
+    parser = argparse.ArgumentParser(prog="python -m tsqa.testing.tiny_model", description=__doc__.split("\n")[0])
     parser.add_argument("out_dir", type=Path, help="folder to write the model into")
     parser.add_argument("--seed", type=int, default=0, help="weight initialisation seed (default 0)")
     args = parser.parse_args(argv)

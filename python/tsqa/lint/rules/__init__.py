@@ -4,9 +4,8 @@ Each rule documents itself (what it does, why, an example), as ruff's rules do; 
 --explain RULE` prints that text. Rules are pure functions of the LintContext.
 """
 
-from tsqa.lint.rules.base import RULES, LintContext, Rule, rule
-
 # Importing the modules registers their rules.
-from tsqa.lint.rules import blend, models, seeds, templates, uniqueness, verify  # noqa: E402,F401
+from tsqa.lint.rules import blend, models, seeds, templates, uniqueness, verify  # noqa: F401
+from tsqa.lint.rules.base import RULES, LintContext, Rule, rule
 
 __all__ = ["RULES", "LintContext", "Rule", "rule"]

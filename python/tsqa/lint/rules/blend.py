@@ -19,8 +19,9 @@ def negative_weight(ctx: LintContext) -> Iterator[Diagnostic]:
     for loaded in ctx.specs:
         weight = loaded.spec.blend.weight
         if weight < 0:
-            yield loaded.diagnostic(("blend", "weight"), "negative-weight",
-                                    f"blend weight must be ≥ 0, found {weight:g}")
+            yield loaded.diagnostic(
+                ("blend", "weight"), "negative-weight", f"blend weight must be ≥ 0, found {weight:g}"
+            )
 
 
 @rule("all-weights-zero")
@@ -33,5 +34,8 @@ def all_weights_zero(ctx: LintContext) -> Iterator[Diagnostic]:
     """
     if ctx.specs and all(loaded.spec.blend.weight == 0 for loaded in ctx.specs):
         first = ctx.specs[0]
-        yield first.diagnostic(("blend", "weight"), "all-weights-zero",
-                               f"all {len(ctx.specs)} tasks have blend weight 0; the blend would be empty")
+        yield first.diagnostic(
+            ("blend", "weight"),
+            "all-weights-zero",
+            f"all {len(ctx.specs)} tasks have blend weight 0; the blend would be empty",
+        )

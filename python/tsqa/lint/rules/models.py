@@ -28,5 +28,8 @@ def undeclared_model(ctx: LintContext) -> Iterator[Diagnostic]:
         for path, name in uses:
             if name not in declared:
                 known = ", ".join(sorted(declared))
-                yield loaded.diagnostic(path, "undeclared-model",
-                                        f"model {name!r} is not declared in {ctx.project.path.name} (declared: {known})")
+                yield loaded.diagnostic(
+                    path,
+                    "undeclared-model",
+                    f"model {name!r} is not declared in {ctx.project.path.name} (declared: {known})",
+                )

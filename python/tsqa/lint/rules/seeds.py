@@ -10,12 +10,16 @@ from tsqa.lint.rules.base import LintContext, rule
 from tsqa.spec.models import FilesSeed, HfSeed, LmEvalSeed
 
 # Split names that mean held-out data, whatever the dataset. Lower-cased comparison.
-EVAL_SPLIT_NAMES = frozenset({"test", "testing", "validation", "valid", "val", "dev", "eval", "evaluation", "heldout", "held_out"})
+EVAL_SPLIT_NAMES = frozenset(
+    {"test", "testing", "validation", "valid", "val", "dev", "eval", "evaluation", "heldout", "held_out"}
+)
 
 
 def is_eval_split_name(split: str) -> bool:
     name = split.strip().lower()
-    return name in EVAL_SPLIT_NAMES or any(name.startswith(p + "_") or name.endswith("_" + p) for p in ("test", "validation", "dev"))
+    return name in EVAL_SPLIT_NAMES or any(
+        name.startswith(p + "_") or name.endswith("_" + p) for p in ("test", "validation", "dev")
+    )
 
 
 @rule("unknown-task")
@@ -34,8 +38,7 @@ def unknown_task(ctx: LintContext) -> Iterator[Diagnostic]:
         if isinstance(seed, LmEvalSeed) and ctx.catalog.get(seed.lm_eval) is None:
             close = difflib.get_close_matches(seed.lm_eval, [t.name for t in ctx.catalog], n=1)
             hint = f"; did you mean {close[0]!r}?" if close else ""
-            yield loaded.diagnostic(("seed", "lm_eval"), "unknown-task",
-                                    f"lm-eval has no task {seed.lm_eval!r}{hint}")
+            yield loaded.diagnostic(("seed", "lm_eval"), "unknown-task", f"lm-eval has no task {seed.lm_eval!r}{hint}")
 
 
 @rule("no-training-split")
@@ -52,8 +55,11 @@ def no_training_split(ctx: LintContext) -> Iterator[Diagnostic]:
         seed = loaded.spec.seed
         info = ctx.catalog.get(seed.lm_eval) if isinstance(seed, LmEvalSeed) else None
         if info is not None and info.training_split is None:
-            yield loaded.diagnostic(("seed", "lm_eval"), "no-training-split",
-                                    f"task {seed.lm_eval!r} declares no training split in lm-eval; it cannot seed generation")
+            yield loaded.diagnostic(
+                ("seed", "lm_eval"),
+                "no-training-split",
+                f"task {seed.lm_eval!r} declares no training split in lm-eval; it cannot seed generation",
+            )
 
 
 @rule("training-split-is-eval")
@@ -72,7 +78,8 @@ def training_split_is_eval(ctx: LintContext) -> Iterator[Diagnostic]:
         info = ctx.catalog.get(seed.lm_eval) if isinstance(seed, LmEvalSeed) else None
         if info is not None and info.training_split is not None and info.training_split in info.eval_splits:
             yield loaded.diagnostic(
-                ("seed", "lm_eval"), "training-split-is-eval",
+                ("seed", "lm_eval"),
+                "training-split-is-eval",
                 f"task {seed.lm_eval!r} uses its eval split {info.training_split!r} as its training split; "
                 "it cannot seed generation",
             )
@@ -93,7 +100,8 @@ def seed_split_not_training(ctx: LintContext) -> Iterator[Diagnostic]:
             info = ctx.catalog.get(seed.lm_eval) if ctx.catalog is not None else None
             if info is not None and info.training_split is not None and seed.split != info.training_split:
                 yield loaded.diagnostic(
-                    ("seed", "split"), "seed-split-not-training",
+                    ("seed", "split"),
+                    "seed-split-not-training",
                     f"expected the task's training split {info.training_split!r}, found {seed.split!r}",
                 )
             elif info is None and is_eval_split_name(seed.split):
@@ -105,8 +113,9 @@ def seed_split_not_training(ctx: LintContext) -> Iterator[Diagnostic]:
 
 
 def _eval_named(loaded, path, split: str) -> Diagnostic:  # type: ignore[no-untyped-def]
-    return loaded.diagnostic(path, "seed-split-not-training",
-                             f"expected a training split, found the eval split name {split!r}")
+    return loaded.diagnostic(
+        path, "seed-split-not-training", f"expected a training split, found the eval split name {split!r}"
+    )
 
 
 @rule("missing-license", Severity.WARNING)
@@ -120,5 +129,10 @@ def missing_license(ctx: LintContext) -> Iterator[Diagnostic]:
     """
     for loaded in ctx.specs:
         if loaded.spec.seed.license is None:
-            yield loaded.diagnostic(("seed",), "missing-license", "no licence declared for the seed data (seed.license)",
-                                    Severity.WARNING, prefer_key=True)
+            yield loaded.diagnostic(
+                ("seed",),
+                "missing-license",
+                "no licence declared for the seed data (seed.license)",
+                Severity.WARNING,
+                prefer_key=True,
+            )

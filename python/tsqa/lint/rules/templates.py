@@ -52,7 +52,9 @@ def template_syntax(ctx: LintContext) -> Iterator[Diagnostic]:
             try:
                 template_variables(text)
             except TemplateError as exc:
-                yield loaded.diagnostic(path, "template-syntax", f"invalid template (template line {exc.line}): {exc.message}")
+                yield loaded.diagnostic(
+                    path, "template-syntax", f"invalid template (template line {exc.line}): {exc.message}"
+                )
 
 
 @rule("unknown-prompt")
@@ -69,11 +71,15 @@ def unknown_prompt(ctx: LintContext) -> Iterator[Diagnostic]:
                 builtin = BUILTIN_PROMPTS.get(ref)
                 if builtin is None or builtin.stage != stage:
                     names = sorted(n for n, p in BUILTIN_PROMPTS.items() if p.stage == stage)
-                    yield loaded.diagnostic(path, "unknown-prompt",
-                                            f"no built-in {stage} prompt {ref!r} (built-ins: {', '.join(names)})")
+                    yield loaded.diagnostic(
+                        path, "unknown-prompt", f"no built-in {stage} prompt {ref!r} (built-ins: {', '.join(names)})"
+                    )
             elif isinstance(ref, PromptFile) and _read_prompt_file(loaded, path, ref) is None:
-                yield loaded.diagnostic((*path, "file"), "unknown-prompt",
-                                        f"prompt file {ref.file!r} not found (relative to {loaded.path.parent})")
+                yield loaded.diagnostic(
+                    (*path, "file"),
+                    "unknown-prompt",
+                    f"prompt file {ref.file!r} not found (relative to {loaded.path.parent})",
+                )
 
 
 def _check(loaded: LoadedSpec, path: PathKey, text: str, known: frozenset[str], what: str) -> Iterator[Diagnostic]:

@@ -24,7 +24,8 @@ def duplicate_task(ctx: LintContext) -> Iterator[Diagnostic]:
         if name in first:
             other = first[name]
             ref = other.ref(("task",))
-            yield loaded.diagnostic(("task",), "duplicate-task",
-                                    f"task {name!r} is already defined in {other.path}:{ref.pos.line}")
+            yield loaded.diagnostic(
+                ("task",), "duplicate-task", f"task {name!r} is already defined in {other.path}:{ref.pos.line}"
+            )
         else:
             first[name] = loaded

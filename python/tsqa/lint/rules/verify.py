@@ -38,8 +38,10 @@ def verify_format_mismatch(ctx: LintContext) -> Iterator[Diagnostic]:
         if not usable:
             message = f"majority vote cannot verify format {spec.format!r}; use verify: {{kind: none}}"
         elif verify.extractor in {"auto", "none"}:
-            message = (f"majority vote on {spec.format!r} answers needs an extractor "
-                       f"(one of: {', '.join(sorted(usable - {'auto'}))})")
+            message = (
+                f"majority vote on {spec.format!r} answers needs an extractor "
+                f"(one of: {', '.join(sorted(usable - {'auto'}))})"
+            )
         else:
             message = f"extractor {verify.extractor!r} does not work with format {spec.format!r}"
         path = ("verify", "extractor") if "extractor" in _explicit(loaded) else ("verify",)

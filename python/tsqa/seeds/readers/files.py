@@ -22,8 +22,11 @@ def read_files(files: Sequence[tuple[Path, FileFormat]], limit: int | None = Non
     for path, fmt in files:
         if left is not None and left <= 0:
             break
-        table = _read_parquet(path, left) if fmt == "parquet" else rows_to_table(
-            list(islice(_iter_json_rows(path, fmt), left)), str(path))
+        table = (
+            _read_parquet(path, left)
+            if fmt == "parquet"
+            else rows_to_table(list(islice(_iter_json_rows(path, fmt), left)), str(path))
+        )
         tables.append(table)
         left = None if left is None else left - table.num_rows
     if not tables:
@@ -31,7 +34,9 @@ def read_files(files: Sequence[tuple[Path, FileFormat]], limit: int | None = Non
     try:
         return pa.concat_tables(tables, promote_options="permissive")
     except (pa.ArrowInvalid, pa.ArrowTypeError) as err:
-        raise SeedDataError(f"files {', '.join(str(p) for p, _ in files)}: columns differ in type across files: {err}") from None
+        raise SeedDataError(
+            f"files {', '.join(str(p) for p, _ in files)}: columns differ in type across files: {err}"
+        ) from None
 
 
 def count_rows(path: Path, fmt: FileFormat) -> int:
@@ -61,8 +66,11 @@ def rows_to_table(rows: list[dict[str, Any]], where: str) -> pa.Table:
             columns[name] = pa.array(values)
         except (pa.ArrowInvalid, pa.ArrowTypeError) as err:
             bad = _first_odd_row(values)
-            raise SeedDataError(f"{where}: column {name!r} has values of different types"
-                                + (f" (first differing at row {bad + 1})" if bad is not None else "") + f": {err}") from None
+            raise SeedDataError(
+                f"{where}: column {name!r} has values of different types"
+                + (f" (first differing at row {bad + 1})" if bad is not None else "")
+                + f": {err}"
+            ) from None
     return pa.table(columns)
 
 

@@ -16,7 +16,12 @@ from tsqa.seeds.readers.files import rows_to_table
 
 
 def read_hub_split(
-    path: str, name: str | None, split: str, *, revision: str | None = None, data_files: Any = None,
+    path: str,
+    name: str | None,
+    split: str,
+    *,
+    revision: str | None = None,
+    data_files: Any = None,
     limit: int | None = None,
 ) -> pa.Table:
     try:

@@ -19,8 +19,6 @@ class PromptInline(SpecModel):
     """The Jinja template itself."""
 
 
-
-
 def _prompt_kind(value: Any) -> str | None:
     if isinstance(value, str):
         return "prompt:name"

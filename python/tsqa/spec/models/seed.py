@@ -74,7 +74,9 @@ def _files_kind(value: Any) -> str | None:
 
 
 SeedSource = Annotated[
-    Annotated[LmEvalSeed, Tag("seed:lm_eval")] | Annotated[FilesSeed, Tag("seed:files")] | Annotated[HfSeed, Tag("seed:hf")],
+    Annotated[LmEvalSeed, Tag("seed:lm_eval")]
+    | Annotated[FilesSeed, Tag("seed:files")]
+    | Annotated[HfSeed, Tag("seed:hf")],
     Discriminator(
         _source_kind,
         custom_error_type="seed_source",
