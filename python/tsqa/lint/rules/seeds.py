@@ -9,17 +9,11 @@ from tsqa.diagnostics import Diagnostic, Severity
 from tsqa.lint.rules.base import LintContext, rule
 from tsqa.spec.models import FilesSeed, HfSeed, LmEvalSeed
 
-# Split names that mean held-out data, whatever the dataset. Lower-cased comparison.
-EVAL_SPLIT_NAMES = frozenset(
-    {"test", "testing", "validation", "valid", "val", "dev", "eval", "evaluation", "heldout", "held_out"}
-)
-
-
 def is_eval_split_name(split: str) -> bool:
-    name = split.strip().lower()
-    return name in EVAL_SPLIT_NAMES or any(
-        name.startswith(p + "_") or name.endswith("_" + p) for p in ("test", "validation", "dev")
-    )
+    """Named like eval data: tokens after Unicode folding (see tsqa.seeds.names)."""
+    from tsqa.seeds.names import is_eval_name
+
+    return is_eval_name(split)
 
 
 @rule("unknown-task")
