@@ -19,7 +19,7 @@ from typing import Literal
 
 from tsqa.seeds.catalog import Catalog, load_catalog
 from tsqa.seeds.content import check_rows
-from tsqa.seeds.errors import SeedError
+from tsqa.seeds.errors import ContentRefused, SeedError
 from tsqa.seeds.guard import check_training_only
 from tsqa.seeds.load import read_guarded, visible_evals
 from tsqa.seeds.readers.hub import card_license
@@ -69,7 +69,9 @@ def fetch_specs(
         try:
             results.append(_fetch_one(loaded, store, catalog, data_dir, licenses, force, done))
         except SeedError as err:
-            results.append(FetchResult(loaded.spec.task, "failed", str(err)))
+            ref = loaded.ref(("seed",), prefer_key=True)
+            where = f"{ref.file}:{ref.pos.line}:{ref.pos.col}"
+            results.append(FetchResult(loaded.spec.task, "failed", f"{where}: {err}", getattr(err, "lines", ())))
     return results
 
 
@@ -106,7 +108,7 @@ def _fetch_one(
     report = check_rows(table, evals)
     lines = tuple(m.line() for m in report.matches)
     if report.refused:
-        return FetchResult(spec.task, "failed", f"{loaded.path}: seed {seed.source} refused: {report.summary()}", lines)
+        raise ContentRefusedRows(f"seed {seed.source} refused: {report.summary()}", lines)
     if report.matches:
         keep = [True] * table.num_rows
         for m in report.matches:
@@ -126,6 +128,14 @@ def _fetch_one(
     return FetchResult(
         spec.task, "fetched", f"{meta.rows} rows, {seed.source}, licence {license or 'unknown'}{refused}", lines
     )
+
+
+class ContentRefusedRows(ContentRefused):
+    """Too many seed rows are eval rows; `lines` lists each one."""
+
+    def __init__(self, message: str, lines: tuple[str, ...]) -> None:
+        super().__init__(message)
+        self.lines = lines
 
 
 def _verifies(store: SeedStore, seed: ResolvedSeed) -> bool:

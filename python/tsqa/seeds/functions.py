@@ -35,7 +35,7 @@ def is_function(value: object) -> bool:
 # lm-eval's `!function` (any case or spacing), Python YAML tags, and the dunder names of sandbox
 # escapes. Matched on the folded text (names.fold), so look-alike letters do not hide it.
 _CODE = re.compile(
-    r"!\s*function\b|!!?\s*python\s*/|tag:yaml\.org,2002:python|__(?:import|builtins|subclasses|globals|"
+    r"!\s*function|!!?\s*python\s*/|tag:yaml\.org,2002:python|__(?:import|builtins|subclasses|globals|"
     r"class|mro|bases|code|closure|dict|getattribute|reduce|reduce_ex|init|loader|spec)__",
     re.IGNORECASE,
 )
