@@ -38,6 +38,14 @@ _NOT_NAMES = frozenset(
     {"train", "training", "default", "primary", "secondary", "latest", "seed", "grammar", "reading"}
     | {"vocabulary", "variations", "transliteration", "full"}
 )
+# Run-together compounds: a root with one of these before or after it (`testset`, `evalcopies`,
+# `minitest`, `devsplit`). Any token starting with "eval" is eval-named (evaluate, evals …).
+_AFFIXES = frozenset(
+    {"set", "sets", "data", "split", "splits", "mini", "only", "copy", "copies", "file", "files", "part"}
+    | {"parts", "subset", "subsets", "ing", "s", "full", "public", "private", "hidden", "blind", "official"}
+    | {"gold", "my", "small", "big", "all", "orig", "original", "clean", "final", "rows", "examples"}
+)
+_COMPOUND_ROOTS = ("test", "valid", "val", "dev", "heldout", "holdout", "eval")
 _SEPARATORS = re.compile(r"[^0-9a-z]+")
 _CAMEL = re.compile(r"(?<=[a-z])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])")
 _DIGITS = re.compile(r"(?<=[a-z])(?=[0-9])|(?<=[0-9])(?=[a-z])")
@@ -103,6 +111,14 @@ def eval_word(name: str) -> str | None:
             joined = "".join(toks[i : i + size])
             if joined in words:
                 return joined
+    for tok in toks:
+        if tok.startswith("eval"):
+            return tok
+        for root in _COMPOUND_ROOTS:
+            if (tok.startswith(root) and tok[len(root) :] in _AFFIXES) or (
+                tok.endswith(root) and tok[: -len(root)] in _AFFIXES
+            ):
+                return tok
     return None
 
 
