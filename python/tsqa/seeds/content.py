@@ -8,8 +8,10 @@ splits of the seed's own dataset in the local data dir. A row matches when
   normalised (names.fold, case, punctuation, spacing), equals a text field of an eval record
   ("question"),
 - all its text, normalised, equals an eval record's ("question + answer"), or
-- at least CONTAINMENT of its distinct word 13-grams occur in the eval texts (the Rust n-gram
-  index of curate/contamination.py; a text shorter than 13 words is one gram of all its words).
+- at least CONTAINMENT of its distinct word 13-grams occur in the eval texts, or at least
+  MIN_SHARED_GRAMS of them do (a verbatim span of 17 words or more, however much padding surrounds
+  it), by the Rust n-gram index of curate/contamination.py (a text shorter than 13 words is one
+  gram of all its words).
 
 Matching rows are refused, each listed with its location and the eval record it matches; when
 more than MAX_SHARE of a seed's rows match, the seed is refused as a whole.
@@ -35,6 +37,8 @@ from tsqa.seeds.readers.files import WHERE_COLUMN
 NGRAM = 13
 CONTAINMENT = 0.5
 """Share of a row's 13-grams found in eval texts from which the row counts as eval data."""
+MIN_SHARED_GRAMS = 5
+"""Distinct 13-grams shared with eval texts from which a row counts as eval data, whatever its length."""
 MAX_SHARE = 0.01
 """More matching rows than this share (or any, for a seed of under 100 rows) refuse the seed."""
 MIN_FIELD_WORDS = 4
@@ -160,9 +164,10 @@ def check_rows(table: pa.Table, evals: Sequence[EvalRecords]) -> ContentReport:
                 break
     rest = [i for i in range(len(rows)) if i not in found and texts[i].strip()]
     if rest:
-        for i, share, hit in _containment([texts[i] for i in rest], all_texts, ids):
-            if share >= CONTAINMENT:
-                found[rest[i]] = RowMatch(rest[i], where[rest[i]], f"13-gram containment {share:.0%}", hit)
+        for i, shared, share, hit in _containment([texts[i] for i in rest], all_texts, ids):
+            if share >= CONTAINMENT or shared >= MIN_SHARED_GRAMS:
+                how = f"13-gram containment {share:.0%} ({shared} shared 13-grams)"
+                found[rest[i]] = RowMatch(rest[i], where[rest[i]], how, hit)
     return ContentReport(table.num_rows, [found[i] for i in sorted(found)], sources)
 
 
@@ -187,8 +192,10 @@ def _eval_lookup(evals: tuple[EvalRecords, ...]) -> tuple[dict[str, str], dict[s
     return exact_fields, exact_texts, ids, texts
 
 
-def _containment(texts: list[str], eval_texts: list[str], eval_ids: list[str]) -> Iterable[tuple[int, float, str]]:
-    """(position, share of the text's distinct 13-grams found in eval texts, first eval id hit)."""
+def _containment(
+    texts: list[str], eval_texts: list[str], eval_ids: list[str]
+) -> Iterable[tuple[int, int, float, str]]:
+    """(position, distinct 13-grams found in eval texts, their share of the text's, first eval id hit)."""
     from tsqa.curate.contamination import build_contamination_index, contamination
 
     index = _eval_index(tuple(eval_texts))
@@ -197,7 +204,7 @@ def _containment(texts: list[str], eval_texts: list[str], eval_ids: list[str]) -
     result = contamination(texts, index)
     for i, (count, total, hits) in enumerate(zip(result.count.tolist(), totals, result.ids.to_pylist(), strict=True)):
         if count and total:
-            yield i, count / total, eval_ids[hits[0]] if hits else "?"
+            yield i, count, count / total, eval_ids[hits[0]] if hits else "?"
 
 
 @lru_cache(maxsize=4)

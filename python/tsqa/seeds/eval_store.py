@@ -66,16 +66,17 @@ class EvalStore:
         out = []
         for path in self.splits():
             table = pq.read_table(path, columns=["id", "text"])
-            ids = [str(i) for i in table.column("id").to_pylist()]
+            source = f"eval store {path.parent.name}/{path.stem}"
+            ids = [f"{source} record {i + 1}" for i in range(table.num_rows)]
             texts = [t or "" for t in table.column("text").to_pylist()]
             fields: list[list[str]] = [[] for _ in ids]
             sidecar = path.with_suffix(FIELDS_SUFFIX)
             if sidecar.is_file():
-                with pa.memory_map(str(sidecar)) as source:
-                    stored = pa.ipc.open_file(source).read_all().column("fields").to_pylist()
+                with pa.memory_map(str(sidecar)) as mapped:
+                    stored = pa.ipc.open_file(mapped).read_all().column("fields").to_pylist()
                 if len(stored) == len(ids):
                     fields = [list(f or []) for f in stored]
-            out.append(EvalRecords(f"eval store {path.parent.name}/{path.stem}", ids, texts, fields))
+            out.append(EvalRecords(source, ids, texts, fields))
         return out
 
     def write(self, key: str, split: str, table: pa.Table) -> EvalSplit:
