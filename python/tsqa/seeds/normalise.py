@@ -32,6 +32,7 @@ from tsqa.seeds.readers.files import WHERE_COLUMN
 from tsqa.seeds.record import NormaliseFailure, NormaliseResult, SeedRecord
 from tsqa.seeds.rules import FieldRule, compile_rule
 from tsqa.spec.models import LmEvalSeed, TaskSpec
+from tsqa.spec.templates import RenderLimitError
 
 Doc = Mapping[str, Any]
 # Columns a files/hf seed is read from when the spec maps no fields.
@@ -39,7 +40,17 @@ DEFAULT_COLUMNS = {"question": "question", "choices": "choices", "answer": "answ
 
 
 class DocError(Exception):
-    """One document's failure reason."""
+    """One document's failure reason; `bounded`: a template render went over its bounds."""
+
+    def __init__(self, message: str, *, bounded: bool = False) -> None:
+        super().__init__(message)
+        self.bounded = bounded
+
+
+# After this many documents in a row fail on a render bound, before any succeeds, the template is
+# taken to fail on every document: the rest fail with that reason without being rendered, so a
+# template that always runs to its deadline costs seconds, not a second per record.
+BOUNDED_FAILURES_TO_STOP = 3
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,12 +79,18 @@ def normalise(spec: TaskSpec, task_info: TaskInfo | None, docs: pa.Table | Itera
         return NormaliseResult()
     plan = _plan(spec, task_info if lm_rules is not None else None, frozenset(rows[0]))
     result = NormaliseResult()
+    bounded: str | None = None  # the reason, once the template is known to fail on every document
     for i, doc in enumerate(rows):
         seed_id = f"{spec.task}:{i}"
+        if bounded is not None:
+            result.failures.append(NormaliseFailure(seed_id, _at(where[i], f"not rendered: {bounded}")))
+            continue
         try:
             result.records.append(_record(spec, plan, seed_id, doc))
         except DocError as err:
             result.failures.append(NormaliseFailure(seed_id, _at(where[i], str(err))))
+            if err.bounded and not result.records and len(result.failures) >= BOUNDED_FAILURES_TO_STOP:
+                bounded = f"the template went over its render bounds on the first {len(result.failures)} documents"
         except Exception as err:  # noqa: BLE001 - a task function or template failing on one doc
             result.failures.append(NormaliseFailure(seed_id, _at(where[i], f"{type(err).__name__}: {err}")))
     return result
@@ -245,7 +262,7 @@ def _evaluate(rule: FieldRule, doc: Doc) -> Any:
     try:
         return rule.evaluate(doc)
     except Exception as err:  # noqa: BLE001 - templates and task functions fail in many ways
-        raise DocError(f"{rule.origin}: {type(err).__name__}: {err}") from None
+        raise DocError(f"{rule.origin}: {type(err).__name__}: {err}", bounded=isinstance(err, RenderLimitError)) from None
 
 
 def _choices(value: Any) -> list[str]:

@@ -4,7 +4,7 @@ The sandbox (ImmutableSandboxedEnvironment) refuses attribute access to internal
 values, so a template can read a seed document but can never run code or reach the interpreter.
 Undefined variables raise (StrictUndefined), as in lm-eval.
 
-Every render is also bounded (RenderLimits): a deadline, a budget of loop iterations, and a cap
+Every render is also bounded (RenderLimits): a deadline (1 s), a budget of loop iterations, and a cap
 on the size of every value a template builds and of its output. The checks sit where a template
 spends time or memory: each loop is wrapped in a counting iterator (an AST rewrite at parse time),
 every call, filter, `~` concatenation and intercepted operator (`*`, `**`, `%`, `+`) checks the
@@ -39,12 +39,13 @@ from markupsafe import Markup
 class RenderLimits:
     """Per-render bounds. A legitimate seed or prompt template renders in microseconds."""
 
-    seconds: float = 2.0
+    seconds: float = 1.0
     max_chars: int = 1_000_000
     """Output size, and the size of any one value the template builds."""
     max_iterations: int = 100_000
     """Loop iterations in one render, all loops together."""
-    max_int_bits: int = 65_536
+    max_int_bits: int = 8_192
+    """Integers a template computes (str() of a larger one would fail anyway)."""
 
 
 LIMITS = RenderLimits()
@@ -180,7 +181,10 @@ class _Sandbox(ImmutableSandboxedEnvironment):
         if __obj is range or getattr(__obj, "__name__", "") == "safe_range":
             _check_int_args("range", args, kwargs)
         _check_str_method(__obj, args, kwargs)
-        result = super().call(__context, __obj, *args, **kwargs)
+        try:
+            result = super().call(__context, __obj, *args, **kwargs)
+        except RecursionError:
+            raise RenderLimitError("template recursion too deep") from None
         _check_result(result)
         return result
 
@@ -303,7 +307,8 @@ def _regex_replace(value: str, pattern: str, replacement: str = "", count: int =
     # lm-eval registers this filter; task templates use it. `regex` (not `re`) so a pattern that
     # backtracks catastrophically stops at the render's deadline instead of hanging.
     budget = _BUDGET.get()
-    timeout = budget.remaining() if budget is not None else LIMITS.seconds
+    # `regex` checks its timeout coarsely (about 3x late): ask for a third of what is left.
+    timeout = (budget.remaining() if budget is not None else LIMITS.seconds) / 3
     try:
         compiled = regex.compile(pattern)
         hits = sum(1 for _ in compiled.finditer(value, timeout=timeout))
