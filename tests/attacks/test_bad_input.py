@@ -9,7 +9,7 @@ import json
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
-from conftest import Attack, Workspace
+from attack_helpers import Attack, Workspace
 
 ARC = "task: attack\nformat: multiple_choice\nseed: {lm_eval: arc_easy, license: cc-by-sa-4.0}\n"
 ARC_ROW = {
@@ -46,7 +46,12 @@ def test_malformed_sources_json(ws: Workspace, text: str, message: str) -> None:
 
 
 def test_empty_training_file_is_an_error(ws: Workspace) -> None:
-    ws.build(Attack("task: attack\nformat: short_answer\nseed: {files: ../data/train.jsonl, license: mit}\n", {"data/train.jsonl": "\n\n"}))
+    ws.build(
+        Attack(
+            "task: attack\nformat: short_answer\nseed: {files: ../data/train.jsonl, license: mit}\n",
+            {"data/train.jsonl": "\n\n"},
+        )
+    )
     result = ws.fetch()
     ws.assert_refused(result, rows_read=True)
     assert "train.jsonl: the file holds no rows (an empty training file)" in result.output
@@ -62,7 +67,12 @@ def test_empty_training_file_is_an_error(ws: Workspace) -> None:
     ids=["invalid line", "not an object", "mixed types"],
 )
 def test_broken_lines_are_named(ws: Workspace, content: str, message: str) -> None:
-    ws.build(Attack("task: attack\nformat: short_answer\nseed: {files: ../data/train.jsonl, license: mit}\n", {"data/train.jsonl": content}))
+    ws.build(
+        Attack(
+            "task: attack\nformat: short_answer\nseed: {files: ../data/train.jsonl, license: mit}\n",
+            {"data/train.jsonl": content},
+        )
+    )
     result = ws.fetch()
     ws.assert_refused(result, rows_read=True)
     assert message in result.output
@@ -108,7 +118,11 @@ def test_nan_label_rejects_that_record_only(ws: Workspace) -> None:
     spec += "fields: {question: '{{ q }}', choices: '{{ opts }}', answer: '{{ label }}'}\n"
     base = {"q": "Pick the second option please", "opts": ["x", "y"]}
     (ws.root / "data").mkdir(exist_ok=True)
-    lines = [json.dumps({**base, "label": 1}), '{"q": "Pick one", "opts": ["x", "y"], "label": NaN}', json.dumps({**base, "label": 0})]
+    lines = [
+        json.dumps({**base, "label": 1}),
+        '{"q": "Pick one", "opts": ["x", "y"], "label": NaN}',
+        json.dumps({**base, "label": 0}),
+    ]
     (ws.root / "data" / "train.jsonl").write_text("\n".join(lines) + "\n")
     ws.build(Attack(spec))
     from tsqa.seeds.catalog import load_catalog

@@ -5,7 +5,7 @@ first), and nothing below lint runs it either (normalise refuses it on its own).
 from __future__ import annotations
 
 import pytest
-from conftest import TRAIN_ROWS, Attack, Workspace
+from attack_helpers import TRAIN_ROWS, Attack, Workspace
 
 SEED = "seed: {files: ../data/train.jsonl, license: mit}\n"
 DATA = {"data/train.jsonl": TRAIN_ROWS}
@@ -47,7 +47,7 @@ OTHER_PLACES = {
     "answer field": field_attack('"!function evil.run"', "answer"),
     "context field": field_attack('"!function evil.run"', "context"),
     "choices field": Attack(
-        'task: attack\nformat: multiple_choice\nseed: {files: ../data/mc.jsonl, license: mit}\n'
+        "task: attack\nformat: multiple_choice\nseed: {files: ../data/mc.jsonl, license: mit}\n"
         'fields: {question: "{{ q }}", choices: "!function evil.run", answer: "{{ a }}"}\n',
         {"data/mc.jsonl": '{"q": "Pick one of these two options", "a": 0}\n'},
     ),
@@ -63,12 +63,16 @@ OTHER_PLACES = {
         'task: attack\nformat: short_answer\nseed: {files: ../data/train.jsonl, license: mit, columns: ["!function evil.run"]}\n',
         DATA,
     ),
-    "seed files": Attack("task: attack\nformat: short_answer\nseed: {files: '!function evil.run', license: mit}\n", DATA),
+    "seed files": Attack(
+        "task: attack\nformat: short_answer\nseed: {files: '!function evil.run', license: mit}\n", DATA
+    ),
     "hf path": Attack("task: attack\nformat: short_answer\nseed: {hf: {path: '!function evil.run'}, license: mit}\n"),
     "licence text": Attack(
         "task: attack\nformat: short_answer\nseed: {files: ../data/train.jsonl, license: '!function evil.run'}\n", DATA
     ),
-    "project name key": Attack(f"task: attack\nformat: short_answer\n{SEED}", DATA, project="specs: ['!function evil.run']\n"),
+    "project name key": Attack(
+        f"task: attack\nformat: short_answer\n{SEED}", DATA, project="specs: ['!function evil.run']\n"
+    ),
 }
 
 CASES = {**{f"fields.question: {k}": field_attack(v) for k, v in FIELD_VALUES.items()}, **OTHER_PLACES}

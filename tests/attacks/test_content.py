@@ -12,7 +12,7 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
-from conftest import Attack, Workspace
+from attack_helpers import Attack, Workspace
 
 EVAL = [
     {
@@ -137,7 +137,10 @@ def test_eval_splits_in_the_data_dir_are_compared(ws: Workspace) -> None:
 
 def test_a_few_eval_rows_are_dropped_and_listed(ws: Workspace) -> None:
     """Under the share that refuses a seed, the eval rows are refused one by one, each listed."""
-    train = [{"question": f"Training question number {i} about the topic of counting things?", "answer": str(i)} for i in range(300)]
+    train = [
+        {"question": f"Training question number {i} about the topic of counting things?", "answer": str(i)}
+        for i in range(300)
+    ]
     ws.build(Attack(files_spec(), {"data/train.jsonl": jsonl([*train[:150], as_seed(EVAL[0]), *train[150:]])}))
     with_eval_store(ws)
     result = ws.fetch()

@@ -5,7 +5,7 @@ by lint and by fetch before a row is read."""
 from __future__ import annotations
 
 import pytest
-from conftest import TRAIN_ROWS, Attack, Workspace
+from attack_helpers import TRAIN_ROWS, Attack, Workspace
 
 SPLITS = [
     "test", "TEST", "Test", "validation", "valid", "val", "dev", "eval", "evaluation", "heldout",
@@ -41,7 +41,9 @@ def test_files_seed_split_named_like_eval(ws: Workspace, split: str) -> None:
 @pytest.mark.parametrize("split", SPLITS[::3])
 def test_hf_seed_split_named_like_eval(ws: Workspace, split: str) -> None:
     ws.build(
-        Attack(f"task: attack\nformat: short_answer\nseed: {{hf: {{path: someone/quiz, split: {_q(split)}}}, license: mit}}\n")
+        Attack(
+            f"task: attack\nformat: short_answer\nseed: {{hf: {{path: someone/quiz, split: {_q(split)}}}, license: mit}}\n"
+        )
     )
     ws.assert_refused(ws.lint())
     ws.assert_refused(ws.fetch())
@@ -83,7 +85,10 @@ GLOBS = {
         "../data/**/*.jsonl",
         {"data/train.jsonl": TRAIN_ROWS, "data/eval/part.jsonl": TRAIN_ROWS},
     ),
-    "list with one eval file": (["../data/train.jsonl", "../data/dev.jsonl"], {"data/train.jsonl": TRAIN_ROWS, "data/dev.jsonl": TRAIN_ROWS}),
+    "list with one eval file": (
+        ["../data/train.jsonl", "../data/dev.jsonl"],
+        {"data/train.jsonl": TRAIN_ROWS, "data/dev.jsonl": TRAIN_ROWS},
+    ),
     "character class": ("../data/[tv]*.jsonl", {"data/valid.jsonl": TRAIN_ROWS}),
     "question mark": ("../data/va?.jsonl", {"data/val.jsonl": TRAIN_ROWS}),
 }

@@ -6,7 +6,7 @@ roots, before a row is read."""
 from __future__ import annotations
 
 import pytest
-from conftest import EVAL_ROWS, TRAIN_ROWS, Attack, Workspace
+from attack_helpers import EVAL_ROWS, TRAIN_ROWS, Attack, Workspace
 
 FILES_SEED = "task: attack\nformat: short_answer\nseed: {{files: {path}, license: mit}}\n"
 
@@ -20,7 +20,9 @@ SYMLINKS = {
         "../data/train.jsonl", files={"eval/test.jsonl": EVAL_ROWS}, links={"data/train.jsonl": "../eval/test.jsonl"}
     ),
     "file link to eval-named file beside it": files_attack(
-        "../data/train.jsonl", files={"data/validation.jsonl": EVAL_ROWS}, links={"data/train.jsonl": "validation.jsonl"}
+        "../data/train.jsonl",
+        files={"data/validation.jsonl": EVAL_ROWS},
+        links={"data/train.jsonl": "validation.jsonl"},
     ),
     "absolute file link out of the project": files_attack(
         "../data/train.jsonl", outside={"train.jsonl": EVAL_ROWS}, links={"data/train.jsonl": "{OUTSIDE}/train.jsonl"}
@@ -120,7 +122,10 @@ ARC_EVAL = (
     '"choices": {"text": ["leaf", "flower", "root", "stem"], "label": ["A", "B", "C", "D"]}, "answerKey": "C"}\n'
 )
 DATA_DIR = {
-    "train file links to validation": ({"dd/allenai/ai2_arc/ARC-Easy/validation.jsonl": ARC_EVAL}, {"dd/allenai/ai2_arc/ARC-Easy/train.jsonl": "validation.jsonl"}),
+    "train file links to validation": (
+        {"dd/allenai/ai2_arc/ARC-Easy/validation.jsonl": ARC_EVAL},
+        {"dd/allenai/ai2_arc/ARC-Easy/train.jsonl": "validation.jsonl"},
+    ),
     "dataset folder links to an eval folder": (
         {"dd/evalcopies/arc/train.jsonl": ARC_EVAL},
         {"dd/allenai/ai2_arc/ARC-Easy": "../../evalcopies/arc"},

@@ -5,7 +5,7 @@ Literal bounds are caught by lint (`template-bounds`) before any data is read.""
 from __future__ import annotations
 
 import pytest
-from conftest import TRAIN_ROWS, Attack, Workspace
+from attack_helpers import TRAIN_ROWS, Attack, Workspace
 
 from tsqa.spec.templates import RenderLimitError, compile_template
 
@@ -59,7 +59,10 @@ def test_over_a_bound_is_a_per_record_error(template: str) -> None:
     result = normalise(spec, None, docs)
     assert result.records == []
     assert [f.seed_id for f in result.failures] == ["t:0", "t:1"]
-    assert all(f.reason.startswith(f"x.jsonl:{i + 1}: fields.question: RenderLimitError") for i, f in enumerate(result.failures))
+    assert all(
+        f.reason.startswith(f"x.jsonl:{i + 1}: fields.question: RenderLimitError")
+        for i, f in enumerate(result.failures)
+    )
 
 
 @pytest.mark.timeout(120)
@@ -69,7 +72,12 @@ def test_a_template_over_its_bounds_on_every_record_stops_being_rendered() -> No
     from tsqa.spec.models import TaskSpec
 
     spec = TaskSpec.model_validate(
-        {"task": "t", "seed": {"files": "x.jsonl"}, "format": "short_answer", "fields": {"question": BOMBS["macro fan-out"]}}
+        {
+            "task": "t",
+            "seed": {"files": "x.jsonl"},
+            "format": "short_answer",
+            "fields": {"question": BOMBS["macro fan-out"]},
+        }
     )
     docs = [{"q": "a", "_tsqa_where": f"x.jsonl:{i + 1}"} for i in range(5000)]
     result = normalise(spec, None, docs)

@@ -144,7 +144,9 @@ def test_process_docs_on_rows_or_a_real_dataset(tasks_root: Any, body: str) -> N
     (tasks_root / "proc.py").write_text(f"def process_docs(dataset):\n{body}\n")
     info = load_catalog().get("piqa")
     assert info is not None and info.rules is not None
-    patched = replace(info, has_process_docs=True, rules=replace(info.rules, process_docs="!function proc.process_docs"))
+    patched = replace(
+        info, has_process_docs=True, rules=replace(info.rules, process_docs="!function proc.process_docs")
+    )
     docs = [
         {"goal": "up", "sol1": "a", "sol2": "b", "label": 1},
         {"goal": "down", "sol1": "c", "sol2": "d", "label": 0},

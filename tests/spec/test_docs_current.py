@@ -33,5 +33,11 @@ def test_readme_refusals_name_the_rules_lint_has() -> None:
     assert readme.count("## What is refused and why") == 1
     section = readme.split("## What is refused and why", 1)[1].split("\n## ", 1)[0]
     named = {r for group in re.findall(r"\*\* \(([^)]*)\)", section) for r in re.findall(r"`([a-z-]+)`", group)}
-    assert {"code-in-spec", "template-bounds", "seed-path-eval-named", "seed-path-outside-project", "seed-snapshot"} <= named
+    assert {
+        "code-in-spec",
+        "template-bounds",
+        "seed-path-eval-named",
+        "seed-path-outside-project",
+        "seed-snapshot",
+    } <= named
     assert named <= set(RULES), named - set(RULES)

@@ -131,10 +131,7 @@ class ContentReport:
 
     def summary(self, shown: int = 5) -> str:
         eval_sources = sorted({m.eval_id.rsplit(" record ", 1)[0] for m in self.matches})
-        head = (
-            f"{len(self.matches)} of {self.rows} seed rows are eval rows "
-            f"(sources: {', '.join(eval_sources)})"
-        )
+        head = f"{len(self.matches)} of {self.rows} seed rows are eval rows (sources: {', '.join(eval_sources)})"
         lines = [m.line() for m in self.matches[:shown]]
         more = len(self.matches) - shown
         return "; ".join([head, *lines]) + (f"; … and {more} more" if more > 0 else "")
@@ -178,7 +175,9 @@ def _eval_lookup(evals: tuple[EvalRecords, ...]) -> tuple[dict[str, str], dict[s
     texts: list[str] = []
     counts: Counter[str] = Counter()
     for records in evals:
-        for rid, text, fields in zip(records.ids, records.texts, records.fields or [[]] * len(records.ids), strict=True):
+        for rid, text, fields in zip(
+            records.ids, records.texts, records.fields or [[]] * len(records.ids), strict=True
+        ):
             norm = normal_text(text)
             if norm:
                 exact_texts.setdefault(norm, rid)
@@ -192,9 +191,7 @@ def _eval_lookup(evals: tuple[EvalRecords, ...]) -> tuple[dict[str, str], dict[s
     return exact_fields, exact_texts, ids, texts
 
 
-def _containment(
-    texts: list[str], eval_texts: list[str], eval_ids: list[str]
-) -> Iterable[tuple[int, int, float, str]]:
+def _containment(texts: list[str], eval_texts: list[str], eval_ids: list[str]) -> Iterable[tuple[int, int, float, str]]:
     """(position, distinct 13-grams found in eval texts, their share of the text's, first eval id hit)."""
     from tsqa.curate.contamination import build_contamination_index, contamination
 

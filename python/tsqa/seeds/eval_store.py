@@ -28,7 +28,6 @@ from tsqa.seeds.readers.hub import read_hub_split
 from tsqa.spec.models import LmEvalSeed, Project, TaskSpec
 from tsqa.store.shards import write_shard
 
-
 FIELDS_SUFFIX = ".fields.arrow"
 
 

@@ -110,7 +110,9 @@ def check_training_only(seed: ResolvedSeed, catalog: Catalog, files: Iterable[Pu
             check_name_parts(seed.task, path)
 
 
-def check_hub_id(task: str, dataset_path: str, dataset_name: str | None, parts: Sequence[str], catalog: Catalog) -> None:
+def check_hub_id(
+    task: str, dataset_path: str, dataset_name: str | None, parts: Sequence[str], catalog: Catalog
+) -> None:
     """The hub id is not named like eval data, and no split read is one lm-eval evaluates on."""
     if is_local_dataset(dataset_path):
         if not os.path.isabs(os.path.expanduser(dataset_path)):

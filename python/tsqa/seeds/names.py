@@ -24,12 +24,39 @@ from pathlib import Path
 # Words that mean held-out data, whatever the dataset.
 EVAL_ROOTS = frozenset(
     {
-        "test", "tests", "testing", "testset", "testsets", "testdata", "testmini", "devtest",
-        "validation", "validations", "validate", "validated", "valid", "val", "vali", "validset",
-        "valset", "valdata", "dev", "devset", "devel", "development", "devdata",
-        "eval", "evals", "evaluation", "evaluations", "evalset", "evaldata", "evaluate",
-        "heldout", "holdout",
-    }  # fmt: skip
+        "test",
+        "tests",
+        "testing",
+        "testset",
+        "testsets",
+        "testdata",
+        "testmini",
+        "devtest",
+        "validation",
+        "validations",
+        "validate",
+        "validated",
+        "valid",
+        "val",
+        "vali",
+        "validset",
+        "valset",
+        "valdata",
+        "dev",
+        "devset",
+        "devel",
+        "development",
+        "devdata",
+        "eval",
+        "evals",
+        "evaluation",
+        "evaluations",
+        "evalset",
+        "evaldata",
+        "evaluate",
+        "heldout",
+        "holdout",
+    }
 )
 # Registry split names that are ordinary words used as subset names, not eval markers by themselves
 # (lm-eval has tasks whose test split is called `train`, `default`, `en` …). Their eval use is

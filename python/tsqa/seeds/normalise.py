@@ -262,7 +262,9 @@ def _evaluate(rule: FieldRule, doc: Doc) -> Any:
     try:
         return rule.evaluate(doc)
     except Exception as err:  # noqa: BLE001 - templates and task functions fail in many ways
-        raise DocError(f"{rule.origin}: {type(err).__name__}: {err}", bounded=isinstance(err, RenderLimitError)) from None
+        raise DocError(
+            f"{rule.origin}: {type(err).__name__}: {err}", bounded=isinstance(err, RenderLimitError)
+        ) from None
 
 
 def _choices(value: Any) -> list[str]:

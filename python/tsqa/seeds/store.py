@@ -20,8 +20,8 @@ import shutil
 import tempfile
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from pathlib import Path
 from functools import lru_cache
+from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
@@ -119,7 +119,9 @@ class SeedStore:
         try:
             stat = path.stat()
         except OSError as err:
-            raise SeedDataError(f"{path}: unreadable seed snapshot ({err.strerror}); run `tsqa seeds fetch --force`") from None
+            raise SeedDataError(
+                f"{path}: unreadable seed snapshot ({err.strerror}); run `tsqa seeds fetch --force`"
+            ) from None
         if _file_sha256(path, stat.st_size, stat.st_mtime_ns, stat.st_ino) != expected:
             raise ContentRefused(
                 f"task {seed.task!r}: {path}: the snapshot is not the one `tsqa seeds fetch` wrote "

@@ -176,7 +176,7 @@ def _check_replace(value: Any, old: Any, new: Any, count: Any = -1) -> None:
 class _Sandbox(ImmutableSandboxedEnvironment):
     intercepted_binops = frozenset({"*", "**", "%", "+", "//"})
 
-    def call(__self, __context: Any, __obj: Any, *args: Any, **kwargs: Any) -> Any:  # noqa: N805
+    def call(__self, __context: Any, __obj: Any, *args: Any, **kwargs: Any) -> Any:
         _tick()
         if __obj is range or getattr(__obj, "__name__", "") == "safe_range":
             _check_int_args("range", args, kwargs)

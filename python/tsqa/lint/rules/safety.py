@@ -174,8 +174,7 @@ def hub_eval_split(ctx: LintContext) -> Iterator[Diagnostic]:
 
 @rule("seed-path-outside-project")
 def seed_path_outside_project(ctx: LintContext) -> Iterator[Diagnostic]:
-    """A seed path resolves (symlinks followed) outside the project, its data dir and the roots
-    `seed_roots:` in tsqa.yaml allows.
+    """A seed path resolves (symlinks followed) outside the project, the data dir and `seed_roots:`.
 
     Why: data from anywhere on the machine (a shared eval folder, another project's test split)
     must not become seed data by a relative path or a symlink. List other roots explicitly.
@@ -210,8 +209,7 @@ def seed_path_outside_project(ctx: LintContext) -> Iterator[Diagnostic]:
 
 @rule("template-bounds")
 def template_bounds(ctx: LintContext) -> Iterator[Diagnostic]:
-    """A template that would run over the render bounds: literal sizes, ranges or powers beyond
-    them, or loops nested more than three deep.
+    """A template that cannot fit its render bounds (literal sizes, ranges, powers; deep loops).
 
     Why: every render is bounded (2 s, 1,000,000 characters, 100,000 loop iterations per record);
     a template that cannot fit fails every record. `'x' * 10**9`, `range(10**7)`, `9 ** 99999`
@@ -237,12 +235,14 @@ def template_bounds(ctx: LintContext) -> Iterator[Diagnostic]:
 
 def _bound_problems(tree: nodes.Template) -> Iterator[str]:
     for node in tree.find_all((nodes.Mul, nodes.Pow, nodes.Call, nodes.Filter)):
-        consts = [c.value for c in node.find_all(nodes.Const) if isinstance(c.value, int) and not isinstance(c.value, bool)]
+        consts = [
+            c.value for c in node.find_all(nodes.Const) if isinstance(c.value, int) and not isinstance(c.value, bool)
+        ]
         big = [v for v in consts if v > LIMITS.max_chars]
-        if isinstance(node, nodes.Pow) and isinstance(node.right, nodes.Const) and isinstance(node.right.value, int):
-            if node.right.value > 4096:
-                yield f"power with exponent {node.right.value} (line {node.lineno}) exceeds the render bounds"
-                continue
+        right = node.right if isinstance(node, nodes.Pow) else None
+        if isinstance(right, nodes.Const) and isinstance(right.value, int) and right.value > 4096:
+            yield f"power with exponent {right.value} (line {node.lineno}) exceeds the render bounds"
+            continue
         if big:
             yield f"literal {big[0]:,} (line {node.lineno}) exceeds the render bounds ({LIMITS.max_chars:,})"
     depth = _loop_depth(tree)
@@ -269,10 +269,8 @@ def seed_snapshot(ctx: LintContext) -> Iterator[Diagnostic]:
     """
     if ctx.project is None or ctx.catalog is None:
         return
-    from tsqa.seeds.errors import SeedError
+    from tsqa.seeds.errors import ContentRefused, SeedDataError, SeedError
     from tsqa.seeds.store import SeedStore
-
-    from tsqa.seeds.errors import ContentRefused, SeedDataError
 
     store = SeedStore.for_project(ctx.project.path, ctx.project.project)
     for loaded in ctx.specs:

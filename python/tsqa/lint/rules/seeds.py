@@ -9,6 +9,7 @@ from tsqa.diagnostics import Diagnostic, Severity
 from tsqa.lint.rules.base import LintContext, rule
 from tsqa.spec.models import FilesSeed, HfSeed, LmEvalSeed
 
+
 def is_eval_split_name(split: str) -> bool:
     """Named like eval data: tokens after Unicode folding (see tsqa.seeds.names)."""
     from tsqa.seeds.names import is_eval_name

@@ -11,8 +11,7 @@ from typing import Any
 
 import pyarrow as pa
 
-from tsqa.seeds.errors import SeedError
-from tsqa.seeds.errors import SeedDataError
+from tsqa.seeds.errors import SeedDataError, SeedError
 from tsqa.seeds.readers.files import WHERE_COLUMN, rows_to_table
 
 
