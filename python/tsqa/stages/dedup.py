@@ -8,24 +8,77 @@ highest vote agreement (ties: the first). A question dropped here drops all its 
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import numpy as np
+import pyarrow as pa
 
-from tsqa.curate import NativeError
-from tsqa.curate.exact import exact_dedup
-from tsqa.curate.neardup import MinHashIndex, build_index, near_dedup
+from tsqa.compile.stages import Stage
 from tsqa.spec.models import TaskSpec
+from tsqa.stages.base import Filtered, FingerprintContext, Kind, StageDef, StageError
+from tsqa.stages.schema import SCHEMAS, rejects_from, to_table
+
+if TYPE_CHECKING:
+    from tsqa.curate.neardup import MinHashIndex
 
 Rows = list[dict[str, Any]]
+GroupKey = tuple[Any, ...]
+
+
+def group_key(spec: TaskSpec) -> GroupKey | None:
+    """Tasks with the same key are deduplicated as one corpus: every task that dedups across tasks
+    with the same parameters shares one; any other task is alone. None: dedup is off."""
+    d = spec.dedup
+    if not d.enabled:
+        return None
+    params = (d.threshold, d.num_perm, d.ngram, d.shingle, "seeds" in d.against)
+    return (*params, "tasks") if shares_corpus(spec) else (*params, spec.task)
+
+
+def shares_corpus(spec: TaskSpec) -> bool:
+    return spec.dedup.enabled and "tasks" in spec.dedup.against
+
+
+class DedupStage(StageDef):
+    stage = Stage.DEDUP
+    kind = Kind.GROUP
+    reads = Stage.ENRICH
+    schema = SCHEMAS["dedup"]
+    keep_rate = True
+
+    def fingerprint_inputs(self, spec: TaskSpec, ctx: FingerprintContext) -> dict[str, Any]:
+        # The peers' enrich fingerprints: regenerating one task re-dedups the tasks it shares a corpus with.
+        return {**spec.dedup.model_dump(mode="json"), "peers": ctx.dedup_peers}
+
+    def run_group(
+        self,
+        tasks: Mapping[str, tuple[TaskSpec, pa.Table, pa.Table]],
+        index_files: Mapping[str, list[Path]],
+        save_dir: Path | None,
+    ) -> dict[str, Filtered]:
+        """`tasks`: name → (spec, enriched rows, normalised seeds) of every task dedup reads."""
+        outcomes = dedup_tasks(
+            {name: (spec, rows.to_pylist(), seeds.to_pylist()) for name, (spec, rows, seeds) in tasks.items()},
+            dict(index_files),
+            save_dir=save_dir,
+        )
+        out = {}
+        for name, (kept, rejects) in outcomes.items():
+            out[name] = Filtered(
+                to_table("dedup", kept),
+                rejects_from(
+                    [r["id"] for r in rejects], [r["reason"] for r in rejects], [r["detail"] for r in rejects]
+                ),
+            )
+        return out
 
 
 def question_key(row: dict[str, Any]) -> str:
     return " ".join([row["question"], *(row.get("options") or [])])
 
 
-class DedupIndexError(Exception):
+class DedupIndexError(StageError):
     """A saved dedup index that cannot be used (missing, damaged, other parameters)."""
 
 
@@ -38,18 +91,18 @@ def dedup_tasks(
     indexes of earlier runs to dedup against (`against: [index]`). Returns name → (kept, rejects).
     With `save_dir`, the kept questions of each parameter set are saved there as an index that
     later runs can name in `dedup.index`."""
+    import numpy as np
+
+    from tsqa.curate.exact import exact_dedup
+    from tsqa.curate.neardup import build_index, near_dedup
+
     index_files = index_files or {}
     dropped: dict[str, tuple[str, str]] = {}  # question uid → (reason, detail)
-    groups: dict[tuple[Any, ...], list[str]] = {}
+    groups: dict[GroupKey, list[str]] = {}
     for name in sorted(tasks):
-        spec = tasks[name][0]
-        if not spec.dedup.enabled:
-            continue
-        d = spec.dedup
-        params = (d.threshold, d.num_perm, d.ngram, d.shingle, "seeds" in d.against)
-        # Tasks that dedup across tasks share one corpus per parameter set; others run alone.
-        key = (*params, "tasks") if "tasks" in d.against else (*params, name)
-        groups.setdefault(key, []).append(name)
+        key = group_key(tasks[name][0])
+        if key is not None:
+            groups.setdefault(key, []).append(name)
     for key, names in groups.items():
         threshold, num_perm, ngram, shingle, with_seeds = key[:5]
         questions = [(name, q) for name in names for q in _unique_questions(tasks[name][1])]
@@ -90,12 +143,13 @@ def dedup_tasks(
                 if match >= 0 and uids[i] not in dropped:
                     dropped[uids[i]] = ("duplicate_of_index", f"near-duplicate of record #{match} of {path.name}")
         if save_dir is not None:
-            kept = [t for t, u in zip(texts, uids, strict=True) if u not in dropped]
+            survivors = [t for t, u in zip(texts, uids, strict=True) if u not in dropped]
             save_dir.mkdir(parents=True, exist_ok=True)
-            build_index(kept, **params).save(save_dir / index_file_name(params))
+            build_index(survivors, **params).save(save_dir / index_file_name(params))
     out: dict[str, tuple[Rows, Rows]] = {}
     for name, (_, rows, _) in tasks.items():
-        kept, rejects = [], []
+        kept: Rows = []
+        rejects: Rows = []
         for row in rows:
             verdict = dropped.get(f"{name}/{row['question_id']}")
             if verdict is None:
@@ -113,6 +167,9 @@ def index_file_name(params: dict[str, Any]) -> str:
 
 
 def _load_index(path: Path, params: dict[str, Any]) -> MinHashIndex:
+    from tsqa.curate import NativeError
+    from tsqa.curate.neardup import MinHashIndex
+
     try:
         return MinHashIndex.load(path, **params)
     except (NativeError, OSError) as exc:
