@@ -15,6 +15,7 @@ and nothing is written twice.
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -26,17 +27,26 @@ from tsqa.apply.model_calls import COMMIT_EVERY, CallStats
 from tsqa.apply.model_stage import ModelStageError, Progress, run_model_stage
 from tsqa.apply.run_dir import RunDir
 from tsqa.compile.identity import model_identity
-from tsqa.compile.plan import Plan
+from tsqa.compile.plan import Plan, TaskPlan
 from tsqa.compile.stages import Stage
 from tsqa.engines.registry import EngineFactory, EnginePool, create_engine
 from tsqa.spec.load import LoadedProject, LoadedSpec
 from tsqa.spec.models.project import OpenAIModel, VllmModel
-from tsqa.stages.base import Filtered, Kind, ModelStageDef, StageDef, StageError, TaskContext
-from tsqa.stages.dedup import DedupStage
-from tsqa.stages.registry import REGISTRY
+from tsqa.stages.base import Kind, ModelStageDef, StageDef, StageError, TaskContext
+from tsqa.stages.dedup import QUESTION_COLUMNS, SEED_COLUMNS, DedupStage
+from tsqa.stages.registry import REGISTRY, STAGES
 from tsqa.store.manifest import Manifest, ShardInfo, read_manifest, write_manifest
 from tsqa.store.response_cache import ResponseCache
-from tsqa.store.shards import existing_shards, file_sha256, read_shards, remove_stray_temporaries, write_shard
+from tsqa.store.shards import (
+    ShardWriter,
+    clear_shards,
+    existing_shards,
+    file_sha256,
+    iter_shards,
+    read_shards,
+    remove_stray_temporaries,
+    shard_rows,
+)
 
 __all__ = ["ApplyError", "Executor", "Progress"]
 
@@ -68,9 +78,8 @@ class Executor:
         )
         self.progress = progress
         by_name = {loaded.spec.task: loaded for loaded in specs}
-        self.tasks = [
-            TaskContext(by_name[t.task], project, t, self._reader(t.task, t.fingerprints)) for t in plan.tasks
-        ]
+        self.shard_rows = project.project.output.shard_rows
+        self.tasks = [self._context(by_name[t.task], t) for t in plan.tasks]
 
     # -- driving ---------------------------------------------------------------------------------
     def run(self) -> dict[str, dict[str, Manifest]]:
@@ -99,9 +108,7 @@ class Executor:
                     self._model_stage(sdef, task, cache)
         else:
             for task in pending:
-                self._prepare(task, sdef.stage)
-                upstream = task.read(sdef.reads) if sdef.reads is not None else pa.table({})
-                self._finish(task, sdef, sdef.process(upstream, task))
+                self._rows_stage(sdef, task)
 
     def manifest(self, task: TaskContext, stage: Stage) -> Manifest | None:
         return read_manifest(self._folder(task, stage))
@@ -134,87 +141,125 @@ class Executor:
                 self.pool.release(name)
 
     # -- stages ----------------------------------------------------------------------------------
+    def _rows_stage(self, sdef: StageDef, task: TaskContext) -> None:
+        """Upstream shard by shard through `process` (the whole upstream table for a stage that
+        is not row-local), kept and rejected rows written as they come, in `shard_rows` shards."""
+        folder = self._folder(task, sdef.stage)
+        for part in ("data", "rejects"):
+            clear_shards(folder / part)  # what a killed run of this stage left is redone
+        kept = ShardWriter(folder / "data", self.shard_rows, sdef.schema)
+        rejects = ShardWriter(folder / "rejects", self.shard_rows)
+        dataset = None
+        if sdef.exports_dataset:
+            clear_shards(self.run_dir.dataset(task.name))
+            dataset = ShardWriter(self.run_dir.dataset(task.name), self.shard_rows, sdef.schema)
+        rows_in = 0
+        if sdef.reads is None:
+            inputs: Any = [pa.table({})]
+        elif sdef.streams:
+            inputs = task.shards(sdef.reads)
+        else:
+            inputs = [task.read(sdef.reads, None)]
+        for batch in inputs:
+            out = sdef.process(batch, task)
+            rows_in += out.rows_in
+            kept.write(out.kept)
+            rejects.write(out.rejects)
+            if dataset is not None:
+                dataset.write(out.kept)
+        kept.close()
+        rejects.close(empty_shard=False)
+        if dataset is not None:
+            dataset.close()
+        self._finish(task, sdef, rows_in=rows_in)
+
     def _model_stage(self, sdef: ModelStageDef, task: TaskContext, cache: ResponseCache) -> None:
-        self._prepare(task, sdef.stage)
-        assert sdef.reads is not None
-        rows = task.read(sdef.reads)
         call = task.call(sdef.stage)
         if call is None:  # this spec calls no model here (verify: {kind: none})
-            self._finish(task, sdef, sdef.process(rows, task))
+            self._rows_stage(sdef, task)
             return
+        self._prepare(task, sdef.stage)
+        assert sdef.reads is not None
         folder = self._folder(task, sdef.stage)
         run = run_model_stage(
             sdef,
             task,
             call,
-            rows,
+            task.shards(sdef.reads),
+            task.rows(sdef.reads),
             folder,
             lambda: self.pool.get(call.model),
             cache,
             progress=self.progress,
             commit_every=self.commit_every,
         )
-        self._finish(task, sdef, None, rows_in=run.rows_in, stats=run.stats)
+        self._finish(task, sdef, rows_in=run.rows_in, stats=run.stats)
 
     def _dedup(self, sdef: DedupStage, pending: list[TaskContext]) -> None:
-        # Dedup reads every task (duplicates across tasks), but writes only the pending ones.
-        tasks = {t.name: (t.spec, t.read(Stage.ENRICH), t.read(Stage.NORMALISE)) for t in self.tasks}
+        # Dedup reads the questions of every task (duplicates across tasks: their text columns,
+        # not their rows), then filters the pending tasks' rows shard by shard.
+        tasks = {
+            t.name: (t.spec, t.read(Stage.ENRICH, QUESTION_COLUMNS), t.read(Stage.NORMALISE, SEED_COLUMNS))
+            for t in self.tasks
+        }
         index_files = {t.name: [t.loaded.path.parent / p for p in t.spec.dedup.index] for t in self.tasks}
-        outcomes = sdef.run_group(tasks, index_files, save_dir=self.run_dir.root / "dedup-index")
+        verdicts = sdef.verdicts(tasks, index_files, save_dir=self.run_dir.root / "dedup-index")
+        del tasks
         for task in pending:
-            self._prepare(task, sdef.stage)
-            self._finish(task, sdef, outcomes[task.name])
+            folder = self._folder(task, sdef.stage)
+            for part in ("data", "rejects"):
+                clear_shards(folder / part)
+            kept = ShardWriter(folder / "data", self.shard_rows, sdef.schema)
+            rejects = ShardWriter(folder / "rejects", self.shard_rows)
+            rows_in = 0
+            for batch in task.shards(Stage.ENRICH):
+                out = sdef.apply(batch, verdicts[task.name])
+                rows_in += out.rows_in
+                kept.write(out.kept)
+                rejects.write(out.rejects)
+            kept.close()
+            rejects.close(empty_shard=False)
+            self._finish(task, sdef, rows_in=rows_in)
 
     # -- storage ---------------------------------------------------------------------------------
     def _folder(self, task: TaskContext, stage: Stage) -> Path:
         return self.run_dir.stage(task.name, stage.value, task.plan.stage(stage).fingerprint)
 
-    def _reader(self, name: str, fingerprints: dict[Stage, str]) -> Any:
-        def read(stage: Stage) -> pa.Table:
-            table = read_shards(self.run_dir.data(name, stage.value, fingerprints[stage]))
+    def _context(self, loaded: LoadedSpec, plan: TaskPlan) -> TaskContext:
+        fingerprints = plan.fingerprints
+
+        def data(stage: Stage) -> Path:
+            return self.run_dir.data(plan.task, stage.value, fingerprints[stage])
+
+        def read(stage: Stage, columns: list[str] | None = None) -> pa.Table:
+            table = read_shards(data(stage), columns)
             if table is not None:
                 return table
-            from tsqa.stages.registry import STAGES
-
             schema = STAGES[stage].schema
-            return schema.empty_table() if schema is not None else pa.table({})
+            empty = schema.empty_table() if schema is not None else pa.table({})
+            return empty.select(columns) if columns else empty
 
-        return read
+        def shards(stage: Stage) -> Iterator[pa.Table]:
+            return iter_shards(data(stage))
+
+        return TaskContext(loaded, self.project, plan, read, shards, lambda stage: shard_rows(data(stage)))
 
     def _prepare(self, task: TaskContext, stage: Stage) -> None:
         folder = self._folder(task, stage)
         remove_stray_temporaries(folder / "data")
         remove_stray_temporaries(folder / "rejects")
 
-    def _finish(
-        self,
-        task: TaskContext,
-        sdef: StageDef,
-        outcome: Filtered | None,
-        *,
-        rows_in: int | None = None,
-        stats: CallStats | None = None,
-    ) -> None:
-        """Write the stage's shards (unless a model stage wrote them chunk by chunk), then its
-        manifest, last."""
+    def _finish(self, task: TaskContext, sdef: StageDef, *, rows_in: int, stats: CallStats | None = None) -> None:
+        """The stage's manifest, written last: the stage is complete."""
         folder = self._folder(task, sdef.stage)
         data, rejects = folder / "data", folder / "rejects"
-        if outcome is not None:
-            write_shard(data, 0, outcome.kept)
-            if outcome.rejects.num_rows:
-                write_shard(rejects, 0, outcome.rejects)
-            rows_in = outcome.rows_in
-            if getattr(sdef, "exports_dataset", False):
-                out = self.run_dir.dataset(task.name)
-                for stale in existing_shards(out).values():
-                    stale.unlink()
-                write_shard(out, 0, outcome.kept)
         shards = [
             ShardInfo(file=str(p.relative_to(self.run_dir.root)), rows=_rows(p), sha256=file_sha256(p))
             for _, p in sorted(existing_shards(data).items())
         ]
-        reject_rows = read_shards(rejects)
-        reasons = Counter(reject_rows.column("reason").to_pylist()) if reject_rows is not None else Counter()
+        reasons: Counter[str] = Counter()
+        for part in iter_shards(rejects, ["reason"]):
+            reasons.update(dict(zip(*_value_counts(part.column("reason")), strict=True)))
         stats = stats or CallStats()
         call = task.call(sdef.stage)
         write_manifest(
@@ -224,7 +269,7 @@ class Executor:
                 stage=sdef.stage.value,
                 fingerprint=task.plan.stage(sdef.stage).fingerprint,
                 plan_digest=self.plan.input_digest,
-                rows_in=rows_in or 0,
+                rows_in=rows_in,
                 rows_out=sum(s.rows for s in shards),
                 shards=shards,
                 rejections=dict(reasons),
@@ -245,6 +290,11 @@ def _resolve_local_model(config: VllmModel | OpenAIModel, base: Path) -> VllmMod
     if isinstance(config, VllmModel) and not Path(config.model).is_absolute() and (base / config.model).is_dir():
         return config.model_copy(update={"model": str((base / config.model).resolve())})
     return config
+
+
+def _value_counts(column: pa.ChunkedArray) -> tuple[list[str], list[int]]:
+    counts = column.value_counts()
+    return counts.field("values").to_pylist(), counts.field("counts").to_pylist()
 
 
 def _rows(path: Path) -> int:

@@ -8,7 +8,7 @@ call of an unfinished one back from the cache.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -41,7 +41,8 @@ def run_model_stage(
     sdef: ModelStageDef,
     task: TaskContext,
     call: ModelCallPlan,
-    rows: pa.Table,
+    shards: Iterable[pa.Table],
+    total_rows: int,
     folder: Path,
     engine: Callable[[], Engine],
     cache: ResponseCache,
@@ -49,43 +50,79 @@ def run_model_stage(
     progress: Progress | None = None,
     commit_every: int = COMMIT_EVERY,
 ) -> ModelStageRun:
-    requests, sources = sdef.requests(task, call, rows)
-    if len(requests) != rows.num_rows * call.requests_per_row:
-        raise ModelStageError(
-            f"task {task.name!r} {sdef.stage.value}: built {len(requests)} requests for {rows.num_rows} rows, "
-            f"the plan says {call.requests_per_row} per row (internal error; please report it)"
-        )
-    done = existing_shards(folder / "data")
-    size = call.chunk_size
-    starts = range(0, len(requests), size)
+    """Stream the input shards, build requests slice by slice (never for chunks already written),
+    and run chunk k = requests [k·chunk_size, (k+1)·chunk_size) of the stage's request sequence."""
+    size, per_row = call.chunk_size, call.requests_per_row
+    total = total_rows * per_row
+    done = set(existing_shards(folder / "data"))
+    starts = range(0, total, size)
     advance = (
         progress(
             f"{task.name} {sdef.stage.value}",
-            len(requests),
-            sum(min(size, len(requests) - start) for i, start in enumerate(starts) if i in done),
+            total,
+            sum(min(size, total - start) for i, start in enumerate(starts) if i in done),
         )
         if progress
         else None
     )
     stats = CallStats()
-    for index, start in enumerate(starts):
-        if index in done:
-            continue
-        chunk = requests[start : start + size]
+    chunk: list[Request] = []
+    sources: list[tuple[pa.Table, list[int]]] = []  # the chunk's input rows: (slice, row of each request)
+    chunk_index = -1
+
+    def flush() -> None:
+        if not chunk:
+            return
         results, chunk_stats = call_model(
             engine, cache, call.identity, chunk, progress=advance, commit_every=commit_every
         )
         stats.add(chunk_stats)
         _stop_if_failing(call.model, chunk, results)
-        out = sdef.collect(task, rows.take(sources[start : start + size]), chunk, results)
-        if out.rejects.num_rows:
-            # Rejects first: the data shard is the chunk's completion marker.
-            write_shard(folder / "rejects", index, out.rejects)
-        write_shard(folder / "data", index, out.kept)
-    if not requests:
+        out = sdef.collect(task, pa.concat_tables([t.take(ix) for t, ix in sources]), chunk, results)
+        if out.rejects.num_rows:  # rejects first: the data shard is the chunk's completion marker
+            write_shard(folder / "rejects", chunk_index, out.rejects)
+        write_shard(folder / "data", chunk_index, out.kept)
+        chunk.clear()
+        sources.clear()
+
+    position = 0  # index of the next request in the stage's request sequence
+    rows_seen = 0
+    slice_rows = max(1, size // per_row)  # requests are built for at most one chunk's rows at a time
+    for shard in shards:
+        for offset in range(0, shard.num_rows, slice_rows):
+            rows = shard.slice(offset, slice_rows)
+            rows_seen += rows.num_rows
+            count = rows.num_rows * per_row
+            first, last = position // size, (position + count - 1) // size
+            if all(k in done for k in range(first, last + 1)):
+                position += count
+                continue
+            requests, source = sdef.requests(task, call, rows)
+            if len(requests) != count:
+                raise ModelStageError(
+                    f"task {task.name!r} {sdef.stage.value}: built {len(requests)} requests for {rows.num_rows} "
+                    f"rows; the plan says {per_row} per row (internal error; please report it)"
+                )
+            taken = rows.take(source)
+            for i, request in enumerate(requests):
+                k = (position + i) // size
+                if k in done:
+                    continue
+                if k != chunk_index:
+                    flush()
+                    chunk_index = k
+                chunk.append(request)
+                if not sources or sources[-1][0] is not taken:
+                    sources.append((taken, []))
+                sources[-1][1].append(i)
+            position += count
+    flush()
+    if rows_seen != total_rows:
+        raise ModelStageError(f"task {task.name!r} {sdef.stage.value}: read {rows_seen} rows, expected {total_rows}")
+    if not total:
         assert sdef.schema is not None
         write_shard(folder / "data", 0, sdef.schema.empty_table())
-    return ModelStageRun(rows_in=len(requests), requests=len(requests), stats=stats)
+    return ModelStageRun(rows_in=total, requests=total, stats=stats)
 
 
 # Stop instead of recording a chunk of failures when most requests failed: the endpoint is likely

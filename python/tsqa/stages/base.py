@@ -14,7 +14,7 @@ with the reason.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import Enum
 from functools import cached_property
@@ -105,8 +105,12 @@ class TaskContext:
     loaded: LoadedSpec
     project: LoadedProject
     plan: TaskPlan
-    read: Callable[[Stage], pa.Table]
-    """The output table of a completed stage of this task."""
+    read: Callable[[Stage, list[str] | None], pa.Table]
+    """The output table (or some columns of it) of a completed stage of this task."""
+    shards: Callable[[Stage], Iterator[pa.Table]]
+    """The output of a completed stage, shard by shard: memory bounded by one shard."""
+    rows: Callable[[Stage], int]
+    """Rows a completed stage wrote (from shard metadata, nothing read)."""
 
     @property
     def spec(self) -> TaskSpec:
@@ -124,7 +128,7 @@ class TaskContext:
         """Whether the task's seeds carry a context passage (generation must then write one)."""
         import pyarrow.compute as pc
 
-        context = self.read(Stage.NORMALISE).column("context")
+        context = self.read(Stage.NORMALISE, ["context"]).column("context")
         return bool(pc.any(pc.fill_null(pc.greater(pc.utf8_length(context), 0), False)).as_py() or False)
 
 
@@ -138,6 +142,10 @@ class StageDef:
     """Shown as a column of the yield tables (report, end-of-run summary)."""
     keep_rate: ClassVar[bool] = False
     """Its measured keep rate feeds the next plan's estimates (compile/rates.py)."""
+    streams: ClassVar[bool] = True
+    """`process` is row-local: the executor feeds it one upstream shard at a time."""
+    exports_dataset: ClassVar[bool] = False
+    """Its output is also the task's packaged dataset (datasets/<task>/)."""
 
     def fingerprint_inputs(self, spec: TaskSpec, ctx: FingerprintContext) -> dict[str, Any]:
         raise NotImplementedError

@@ -17,7 +17,7 @@ import pyarrow as pa
 from tsqa.compile.stages import Stage
 from tsqa.spec.models import TaskSpec
 from tsqa.stages.base import Filtered, FingerprintContext, Kind, StageDef, StageError
-from tsqa.stages.schema import SCHEMAS, rejects_from, to_table
+from tsqa.stages.schema import SCHEMAS, rejects_from
 
 if TYPE_CHECKING:
     from tsqa.curate.neardup import MinHashIndex
@@ -51,27 +51,46 @@ class DedupStage(StageDef):
         # The peers' enrich fingerprints: regenerating one task re-dedups the tasks it shares a corpus with.
         return {**spec.dedup.model_dump(mode="json"), "peers": ctx.dedup_peers}
 
-    def run_group(
+    def verdicts(
         self,
         tasks: Mapping[str, tuple[TaskSpec, pa.Table, pa.Table]],
         index_files: Mapping[str, list[Path]],
         save_dir: Path | None,
-    ) -> dict[str, Filtered]:
-        """`tasks`: name → (spec, enriched rows, normalised seeds) of every task dedup reads."""
-        outcomes = dedup_tasks(
-            {name: (spec, rows.to_pylist(), seeds.to_pylist()) for name, (spec, rows, seeds) in tasks.items()},
+    ) -> dict[str, dict[str, tuple[str, str]]]:
+        """Which questions each task drops, and why. `tasks`: name → (spec, its enriched questions'
+        QUESTION_COLUMNS, its normalised seeds' SEED_COLUMNS) for every task dedup reads."""
+        return find_duplicates(
+            {
+                name: (spec, _unique_questions(rows.to_pylist()), seeds.to_pylist())
+                for name, (spec, rows, seeds) in tasks.items()
+            },
             dict(index_files),
             save_dir=save_dir,
         )
-        out = {}
-        for name, (kept, rejects) in outcomes.items():
-            out[name] = Filtered(
-                to_table("dedup", kept),
-                rejects_from(
-                    [r["id"] for r in rejects], [r["reason"] for r in rejects], [r["detail"] for r in rejects]
-                ),
-            )
-        return out
+
+    def apply(self, rows: pa.Table, dropped: Mapping[str, tuple[str, str]]) -> Filtered:
+        """One shard of a task's enriched rows with its verdicts: every variant row of a dropped
+        question is rejected with the question's reason."""
+        import pyarrow.compute as pc
+
+        if not dropped:
+            return Filtered(rows)
+        ids = rows.column("question_id")
+        mask = pc.is_in(ids, value_set=pa.array(list(dropped), pa.string()))
+        gone = rows.filter(mask)
+        verdicts = [dropped[q] for q in gone.column("question_id").to_pylist()]
+        return Filtered(
+            rows.filter(pc.invert(mask)),
+            rejects_from(
+                pc.binary_join_element_wise(gone.column("question_id"), gone.column("variant"), "/"),
+                [v[0] for v in verdicts],
+                [v[1] for v in verdicts],
+            ),
+        )
+
+
+QUESTION_COLUMNS = ["question_id", "question", "options", "agreement"]
+SEED_COLUMNS = ["question", "options"]
 
 
 def question_key(row: dict[str, Any]) -> str:
@@ -82,14 +101,14 @@ class DedupIndexError(StageError):
     """A saved dedup index that cannot be used (missing, damaged, other parameters)."""
 
 
-def dedup_tasks(
+def find_duplicates(
     tasks: dict[str, tuple[TaskSpec, Rows, Rows]],
     index_files: dict[str, list[Path]] | None = None,
     save_dir: Path | None = None,
-) -> dict[str, tuple[Rows, Rows]]:
-    """`tasks`: name → (spec, enriched rows, normalised seed rows); `index_files`: name → saved
-    indexes of earlier runs to dedup against (`against: [index]`). Returns name → (kept, rejects).
-    With `save_dir`, the kept questions of each parameter set are saved there as an index that
+) -> dict[str, dict[str, tuple[str, str]]]:
+    """`tasks`: name → (spec, unique questions, normalised seed rows); `index_files`: name → saved
+    indexes of earlier runs to dedup against (`against: [index]`). Returns name → question id →
+    (reason, detail) of each dropped question. With `save_dir`, the kept questions of each parameter set are saved there as an index that
     later runs can name in `dedup.index`."""
     import numpy as np
 
@@ -105,7 +124,7 @@ def dedup_tasks(
             groups.setdefault(key, []).append(name)
     for key, names in groups.items():
         threshold, num_perm, ngram, shingle, with_seeds = key[:5]
-        questions = [(name, q) for name in names for q in _unique_questions(tasks[name][1])]
+        questions = [(name, q) for name in names for q in tasks[name][1]]
         if not questions:
             continue
         texts = [question_key(q) for _, q in questions]
@@ -146,19 +165,10 @@ def dedup_tasks(
             survivors = [t for t, u in zip(texts, uids, strict=True) if u not in dropped]
             save_dir.mkdir(parents=True, exist_ok=True)
             build_index(survivors, **params).save(save_dir / index_file_name(params))
-    out: dict[str, tuple[Rows, Rows]] = {}
-    for name, (_, rows, _) in tasks.items():
-        kept: Rows = []
-        rejects: Rows = []
-        for row in rows:
-            verdict = dropped.get(f"{name}/{row['question_id']}")
-            if verdict is None:
-                kept.append(row)
-            else:
-                rejects.append(
-                    {"id": f"{row['question_id']}/{row['variant']}", "reason": verdict[0], "detail": verdict[1]}
-                )
-        out[name] = (kept, rejects)
+    out: dict[str, dict[str, tuple[str, str]]] = {name: {} for name in tasks}
+    for uid, verdict in dropped.items():
+        name, question_id = uid.split("/", 1)
+        out[name][question_id] = verdict
     return out
 
 

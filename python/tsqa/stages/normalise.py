@@ -17,6 +17,7 @@ class NormaliseStage(StageDef):
     stage = Stage.NORMALISE
     reads = Stage.SEEDS
     schema = SCHEMAS["normalise"]
+    streams = False  # seed ids number the documents of the whole split
 
     def fingerprint_inputs(self, spec: TaskSpec, ctx: FingerprintContext) -> dict[str, Any]:
         return {
