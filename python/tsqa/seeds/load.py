@@ -86,8 +86,9 @@ def read_guarded(
     if is_local_dataset(seed.dataset_path) or (spec_dir / seed.dataset_path).is_dir():
         folder = _local_folder(seed, spec_dir, roots)
         return read_files(_guarded(seed.task, split_files(folder, seed.split), roots), limit)
-    folder = dataset_folder(data_dir, seed.dataset_path, seed.dataset_name) if data_dir else None
-    if folder is not None:
+    hub_copy = dataset_folder(data_dir, seed.dataset_path, seed.dataset_name) if data_dir else None
+    if hub_copy is not None:
+        folder = hub_copy
         if data_dir is not None and (data_dir / INDEX_FILE).exists():
             guard_path(seed.task, data_dir / INDEX_FILE, roots)
         guard_path(seed.task, folder, roots)

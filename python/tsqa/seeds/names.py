@@ -81,7 +81,7 @@ _DIGITS = re.compile(r"(?<=[a-z])(?=[0-9])|(?<=[0-9])(?=[a-z])")
 @cache
 def _confusables() -> dict[str, str]:
     """Non-ASCII character → the ASCII letter or digit it is confusable with (UTS #39 data)."""
-    import confusable_homoglyphs
+    import confusable_homoglyphs  # type: ignore[import-untyped]
 
     data = json.loads((Path(confusable_homoglyphs.__file__).parent / "confusables.json").read_text(encoding="utf-8"))
     out: dict[str, str] = {}

@@ -29,7 +29,7 @@ from functools import lru_cache
 from typing import Any
 
 import jinja2
-import regex
+import regex  # type: ignore[import-untyped]
 from jinja2 import meta, nodes
 from jinja2.sandbox import ImmutableSandboxedEnvironment, SandboxedFormatter
 from markupsafe import Markup
@@ -176,13 +176,13 @@ def _check_replace(value: Any, old: Any, new: Any, count: Any = -1) -> None:
 class _Sandbox(ImmutableSandboxedEnvironment):
     intercepted_binops = frozenset({"*", "**", "%", "+", "//"})
 
-    def call(__self, __context: Any, __obj: Any, *args: Any, **kwargs: Any) -> Any:
+    def call(self, context: Any, obj: Any, /, *args: Any, **kwargs: Any) -> Any:
         _tick()
-        if __obj is range or getattr(__obj, "__name__", "") == "safe_range":
+        if obj is range or getattr(obj, "__name__", "") == "safe_range":
             _check_int_args("range", args, kwargs)
-        _check_str_method(__obj, args, kwargs)
+        _check_str_method(obj, args, kwargs)
         try:
-            result = super().call(__context, __obj, *args, **kwargs)
+            result = super().call(context, obj, *args, **kwargs)
         except RecursionError:
             raise RenderLimitError("template recursion too deep") from None
         _check_result(result)
@@ -221,7 +221,8 @@ class _Sandbox(ImmutableSandboxedEnvironment):
             if is_map:
                 if kwargs or len(args) != 1:
                     raise TypeError("format_map() takes exactly one argument")
-                args, kwargs = (), args[0]
+                mapping: Any = args[0]
+                args, kwargs = (), mapping
             _check_format(owner)
             _too_big("str.format", len(owner) + _size((args, kwargs)))
             return str(formatter.vformat(owner, args, kwargs))
@@ -276,7 +277,8 @@ def _wrap_filter(name: str, fn: Callable[..., Any]) -> Callable[..., Any]:
     def bounded(*args: Any, **kwargs: Any) -> Any:
         _tick()
         values = [a for a in args if not isinstance(a, (jinja2.runtime.Context, jinja2.nodes.EvalContext))]
-        value, rest = (values[0], tuple(values[1:])) if values else (None, ())
+        value: Any = values[0] if values else None
+        rest: tuple[Any, ...] = tuple(values[1:])
         _check_int_args(name, rest, kwargs)
         if name in _STRINGIFY or name == "join":
             _too_big(name, _size(value) + (_size(rest[0]) * _len(value) if name == "join" and rest else 0))
@@ -315,7 +317,7 @@ def _regex_replace(value: str, pattern: str, replacement: str = "", count: int =
         if count:
             hits = min(hits, count)
         _too_big("regex_replace", len(value) + hits * len(replacement) * 2)
-        return compiled.sub(replacement, value, count=count, timeout=timeout)
+        return str(compiled.sub(replacement, value, count=count, timeout=timeout))
     except TimeoutError:
         raise RenderLimitError(f"regex_replace({pattern!r}) took over the render's deadline") from None
 

@@ -220,11 +220,11 @@ def template_bounds(ctx: LintContext) -> Iterator[Diagnostic]:
     from tsqa.lint.rules.templates import _prompts
 
     for loaded in ctx.specs:
-        texts = [(("fields", n), t) for n, t in loaded.spec.fields.model_dump(exclude_none=True).items()]
+        texts: list[tuple[PathKey, str]] = [
+            (("fields", n), t) for n, t in loaded.spec.fields.model_dump(exclude_none=True).items()
+        ]
         texts += [(p, t) for p, _, t in _prompts(loaded) if t is not None]
         for path, text in texts:
-            if not isinstance(text, str):
-                continue
             try:
                 tree = ENV.parse(text)
             except jinja2.TemplateSyntaxError:

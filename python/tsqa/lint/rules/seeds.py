@@ -7,7 +7,9 @@ from collections.abc import Iterator
 
 from tsqa.diagnostics import Diagnostic, Severity
 from tsqa.lint.rules.base import LintContext, rule
+from tsqa.spec.load import LoadedSpec
 from tsqa.spec.models import FilesSeed, HfSeed, LmEvalSeed
+from tsqa.spec.yaml_source import PathKey
 
 
 def is_eval_split_name(split: str) -> bool:
@@ -48,7 +50,9 @@ def no_training_split(ctx: LintContext) -> Iterator[Diagnostic]:
         return
     for loaded in ctx.specs:
         seed = loaded.spec.seed
-        info = ctx.catalog.get(seed.lm_eval) if isinstance(seed, LmEvalSeed) else None
+        if not isinstance(seed, LmEvalSeed):
+            continue
+        info = ctx.catalog.get(seed.lm_eval)
         if info is not None and info.training_split is None:
             yield loaded.diagnostic(
                 ("seed", "lm_eval"),
@@ -70,7 +74,9 @@ def training_split_is_eval(ctx: LintContext) -> Iterator[Diagnostic]:
         return
     for loaded in ctx.specs:
         seed = loaded.spec.seed
-        info = ctx.catalog.get(seed.lm_eval) if isinstance(seed, LmEvalSeed) else None
+        if not isinstance(seed, LmEvalSeed):
+            continue
+        info = ctx.catalog.get(seed.lm_eval)
         if info is not None and info.training_split is not None and info.training_split in info.eval_splits:
             yield loaded.diagnostic(
                 ("seed", "lm_eval"),
@@ -107,7 +113,7 @@ def seed_split_not_training(ctx: LintContext) -> Iterator[Diagnostic]:
             yield _eval_named(loaded, ("seed", "hf", "split"), seed.hf.split)
 
 
-def _eval_named(loaded, path, split: str) -> Diagnostic:  # type: ignore[no-untyped-def]
+def _eval_named(loaded: LoadedSpec, path: PathKey, split: str) -> Diagnostic:
     return loaded.diagnostic(
         path, "seed-split-not-training", f"expected a training split, found the eval split name {split!r}"
     )
