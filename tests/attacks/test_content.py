@@ -209,3 +209,33 @@ def test_direct_reads_compare_rows_too(ws: Workspace) -> None:
     assert loaded is not None
     with pytest.raises(ContentRefused, match="3 of 3 seed rows are eval rows"):
         read_split(resolve_seed(loaded.spec, load_catalog()), spec_dir=Path(loaded.path).parent)
+
+
+def test_a_forged_meta_json_does_not_hide_eval_rows(ws: Workspace) -> None:
+    """Rows replaced *and* meta.json rewritten to match (content hash and eval check): the rows are
+    still compared with the eval store whenever the snapshot is used."""
+    import hashlib
+
+    ws.build(Attack(files_spec(), {"data/train.jsonl": jsonl(TRAIN)}))
+    with_eval_store(ws)
+    assert ws.fetch().exit_code == 0
+    folder = next((ws.root / ".tsqa" / "seeds").glob("files--attack*"))
+    pq.write_table(pa.Table.from_pylist([as_seed(r) for r in EVAL]), folder / "data.parquet")
+    meta = json.loads((folder / "meta.json").read_text())
+    meta["content_sha256"] = hashlib.sha256((folder / "data.parquet").read_bytes()).hexdigest()
+    meta["rows"] = 3
+    (folder / "meta.json").write_text(json.dumps(meta))
+    for result in (ws.plan(), ws.lint()):
+        ws.assert_refused(result, rows_read=True)
+        assert "3 of 3 seed rows are eval rows" in result.output
+
+
+def test_eval_files_declared_after_the_fetch(ws: Workspace) -> None:
+    ws.build(Attack(files_spec(), {"data/train.jsonl": jsonl([*TRAIN, as_seed(EVAL[0])])}))
+    assert ws.fetch().exit_code == 0
+    ws.spec.write_text(files_spec(extra="decontaminate: {eval_files: [../private/held.jsonl]}\n"))
+    (ws.root / "private").mkdir()
+    (ws.root / "private" / "held.jsonl").write_text(jsonl(EVAL))
+    for result in (ws.plan(), ws.lint()):
+        ws.assert_refused(result, rows_read=True)
+        assert "1 of 3 seed rows are eval rows (sources: eval file ../private/held.jsonl)" in result.output

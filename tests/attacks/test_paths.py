@@ -186,3 +186,22 @@ def test_local_folder_readme_and_scripts_are_never_consulted(ws: Workspace) -> N
     assert result.exit_code == 1 and "no file for split 'train'" in result.output
     assert "Traceback" not in result.output and not ws.marker.exists()
     assert ws.reads == []
+
+
+@pytest.mark.parametrize("name", ["eval_copies", "test", "heldout", "vаlidation"])
+def test_a_data_dir_named_like_eval_data(ws: Workspace, name: str) -> None:
+    """The data dir is a root, but its own name is checked too."""
+    ws.build(Attack(ARC, {f"{name}/allenai/ai2_arc/ARC-Easy/train.jsonl": ARC_TRAIN}))
+    ws.assert_refused(ws.fetch("--data-dir", str(ws.root / name)))
+
+
+def test_a_seed_root_named_like_eval_data(ws: Workspace) -> None:
+    ws.build(
+        files_attack(
+            "../../elsewhere/evaluation/train.jsonl",
+            outside={"evaluation/train.jsonl": TRAIN_ROWS},
+            project="seed_roots: ['{OUTSIDE}/evaluation']\n",
+        )
+    )
+    ws.assert_refused(ws.lint())
+    ws.assert_refused(ws.fetch())

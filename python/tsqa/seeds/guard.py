@@ -50,6 +50,9 @@ class SeedRoots:
     """The folders seed data may resolve into: the project, the data dir, allowed roots."""
 
     roots: tuple[Path, ...]
+    names: tuple[tuple[Path, PurePath], ...] = ()
+    """Roots whose own names are checked too (data dir, `seed_roots:`): below the project when
+    inside it, else their last component, so `--data-dir eval_copies` is refused like a folder."""
 
     @classmethod
     def around(cls, spec_dir: Path, data_dir: Path | None = None, extra: Iterable[Path] = ()) -> SeedRoots:
@@ -57,10 +60,14 @@ class SeedRoots:
         itself), its `seed_roots:`, and `data_dir`. Names are checked below the deepest of them
         that holds a path, so a project may live anywhere, under any folder name."""
         project_dir, allowed = project_roots(spec_dir)
-        roots = [spec_dir, project_dir, *allowed, *extra]
-        if data_dir is not None:
-            roots.append(data_dir)
-        return cls(tuple(dict.fromkeys(Path(os.path.realpath(r)) for r in roots)))
+        declared = [*allowed, *extra, *([data_dir] if data_dir is not None else [])]
+        roots = [spec_dir, project_dir, *declared]
+        names = []
+        for root in declared:
+            real = Path(os.path.realpath(root))
+            below = real.relative_to(project_dir) if real.is_relative_to(project_dir) else PurePath(real.name)
+            names += [(real, PurePath(below)), (real, PurePath(Path(root).name))]
+        return cls(tuple(dict.fromkeys(Path(os.path.realpath(r)) for r in roots)), tuple(names))
 
     def root_of(self, real: Path) -> Path | None:
         """The allowed root holding the real path `real`, the deepest one first."""
@@ -218,4 +225,7 @@ def guard_path(task: str, path: Path, roots: SeedRoots) -> Path:
             "seed data must live inside them (or under a root listed in tsqa.yaml `seed_roots:`)"
         )
     check_name_parts(task, PurePath(real.relative_to(root)))
+    for declared, name in roots.names:
+        if declared == root or real.is_relative_to(declared):
+            check_name_parts(task, name)
     return real

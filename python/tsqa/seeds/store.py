@@ -7,8 +7,9 @@
 (same dataset, config, revision and split) share one snapshot.
 
 meta.json records the snapshot's content hash and the eval records its rows were checked against
-(content.py). `meta` and `read` verify both before anything uses the snapshot: a snapshot replaced
-by hand is refused, and when the eval store changed since the fetch the rows are checked again.
+(content.py). `meta` and `read` verify before anything uses the snapshot: a snapshot replaced by
+hand is refused (content hash), and its rows are compared with the current eval store again (a
+store grown since the fetch, or a meta.json written by hand, cannot let eval rows through).
 """
 
 from __future__ import annotations
@@ -106,7 +107,7 @@ class SeedStore:
 
     def verify(self, seed: ResolvedSeed, raw: dict[str, Any]) -> None:
         """The snapshot is the one fetch wrote (content hash), and none of its rows is an eval row
-        of the current eval store (checked again when the store changed since the fetch)."""
+        of the current eval store."""
         from tsqa.seeds.content import eval_store_records
 
         path = self.folder(seed) / DATA_FILE
@@ -127,11 +128,12 @@ class SeedStore:
                 f"task {seed.task!r}: {path}: the snapshot is not the one `tsqa seeds fetch` wrote "
                 "(content hash differs: replaced or edited by hand); run `tsqa seeds fetch --force`"
             )
+        # Always compared with the current eval store: meta.json's record of an earlier check is
+        # text anyone can write, so it is never trusted on its own (cached per process).
         evals = eval_store_records(self.eval_root)
-        checked = raw.get("eval_check") or {}
-        if not evals or checked.get("fingerprint") == fingerprint(evals):
+        if not evals:
             return
-        report = _recheck(str(path), expected, tuple(evals))
+        report = _recheck(str(path), expected, fingerprint(evals), tuple(evals))
         if report.matches:
             raise ContentRefused(f"task {seed.task!r}: {path}: {report.summary()}; run `tsqa seeds fetch --force`")
 
@@ -238,9 +240,15 @@ def _store_fingerprint(eval_root: Path) -> str:
     return fingerprint(eval_store_records(eval_root))
 
 
-@lru_cache(maxsize=64)
-def _recheck(path: str, content_sha256: str, evals: tuple[EvalRecords, ...]) -> ContentReport:
-    return check_rows(pq.read_table(path), list(evals))
+_RECHECKED: dict[tuple[str, str, str], ContentReport] = {}
+
+
+def _recheck(path: str, content_sha256: str, eval_fingerprint: str, evals: tuple[EvalRecords, ...]) -> ContentReport:
+    """The content check of a snapshot, once per process per (snapshot, content, eval records)."""
+    key = (path, content_sha256, eval_fingerprint)
+    if key not in _RECHECKED:
+        _RECHECKED[key] = check_rows(pq.read_table(path), list(evals))
+    return _RECHECKED[key]
 
 
 def _first_batches(pf: pq.ParquetFile, limit: int) -> Any:

@@ -294,7 +294,19 @@ def _check_snapshot(loaded: LoadedSpec, store: Any, ctx: LintContext) -> None:
     check_training_only(seed, ctx.catalog)
     raw = store.raw_meta(seed)
     if raw is not None:
-        store.verify(seed, raw)
+        store.verify(seed, raw)  # content hash, and the rows against the eval store
+        declared = visible_evals(
+            seed,
+            spec_dir=loaded.path.parent,
+            eval_files=list(loaded.spec.decontaminate.eval_files),
+            catalog=ctx.catalog,
+            data_dir=None,
+            store_records=[],
+        )
+        if any(e.ids for e in declared):  # and against the spec's own eval files
+            report = check_rows(store.read(loaded.spec, limit=None), declared)
+            if report.matches:
+                raise ContentRefused(report.summary())
         return
     if not isinstance(loaded.spec.seed, FilesSeed):
         return  # hub data is only read by fetch
