@@ -47,9 +47,12 @@ def code_reference(value: str) -> str | None:
     >>> code_reference("  !Function ../../evil.fn"), code_reference("{{ question }}")
     ('!Function', None)
     """
-    from tsqa.seeds.names import fold
+    if value.isascii():  # the common case: nothing to fold
+        found = _CODE.search(value)
+    else:
+        from tsqa.seeds.names import fold
 
-    found = _CODE.search(fold(value))
+        found = _CODE.search(fold(value))
     return found.group(0) if found else None
 
 

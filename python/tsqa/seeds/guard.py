@@ -51,8 +51,8 @@ class SeedRoots:
 
     roots: tuple[Path, ...]
     names: tuple[tuple[Path, PurePath], ...] = ()
-    """Roots whose own names are checked too (data dir, `seed_roots:`): below the project when
-    inside it, else their last component, so `--data-dir eval_copies` is refused like a folder."""
+    """Roots whose own names are checked too (data dir, `seed_roots:`): their last component, as
+    written and resolved, so `--data-dir eval_copies` is refused like a folder would be."""
 
     @classmethod
     def around(cls, spec_dir: Path, data_dir: Path | None = None, extra: Iterable[Path] = ()) -> SeedRoots:
@@ -65,8 +65,7 @@ class SeedRoots:
         names = []
         for root in declared:
             real = Path(os.path.realpath(root))
-            below = real.relative_to(project_dir) if real.is_relative_to(project_dir) else PurePath(real.name)
-            names += [(real, PurePath(below)), (real, PurePath(Path(root).name))]
+            names += [(real, PurePath(real.name)), (real, PurePath(Path(root).name))]
         return cls(tuple(dict.fromkeys(Path(os.path.realpath(r)) for r in roots)), tuple(names))
 
     def root_of(self, real: Path) -> Path | None:
@@ -81,16 +80,20 @@ def project_roots(spec_dir: Path) -> tuple[Path, list[Path]]:
     """(project folder, its `seed_roots` resolved against it) for a spec folder."""
     start = Path(os.path.realpath(spec_dir))
     for folder in (start, *start.parents):
-        if (folder / PROJECT_FILE).is_file():
-            return folder, [folder / r for r in _declared_roots(folder / PROJECT_FILE)]
+        project_file = folder / PROJECT_FILE
+        if project_file.is_file():
+            st = project_file.stat()
+            return folder, [folder / r for r in _declared_roots(str(project_file), st.st_mtime_ns, st.st_size)]
     return start, []
 
 
-def _declared_roots(project_file: Path) -> list[str]:
+@cache
+def _declared_roots(project_file: str, mtime_ns: int, size: int) -> tuple[str, ...]:
+    """`seed_roots:` of a project file, read once per version of the file."""
     from tsqa.spec.load import load_project
 
-    loaded, _ = load_project(project_file)
-    return list(loaded.project.seed_roots) if loaded is not None else []
+    loaded, _ = load_project(Path(project_file))
+    return tuple(loaded.project.seed_roots) if loaded is not None else ()
 
 
 def check_training_only(seed: ResolvedSeed, catalog: Catalog, files: Iterable[PurePath] = ()) -> None:
@@ -145,23 +148,27 @@ def check_hub_id(
 def hub_eval_splits(catalog: Catalog, hub: str, config: str | None) -> frozenset[str]:
     """Every split any lm-eval task evaluates on for this (normalised) dataset and config; with
     no config, the splits evaluated on under any of its configs."""
-    index = _hub_index(catalog._root)
+    index, any_config = _hub_index(catalog._root)
     if config is not None:
         return index.get((hub, config), frozenset()) | index.get((hub, None), frozenset())
-    return frozenset().union(*(v for (h, _), v in index.items() if h == hub))
+    return any_config.get(hub, frozenset())
 
 
 @cache
-def _hub_index(catalog: Catalog) -> dict[tuple[str, str | None], frozenset[str]]:
+def _hub_index(
+    catalog: Catalog,
+) -> tuple[dict[tuple[str, str | None], frozenset[str]], dict[str, frozenset[str]]]:
+    """(dataset, config) → eval splits, and dataset → eval splits under any config."""
     index: defaultdict[tuple[str, str | None], set[str]] = defaultdict(set)
-    for name in catalog.all_names:
-        t = catalog.get(name)
-        if t is None or not t.dataset_path or t.dataset_path in FILE_LOADERS:
+    any_config: defaultdict[str, set[str]] = defaultdict(set)
+    for dataset_path, dataset_name, eval_splits in catalog.dataset_evals():
+        if not dataset_path or dataset_path in FILE_LOADERS:
             continue
-        splits = {s.casefold() for s in t.eval_splits}
-        for path in {t.dataset_path, canonical_dataset(t.dataset_path)}:
-            index[(normal_hub_id(path), normal_config(t.dataset_name))] |= splits
-    return {k: frozenset(v) for k, v in index.items()}
+        splits = {s.casefold() for s in eval_splits}
+        for path in {dataset_path, canonical_dataset(dataset_path)}:
+            index[(normal_hub_id(path), normal_config(dataset_name))] |= splits
+            any_config[normal_hub_id(path)] |= splits
+    return {k: frozenset(v) for k, v in index.items()}, {k: frozenset(v) for k, v in any_config.items()}
 
 
 def _check_lm_eval(seed: ResolvedSeed, parts: list[str], catalog: Catalog) -> None:

@@ -18,7 +18,7 @@ from __future__ import annotations
 import json
 import re
 import unicodedata
-from functools import cache
+from functools import cache, lru_cache
 from pathlib import Path
 
 # Words that mean held-out data, whatever the dataset.
@@ -107,6 +107,8 @@ def fold(text: str) -> str:
     >>> fold("ｖａｌｉｄａｔｉｏｎ")
     'validation'
     """
+    if text.isascii():  # nothing to fold: ASCII has no format characters, marks or confusables
+        return text
     text = "".join(c for c in text if unicodedata.category(c) != "Cf")
     text = unicodedata.normalize("NFKC", text)
     text = "".join(c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c))
@@ -163,15 +165,15 @@ def eval_words() -> frozenset[str]:
         catalog = load_catalog()
     except Exception:  # noqa: BLE001 - without the catalogue the common spellings still hold
         return frozenset(words)
-    for name in catalog.all_names:
-        info = catalog.get(name)
-        for split in info.eval_splits if info is not None else ():
+    for _, _, splits in catalog.dataset_evals():
+        for split in splits:
             word = "".join(tokens(split))
             if len(word) > 2 and word not in _NOT_NAMES:
                 words.add(word)
     return frozenset(words)
 
 
+@lru_cache(maxsize=65536)
 def normal_hub_id(dataset_path: str) -> str:
     """A hub dataset id as the hub resolves it: `hf://datasets/Org/Name/` → `org/name`.
 
@@ -190,6 +192,7 @@ def normal_hub_id(dataset_path: str) -> str:
     return value.casefold()
 
 
+@lru_cache(maxsize=65536)
 def normal_config(name: str | None) -> str | None:
     """A dataset config name; `default` (or empty) is the same as none."""
     if name is None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import glob
 import os
 from collections.abc import Iterator
+from functools import lru_cache
 from pathlib import Path, PurePath
 from typing import Any
 
@@ -225,12 +226,17 @@ def template_bounds(ctx: LintContext) -> Iterator[Diagnostic]:
         ]
         texts += [(p, t) for p, _, t in _prompts(loaded) if t is not None]
         for path, text in texts:
-            try:
-                tree = ENV.parse(text)
-            except jinja2.TemplateSyntaxError:
-                continue  # template-syntax reports it
-            for problem in _bound_problems(tree):
+            for problem in _bound_problems_of(text):
                 yield loaded.diagnostic(path, "template-bounds", problem)
+
+
+@lru_cache(maxsize=8192)
+def _bound_problems_of(text: str) -> tuple[str, ...]:
+    try:
+        tree = ENV.parse(text)
+    except jinja2.TemplateSyntaxError:
+        return ()  # template-syntax reports it
+    return tuple(_bound_problems(tree))
 
 
 def _bound_problems(tree: nodes.Template) -> Iterator[str]:
