@@ -138,3 +138,22 @@ def test_a_symlink_out_of_lm_eval_tasks_is_refused(ws: Workspace, tmp_path, monk
         functions.import_function("!function utils.run")
     functions.import_function.cache_clear()
     assert not ws.marker.exists()
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "!function evil.run",
+        "{{ ''.__class__.__mro__ }}",
+        "{% include 'evil.py' %}",
+        "{{ cycler.__init__.__globals__ }}",
+    ],
+)
+def test_code_in_a_prompt_file(ws: Workspace, text: str) -> None:
+    attack = Attack(
+        f"task: attack\nformat: short_answer\n{SEED}generate: {{prompt: {{file: p.j2}}}}\n",
+        {**DATA, "specs/p.j2": "Write a question like {{ question }}. " + text},
+    )
+    ws.build(attack)
+    for result in (ws.lint(), ws.fetch(), ws.plan()):
+        ws.assert_refused(result)

@@ -129,3 +129,14 @@ def test_hub_ids_that_name_eval_data(ws: Workspace, hf: str) -> None:
     ws.build(Attack(f"task: attack\nformat: multiple_choice\nseed: {{hf: {hf}, license: mit}}\n"))
     ws.assert_refused(ws.lint())
     ws.assert_refused(ws.fetch())
+
+
+@pytest.mark.parametrize("name", ["test", "validation", "dev_set", "eval", "tеst"])
+def test_hub_config_named_like_eval(ws: Workspace, name: str) -> None:
+    ws.build(
+        Attack(
+            f"task: attack\nformat: multiple_choice\nseed: {{hf: {{path: someone/quiz, name: {_q(name)}}}, license: mit}}\n"
+        )
+    )
+    ws.assert_refused(ws.lint())
+    ws.assert_refused(ws.fetch())

@@ -205,3 +205,15 @@ def test_a_seed_root_named_like_eval_data(ws: Workspace) -> None:
     )
     ws.assert_refused(ws.lint())
     ws.assert_refused(ws.fetch())
+
+
+@pytest.mark.timeout(60)
+def test_a_fifo_named_like_training_data_is_not_opened(ws: Workspace) -> None:
+    import os
+
+    ws.build(files_attack("../data/train.jsonl"))
+    (ws.root / "data").mkdir(exist_ok=True)
+    os.mkfifo(ws.root / "data" / "train.jsonl")
+    result = ws.fetch()
+    assert result.exit_code == 1 and "is not a regular file" in result.output
+    assert "Traceback" not in result.output and ws.reads == []

@@ -129,10 +129,12 @@ def check_hub_id(
             check_name_parts(task, PurePath(dataset_path))  # on disk: guard_path, below its root
         return
     hub = normal_hub_id(dataset_path)
-    for component in hub.split("/"):
+    for component in [*hub.split("/"), *([dataset_name] if dataset_name else [])]:
         if word := eval_word(component):
             raise EvalSplitRefused(
-                f"task {task!r}: dataset {dataset_path!r} is named like evaluation data ({word!r}); "
+                f"task {task!r}: dataset {dataset_path!r}"
+                + (f" ({dataset_name})" if dataset_name else "")
+                + f" is named like evaluation data ({word!r}); "
                 "seeds read training data only"
             )
     evals = hub_eval_splits(catalog, hub, normal_config(dataset_name))

@@ -18,7 +18,7 @@ import pyarrow as pa
 
 from tsqa.seeds.catalog import Catalog, load_catalog
 from tsqa.seeds.content import ContentReport, EvalRecords, check_rows
-from tsqa.seeds.errors import ContentRefused, SeedError
+from tsqa.seeds.errors import ContentRefused, SeedDataError, SeedError
 from tsqa.seeds.guard import SeedRoots, check_training_only, guard_path, hub_eval_splits, is_local_dataset
 from tsqa.seeds.local_data import INDEX_FILE, data_dir_from_env, dataset_folder, split_files
 from tsqa.seeds.names import is_eval_name, normal_config, normal_hub_id
@@ -104,8 +104,15 @@ def read_guarded(
 
 
 def _guarded(task: str, files: list[tuple[Path, FileFormat]], roots: SeedRoots) -> list[tuple[Path, FileFormat]]:
-    """Every file, guarded on its real path; read through that real path (no later swap)."""
-    return [(guard_path(task, path, roots), fmt) for path, fmt in files]
+    """Every file, guarded on its real path; read through that real path (no later swap). Only
+    regular files: a FIFO or a device named `train.jsonl` would block or never end."""
+    out = []
+    for path, fmt in files:
+        real = guard_path(task, path, roots)
+        if not real.is_file():
+            raise SeedDataError(f"task {task!r}: {path} is not a regular file")
+        out.append((real, fmt))
+    return out
 
 
 def _local_folder(seed: ResolvedSeed, spec_dir: Path, roots: SeedRoots) -> Path:

@@ -62,6 +62,7 @@ def code_in_spec(ctx: LintContext) -> Iterator[Diagnostic]:
     Example: `fields: {question: "!function ../../evil.run"}` → refused; map a column or write a
     Jinja template instead.
     """
+    from tsqa.lint.rules.templates import _prompts
     from tsqa.seeds.functions import code_reference
 
     docs: list[YamlDocument] = [loaded.doc for loaded in ctx.specs]
@@ -73,6 +74,10 @@ def code_in_spec(ctx: LintContext) -> Iterator[Diagnostic]:
                 yield _doc_diagnostic(
                     doc, path, "code-in-spec", f"{code!r} names code to run; a spec is data, never code", key=is_key
                 )
+    for loaded in ctx.specs:  # prompt files are templates of the spec too
+        for path, _, prompt in _prompts(loaded):
+            if path[-1] == "file" and prompt is not None and (found := code_reference(prompt)):
+                yield loaded.diagnostic(path, "code-in-spec", f"prompt file names code to run ({found!r})")
 
 
 @rule("seed-path-eval-named")
@@ -121,12 +126,14 @@ def seed_path_eval_named(ctx: LintContext) -> Iterator[Diagnostic]:
                         for path, _ in split_files(folder, seed.hf.split):
                             guard_path(task, path, roots)
                 else:
-                    for part in normal_hub_id(seed.hf.path).split("/"):
+                    parts = [*normal_hub_id(seed.hf.path).split("/"), *([seed.hf.name] if seed.hf.name else [])]
+                    for part in parts:
                         if word := eval_word(part):
+                            config = f" (config {seed.hf.name!r})" if seed.hf.name else ""
                             yield loaded.diagnostic(
                                 where,
                                 "seed-path-eval-named",
-                                f"dataset {seed.hf.path!r} is named like evaluation data ({word!r})",
+                                f"dataset {seed.hf.path!r}{config} is named like evaluation data ({word!r})",
                             )
                             break
             except SeedPathRefused:
