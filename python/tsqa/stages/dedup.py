@@ -139,19 +139,24 @@ def find_duplicates(
             seed_texts = [question_key(s) for name in names for s in tasks[name][2]]
             if seed_texts:
                 index = build_index(seed_texts, threshold=threshold, num_perm=num_perm, ngram=ngram, shingle=shingle)
-        scores = np.array([q.get("agreement") or 0.0 for _, q in questions], dtype=np.float64)
+        # Near duplicates among the exact survivors only: a representative is never a row that
+        # exact dedup already dropped (that would drop the whole cluster).
+        alive = [i for i, j in enumerate(first) if j == i]
+        scores = np.array([questions[i][1].get("agreement") or 0.0 for i in alive], dtype=np.float64)
         near = near_dedup(
-            texts, threshold=threshold, num_perm=num_perm, ngram=ngram, shingle=shingle, scores=scores, index=index
+            [texts[i] for i in alive],
+            threshold=threshold,
+            num_perm=num_perm,
+            ngram=ngram,
+            shingle=shingle,
+            scores=scores,
+            index=index,
         )
-        for i, (dup_of, seed_match) in enumerate(
-            zip(near.duplicate_of.tolist(), near.index_match.tolist(), strict=True)
-        ):
-            if uids[i] in dropped:
-                continue
+        for i, dup_of, seed_match in zip(alive, near.duplicate_of.tolist(), near.index_match.tolist(), strict=True):
             if seed_match >= 0:
                 dropped[uids[i]] = ("duplicate_of_seed", f"near-duplicate of seed question #{seed_match}")
             elif dup_of >= 0:
-                dropped[uids[i]] = ("near_duplicate", f"near-duplicate of {uids[dup_of]}")
+                dropped[uids[i]] = ("near_duplicate", f"near-duplicate of {uids[alive[dup_of]]}")
         params = {"threshold": threshold, "num_perm": num_perm, "ngram": ngram, "shingle": shingle}
         for path in sorted(
             {p for name in names if "index" in tasks[name][0].dedup.against for p in index_files.get(name, [])}
