@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.parquet as pq
+from stage_project import Compiled
 
-from conftest import Compiled
 from tsqa.compile.stages import Stage
 from tsqa.compile.tokens import TokenCounter
 from tsqa.spec.models import VoteVerify
