@@ -106,9 +106,8 @@ def question_keys(table: pa.Table) -> pa.ChunkedArray:
 
 def unique_questions(rows: pa.Table) -> pa.Table:
     """The first row of each question (its variant rows share question, options and agreement)."""
-    import pyarrow.compute as pc
-
     import numpy as np
+    import pyarrow.compute as pc
 
     ids = rows.column("question_id")
     first = pc.index_in(pc.unique(ids), value_set=ids).to_numpy()
