@@ -56,7 +56,7 @@ def compile_plan(
     peers = _dedup_peers(specs, [calls for calls, _ in resolved], samples, catalog_version)
     eval_data = _eval_store_hashes(project)
     inputs.update(eval_data)
-    for loaded, sample, (calls, prompt_files) in zip(specs, samples, resolved, strict=True):
+    for loaded, sample, (calls, read_prompts) in zip(specs, samples, resolved, strict=True):
         inputs[str(loaded.path)] = sha256_text(loaded.path.read_bytes())
         for meta in sample.meta_files:
             inputs[str(meta)] = sha256_text(meta.read_bytes())
@@ -64,7 +64,7 @@ def compile_plan(
             project,
             loaded,
             calls,
-            list(prompt_files),
+            list(read_prompts),
             sample,
             state.tasks.get(loaded.spec.task),
             catalog_version,
