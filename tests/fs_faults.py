@@ -25,8 +25,8 @@ def read_only(folder: Path) -> Iterator[Path]:
     """`folder` (and everything under it) cannot be written while the context is open."""
     if os.geteuid() != 0:
         modes = {p: p.stat().st_mode for p in [folder, *folder.rglob("*")]}
-        for p in modes:
-            p.chmod(modes[p] & ~(stat.S_IWUSR | stat.S_IWGRP | stat.S_IWOTH))
+        for p, mode in modes.items():
+            p.chmod(mode & ~(stat.S_IWUSR | stat.S_IWGRP | stat.S_IWOTH))
         try:
             yield folder
         finally:

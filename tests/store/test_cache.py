@@ -11,7 +11,6 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parents[1]))
 from fs_faults import fill, read_only, small_disk
-
 from tsqa.store.response_cache import CacheError, ResponseCache
 
 
@@ -112,11 +111,10 @@ def test_a_read_only_cache_is_an_error_not_a_quarantine(tmp_path: Path) -> None:
     folder = tmp_path / "cache"
     path = folder / "responses.sqlite"
     _filled(path, 10)
-    with read_only(folder):
-        with pytest.raises(CacheError, match=r"cannot use the response cache .*writable"):
-            cache = ResponseCache(path)
-            cache.put("x", value(1))
-            cache.flush()
+    with read_only(folder), pytest.raises(CacheError, match=r"cannot use the response cache .*writable"):
+        cache = ResponseCache(path)
+        cache.put("x", value(1))
+        cache.flush()
     assert not [p for p in folder.iterdir() if ".damaged-" in p.name]  # nothing was moved aside
     with ResponseCache(path) as cache:
         assert len(cache) >= 10
