@@ -60,3 +60,23 @@ def fill(folder: Path) -> None:
         while True:
             handle.write(b"\0" * 4096)
             handle.flush()
+
+
+@contextlib.contextmanager
+def no_permission(target: Path) -> Iterator[Path]:
+    """`target` (a folder or file) cannot be changed: mode bits as a normal user, the immutable
+    attribute as root (who ignores modes)."""
+    if os.geteuid() != 0:
+        mode = target.stat().st_mode
+        target.chmod(mode & ~(stat.S_IWUSR | stat.S_IWGRP | stat.S_IWOTH))
+        try:
+            yield target
+        finally:
+            target.chmod(mode)
+        return
+    if subprocess.run(["chattr", "+i", str(target)], capture_output=True, check=False).returncode != 0:
+        pytest.skip("cannot set the immutable attribute here")
+    try:
+        yield target
+    finally:
+        subprocess.run(["chattr", "-i", str(target)], capture_output=True, check=True)
