@@ -14,22 +14,14 @@ from typing import Any
 import pyarrow as pa
 
 from tsqa.curate.vote import majority_vote
+from tsqa.spec.extractors import extractor_use
 from tsqa.spec.models import VoteVerify
 from tsqa.stages.output_schema import LETTERS
 
-_MODE_BY_EXTRACTOR = {
-    "option": "multiple_choice",
-    "number": "number",
-    "boxed": "boxed",
-    "final_answer": "final_answer",
-    "text": "text",
-}
-
 
 def vote_mode(fmt: str, extractor: str) -> str | None:
-    if extractor == "auto":
-        return {"multiple_choice": "multiple_choice", "short_answer": "final_answer"}.get(fmt)
-    return _MODE_BY_EXTRACTOR.get(extractor)
+    use = extractor_use(fmt, extractor)  # the table lint checks specs against
+    return use.mode if use else None
 
 
 @dataclass(frozen=True)
@@ -39,7 +31,8 @@ class Verdicts:
 
 
 def verify_by_vote(questions: list[dict[str, Any]], samples: list[list[str]], fmt: str, rule: VoteVerify) -> Verdicts:
-    mode = vote_mode(fmt, rule.extractor)
+    use = extractor_use(fmt, rule.extractor)
+    mode = use.mode if use else None
     ids = [q["question_id"] for q in questions]
     if mode is None or not questions:
         return Verdicts(
@@ -59,7 +52,8 @@ def verify_by_vote(questions: list[dict[str, Any]], samples: list[list[str]], fm
         )
     options = [q["options"] for q in questions] if fmt == "multiple_choice" else None
     references = [LETTERS[q["answer_index"]] if fmt == "multiple_choice" else q["answer_text"] for q in questions]
-    result = majority_vote(samples, mode=mode, options=options, references=references)  # type: ignore[arg-type]
+    pattern = rule.pattern if use and use.pattern else None
+    result = majority_vote(samples, mode=mode, options=options, references=references, pattern=pattern)
     matches = result.matches_reference.to_pylist()
     agreement = result.agreement.tolist()
     reasons = [_reason(a, m, v, rule) for a, m, v in zip(agreement, matches, result.votes.tolist(), strict=True)]
