@@ -31,7 +31,7 @@ def test_damaged_state_is_quarantined_and_rebuilt(tmp_path: Path, damage: str) -
     raw = _saved(tmp_path)
     path = tmp_path / STATE_FILE
     path.write_bytes(DAMAGE[damage](raw))
-    with pytest.raises(StateError, match=rf"{path}: damaged applied state \(.+\); `tsqa apply` moves it aside"):
+    with pytest.raises(StateError, match=rf"{path}: unreadable applied state \(.+\); `tsqa apply` moves it aside"):
         load_state(tmp_path)
     message = repair_state(tmp_path)
     assert message is not None

@@ -51,7 +51,7 @@ def load_state(run_dir: Path) -> AppliedState:
         raise StateError(f"{path}: cannot read the applied state ({exc.strerror or exc})") from None
     problem = _damage(data)
     if problem is not None:
-        raise StateError(f"{path}: damaged applied state ({problem}); `tsqa apply` moves it aside and rebuilds it")
+        raise StateError(f"{path}: unreadable applied state ({problem}); `tsqa apply` moves it aside and rebuilds it")
     return AppliedState.model_validate_json(data)
 
 
