@@ -10,10 +10,13 @@ has found the span; `regex` first cuts the span out with the spec's `pattern`, c
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from tsqa.curate.vote import Mode
 from tsqa.spec.models.stages import Extractor
 from tsqa.spec.models.task import Format
+
+if TYPE_CHECKING:  # lint reads this table: keep the native core out of its imports
+    from tsqa.curate.vote import Mode
 
 
 @dataclass(frozen=True)
