@@ -19,6 +19,12 @@ if TYPE_CHECKING:  # lint reads this table: keep the native core out of its impo
     from tsqa.curate.vote import Mode
 
 
+EXTRACTION_VERSION = 2
+"""Version of what the vote core extracts (rust/src/answer.rs): in the fingerprints of the stages
+that extract answers (verify, enrich), so a change re-runs them (from the cache, no model call).
+2: answer markers with colon, bold, "answer is", sentence end; units; `regex` patterns."""
+
+
 @dataclass(frozen=True)
 class ExtractorUse:
     mode: Mode

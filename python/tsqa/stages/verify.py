@@ -14,7 +14,7 @@ from typing import Any
 import pyarrow as pa
 
 from tsqa.compile.stages import Stage
-from tsqa.spec.extractors import extractor_use
+from tsqa.spec.extractors import EXTRACTION_VERSION, extractor_use
 from tsqa.spec.models import TaskSpec, VoteVerify
 from tsqa.stages.base import Filtered, FingerprintContext, StageDef, TaskContext
 from tsqa.stages.output_schema import LETTERS
@@ -111,7 +111,8 @@ class VerifyStage(StageDef):
 
     def fingerprint_inputs(self, spec: TaskSpec, ctx: FingerprintContext) -> dict[str, Any]:
         # The solver's model, prompt, samples and sampling are solve's inputs, not the vote's.
-        return spec.verify.model_dump(mode="json", exclude={"model", "prompt", "samples", "sampling"})
+        rule = spec.verify.model_dump(mode="json", exclude={"model", "prompt", "samples", "sampling"})
+        return {**rule, "extraction": EXTRACTION_VERSION}
 
     def process(self, rows: pa.Table, task: TaskContext) -> Filtered:
         spec = task.spec
