@@ -35,7 +35,8 @@ class ExtractorUse:
 
 _MC = ExtractorUse("multiple_choice")
 
-TABLE: dict[Format, dict[Extractor, ExtractorUse]] = {
+TABLE: dict[str, dict[str, ExtractorUse]] = {
+    # format → extractor → how verify votes; keys are the `Format` and `Extractor` literals
     "multiple_choice": {
         "auto": _MC,
         "option": _MC,
@@ -63,9 +64,9 @@ TABLE: dict[Format, dict[Extractor, ExtractorUse]] = {
 
 def extractor_use(fmt: Format | str, extractor: Extractor | str) -> ExtractorUse | None:
     """How to vote on `fmt` answers read by `extractor`; None when that cannot work."""
-    return TABLE.get(fmt, {}).get(extractor)  # type: ignore[call-overload]
+    return TABLE.get(fmt, {}).get(extractor)
 
 
 def usable(fmt: Format | str) -> set[str]:
     """The extractors that work with `fmt` (`auto` included where it resolves to one)."""
-    return set(TABLE.get(fmt, {}))  # type: ignore[call-overload]
+    return set(TABLE.get(fmt, {}))
