@@ -194,3 +194,31 @@ def test_lint_and_verify_read_one_table(fmt: str, extractor: str, tmp_path: Path
 def test_the_table_covers_every_format() -> None:
     assert set(TABLE) == set(FORMATS)
     assert all("none" not in row for row in TABLE.values())
+
+
+def test_the_verify_stage_reads_answers_with_the_pattern() -> None:
+    """The columnar verify stage (what apply runs) uses the same table and the pattern."""
+    import pyarrow as pa
+
+    from tsqa.stages.schema import SCHEMAS, conform
+    from tsqa.stages.verify import verify_columns
+
+    rows = conform(
+        pa.Table.from_pylist(
+            [
+                {"question_id": "q0", "answer_text": "12", "samples": ["ANSWER=12", "ANSWER=12.0", "ANSWER=3"]},
+                {"question_id": "q1", "answer_text": "12", "samples": ["The final answer is: 12"] * 3},
+                {"question_id": "q2", "answer_text": "12", "samples": ["ANSWER=13"] * 3},
+            ]
+        ),
+        SCHEMAS["solve"],
+    )
+    rule = VoteVerify(samples=3, min_agreement=0.6, extractor="regex", pattern=r"ANSWER=(\S+)")
+    out = verify_columns(rows, "short_answer", rule)
+    assert out.kept.column("question_id").to_pylist() == ["q0"]
+    assert dict(zip(out.rejects.column("id").to_pylist(), out.rejects.column("reason").to_pylist(), strict=True)) == {
+        "q1": "no_answer_extracted",
+        "q2": "answer_mismatch",
+    }
+    final = verify_columns(rows, "short_answer", VoteVerify(samples=3, min_agreement=0.6, extractor="final_answer"))
+    assert final.kept.column("question_id").to_pylist() == ["q0", "q1"]  # "answer=" and the prompted format

@@ -151,7 +151,7 @@ def verify_columns(rows: pa.Table, fmt: str, rule: VoteVerify | NoVerify) -> Fil
     pattern = rule.pattern if use is not None and use.pattern else None  # extractor: regex
     result = majority_vote(
         voting.column("samples"),
-        mode=mode,  # type: ignore[arg-type]
+        mode=mode,
         options=options,
         references=references,
         pattern=pattern,
