@@ -217,7 +217,26 @@ def plan(
 )
 @click.option("--limit", type=click.IntRange(min=1), help="Use at most N seed rows per task: a quick trial run.")
 @click.option("--progress/--no-progress", default=True, help="Show progress bars per stage.")
-def apply(paths: tuple[Path, ...], project_file: Path | None, limit: int | None, progress: bool) -> None:
+@click.option(
+    "--accept-failures",
+    is_flag=True,
+    help="Record model calls that still fail after retries as rejects (engine_error) instead of "
+    "leaving their stage incomplete for the next apply to retry.",
+)
+@click.option(
+    "--verify",
+    "verify_all",
+    is_flag=True,
+    help="Check the sha256 of every finished shard and every page of the cache, not only sizes and footers.",
+)
+def apply(
+    paths: tuple[Path, ...],
+    project_file: Path | None,
+    limit: int | None,
+    progress: bool,
+    accept_failures: bool,
+    verify_all: bool,
+) -> None:
     """Generate: run the plan on the declared engines and write the run directory.
 
     PATHS are spec folders/files, or one saved plan (plan.json) from `tsqa plan -o`, which is
@@ -230,7 +249,14 @@ def apply(paths: tuple[Path, ...], project_file: Path | None, limit: int | None,
 
     try:
         with rich_progress(console, enabled=progress) as bars:
-            result = run_apply(list(paths), project_file=project_file, limit=limit, progress=bars)
+            result = run_apply(
+                list(paths),
+                project_file=project_file,
+                limit=limit,
+                progress=bars,
+                accept_failures=accept_failures,
+                verify=verify_all,
+            )
     except ApplyFailed as exc:
         for line in exc.lines:
             console.print(line, highlight=False)
@@ -238,6 +264,8 @@ def apply(paths: tuple[Path, ...], project_file: Path | None, limit: int | None,
     from tsqa.apply.summary import render_summary
 
     render_summary(result, console)
+    if not result.complete:
+        sys.exit(ExitStatus.FAILURE)
 
 
 if __name__ == "__main__":
