@@ -52,6 +52,7 @@ CASES = {
     ),
     "undeclared_model.yaml": ("undeclared-model", 5, 10, "enrich.model", "'genrator' is not declared"),
     "vote_free_form.yaml": ("verify-format-mismatch", 4, 1, "verify", "needs an extractor"),
+    "regex_no_group.yaml": ("verify-pattern", 6, 12, "verify.pattern", "needs exactly one capture group"),
     "negative_weight.yaml": ("negative-weight", 5, 11, "blend.weight", "found -0.5"),
     "missing_license.yaml": ("missing-license", 2, 1, "seed", "no licence declared"),
     "code_in_spec.yaml": ("code-in-spec", 7, 13, "fields.question", "'!function' names code to run"),

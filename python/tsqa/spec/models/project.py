@@ -111,3 +111,7 @@ class Project(SpecModel):
     Seed paths, symlinks resolved, must lie inside the project, the data dir or one of these."""
     specs: list[str] = ["specs"]
     """Folders or files holding the task specs, relative to the project file."""
+    accept_failures: bool = False
+    """Record model calls that still fail after the engine's retries as rejects (reason
+    `engine_error`) instead of leaving their stage incomplete for the next apply to retry;
+    `tsqa apply --accept-failures` does the same for one run."""
