@@ -244,6 +244,25 @@ def test_damaged_shards_are_repaired_from_the_cache(
     assert apply(project, ScriptedEngine(script)).repairs == ()  # repaired for good
 
 
+def test_damaged_chunks_of_an_unfinished_model_stage_are_redone(
+    project: Path, reference: tuple[Rows, list[str]]
+) -> None:
+    """Chunks written before the stage completed have no manifest to check them against: their
+    own records do (rows and rejects of each chunk)."""
+    enrich = [i for i in reference[1] if "/enrich/" in i]
+    first = failing(set(enrich[:1]))  # enrich chunk 0 unwritten, the later ones (and their rejects) written
+    assert not apply(project, first).complete
+    [folder] = (project / "run" / "tasks" / "colours" / "enrich").glob("*")
+    damaged = sorted((folder / "rejects").glob("part-*.parquet"))
+    assert damaged  # the contradicting enrichment of seed 5 was rejected in a written chunk
+    for shard in damaged:
+        _truncate(shard)
+    _truncate(sorted((folder / "data").glob("part-*.parquet"))[-1])
+    engine = ScriptedEngine(script)
+    assert apply(project, engine).complete and dataset(project) == reference[0]
+    assert {r.id for r in engine.calls} == set(enrich[:1])  # the rest came from the cache
+
+
 def test_a_damaged_cache_and_shard_together_redo_only_those_calls(
     project: Path, reference: tuple[Rows, list[str]]
 ) -> None:
