@@ -304,9 +304,11 @@ class Executor:
                 (self._folder(task, stale.stage) / MANIFEST_FILE).unlink(missing_ok=True)
             shown = "; ".join(f"{_relative(d.file, self.run_dir.root)} {d.problem}" for d in damage[:3])
             more = f" (and {len(damage) - 3} more)" if len(damage) > 3 else ""
+            after = {0: "", 1: " and the stage after it"}.get(
+                len(later) - 1, f" and the {len(later) - 1} stages after it"
+            )
             self.repairs.append(
-                f"task {task.name!r}: the {sdef.stage.value} stage is damaged ({shown}{more}); recomputing it and "
-                f"the {len(later) - 1} stages after it"
+                f"task {task.name!r}: the {sdef.stage.value} stage is damaged ({shown}{more}); recomputing it{after}"
             )
             return
 

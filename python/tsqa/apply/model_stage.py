@@ -109,7 +109,8 @@ def run_model_stage(
             else:
                 accepted += len(bad)
                 out = sdef.collect(task, pa.concat_tables([t.take(ix) for t, ix in sources]), chunk, results)
-                write_json_atomic(_record_path(folder, chunk_index), {**record, "rows": out.kept.num_rows})
+                written_rows = {"rows": out.kept.num_rows, "rejects": out.rejects.num_rows}
+                write_json_atomic(_record_path(folder, chunk_index), {**record, **written_rows})
                 if out.rejects.num_rows:  # rejects before data: the data shard marks the chunk complete
                     write_shard(folder / "rejects", chunk_index, out.rejects)
                 write_shard(folder / "data", chunk_index, out.kept)
@@ -183,10 +184,14 @@ def _is_written(folder: Path, index: int, record: dict[str, Any]) -> bool:
         stored = json.loads(_record_path(folder, index).read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return False  # missing or torn: the chunk is redone (its calls come from the cache)
-    if not isinstance(stored, dict) or {k: v for k, v in stored.items() if k != "rows"} != record:
+    if not isinstance(stored, dict) or {k: v for k, v in stored.items() if k not in {"rows", "rejects"}} != record:
         return False
-    rows = stored.get("rows")
-    return isinstance(rows, int) and shard_damage(folder / "data" / shard_name(index), rows) is None
+    rows, rejects = stored.get("rows"), stored.get("rejects")
+    if not (isinstance(rows, int) and isinstance(rejects, int)):
+        return False
+    if rejects and shard_damage(folder / "rejects" / shard_name(index), rejects) is not None:
+        return False
+    return shard_damage(folder / "data" / shard_name(index), rows) is None
 
 
 def remove_chunk(folder: Path, index: int) -> None:

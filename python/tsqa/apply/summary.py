@@ -29,7 +29,7 @@ def render_summary(result: ApplyResult, console: Console) -> None:
         console.print(f"repaired: {line}", highlight=False)
     if result.accepted_failures:
         console.print(
-            f"accepted: {result.accepted_failures:,} model calls that failed after retries are recorded as "
+            f"accepted: {_calls(result.accepted_failures)} that failed after retries recorded as "
             "engine_error rejects (--accept-failures)",
             highlight=False,
         )
@@ -37,7 +37,7 @@ def render_summary(result: ApplyResult, console: Console) -> None:
         for line in result.failures:
             console.print(f"incomplete: {line}", highlight=False)
         console.print(
-            f"Not finished: {result.failed_calls:,} model calls failed after retries, so their stages (and "
+            f"Not finished: {_calls(result.failed_calls)} failed after retries, so their stages (and "
             "what follows them) are incomplete and no blend was written. Run `tsqa apply` again to retry "
             "exactly those calls (everything else is kept), or add --accept-failures to record them as rejects.",
             highlight=False,
@@ -48,6 +48,10 @@ def render_summary(result: ApplyResult, console: Console) -> None:
         f"{_shown(result.run_dir)}; blend {_shown(result.blend)}; report {_shown(result.report)}.",
         highlight=False,
     )
+
+
+def _calls(n: int) -> str:
+    return f"{n:,} model call" + ("" if n == 1 else "s")
 
 
 def _shown(path: Path) -> str:
