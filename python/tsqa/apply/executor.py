@@ -155,13 +155,12 @@ class Executor:
             dataset = ShardWriter(self.run_dir.dataset(task.name), self.shard_rows, sdef.schema)
         rows_in = 0
         if sdef.reads is None:
-            inputs: Any = [pa.table({})]
+            outputs: Any = [sdef.process(pa.table({}), task)]
         elif sdef.streams:
-            inputs = task.shards(sdef.reads)
+            outputs = sdef.process_stream(task.shards(sdef.reads), task)
         else:
-            inputs = [task.read(sdef.reads, None)]
-        for batch in inputs:
-            out = sdef.process(batch, task)
+            outputs = [sdef.process(task.read(sdef.reads, None), task)]
+        for out in outputs:
             rows_in += out.rows_in
             kept.write(out.kept)
             rejects.write(out.rejects)
