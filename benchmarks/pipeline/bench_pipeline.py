@@ -170,6 +170,12 @@ def run_one(seeds: int, shard_rows: int) -> dict[str, Any]:
         before, start = engine.seconds, time.process_time()
         original(self, sdef, cache)
         timings[sdef.stage.value] = time.process_time() - start - (engine.seconds - before)
+        rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        print(
+            f"stage {sdef.stage.value}: {timings[sdef.stage.value]:.1f} CPU-s, peak RSS {rss:.0f} MiB",
+            file=sys.stderr,
+            flush=True,
+        )
 
     executor_module.Executor._run = timed  # type: ignore[method-assign]
     with tempfile.TemporaryDirectory() as tmp:
@@ -209,6 +215,7 @@ def main() -> None:
             text=True,
             check=False,
         )
+        sys.stderr.write(proc.stderr)
         if proc.returncode != 0:
             sys.exit(proc.stderr[-3000:])
         results.append(json.loads(proc.stdout.strip().splitlines()[-1]))

@@ -118,3 +118,24 @@ def test_blend_splits_task_weight_over_shards_by_tokens(compiled: Compiled, tmp_
         0.25,
         "datasets/quiz/part-00001.parquet",
     ]
+
+
+def test_normalise_shard_by_shard_equals_the_whole_split(compiled: Compiled) -> None:
+    from tsqa.stages.base import TaskContext
+    from tsqa.stages.normalise import NormaliseStage
+
+    docs = pa.table(
+        {
+            "question": [f"Question number {i}?" for i in range(5)] + [""],
+            "choices": [["x", "y", "z"]] * 6,
+            "answer": [i % 3 for i in range(6)],
+        }
+    )
+    task = TaskContext(compiled.loaded, compiled.project, compiled.plan.tasks[0], None, None, None)  # type: ignore[arg-type]
+    stage = NormaliseStage()
+    whole = stage.process(docs, task)
+    parts = list(stage.process_stream(iter([docs.slice(0, 2), docs.slice(2, 2), docs.slice(4)]), task))
+    assert pa.concat_tables([p.kept for p in parts]).equals(whole.kept)
+    assert pa.concat_tables([p.rejects for p in parts]).to_pylist() == whole.rejects.to_pylist()
+    assert whole.kept.column("seed_id").to_pylist() == [f"quiz:{i}" for i in range(5)]
+    assert whole.rejects.column("id").to_pylist() == ["quiz:5"]

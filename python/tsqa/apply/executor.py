@@ -48,6 +48,7 @@ from tsqa.store.shards import (
     ShardWriter,
     clear_shards,
     existing_shards,
+    export_shards,
     file_sha256,
     iter_shards,
     read_shards,
@@ -176,28 +177,21 @@ class Executor:
             clear_shards(folder / part)  # what a killed run of this stage left is redone
         kept = ShardWriter(folder / "data", self.shard_rows, sdef.schema)
         rejects = ShardWriter(folder / "rejects", self.shard_rows)
-        dataset = None
-        if sdef.exports_dataset:
-            clear_shards(self.run_dir.dataset(task.name))
-            dataset = ShardWriter(self.run_dir.dataset(task.name), self.shard_rows, sdef.schema)
         rows_in = 0
         if sdef.reads is None:
-            inputs: Any = [pa.table({})]
+            outputs: Any = [sdef.process(pa.table({}), task)]
         elif sdef.streams:
-            inputs = task.shards(sdef.reads)
+            outputs = sdef.process_stream(task.shards(sdef.reads), task)
         else:
-            inputs = [task.read(sdef.reads, None)]
-        for batch in inputs:
-            out = sdef.process(batch, task)
+            outputs = [sdef.process(task.read(sdef.reads, None), task)]
+        for out in outputs:
             rows_in += out.rows_in
             kept.write(out.kept)
             rejects.write(out.rejects)
-            if dataset is not None:
-                dataset.write(out.kept)
         kept.close()
         rejects.close(empty_shard=False)
-        if dataset is not None:
-            dataset.close()
+        if sdef.exports_dataset:
+            export_shards(folder / "data", self.run_dir.dataset(task.name))
         self._finish(task, sdef, rows_in=rows_in)
 
     def _model_stage(self, sdef: ModelStageDef, task: TaskContext, cache: ResponseCache) -> None:

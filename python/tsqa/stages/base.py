@@ -157,6 +157,12 @@ class StageDef:
     def process(self, rows: pa.Table, task: TaskContext) -> Filtered:
         raise NotImplementedError
 
+    def process_stream(self, shards: Iterator[pa.Table], task: TaskContext) -> Iterator[Filtered]:
+        """The upstream shards in order → one output per shard (datatrove's `run` over a document
+        generator). A stage whose rows depend on their position overrides it to carry state."""
+        for shard in shards:
+            yield self.process(shard, task)
+
     def measured_keep(self, manifests: Mapping[str, Manifest], spec: TaskSpec) -> float | None:
         m = manifests[self.stage.value]
         return m.rows_out / m.rows_in if m.rows_in else None

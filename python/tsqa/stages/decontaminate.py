@@ -56,6 +56,7 @@ def decontaminate(loaded: LoadedSpec, rows: pa.Table, sources: EvalSources) -> F
     """Rows whose packaged text shares at least `min_overlap` n-grams with any eval record are
     rejected, naming (up to 5 of) those records."""
     settings = loaded.spec.decontaminate
+    rows = _with_text(rows)
     if not settings.enabled or not sources or not rows.num_rows:
         return Filtered(rows)
     import numpy as np
@@ -63,7 +64,7 @@ def decontaminate(loaded: LoadedSpec, rows: pa.Table, sources: EvalSources) -> F
     from tsqa.curate.contamination import contamination
 
     ids, index = _index(sources, settings.ngram)
-    result = contamination(render_texts(rows), index)
+    result = contamination(rows.column("text"), index)
     flagged = np.asarray(result.count) >= settings.min_overlap
     hit = pa.array(np.flatnonzero(flagged))
     gone = rows.take(hit)
@@ -82,6 +83,15 @@ def decontaminate(loaded: LoadedSpec, rows: pa.Table, sources: EvalSources) -> F
                 for count, matched in zip(counts, hits, strict=True)
             ],
         ),
+    )
+
+
+def _with_text(rows: pa.Table) -> pa.Table:
+    """The rows with their packaged text (SCHEMAS["decontaminate"])."""
+    schema = SCHEMAS["decontaminate"]
+    text = render_texts(rows)
+    return pa.Table.from_arrays(
+        [text if f.name == "text" else rows.column(f.name).cast(f.type) for f in schema], schema=schema
     )
 
 

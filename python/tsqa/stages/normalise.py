@@ -3,6 +3,7 @@ lm-eval rules or the spec's `fields:`; a document that cannot be normalised is r
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 import pyarrow as pa
@@ -17,7 +18,6 @@ class NormaliseStage(StageDef):
     stage = Stage.NORMALISE
     reads = Stage.SEEDS
     schema = SCHEMAS["normalise"]
-    streams = False  # seed ids number the documents of the whole split
 
     def fingerprint_inputs(self, spec: TaskSpec, ctx: FingerprintContext) -> dict[str, Any]:
         return {
@@ -27,32 +27,72 @@ class NormaliseStage(StageDef):
         }
 
     def process(self, rows: pa.Table, task: TaskContext) -> Filtered:
-        from tsqa.seeds.catalog import load_catalog
+        """The whole split at once (`tsqa.seeds.normalise.normalise`)."""
         from tsqa.seeds.normalise import normalise
 
+        result = normalise(task.spec, _task_info(task.spec), rows)
+        return _filtered(result.records, result.failures)
+
+    def process_stream(self, shards: Iterator[pa.Table], task: TaskContext) -> Iterator[Filtered]:
+        """Shard by shard, numbering seeds across shards exactly as `normalise` numbers the whole
+        split (seed ids, and the option shuffle keyed on them, depend on the position). A task
+        whose lm-eval rules have a `process_docs` (a function over the whole dataset) is
+        normalised in one piece."""
+        # The per-document steps of tsqa.seeds.normalise, driven with a running offset.
+        from tsqa.seeds.normalise import DocError, _plan, _record
+        from tsqa.seeds.record import NormaliseFailure
+
         spec = task.spec
-        info = load_catalog().get(spec.seed.lm_eval) if isinstance(spec.seed, LmEvalSeed) else None
-        result = normalise(spec, info, rows)
-        kept = to_table(
-            "normalise",
-            [
-                {
-                    "seed_id": r.seed_id,
-                    "question": r.question,
-                    "options": list(r.options) if r.options else None,
-                    "answer_text": r.answer_text,
-                    "answer_index": r.answer_index,
-                    "answer_aliases": list(r.answer_aliases) if r.answer_aliases else None,
-                    "context": r.context,
-                    "raw": r.raw,
-                }
-                for r in result.records
-            ],
-        )
-        failures = result.failures
-        return Filtered(
-            kept,
-            rejects_from(
-                [f.seed_id for f in failures], ["unnormalisable"] * len(failures), [f.reason[:300] for f in failures]
-            ),
-        )
+        info = _task_info(spec)
+        rules = info.rules if isinstance(spec.seed, LmEvalSeed) and info is not None else None
+        if rules is not None and rules.process_docs:
+            yield self.process(pa.concat_tables(list(shards), promote_options="default"), task)
+            return
+        plan = None
+        offset = 0
+        for shard in shards:
+            docs = shard.to_pylist()
+            if plan is None and docs:
+                plan = _plan(spec, info if rules is not None else None, frozenset(docs[0]))
+            records, failures = [], []
+            for i, doc in enumerate(docs, start=offset):
+                seed_id = f"{spec.task}:{i}"
+                try:
+                    records.append(_record(spec, plan, seed_id, doc))  # type: ignore[arg-type]
+                except DocError as err:
+                    failures.append(NormaliseFailure(seed_id, str(err)))
+                except Exception as err:  # noqa: BLE001 - a task function or template failing on one doc
+                    failures.append(NormaliseFailure(seed_id, f"{type(err).__name__}: {err}"))
+            offset += len(docs)
+            yield _filtered(records, failures)
+
+
+def _task_info(spec: TaskSpec) -> Any:
+    from tsqa.seeds.catalog import load_catalog
+
+    return load_catalog().get(spec.seed.lm_eval) if isinstance(spec.seed, LmEvalSeed) else None
+
+
+def _filtered(records: list[Any], failures: list[Any]) -> Filtered:
+    kept = to_table(
+        "normalise",
+        [
+            {
+                "seed_id": r.seed_id,
+                "question": r.question,
+                "options": list(r.options) if r.options else None,
+                "answer_text": r.answer_text,
+                "answer_index": r.answer_index,
+                "answer_aliases": list(r.answer_aliases) if r.answer_aliases else None,
+                "context": r.context,
+                "raw": r.raw,
+            }
+            for r in records
+        ],
+    )
+    return Filtered(
+        kept,
+        rejects_from(
+            [f.seed_id for f in failures], ["unnormalisable"] * len(failures), [f.reason[:300] for f in failures]
+        ),
+    )

@@ -59,6 +59,7 @@ def provenance(spec: TaskSpec, plan: TaskPlan) -> str:
 
 def package_table(spec: TaskSpec, plan: TaskPlan, rows: pa.Table) -> pa.Table:
     """The packaged rows of a shard of decontaminated rows, column by column."""
+    import numpy as np
     import pyarrow.compute as pc
 
     n = rows.num_rows
@@ -74,9 +75,14 @@ def package_table(spec: TaskSpec, plan: TaskPlan, rows: pa.Table) -> pa.Table:
         "group": same(plan.group, pa.string()),
         "format": same(spec.format, pa.string()),
         "samples": rows.column("total"),
-        "text": render_texts(rows),
+        # Decontamination rendered it (shards of earlier runs may lack it).
+        "text": rows.column("text")
+        if "text" in rows.column_names and not rows.column("text").null_count
+        else render_texts(rows),
         "license": same(spec.seed.license, pa.string()),
-        "provenance": same(provenance(spec, plan), pa.string()),
+        "provenance": pa.DictionaryArray.from_arrays(
+            pa.array(np.zeros(n, np.int32)), pa.array([provenance(spec, plan)], pa.string())
+        ),
     }
     schema = SCHEMAS["package"]
     return pa.Table.from_arrays(

@@ -83,11 +83,12 @@ SCHEMAS["package"] = pa.schema(
         ("samples", pa.int64()),
         ("text", _STR),
         ("license", _STR),
-        ("provenance", _STR),
+        ("provenance", pa.dictionary(pa.int32(), _STR)),  # one value per task: stored once per shard
     ]
 )
-for _stage in ("dedup", "decontaminate"):
-    SCHEMAS[_stage] = SCHEMAS["enrich"]
+SCHEMAS["dedup"] = SCHEMAS["enrich"]
+# Decontamination renders the packaged text to search it; it keeps it for package.
+SCHEMAS["decontaminate"] = SCHEMAS["enrich"].append(pa.field("text", _STR))
 
 
 REJECTS = SCHEMAS["rejects"]

@@ -137,3 +137,21 @@ def clear_shards(folder: Path) -> None:
     for path in existing_shards(folder).values():
         path.unlink()
     remove_stray_temporaries(folder)
+
+
+def export_shards(source: Path, target: Path) -> None:
+    """Make `target` hold exactly the shards of `source` (the packaged dataset is the package
+    stage's output): hard links where the filesystem allows, else copies; each file appears
+    atomically (linked or copied under a temporary name, then renamed)."""
+    import shutil
+
+    clear_shards(target)
+    target.mkdir(parents=True, exist_ok=True)
+    for index, path in sorted(existing_shards(source).items()):
+        tmp = target / f".tmp-export-{index}.parquet"
+        try:
+            os.link(path, tmp)
+        except OSError:
+            shutil.copyfile(path, tmp)
+        os.replace(tmp, target / shard_name(index))
+    _fsync_dir(target)
