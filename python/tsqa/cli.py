@@ -215,12 +215,14 @@ def apply(paths: tuple[Path, ...], project_file: Path | None, limit: int | None,
 
 # commands registered from other packages
 from tsqa.curate.dedup_command import dedup  # noqa: E402
+from tsqa.export.command import export  # noqa: E402
 from tsqa.seeds.command import seeds  # noqa: E402
 from tsqa.seeds.init_command import init  # noqa: E402
 
 main.add_command(seeds)
 main.add_command(init)
 main.add_command(dedup)
+main.add_command(export)
 
 
 if __name__ == "__main__":
