@@ -9,18 +9,39 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+import pyarrow as pa
 import pyarrow.parquet as pq
 
-from tsqa.curate.contamination import build_contamination_index, contamination
+from tsqa.compile.stages import Stage
 from tsqa.spec.load import LoadedSpec
-from tsqa.stages.enrich import render_text
+from tsqa.spec.models import TaskSpec
+from tsqa.stages.base import Filtered, FingerprintContext, StageDef, StageError, TaskContext
+from tsqa.stages.enrich import render_texts
+from tsqa.stages.schema import SCHEMAS, rejects_from
 
 EvalSources = tuple[tuple[str, float], ...]
 """(path, mtime) of every eval file: the cache key of the index built from them."""
 
 
-class EvalFileError(Exception):
+class EvalFileError(StageError):
     pass
+
+
+class DecontaminateStage(StageDef):
+    stage = Stage.DECONTAMINATE
+    reads = Stage.DEDUP
+    schema = SCHEMAS["decontaminate"]
+    keep_rate = True
+
+    def fingerprint_inputs(self, spec: TaskSpec, ctx: FingerprintContext) -> dict[str, Any]:
+        # eval_data: content hashes of the eval store's splits and the spec's eval files.
+        return {**spec.decontaminate.model_dump(mode="json"), "eval_data": ctx.eval_data}
+
+    def process(self, rows: pa.Table, task: TaskContext) -> Filtered:
+        from tsqa.seeds.eval_store import EvalStore
+
+        store = EvalStore.for_project(task.project.path, task.project.project).splits()
+        return decontaminate(task.loaded, rows, eval_sources(task.loaded, store))
 
 
 def eval_sources(loaded: LoadedSpec, store_files: list[Path]) -> EvalSources:
@@ -31,34 +52,43 @@ def eval_sources(loaded: LoadedSpec, store_files: list[Path]) -> EvalSources:
     return tuple((str(p), p.stat().st_mtime) for p in sorted({*declared, *store_files}))
 
 
-def decontaminate(
-    loaded: LoadedSpec,
-    rows: list[dict[str, Any]],
-    sources: EvalSources,
-) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+def decontaminate(loaded: LoadedSpec, rows: pa.Table, sources: EvalSources) -> Filtered:
+    """Rows whose packaged text shares at least `min_overlap` n-grams with any eval record are
+    rejected, naming (up to 5 of) those records."""
     settings = loaded.spec.decontaminate
-    if not settings.enabled or not sources or not rows:
-        return rows, []
+    if not settings.enabled or not sources or not rows.num_rows:
+        return Filtered(rows)
+    import numpy as np
+
+    from tsqa.curate.contamination import contamination
+
     ids, index = _index(sources, settings.ngram)
-    result = contamination([render_text(r) for r in rows], index)
-    kept, rejects = [], []
-    for row, count, hits in zip(rows, result.count.tolist(), result.ids.to_pylist(), strict=True):
-        if count >= settings.min_overlap:
-            names = [ids[i] for i in hits[:5]]
-            rejects.append(
-                {
-                    "id": f"{row['question_id']}/{row['variant']}",
-                    "reason": "contaminated",
-                    "detail": f"{count} shared {settings.ngram}-grams with eval records {names}",
-                }
-            )
-        else:
-            kept.append(row)
-    return kept, rejects
+    result = contamination(render_texts(rows), index)
+    flagged = np.asarray(result.count) >= settings.min_overlap
+    hit = pa.array(np.flatnonzero(flagged))
+    gone = rows.take(hit)
+    counts = np.asarray(result.count)[flagged].tolist()
+    hits = result.ids.take(hit).to_pylist()
+    return Filtered(
+        rows.filter(pa.array(~flagged)),
+        rejects_from(
+            [
+                f"{q}/{v}"
+                for q, v in zip(gone.column("question_id").to_pylist(), gone.column("variant").to_pylist(), strict=True)
+            ],
+            ["contaminated"] * len(counts),
+            [
+                f"{count} shared {settings.ngram}-grams with eval records {[ids[i] for i in matched[:5]]}"
+                for count, matched in zip(counts, hits, strict=True)
+            ],
+        ),
+    )
 
 
 @lru_cache(maxsize=16)
 def _index(sources: EvalSources, ngram: int) -> tuple[list[str], Any]:
+    from tsqa.curate.contamination import build_contamination_index
+
     ids: list[str] = []
     texts: list[str] = []
     for path, _ in sources:
