@@ -10,7 +10,7 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from tsqa.apply.tables import rejects_table, to_table
+from tsqa.stages.schema import rejects_table, to_table
 from tsqa.stages.option_order import shuffle_options
 from tsqa.store.manifest import Manifest, ShardInfo, write_manifest
 

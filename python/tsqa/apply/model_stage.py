@@ -52,7 +52,9 @@ def run_model_stage(
 ) -> ModelStageRun:
     """Stream the input shards, build requests slice by slice (never for chunks already written),
     and run chunk k = requests [k·chunk_size, (k+1)·chunk_size) of the stage's request sequence."""
-    size, per_row = call.chunk_size, call.requests_per_row
+    per_row = call.requests_per_row
+    # Chunks hold whole rows: a stage may collect one row from several requests (solve's samples).
+    size = max(per_row, call.chunk_size // per_row * per_row)
     total = total_rows * per_row
     done = set(existing_shards(folder / "data"))
     starts = range(0, total, size)
@@ -122,7 +124,7 @@ def run_model_stage(
     if not total:
         assert sdef.schema is not None
         write_shard(folder / "data", 0, sdef.schema.empty_table())
-    return ModelStageRun(rows_in=total, requests=total, stats=stats)
+    return ModelStageRun(rows_in=total if sdef.row_per_request else total_rows, requests=total, stats=stats)
 
 
 # Stop instead of recording a chunk of failures when most requests failed: the endpoint is likely

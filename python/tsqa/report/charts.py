@@ -52,7 +52,7 @@ def charts(report: Report) -> dict[str, tuple[str, bytes]]:
             ax.tick_params(labelsize=7)
         for ax in list(axes.flat)[len(mc) :]:
             ax.axis("off")
-        axes.flat[0].legend(fontsize=7)
+        axes.flat[0].legend(fontsize=7, loc="upper left")
         out["positions"] = ("Answer position: share of rows per option letter (dashed: uniform)", _png(fig))
     tasks = [t.task for t in report.tasks]
     fig, axes = plt.subplots(1, 3, figsize=(13, 0.32 * len(tasks) + 1.6), sharey=True)
@@ -65,7 +65,7 @@ def charts(report: Report) -> dict[str, tuple[str, bytes]]:
         ax.set_yticks(list(ys), tasks, fontsize=7)
         ax.invert_yaxis()
         ax.set_xlabel(f"median {key} characters", fontsize=8)
-    axes[0].legend(fontsize=7)
+    axes[0].legend(fontsize=7, loc="lower right")
     out["lengths"] = ("Lengths: seeds vs packaged outputs (median characters)", _png(fig))
     fig, axes = plt.subplots(1, 2, figsize=(11, 0.32 * len(tasks) + 1.6), sharey=True)
     ys = range(len(tasks))
@@ -90,7 +90,7 @@ def charts(report: Report) -> dict[str, tuple[str, bytes]]:
         ax.set_yticks(list(ys), tasks, fontsize=7)
         ax.invert_yaxis()
         ax.set_xlabel(label, fontsize=8)
-    axes[0].legend(fontsize=7)
+    axes[0].legend(fontsize=7, loc="lower right")
     out["diversity"] = ("Diversity: distinct-2 (higher is more varied) and within-task similarity", _png(fig))
     kept = [a for t in report.tasks for a in t.agreement_kept]
     rejected = [a for t in report.tasks for a in t.agreement_rejected]
@@ -105,7 +105,7 @@ def charts(report: Report) -> dict[str, tuple[str, bytes]]:
         )
         ax.set_xlabel("vote agreement (share of samples on the winner)")
         ax.set_ylabel("questions")
-        ax.legend(fontsize=8)
+        ax.legend(fontsize=8, loc="upper left")
         out["agreement"] = ("Vote agreement of verified questions", _png(fig))
     reasons: dict[str, int] = {}
     for t in report.tasks:
