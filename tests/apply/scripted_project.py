@@ -117,10 +117,8 @@ def script(request: Request) -> str | list[str]:
         right = _right(options)
         others = sorted(o for o in options if o != right)
         sample = int(rest.rsplit("/", 1)[1])
-        if ":4." in rest:
-            pick = [right, *others][sample % len(options)]  # a different option text per sample
-        else:
-            pick = [right, right, others[0]][sample % 3]
+        # Seed 4: a different option text per sample; the others: 2 of 3 on the right one.
+        pick = [right, *others][sample % len(options)] if ":4." in rest else [right, right, others[0]][sample % 3]
         return f"Thinking... The final answer is: {LETTERS[options.index(pick)]}"
     variant = rest.rsplit("/", 1)[1]
     answer = re.search(r"^Correct answer: (.*)$", request.messages[-1].content, re.MULTILINE)
