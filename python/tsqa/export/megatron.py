@@ -77,7 +77,7 @@ def megatron_weights(weights: Sequence[float], tokens: Sequence[int]) -> list[fl
 def _builder() -> tuple[Any, Any]:
     with warnings.catch_warnings():  # megatron-core warns on import that Apex/TE are absent (unused here)
         warnings.simplefilter("ignore")
-        from megatron.core.datasets.indexed_dataset import DType, IndexedDatasetBuilder  # type: ignore[import-untyped]
+        from megatron.core.datasets.indexed_dataset import DType, IndexedDatasetBuilder
     return DType, IndexedDatasetBuilder
 
 

@@ -8,7 +8,7 @@ from typing import Any
 from tsqa.compile.plan import ModelCallPlan
 from tsqa.engines.base import ChatMessage, Request, Sampling, derive_seed
 from tsqa.prompts import STAGE_VARIABLES, PromptShapeError, PromptStage, example_partner, split_turns, worked_example
-from tsqa.spec.models import TaskSpec
+from tsqa.spec.models import TaskSpec, VoteVerify
 from tsqa.spec.models.sampling import Sampling as SpecSampling
 from tsqa.spec.templates import compile_template
 from tsqa.stages.option_order import Order, reorder, vote_orders
@@ -99,11 +99,11 @@ def solve_orders(spec: TaskSpec, samples: int, question: dict[str, Any]) -> list
     """For multiple choice, the option order each vote sample sees (a Latin square of a seeded
     permutation: a solver's position preference cannot fake agreement); None otherwise."""
     options = question.get("options")
-    if spec.format != "multiple_choice" or not options:
+    if spec.format != "multiple_choice" or not options or not isinstance(spec.verify, VoteVerify):
         return None
     return vote_orders(
         len(options), samples, key=f"{spec.task}/{question['question_id']}", seed=spec.verify.sampling.seed
-    )  # type: ignore[union-attr]
+    )
 
 
 def solve_requests(
