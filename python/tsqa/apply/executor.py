@@ -248,9 +248,7 @@ class Executor:
         identity = calls[0][1].identity
 
         def flush() -> bool:
-            results, _ = call_model(
-                lambda: self.pool.get(model), cache, identity, batch, commit_every=self.commit_every
-            )
+            results, _ = call_model(lambda: self.pool.get(model), cache, identity, batch)
             failed = sum(not r.ok for r in results.values())
             batch.clear()
             return failed * 2 <= len(results)  # mostly failing: stop here, the per-task pass reports it
