@@ -120,9 +120,10 @@ def test_solve_prompt_example_ends_with_the_line_the_vote_reads(fmt: str) -> Non
     turns = split_turns(text)
     assert [role for role, _ in turns] == ["user", "assistant", "user"]
     final = turns[1][1].splitlines()[-1]
-    if fmt == "multiple_choice":
+    if fmt == "multiple_choice":  # the JSON the request's schema enforces: {"answer": letter}
         shown = example["example"]["choices"]
-        assert final.startswith("The final answer is: ") and shown[ord(final[-1]) - ord("A")] == other["answer_text"]
+        letter = json.loads(final)["answer"]
+        assert shown[ord(letter) - ord("A")] == other["answer_text"] and '{"answer":' in turns[2][1]
     else:
         assert final == "The final answer is: 10"
     assert "Correct answer" not in text and "72" not in turns[2][1].replace(seed["question"], "")  # never the answer

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from tsqa.curate.vote import majority_vote
 from tsqa.spec.models import VoteVerify
 from tsqa.stages.option_order import (
+    choice_schema,
     chosen_indices,
     position_bias_votes,
     position_counts,
@@ -106,6 +109,10 @@ def test_a_solver_that_knows_the_answer_is_unanimous_on_text() -> None:
     # Answering with the option text instead of a letter maps the same way; nothing extractable is empty.
     assert chosen_indices(["The final answer is: Oslo", "no idea"], orders[:2], options) == [2, None]
     assert votes_in_original_order(["no idea"], orders[:1], options) == [""]
+    # A schema-constrained sample: {"answer": letter} in the order that sample saw.
+    shown = reorder(options, orders[0])
+    assert chosen_indices([json.dumps({"answer": LETTERS[shown.index("Bern")]})], orders[:1], options) == [3]
+    assert choice_schema(3)["properties"]["answer"]["enum"] == ["A", "B", "C"]  # type: ignore[index]
 
 
 def test_position_helpers() -> None:

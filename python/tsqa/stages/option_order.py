@@ -57,6 +57,32 @@ def vote_orders(n_options: int, samples: int, *, key: str, seed: int | None = 0)
     return out
 
 
+def choice_schema(n_options: int) -> dict[str, object]:
+    """The JSON a multiple-choice vote sample must return: one valid option letter. Structured
+    decoding makes every sample a vote (a small model otherwise answers "E" to four options, or
+    rambles past max_tokens), so agreement measures the model, not its formatting."""
+    return {
+        "type": "object",
+        "properties": {"answer": {"type": "string", "enum": list(LETTERS[:n_options])}},
+        "required": ["answer"],
+        "additionalProperties": False,
+    }
+
+
+def _json_answer(text: str) -> str:
+    """`{"answer": "B"}` → "B" (a schema-constrained sample); any other text as it is."""
+    import json
+
+    if text.lstrip().startswith("{"):
+        try:
+            value = json.loads(text)
+        except ValueError:
+            return text
+        if isinstance(value, dict) and isinstance(value.get("answer"), str):
+            return str(value["answer"])
+    return text
+
+
 def reorder(options: Sequence[str], order: Order) -> list[str]:
     """The options as one sample sees them."""
     return [options[i] for i in order]
@@ -70,7 +96,7 @@ def chosen_indices(texts: Sequence[str], orders: Sequence[Order], options: Seque
     if not texts:
         return []
     shown = [reorder(options, o) for o in orders]
-    picked = majority_vote([[t] for t in texts], mode="multiple_choice", options=shown).winner.to_pylist()
+    picked = majority_vote([[_json_answer(t)] for t in texts], mode="multiple_choice", options=shown).winner.to_pylist()
     out: list[int | None] = []
     for letter, order in zip(picked, orders, strict=True):
         position = LETTERS.find(letter) if isinstance(letter, str) and len(letter) == 1 else -1

@@ -11,7 +11,7 @@ from tsqa.prompts import STAGE_VARIABLES, PromptShapeError, PromptStage, example
 from tsqa.spec.models import TaskSpec, VoteVerify
 from tsqa.spec.models.sampling import Sampling as SpecSampling
 from tsqa.spec.templates import compile_template
-from tsqa.stages.option_order import Order, reorder, vote_orders
+from tsqa.stages.option_order import Order, choice_schema, reorder, vote_orders
 from tsqa.stages.output_schema import generation_schema
 
 
@@ -141,6 +141,7 @@ def solve_requests(
                     id=sid,
                     messages=chat(template, call.prompt_stage, values, sid),
                     sampling=engine_sampling(sampling, sid),
+                    json_schema=choice_schema(len(order)),
                 )
             )
     return out

@@ -23,7 +23,7 @@ if TYPE_CHECKING:
     from tsqa.engines.base import Request, Result
 
 
-SOLVER_VERSION = 2  # 2: per-sample option orders for multiple choice, a seed as worked example
+SOLVER_VERSION = 3  # 2: per-sample option orders, a seed as worked example; 3: a JSON letter per sample
 EXAMPLE_SEEDS = 8  # seed records the worked examples are drawn from
 
 
