@@ -24,6 +24,7 @@ class _LazyGroup(click.Group):
         "seeds": "tsqa.seeds.command:seeds",
         "init": "tsqa.seeds.init_command:init",
         "dedup": "tsqa.curate.dedup_command:dedup",
+        "export": "tsqa.export.command:export",
     }
 
     def list_commands(self, ctx: click.Context) -> list[str]:

@@ -4,10 +4,12 @@ so every stage's outcome is known exactly."""
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 from tsqa.engines.base import Request
 from tsqa.engines.scripted import ScriptedEngine
+from tsqa.stages.output_schema import LETTERS
 
 PROJECT = """\
 name: scripted
@@ -91,19 +93,40 @@ def generator_reply(seed_index: int) -> str:
     return json.dumps({"questions": good})
 
 
+def _right(options: list[str]) -> str:
+    """The correct option's text of a generated question (the generator always answered "A")."""
+    for text in ("blue", "red"):  # the rainbow question has both: blue is its answer
+        if text in options:
+            return text
+    return next(o for o in options if re.fullmatch(r"thing \d+a", o))
+
+
+def _shown_options(request: Request) -> list[str]:
+    """The options as this request shows them (the last user turn: the question being asked)."""
+    return re.findall(r"^[A-Z]\. (.*)$", request.messages[-1].content, re.MULTILINE)
+
+
 def script(request: Request) -> str | list[str]:
     _task, stage, rest = request.id.split("/", 2)
     if stage == "generate":
         return generator_reply(int(rest.split(":")[1]))
     if stage == "solve":
-        # Questions of seed 4 get split votes (A, B, C): below min_agreement.
-        if ":4." in rest:
-            return ["The final answer is: A", "The final answer is: B", "The final answer is: C"]
-        return ["Thinking... The final answer is: A", "The final answer is: A", "The final answer is: B"]
+        # One request per vote sample, each with its own option order: answer by option *text*.
+        # Questions of seed 4 get split votes (three different options): below min_agreement.
+        options = _shown_options(request)
+        right = _right(options)
+        others = sorted(o for o in options if o != right)
+        sample = int(rest.rsplit("/", 1)[1])
+        # Seed 4: a different option text per sample; the others: 2 of 3 on the right one.
+        pick = [right, *others][sample % len(options)] if ":4." in rest else [right, right, others[0]][sample % 3]
+        return f"Thinking... The final answer is: {LETTERS[options.index(pick)]}"
     variant = rest.rsplit("/", 1)[1]
+    answer = re.search(r"^Correct answer: (.*)$", request.messages[-1].content, re.MULTILINE)
+    assert answer is not None
     if ":5." in rest and variant == "knowledge":
-        return "Background facts. The final answer is: C"  # contradicts the verified answer
-    return f"{variant} explanation of the question. The final answer is: A"
+        wrong_text = next(o for o in _shown_options(request) if o != answer.group(1))
+        return f"Background facts. The final answer is: {wrong_text}"  # contradicts the verified answer
+    return f"{variant} explanation of the question. The final answer is: {answer.group(1)}"
 
 
 def scripted_engine() -> ScriptedEngine:

@@ -94,15 +94,19 @@ def test_second_apply_repeats_no_model_call(project: Path) -> None:
 
 
 def test_changing_the_verifier_reuses_cached_generations(project: Path) -> None:
-    apply(project, scripted_engine())
     spec = project / "specs" / "colours.yaml"
-    spec.write_text(spec.read_text() + "verify: {min_agreement: 0.3}\n")
+    original = spec.read_text()
+    spec.write_text(original + "verify: {min_agreement: 0.9}\n")
+    first = apply(project, scripted_engine())
+    assert first.manifests["colours"]["verify"].rows_out == 0  # every kept question had 2 of 3 votes
+    spec.write_text(original + "verify: {min_agreement: 0.6}\n")
     engine = scripted_engine()
     result = apply(project, engine)
-    # Seed 4's split votes (1/3) now pass; only their enrichments are new model calls.
-    assert result.manifests["colours"]["verify"].rows_out == 7
+    # The 2-of-3 questions now pass; only their enrichments are new model calls. (Seed 4's split
+    # votes, 1 of 3, stay out at any min_agreement: that is all a position preference could give.)
+    assert result.manifests["colours"]["verify"].rows_out == 5
     assert sorted({c.id.split("/")[1] for c in engine.calls}) == ["enrich"]
-    assert len(engine.calls) == 4  # 2 newly kept questions × 2 variants
+    assert len(engine.calls) == 10  # 5 newly kept questions × 2 variants
 
 
 def test_a_dead_endpoint_stops_the_run_and_a_resume_finishes_it(project: Path) -> None:

@@ -39,7 +39,8 @@ def test_the_saved_plan_holds_the_resolved_model_calls(project: Path) -> None:
         "dtype": "auto",
     }
     assert generate["chunk_size"] == 3 and generate["requests_per_row"] == 1
-    assert solve["model"] == "solver" and solve["samples"] == 3
+    # Multiple choice: one request per vote sample (each with its own option order).
+    assert solve["model"] == "solver" and solve["samples"] == 1 and solve["requests_per_row"] == 3
     assert list(enrich["prompts"]) == ["reasoning", "knowledge"] and enrich["requests_per_row"] == 2
     assert stages["parse"]["call"] is None
 

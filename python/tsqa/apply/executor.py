@@ -132,6 +132,8 @@ class Executor:
         elif isinstance(sdef, ModelStageDef):
             for model, tasks in self._waves(sdef.stage, pending):
                 self._load_only(model)
+                if model is not None and len(tasks) > 1:
+                    self._prefetch(sdef, model, tasks, cache)
                 for task in tasks:
                     self._model_stage(sdef, task, cache)
         else:
@@ -219,6 +221,46 @@ class Executor:
             self.blocked.add(task.name)
             return
         self._finish(task, sdef, rows_in=run.rows_in, stats=run.stats, accepted=run.accepted)
+
+    def _prefetch(self, sdef: ModelStageDef, model: str, tasks: list[TaskContext], cache: ResponseCache) -> None:
+        """Run the wave's requests of all its tasks together, `chunk_size` at a time across task
+        boundaries, into the response cache. Many tasks with few rows each (a trial run, a small
+        model) would otherwise reach the engine a task at a time and never fill its batch. The
+        per-task pass that follows gets these results back from the cache (its manifest counts them
+        as cache hits) and writes shards and manifests per task as always, so resume points are
+        unchanged; requests are built from the same row slices, hence byte-identical."""
+        from tsqa.apply.model_calls import call_model
+
+        assert sdef.reads is not None
+        calls = [
+            (task, call) for task in tasks if (call := task.call(sdef.stage)) is not None and task.rows(sdef.reads)
+        ]
+        if not calls:
+            return
+        size = calls[0][1].chunk_size
+        batch: list[Any] = []
+        identity = calls[0][1].identity
+
+        def flush() -> bool:
+            results, _ = call_model(lambda: self.pool.get(model), cache, identity, batch)
+            failed = sum(not r.ok for r in results.values())
+            batch.clear()
+            return failed * 2 <= len(results)  # mostly failing: stop here, the per-task pass reports it
+
+        for task, call in calls:
+            if call.identity != identity:  # one engine, one cache identity per batch
+                if batch and not flush():
+                    return
+                identity = call.identity
+            per_row = call.requests_per_row
+            slice_rows = max(1, max(per_row, call.chunk_size // per_row * per_row) // per_row)  # as run_model_stage
+            for shard in task.shards(sdef.reads):
+                for offset in range(0, shard.num_rows, slice_rows):
+                    batch += sdef.requests(task, call, shard.slice(offset, slice_rows))[0]
+                    if len(batch) >= size and not flush():
+                        return
+        if batch:
+            flush()
 
     def _dedup(self, sdef: DedupStage, pending: list[TaskContext]) -> None:
         # Dedup reads the questions of every task (duplicates across tasks: their text columns,

@@ -78,7 +78,9 @@ def run_model_stage(
     """Stream the input shards, build requests slice by slice, and run chunk k = requests
     [k·chunk_size, (k+1)·chunk_size) of the stage's request sequence unless a written chunk
     with the same content exists."""
-    size, per_row = call.chunk_size, call.requests_per_row
+    per_row = call.requests_per_row
+    # Chunks hold whole rows: a stage may collect one row from several requests (solve's samples).
+    size = max(per_row, call.chunk_size // per_row * per_row)
     total = total_rows * per_row
     written = existing_shards(folder / "data")
     advance = progress(f"{task.name} {sdef.stage.value}", total, 0) if progress else None
@@ -151,7 +153,7 @@ def run_model_stage(
         assert sdef.schema is not None
         write_shard(folder / "data", 0, sdef.schema.empty_table())
     return ModelStageRun(
-        rows_in=total, requests=total, stats=stats, failed=failed, accepted=accepted, errors=tuple(errors)
+        rows_in=total if sdef.row_per_request else total_rows, requests=total, stats=stats, failed=failed, accepted=accepted, errors=tuple(errors)
     )
 
 

@@ -88,9 +88,9 @@ def apply_plan(
     )
     measured = {s.spec.task: measured_rates(s, manifests[s.spec.task], plan.task(s.spec.task)) for s in specs}
     save_state(run.root, applied_state(plan, load_state(run.root), measured))
-    from tsqa.apply.report import write_report
+    from tsqa.report import write_report
 
-    write_report(run.report, plan, manifests)
+    write_report(run.root, markdown=run.report)  # report.md (+ report/*.png) and report.html
     return ApplyResult(run.root, manifests, run.blend, run.report, repairs=repairs, accepted_failures=accepted)
 
 

@@ -10,7 +10,7 @@
   datasets/<task>/part-*.parquet     the packaged dataset (structured fields + `text` + provenance)
   blend.json                         per task: shards, weight, rows, tokens (Megatron-style)
   dedup-index/*.index                MinHash index of the kept questions, for later runs' dedup
-  report.md, report/*.png            yields, rejections, agreement, lengths
+  report.md, report/*.png, report.html   quality report (tsqa.report): samples, diversity, positions, …
 """
 
 from __future__ import annotations

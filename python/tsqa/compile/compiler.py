@@ -171,7 +171,8 @@ def _plan_task(
     shape = TaskShape(
         seed_rows=sample.rows or 0,
         per_seed=spec.generate.per_seed,
-        vote_samples=calls[Stage.SOLVE].samples if Stage.SOLVE in calls else 0,
+        # votes per question: n per request × requests per question (multiple choice: one per option order)
+        vote_samples=calls[Stage.SOLVE].samples * calls[Stage.SOLVE].requests_per_row if Stage.SOLVE in calls else 0,
         variants=calls[Stage.ENRICH].requests_per_row,
         target_rows=spec.blend.target_rows,
         max_candidates=spec.blend.max_candidates,

@@ -3,28 +3,98 @@
 Templates are Jinja files beside this module, one per stage and variant, covering every answer
 format through `format`. A spec may replace any of them by name, file or inline text; lint checks
 that a replacement only uses the variables its stage provides.
+
+A rendered template is a chat: lines `<|tsqa:user|>`, `<|tsqa:assistant|>` or `<|tsqa:system|>`
+start a turn (`split_turns`), so a prompt can give the model a worked example as an earlier
+exchange, which small models follow far better than a described format and large ones still
+benefit from. Text without such lines is one user turn.
 """
 
 from __future__ import annotations
 
+import json
+import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cache
 from importlib.resources import files
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 PromptStage = Literal["generate", "enrich", "solve"]
 
 _RECORD = frozenset({"task", "description", "format", "question", "choices", "context"})
 
 STAGE_VARIABLES: dict[PromptStage, frozenset[str]] = {
-    # The seed record, with its answer, and how many new questions to write.
-    "generate": _RECORD | {"answer", "answer_text", "per_seed", "group"},
+    # The seed record, with its answer, and how many new questions to write; `example` (another
+    # training record of the task, see `worked_example`) and `example_json` (it as the generator's
+    # JSON reply) when the task has one, for a worked example.
+    "generate": _RECORD | {"answer", "answer_text", "per_seed", "group", "example", "example_json"},
     # A generated question with its answer, and the variant being written.
     "enrich": _RECORD | {"answer", "answer_text", "variant"},
-    # Solving must not see the answer: it is what the vote checks.
-    "solve": _RECORD,
+    # Solving must not see the answer: it is what the vote checks. The example is another record.
+    "solve": _RECORD | {"example"},
 }
+
+Role = Literal["system", "user", "assistant"]
+_TURN = re.compile(r"^<\|tsqa:(system|user|assistant)\|>[ \t]*$", re.MULTILINE)
+
+
+class PromptShapeError(ValueError):
+    """A rendered prompt whose turns cannot form a chat (empty, or not ending with the user)."""
+
+
+def split_turns(text: str) -> list[tuple[Role, str]]:
+    """The chat a rendered prompt stands for: (role, content) per turn, in order."""
+    marks = list(_TURN.finditer(text))
+    if not marks:
+        return [("user", text.strip())]
+    turns: list[tuple[Role, str]] = []
+    if text[: marks[0].start()].strip():
+        raise PromptShapeError("text before the first turn marker")
+    for mark, after in zip(marks, [*marks[1:], None], strict=True):
+        content = text[mark.end() : after.start() if after else len(text)].strip()
+        turns.append((mark.group(1), content))  # type: ignore[arg-type]
+    if turns[-1][0] != "user" or any(not content for _, content in turns):
+        raise PromptShapeError("a prompt's turns must be non-empty and end with a user turn")
+    return turns
+
+
+def worked_example(record: dict[str, Any], fmt: str, *, with_context: bool) -> dict[str, Any]:
+    """Template values for a worked example made of one *other* training record of the task:
+    `example` (question, choices, answer_text, answer_index, context) and `example_json`, the
+    record written as the generator's JSON reply (the shape of `generation_schema`). Its options
+    are shuffled (seeded by its id), so the example never teaches a seed task's fixed answer slot."""
+    from tsqa.stages.option_order import shuffle_options
+
+    choices = list(record.get("options") or [])
+    index = record.get("answer_index")
+    if choices and index is not None and 0 <= index < len(choices):
+        choices, index = shuffle_options(choices, index, key=f"example/{record.get('seed_id', record['question'])}")
+    item: dict[str, Any] = {"question": record["question"]}
+    if fmt == "multiple_choice" and choices and index is not None:
+        item["options"] = choices
+        item["answer"] = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"[index]
+    else:
+        item["answer"] = record.get("answer_text") or ""
+    if with_context:
+        item["context"] = record.get("context") or ""
+    return {
+        "example": {
+            "question": record["question"],
+            "choices": choices,
+            "answer_text": record.get("answer_text") or "",
+            "answer_index": index,
+            "context": record.get("context"),
+        },
+        "example_json": json.dumps({"questions": [item]}, ensure_ascii=False, separators=(",", ":")),
+    }
+
+
+def example_partner(seed_ids: Sequence[str], index: int) -> int | None:
+    """Which record serves as the worked example for record `index`: the next one (cyclically), so
+    every request's example is another real record and the choice is stable across runs."""
+    return None if len(seed_ids) < 2 else (index + 1) % len(seed_ids)
 
 
 @dataclass(frozen=True)

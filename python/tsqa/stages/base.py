@@ -173,6 +173,9 @@ class ModelStageDef(StageDef):
     runs `process` instead (a pass-through that records no samples)."""
 
     kind: ClassVar[Kind] = Kind.MODEL
+    row_per_request: ClassVar[bool] = True
+    """Each request yields one output row (enrich: one per variant); False when `collect` folds a
+    row's requests into that one row (solve: one request per vote sample), so rows in = input rows."""
 
     def requests(self, task: TaskContext, call: ModelCallPlan, rows: pa.Table) -> tuple[list[Request], list[int]]:
         """The requests for `rows`, in order, and the input row each one comes from."""

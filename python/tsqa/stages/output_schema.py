@@ -16,7 +16,7 @@ class Bounds:
     question_chars: tuple[int, int] = (10, 2000)
     option_chars: tuple[int, int] = (1, 400)
     answer_chars: tuple[int, int] = (1, 300)
-    context_chars: tuple[int, int] = (1, 3000)
+    context_chars: tuple[int, int] = (20, 3000)  # a passage, not a word: small models otherwise write ""
     long_answer_chars: tuple[int, int] = (1, 6000)
 
 
@@ -53,7 +53,8 @@ def generation_schema(fmt: str, per_seed: int, n_options: int | None, with_conte
                     "required": required,
                     "additionalProperties": False,
                 },
-                "minItems": 1,
+                # Exactly per_seed: left free, small models stop after one question.
+                "minItems": per_seed,
                 "maxItems": per_seed,
             }
         },

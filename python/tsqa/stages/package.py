@@ -51,7 +51,7 @@ def provenance(spec: TaskSpec, plan: TaskPlan) -> str:
                 "model": call.identity["model"],
                 "revision": call.identity["revision"],
                 "sampling": call.sampling,
-                "samples": call.samples,
+                "samples": call.samples * call.requests_per_row,  # per question (solve: one request per option order)
             }
         )
     return json.dumps(record, sort_keys=True)

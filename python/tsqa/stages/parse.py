@@ -3,7 +3,8 @@
 Checks, in order: the engine returned text; it is JSON of the expected shape; the question and
 answer are within length bounds; multiple choice has the seed's option count, distinct options and
 an answer among them; the question is not a near-copy of its seed (MinHash estimate from the Rust
-core, computed for the whole batch at once).
+core, computed for the whole batch at once). Kept multiple-choice options are reordered by a shuffle
+seeded with the question id, so the answer's position is uniform whatever the generator favoured.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import pyarrow as pa
 from tsqa.compile.stages import Stage
 from tsqa.spec.models import TaskSpec
 from tsqa.stages.base import Filtered, FingerprintContext, StageDef, TaskContext
+from tsqa.stages.option_order import shuffle_options
 from tsqa.stages.output_schema import BOUNDS, LETTERS
 from tsqa.stages.schema import SCHEMAS, rejects_from, to_table
 
@@ -61,6 +63,13 @@ def parse_candidates(fmt: str, candidates: list[Candidate], *, with_context: boo
                 question.update(
                     question_id=f"{cand.candidate_id}.{position}", seed_id=cand.seed_id, candidate_id=cand.candidate_id
                 )
+                if question["options"]:  # generators favour answer slots: a seeded shuffle makes it uniform
+                    # Keyed by content, so a question generated twice is shuffled alike (dedup still sees it).
+                    question["options"], question["answer_index"] = shuffle_options(
+                        question["options"],
+                        question["answer_index"],
+                        key="\x1f".join([question["question"], *question["options"]]),
+                    )
                 pending.append((question, cand.seed_question))
     _drop_near_copies(pending, result)
     return result
@@ -169,7 +178,7 @@ def _drop_near_copies(pending: list[tuple[dict[str, Any], str]], result: ParseRe
 
 
 # -- the stage -------------------------------------------------------------------------------------
-PARSER_VERSION = 1  # bump when parse/validate rules change meaning: re-parses cached generations
+PARSER_VERSION = 2  # bump when parse/validate rules change meaning: re-parses cached generations (2: option shuffle)
 
 
 class ParseStage(StageDef):

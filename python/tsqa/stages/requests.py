@@ -7,10 +7,11 @@ from typing import Any
 
 from tsqa.compile.plan import ModelCallPlan
 from tsqa.engines.base import ChatMessage, Request, Sampling, derive_seed
-from tsqa.prompts import STAGE_VARIABLES, PromptStage
-from tsqa.spec.models import TaskSpec
+from tsqa.prompts import STAGE_VARIABLES, PromptShapeError, PromptStage, example_partner, split_turns, worked_example
+from tsqa.spec.models import TaskSpec, VoteVerify
 from tsqa.spec.models.sampling import Sampling as SpecSampling
 from tsqa.spec.templates import compile_template
+from tsqa.stages.option_order import Order, choice_schema, reorder, vote_orders
 from tsqa.stages.output_schema import generation_schema
 
 
@@ -29,6 +30,20 @@ def engine_sampling(sampling: SpecSampling, request_id: str, n: int = 1) -> Samp
 def render(template: str, stage: PromptStage, values: dict[str, Any]) -> str:
     allowed = STAGE_VARIABLES[stage]
     return compile_template(template).render(**{k: v for k, v in values.items() if k in allowed})
+
+
+class PromptRenderError(ValueError):
+    """A rendered prompt whose turn markers do not form a chat; the message names the request."""
+
+
+def chat(template: str, stage: PromptStage, values: dict[str, Any], request_id: str) -> tuple[ChatMessage, ...]:
+    """The request's messages: the rendered prompt split into turns (a worked example is an earlier
+    exchange; see tsqa.prompts.split_turns)."""
+    try:
+        turns = split_turns(render(template, stage, values))
+    except PromptShapeError as exc:
+        raise PromptRenderError(f"{request_id}: {exc}") from None
+    return tuple(ChatMessage(role=role, content=content) for role, content in turns)
 
 
 def task_values(spec: TaskSpec) -> dict[str, Any]:
@@ -59,18 +74,20 @@ def generate_requests(
     spec: TaskSpec, call: ModelCallPlan, seeds: list[dict[str, Any]], *, with_context: bool
 ) -> list[Request]:
     template, sampling, base = call.prompts[""], _sampling(call), task_values(spec)
+    ids = [row["seed_id"] for row in seeds]
     out = []
-    for row in seeds:
+    for i, row in enumerate(seeds):
         rid = f"{spec.task}/generate/{row['seed_id']}"
         options = row.get("options")
         schema = generation_schema(
             spec.format, spec.generate.per_seed, len(options) if options else None, with_context=with_context
         )
-        prompt = render(template, call.prompt_stage, {**base, **record_values(row)})
+        partner = example_partner(ids, i)  # another seed of the task, shown as a worked example
+        example = {} if partner is None else worked_example(seeds[partner], spec.format, with_context=with_context)
         out.append(
             Request(
                 id=rid,
-                messages=(ChatMessage(role="user", content=prompt),),
+                messages=chat(template, call.prompt_stage, {**base, **record_values(row), **example}, rid),
                 sampling=engine_sampling(sampling, rid),
                 json_schema=schema,
             )
@@ -78,20 +95,63 @@ def generate_requests(
     return out
 
 
-def solve_requests(spec: TaskSpec, call: ModelCallPlan, questions: list[dict[str, Any]]) -> list[Request]:
+def solve_orders(spec: TaskSpec, samples: int, question: dict[str, Any]) -> list[Order] | None:
+    """For multiple choice, the option order each vote sample sees (a Latin square of a seeded
+    permutation: a solver's position preference cannot fake agreement); None otherwise."""
+    options = question.get("options")
+    if spec.format != "multiple_choice" or not options or not isinstance(spec.verify, VoteVerify):
+        return None
+    return vote_orders(
+        len(options), samples, key=f"{spec.task}/{question['question_id']}", seed=spec.verify.sampling.seed
+    )
+
+
+def solve_requests(
+    spec: TaskSpec,
+    call: ModelCallPlan,
+    questions: list[dict[str, Any]],
+    *,
+    samples: int,
+    examples: list[dict[str, Any]] | None = None,
+) -> list[Request]:
+    """Multiple choice: `samples` requests per question, each with its own option order (ids
+    `<task>/solve/<question>/<k>`). Other formats: one request with n = samples. `examples`: seed
+    records of the task, one of which (picked by question id) is the prompt's worked example."""
     template, sampling, base = call.prompts[""], _sampling(call), task_values(spec)
     out = []
     for row in questions:
         rid = f"{spec.task}/solve/{row['question_id']}"
-        prompt = render(template, call.prompt_stage, {**base, **record_values(row)})
-        out.append(
-            Request(
-                id=rid,
-                messages=(ChatMessage(role="user", content=prompt),),
-                sampling=engine_sampling(sampling, rid, n=call.samples),
+        example = _solve_example(spec, examples, rid)
+        orders = solve_orders(spec, samples, row)
+        if orders is None:
+            values = {**base, **record_values(row), **example}
+            out.append(
+                Request(
+                    id=rid,
+                    messages=chat(template, call.prompt_stage, values, rid),
+                    sampling=engine_sampling(sampling, rid, n=call.samples),
+                )
             )
-        )
+            continue
+        for k, order in enumerate(orders):
+            sid = f"{rid}/{k}"
+            values = {**base, **record_values(row), "choices": reorder(row["options"], order), **example}
+            out.append(
+                Request(
+                    id=sid,
+                    messages=chat(template, call.prompt_stage, values, sid),
+                    sampling=engine_sampling(sampling, sid),
+                    json_schema=choice_schema(len(order)),
+                )
+            )
     return out
+
+
+def _solve_example(spec: TaskSpec, examples: list[dict[str, Any]] | None, request_id: str) -> dict[str, Any]:
+    if not examples:
+        return {}
+    pick = derive_seed(0, request_id) % len(examples)
+    return {"example": worked_example(examples[pick], spec.format, with_context=False)["example"]}
 
 
 def enrich_requests(spec: TaskSpec, call: ModelCallPlan, questions: list[dict[str, Any]]) -> list[Request]:
@@ -102,11 +162,10 @@ def enrich_requests(spec: TaskSpec, call: ModelCallPlan, questions: list[dict[st
         values = {**base, **record_values(row)}
         for variant, template in call.prompts.items():
             rid = f"{spec.task}/enrich/{row['question_id']}/{variant}"
-            prompt = render(template, call.prompt_stage, {**values, "variant": variant})
             out.append(
                 Request(
                     id=rid,
-                    messages=(ChatMessage(role="user", content=prompt),),
+                    messages=chat(template, call.prompt_stage, {**values, "variant": variant}, rid),
                     sampling=engine_sampling(sampling, rid),
                 )
             )

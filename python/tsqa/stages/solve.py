@@ -1,5 +1,8 @@
-"""solve: `samples` independent solutions per parsed question (one request with n = samples), for
-the vote in verify. With `verify: {kind: none}` no model is called and no samples are recorded."""
+"""solve: `samples` independent solutions per parsed question, for the vote in verify. Multiple
+choice: one request per sample, each showing the options in its own order (stages/option_order.py),
+and every sample's choice is written back as the letter of the option in the question's own order,
+so the vote counts option texts, not positions. Other formats: one request with n = samples.
+With `verify: {kind: none}` no model is called and no samples are recorded."""
 
 from __future__ import annotations
 
@@ -11,7 +14,8 @@ import pyarrow as pa
 from tsqa.compile.stages import Stage
 from tsqa.spec.models import TaskSpec, VoteVerify
 from tsqa.stages.base import Filtered, FingerprintContext, ModelCall, ModelStageDef, PromptSource, TaskContext
-from tsqa.stages.requests import solve_requests
+from tsqa.stages.option_order import votes_in_original_order
+from tsqa.stages.requests import solve_orders, solve_requests
 from tsqa.stages.schema import SCHEMAS, conform
 
 if TYPE_CHECKING:
@@ -19,23 +23,30 @@ if TYPE_CHECKING:
     from tsqa.engines.base import Request, Result
 
 
+SOLVER_VERSION = 3  # 2: per-sample option orders, a seed as worked example; 3: a JSON letter per sample
+EXAMPLE_SEEDS = 8  # seed records the worked examples are drawn from
+
+
 class SolveStage(ModelStageDef):
     stage = Stage.SOLVE
     reads = Stage.PARSE
     schema = SCHEMAS["solve"]
     in_yield = False  # one row per question, like parse
+    row_per_request = False  # multiple choice: a question's vote samples are separate requests
 
     def model_call(self, spec: TaskSpec) -> ModelCall | None:
         v = spec.verify
         if not isinstance(v, VoteVerify):
             return None
+        permuted = spec.format == "multiple_choice"
         return ModelCall(
             role="solver",
             model=v.model,
             prompt_stage="solve",
             prompts={"": PromptSource(v.prompt, ("verify", "prompt"))},
             sampling=v.sampling,
-            samples=v.samples,
+            samples=1 if permuted else v.samples,
+            requests_per_row=v.samples if permuted else 1,
         )
 
     def fingerprint_inputs(self, spec: TaskSpec, ctx: FingerprintContext) -> dict[str, Any]:
@@ -45,6 +56,7 @@ class SolveStage(ModelStageDef):
             **ctx.model_inputs(self.stage),
             "samples": spec.verify.samples,
             "sampling": spec.verify.sampling.model_dump(mode="json"),
+            "solver": SOLVER_VERSION,
         }
 
     def process(self, rows: pa.Table, task: TaskContext) -> Filtered:
@@ -53,14 +65,40 @@ class SolveStage(ModelStageDef):
         return Filtered(table.set_column(table.schema.get_field_index("samples"), "samples", empty))  # … no samples
 
     def requests(self, task: TaskContext, call: ModelCallPlan, rows: pa.Table) -> tuple[list[Request], list[int]]:
-        requests = solve_requests(task.spec, call, rows.to_pylist())
-        return requests, list(range(len(requests)))
+        questions = rows.to_pylist()
+        examples = task.read(Stage.NORMALISE, ["seed_id", "question", "options", "answer_index", "answer_text"])
+        requests = solve_requests(
+            task.spec,
+            call,
+            questions,
+            samples=task.spec.verify.samples,  # type: ignore[union-attr]
+            examples=examples.slice(0, EXAMPLE_SEEDS).to_pylist(),
+        )
+        per_row = call.requests_per_row
+        return requests, [i for i in range(len(questions)) for _ in range(per_row)]
 
     def collect(
         self, task: TaskContext, source: pa.Table, requests: Sequence[Request], results: Mapping[str, Result]
     ) -> Filtered:
-        samples = pa.array([list(results[r.id].texts) for r in requests], pa.list_(pa.string()))
-        errors = pa.array([results[r.id].error for r in requests], pa.string())
-        table = conform(source, SCHEMAS["solve"])
-        table = table.set_column(table.schema.get_field_index("samples"), "samples", samples)
-        return Filtered(table.set_column(table.schema.get_field_index("error"), "error", errors))
+        spec = task.spec
+        k = spec.verify.samples if spec.format == "multiple_choice" else 1  # type: ignore[union-attr]
+        if len(requests) % k:
+            raise ValueError(f"solve: {len(requests)} requests is not a whole number of questions of {k} samples")
+        rows = source.take(pa.array(range(0, source.num_rows, k))) if k > 1 else source
+        samples: list[list[str]] = []
+        errors: list[str | None] = []
+        for q, row in enumerate(rows.to_pylist()):
+            group = [results[r.id] for r in requests[q * k : (q + 1) * k]]
+            failed = [res.error for res in group if not res.ok]
+            errors.append(failed[0] if failed else None)
+            orders = solve_orders(spec, k, row) if k > 1 else None
+            if orders is None:
+                samples.append([t for res in group for t in res.texts])
+            else:  # each sample's choice as the letter of that option in the question's own order
+                texts = [res.texts[0] if res.ok and res.texts else "" for res in group]
+                samples.append(votes_in_original_order(texts, orders, row["options"]))
+        table = conform(rows, SCHEMAS["solve"])
+        table = table.set_column(
+            table.schema.get_field_index("samples"), "samples", pa.array(samples, pa.list_(pa.string()))
+        )
+        return Filtered(table.set_column(table.schema.get_field_index("error"), "error", pa.array(errors, pa.string())))

@@ -162,6 +162,9 @@ def verify_columns(rows: pa.Table, fmt: str, rule: VoteVerify | NoVerify) -> Fil
     if rule.require_match:
         reason[~matches] = "answer_mismatch"
     reason[agreement < rule.min_agreement] = "low_agreement"
+    if fmt == "multiple_choice":  # more votes than a pure position preference could give (option_order)
+        n_options = np.maximum(pc.fill_null(pc.list_value_length(options), 1).to_numpy(zero_copy_only=False), 1)
+        reason[votes <= -(-np.asarray(result.total) // n_options)] = "low_agreement"
     reason[votes == 0] = "no_answer_extracted"
     keep = reason == "kept"
     kept = _with(

@@ -1,0 +1,124 @@
+"""Position-bias removal: seeded option shuffles and per-sample vote orders."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from tsqa.curate.vote import majority_vote
+from tsqa.spec.models import VoteVerify
+from tsqa.stages.option_order import (
+    choice_schema,
+    chosen_indices,
+    position_bias_votes,
+    position_counts,
+    reorder,
+    shuffle_options,
+    uniformity_p_value,
+    vote_orders,
+    votes_in_original_order,
+)
+from tsqa.stages.output_schema import LETTERS
+from tsqa.stages.verify import verify_by_vote
+
+
+def scripted_generator(i: int, n_options: int) -> tuple[str, list[str], int]:
+    """A biased generator: the correct option is always first."""
+    return f"Question {i}?", [f"right {i}"] + [f"wrong {i}.{j}" for j in range(1, n_options)], 0
+
+
+@pytest.mark.parametrize("n_options", [2, 3, 4, 5])
+def test_answer_first_generator_gives_uniform_packaged_positions(n_options: int) -> None:
+    before, after = [], []
+    for i in range(600):
+        _, options, answer = scripted_generator(i, n_options)
+        shuffled, new_answer = shuffle_options(options, answer, key=f"task/q{i}", seed=0)
+        assert sorted(shuffled) == sorted(options) and shuffled[new_answer] == options[answer]
+        before.append(answer)
+        after.append(new_answer)
+    assert uniformity_p_value(position_counts(before, n_options)) < 1e-6  # the bias is detectable
+    p = uniformity_p_value(position_counts(after, n_options))
+    assert p is not None and p > 0.01, position_counts(after, n_options)
+
+
+def test_shuffle_is_seeded_and_keyed() -> None:
+    options = ["a", "b", "c", "d", "e"]
+    assert shuffle_options(options, 2, key="k", seed=1) == shuffle_options(options, 2, key="k", seed=1)
+    orders = {tuple(shuffle_options(options, 0, key=f"k{i}", seed=1)[0]) for i in range(50)}
+    assert len(orders) > 20  # keys give different orders
+    assert shuffle_options(options, 0, key="k", seed=1) != shuffle_options(options, 0, key="k", seed=2) or (
+        shuffle_options(options, 0, key="k2", seed=1) != shuffle_options(options, 0, key="k2", seed=2)
+    )
+    with pytest.raises(ValueError, match="outside"):
+        shuffle_options(options, 5, key="k")
+
+
+def test_vote_orders_put_each_option_in_a_different_position() -> None:
+    orders = vote_orders(4, 4, key="q", seed=0)
+    assert all(sorted(o) == [0, 1, 2, 3] for o in orders)
+    for position in range(4):
+        assert len({o[position] for o in orders}) == 4  # a Latin square: no repeats per position
+    assert vote_orders(4, 3, key="q", seed=0) == orders[:3]
+    assert vote_orders(4, 3, key="q", seed=0) != vote_orders(4, 3, key="other", seed=0) or vote_orders(
+        4, 3, key="q", seed=0
+    ) != vote_orders(4, 3, key="third", seed=0)
+
+
+def _always_first(shown: list[str]) -> str:
+    return "Looking at the options, the final answer is: A"
+
+
+def _knows_the_answer(shown: list[str], right: str) -> str:
+    return f"The final answer is: {LETTERS[shown.index(right)]}"
+
+
+@pytest.mark.parametrize(("n_options", "samples"), [(4, 3), (5, 3), (4, 4), (3, 3), (2, 3)])
+def test_a_first_option_solver_gets_no_agreement_from_permuted_votes(n_options: int, samples: int) -> None:
+    questions, permuted, fixed = [], [], []
+    for i in range(100):
+        _, options, answer = scripted_generator(i, n_options)
+        options, answer = shuffle_options(options, answer, key=f"q{i}")
+        orders = vote_orders(n_options, samples, key=f"q{i}")
+        texts = [_always_first(reorder(options, o)) for o in orders]
+        questions.append({"question_id": f"q{i}", "options": options, "answer_index": answer})
+        permuted.append(votes_in_original_order(texts, orders, options))
+        fixed.append([_always_first(options)] * samples)  # the same order for every sample
+    ceiling = position_bias_votes(n_options, samples)
+    result = majority_vote(permuted, mode="multiple_choice", options=[q["options"] for q in questions])
+    assert max(result.votes.tolist()) <= ceiling  # the position preference spreads over options
+    rule = VoteVerify(samples=samples, min_agreement=0.5)
+    unpermuted = verify_by_vote(questions, fixed, "multiple_choice", rule).table.to_pylist()
+    assert all(v["agreement"] == 1.0 for v in unpermuted)  # without permutations: unanimous, fake
+    assert sum(v["kept"] for v in unpermuted) > 0  # ... and kept whenever the answer happened to be "A"
+    verdicts = verify_by_vote(questions, permuted, "multiple_choice", rule).table.to_pylist()
+    faked = [v for v in verdicts if v["votes"] > ceiling]
+    assert faked == []  # a verdict needs more than `ceiling` votes: none reaches it
+    if ceiling / samples < 0.5:
+        assert not any(v["kept"] for v in verdicts)
+
+
+def test_a_solver_that_knows_the_answer_is_unanimous_on_text() -> None:
+    options = ["Paris", "Rome", "Oslo", "Bern"]
+    orders = vote_orders(4, 3, key="capital")
+    texts = [_knows_the_answer(reorder(options, o), "Paris") for o in orders]
+    assert chosen_indices(texts, orders, options) == [0, 0, 0]
+    votes = votes_in_original_order(texts, orders, options)
+    result = majority_vote([votes], mode="multiple_choice", options=[options])
+    assert result.winner_text.to_pylist() == ["Paris"] and result.votes.tolist() == [3]
+    # Answering with the option text instead of a letter maps the same way; nothing extractable is empty.
+    assert chosen_indices(["The final answer is: Oslo", "no idea"], orders[:2], options) == [2, None]
+    assert votes_in_original_order(["no idea"], orders[:1], options) == [""]
+    # A schema-constrained sample: {"answer": letter} in the order that sample saw.
+    shown = reorder(options, orders[0])
+    assert chosen_indices([json.dumps({"answer": LETTERS[shown.index("Bern")]})], orders[:1], options) == [3]
+    assert choice_schema(3)["properties"]["answer"]["enum"] == ["A", "B", "C"]  # type: ignore[index]
+
+
+def test_position_helpers() -> None:
+    assert position_counts([0, 1, 1, None, 7], 3) == [1, 2, 0]
+    assert uniformity_p_value([0, 0]) is None and uniformity_p_value([5]) is None
+    assert uniformity_p_value([25, 25, 25, 25]) == pytest.approx(1.0)
+    assert position_bias_votes(4, 3) == 1 and position_bias_votes(2, 3) == 2 and position_bias_votes(3, 7) == 3
+    with pytest.raises(ValueError, match="samples"):
+        chosen_indices(["x"], [], ["a", "b"])
