@@ -52,7 +52,7 @@ def test_megatron_export_reads_back_with_megatron_core(run: Path, tokenizer: Pat
         dataset = IndexedDataset(str(out / f"{task}_text_document"))
         assert len(dataset) == len(texts) and len(dataset.document_indices) == len(texts) + 1
         for i in (0, len(texts) - 1):
-            assert dataset[i].tolist() == tok.encode(texts[i], add_special_tokens=False).ids + [eod]
+            assert dataset[i].tolist() == [*tok.encode(texts[i], add_special_tokens=False).ids, eod]
         entry = next(e for e in blend["tasks"] if e["task"] == task)
         assert entry["tokens"] == int(dataset.sequence_lengths.sum()) and entry["documents"] == len(texts)
     # Weights: blend.weight (mcq 1.0, short 2.0) times tokens, normalised to 1.

@@ -168,5 +168,11 @@ def test_split_turns() -> None:
 
 
 def test_example_partner_is_another_record() -> None:
-    assert example_partner(["a"], 0) is None
-    assert [example_partner(["a", "b", "c"], i) for i in range(3)] == [1, 2, 0]
+    assert example_partner(["a"], "a") is None
+    assert example_partner([], "a") is None
+    pool = ["a", "b", "c", "d"]
+    picks = [example_partner(pool, seed) for seed in pool]
+    assert all(p is not None and pool[p] != seed for p, seed in zip(picks, pool, strict=True))
+    assert example_partner(pool, "zz") in range(4)  # a seed outside the pool still gets an example
+    # the choice depends on the seed and the pool only, not on where the seed sits in its chunk
+    assert [example_partner(pool, s) for s in pool] == picks

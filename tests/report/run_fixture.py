@@ -10,8 +10,8 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from tsqa.stages.schema import rejects_table, to_table
 from tsqa.stages.option_order import shuffle_options
+from tsqa.stages.schema import rejects_table, to_table
 from tsqa.store.manifest import Manifest, ShardInfo, write_manifest
 
 TOPICS = ["river", "mountain", "planet", "engine", "forest", "market", "castle", "island", "bridge", "desert"]

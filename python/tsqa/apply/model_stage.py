@@ -153,7 +153,12 @@ def run_model_stage(
         assert sdef.schema is not None
         write_shard(folder / "data", 0, sdef.schema.empty_table())
     return ModelStageRun(
-        rows_in=total if sdef.row_per_request else total_rows, requests=total, stats=stats, failed=failed, accepted=accepted, errors=tuple(errors)
+        rows_in=total if sdef.row_per_request else total_rows,
+        requests=total,
+        stats=stats,
+        failed=failed,
+        accepted=accepted,
+        errors=tuple(errors),
     )
 
 

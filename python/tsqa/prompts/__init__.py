@@ -91,10 +91,15 @@ def worked_example(record: dict[str, Any], fmt: str, *, with_context: bool) -> d
     }
 
 
-def example_partner(seed_ids: Sequence[str], index: int) -> int | None:
-    """Which record serves as the worked example for record `index`: the next one (cyclically), so
-    every request's example is another real record and the choice is stable across runs."""
-    return None if len(seed_ids) < 2 else (index + 1) % len(seed_ids)
+def example_partner(pool_ids: Sequence[str], seed_id: str) -> int | None:
+    """Which record of the pool serves as the worked example for seed `seed_id`: one picked by a
+    hash of the seed's id among the pool's *other* records, so every request's example is another
+    real record and the choice depends only on the seed and the pool (stable across runs and
+    chunkings); None when the pool has no other record."""
+    from tsqa.engines.base import derive_seed
+
+    others = [i for i, pid in enumerate(pool_ids) if pid != seed_id]
+    return others[derive_seed(0, f"example/{seed_id}") % len(others)] if others else None
 
 
 @dataclass(frozen=True)

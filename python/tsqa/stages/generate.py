@@ -14,6 +14,7 @@ from tsqa.spec.models import TaskSpec
 from tsqa.stages.base import Filtered, FingerprintContext, ModelCall, ModelStageDef, PromptSource, TaskContext
 from tsqa.stages.requests import generate_requests
 from tsqa.stages.schema import SCHEMAS, to_table
+from tsqa.stages.solve import EXAMPLE_SEEDS
 
 if TYPE_CHECKING:
     from tsqa.compile.plan import ModelCallPlan
@@ -45,7 +46,11 @@ class GenerateStage(ModelStageDef):
         }
 
     def requests(self, task: TaskContext, call: ModelCallPlan, rows: pa.Table) -> tuple[list[Request], list[int]]:
-        requests = generate_requests(task.spec, call, rows.to_pylist(), with_context=task.with_context)
+        columns = ["seed_id", "question", "options", "answer_index", "answer_text", "context"]
+        examples = task.read(Stage.NORMALISE, columns).slice(0, EXAMPLE_SEEDS).to_pylist()
+        requests = generate_requests(
+            task.spec, call, rows.to_pylist(), with_context=task.with_context, examples=examples
+        )
         return requests, list(range(len(requests)))
 
     def collect(

@@ -71,19 +71,27 @@ def _sampling(call: ModelCallPlan) -> SpecSampling:
 
 
 def generate_requests(
-    spec: TaskSpec, call: ModelCallPlan, seeds: list[dict[str, Any]], *, with_context: bool
+    spec: TaskSpec,
+    call: ModelCallPlan,
+    seeds: list[dict[str, Any]],
+    *,
+    with_context: bool,
+    examples: list[dict[str, Any]] | None = None,
 ) -> list[Request]:
+    """`examples`: the seed records worked examples are drawn from (the task's first seeds). They
+    must not depend on how the seeds are sliced into chunks: a request's prompt, hence its cache key,
+    is then the same whatever the chunk size."""
     template, sampling, base = call.prompts[""], _sampling(call), task_values(spec)
-    ids = [row["seed_id"] for row in seeds]
+    pool = seeds if examples is None else examples
     out = []
-    for i, row in enumerate(seeds):
+    for row in seeds:
         rid = f"{spec.task}/generate/{row['seed_id']}"
         options = row.get("options")
         schema = generation_schema(
             spec.format, spec.generate.per_seed, len(options) if options else None, with_context=with_context
         )
-        partner = example_partner(ids, i)  # another seed of the task, shown as a worked example
-        example = {} if partner is None else worked_example(seeds[partner], spec.format, with_context=with_context)
+        partner = example_partner([r["seed_id"] for r in pool], row["seed_id"])  # worked example: another seed
+        example = {} if partner is None else worked_example(pool[partner], spec.format, with_context=with_context)
         out.append(
             Request(
                 id=rid,
