@@ -115,3 +115,15 @@ class _ScriptedStream:
 
     def close(self) -> None:
         self._waiting.clear()
+
+
+def echo_engine(options: Mapping[str, float]) -> ScriptedEngine:
+    """A scripted engine answering `echo:<request id>:<seed>` for every sample, built from plain
+    options (`per_step`, `step_seconds`, `max_in_flight`): picklable, so a replica process can build
+    it (replica tests without a model)."""
+    return ScriptedEngine(
+        lambda r: f"echo:{r.id}:{r.sampling.seed}",
+        max_in_flight=int(options.get("max_in_flight", 64)),
+        per_step=int(options.get("per_step", 8)),
+        step_seconds=float(options.get("step_seconds", 0.0)),
+    )
