@@ -165,8 +165,9 @@ def plan(
     compiled = compile_plan(project, checked.specs, state, catalog_version=catalog_version, sample_rows=sample_rows)
     if not console.is_terminal:
         console.width = max(console.width, 150)  # piped output: don't squeeze the tables
-    if as_json:
-        console.out(compiled.model_dump_json(indent=2))
+    if as_json:  # straight to stdout: rich's wrapping costs seconds on a large plan
+        sys.stdout.write(compiled.model_dump_json(indent=2) + "\n")
+        sys.stdout.flush()
     else:
         render_plan(compiled, console)
     if out is not None:

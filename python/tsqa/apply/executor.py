@@ -1,5 +1,10 @@
-"""Run a Plan: every task through every stage, stage by stage, so that each model's work for all
-tasks runs on one engine kept alive (the plan's waves).
+"""Execute a Plan: every task through every stage of the registry, stage by stage, so that each
+model's work for all tasks runs in its wave on one engine, released before the next wave loads
+another model.
+
+The plan is the program: prompts, model identities, sampling, chunking and fingerprints come from
+it (a saved plan runs as written); the specs give only each stage's own settings, and their
+content was checked against the plan's input digests before this runs.
 
 Resumable at any point: a stage is complete when its manifest exists (folders are keyed by the
 stage fingerprint); model stages write one shard per chunk of requests, skip chunks already
@@ -10,8 +15,7 @@ and nothing is written twice.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -19,51 +23,36 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from tsqa.apply.model_calls import COMMIT_EVERY, CallStats, call_model
-from tsqa.apply.requests import enrich_requests, generate_requests, solve_requests
+from tsqa.apply.model_calls import COMMIT_EVERY, CallStats
+from tsqa.apply.model_stage import ModelStageError, Progress, run_model_stage
 from tsqa.apply.run_dir import RunDir
-from tsqa.apply.tables import rejects_table, to_table
+from tsqa.compile.identity import model_identity
 from tsqa.compile.plan import Plan, TaskPlan
 from tsqa.compile.stages import Stage
-from tsqa.engines.base import Request, Result
 from tsqa.engines.registry import EngineFactory, EnginePool, create_engine
-from tsqa.prompts import resolve_prompt_text
 from tsqa.spec.load import LoadedProject, LoadedSpec
-from tsqa.spec.models import VoteVerify
 from tsqa.spec.models.project import OpenAIModel, VllmModel
-from tsqa.stages.enrich import check_enrichments
-from tsqa.stages.parse import Candidate, parse_candidates
-from tsqa.stages.verify import verify_by_vote
+from tsqa.stages.base import Kind, ModelStageDef, StageDef, StageError, TaskContext
+from tsqa.stages.dedup import QUESTION_COLUMNS, SEED_COLUMNS, DedupStage
+from tsqa.stages.registry import REGISTRY, STAGES
 from tsqa.store.manifest import Manifest, ShardInfo, read_manifest, write_manifest
 from tsqa.store.response_cache import ResponseCache
-from tsqa.store.shards import existing_shards, file_sha256, read_shards, remove_stray_temporaries, write_shard
+from tsqa.store.shards import (
+    ShardWriter,
+    clear_shards,
+    existing_shards,
+    file_sha256,
+    iter_shards,
+    read_shards,
+    remove_stray_temporaries,
+    shard_rows,
+)
 
-Progress = Callable[[str, int, int], Callable[[int], None]]
-"""progress(label, total, already_done) → advance(n)."""
+__all__ = ["ApplyError", "Executor", "Progress"]
 
 
 class ApplyError(Exception):
     """A run that cannot go on (no seeds, engine down); the message says what to do."""
-
-
-@dataclass
-class _Task:
-    loaded: LoadedSpec
-    plan: TaskPlan
-    fingerprints: dict[Stage, str]
-    prompts: dict[str, str] = field(default_factory=dict)
-
-    @property
-    def name(self) -> str:
-        return self.loaded.spec.task
-
-
-@dataclass
-class StageOutcome:
-    rows: list[dict[str, Any]]
-    rejects: list[dict[str, Any]] = field(default_factory=list)
-    rows_in: int = 0
-    stats: CallStats | None = None
 
 
 class Executor:
@@ -81,74 +70,206 @@ class Executor:
         self.commit_every = commit_every
         self.plan = plan
         self.run_dir = RunDir(project.path.parent / project.project.output.dir)
-        self.models = {
-            name: _resolve_local_model(cfg, project.path.parent) for name, cfg in project.project.models.items()
-        }
-        self.pool = EnginePool(self.models, engine_factory or create_engine)
+        declared = project.project.models
+        self.identities = {name: model_identity(cfg) for name, cfg in declared.items()}
+        self.pool = EnginePool(
+            {name: _resolve_local_model(cfg, project.path.parent) for name, cfg in declared.items()},
+            engine_factory or create_engine,
+        )
         self.progress = progress
-        by_name = {t.task: t for t in plan.tasks}
-        self.tasks = [self._task(loaded, by_name[loaded.spec.task]) for loaded in specs]
+        by_name = {loaded.spec.task: loaded for loaded in specs}
+        self.shard_rows = project.project.output.shard_rows
+        self.tasks = [self._context(by_name[t.task], t) for t in plan.tasks]
 
     # -- driving ---------------------------------------------------------------------------------
     def run(self) -> dict[str, dict[str, Manifest]]:
         cache = ResponseCache(self.run_dir.cache)
         try:
-            for stage in Stage:
-                if stage is Stage.DEDUP:
-                    self._dedup_all()
-                elif stage is Stage.BLEND:
-                    continue  # written by the caller from the package manifests
-                else:
-                    for task in self.tasks:
-                        self._run_stage(task, stage, cache)
+            for sdef in REGISTRY:
+                try:
+                    self._run(sdef, cache)
+                except (StageError, ModelStageError) as exc:
+                    raise ApplyError(str(exc)) from None
         finally:
             self.pool.close()
             cache.close()
         return {t.name: {s.value: m for s in Stage if (m := self.manifest(t, s)) is not None} for t in self.tasks}
 
-    def manifest(self, task: _Task, stage: Stage) -> Manifest | None:
-        return read_manifest(self.run_dir.stage(task.name, stage.value, task.fingerprints[stage]))
-
-    def rows(self, task: _Task, stage: Stage) -> list[dict[str, Any]]:
-        table = read_shards(self.run_dir.data(task.name, stage.value, task.fingerprints[stage]))
-        return [] if table is None else table.to_pylist()
-
-    def _run_stage(self, task: _Task, stage: Stage, cache: ResponseCache) -> None:
-        if self.manifest(task, stage) is not None:
+    def _run(self, sdef: StageDef, cache: ResponseCache) -> None:
+        pending = [t for t in self.tasks if self.manifest(t, sdef.stage) is None]
+        if not pending or sdef.kind is Kind.SINK:  # the blend file is written by the caller
             return
-        folder = self.run_dir.stage(task.name, stage.value, task.fingerprints[stage])
+        if isinstance(sdef, DedupStage):
+            self._dedup(sdef, pending)
+        elif isinstance(sdef, ModelStageDef):
+            for model, tasks in self._waves(sdef.stage, pending):
+                self._load_only(model)
+                for task in tasks:
+                    self._model_stage(sdef, task, cache)
+        else:
+            for task in pending:
+                self._rows_stage(sdef, task)
+
+    def manifest(self, task: TaskContext, stage: Stage) -> Manifest | None:
+        return read_manifest(self._folder(task, stage))
+
+    # -- engines and waves -----------------------------------------------------------------------
+    def _waves(self, stage: Stage, pending: list[TaskContext]) -> list[tuple[str | None, list[TaskContext]]]:
+        """The plan's waves for `stage`, in order; then tasks with no GPU work left (served by the
+        cache), grouped by model; tasks whose spec calls no model for the stage run last."""
+        left = {t.name: t for t in pending}
+        out: list[tuple[str | None, list[TaskContext]]] = []
+        for wave in self.plan.waves:
+            if stage in wave.stages:
+                tasks = [left.pop(name) for name in wave.tasks if name in left and left[name].call(stage)]
+                if tasks:
+                    out.append((wave.model, tasks))
+        by_model: dict[str | None, list[TaskContext]] = {}
+        for task in left.values():
+            call = task.call(stage)
+            by_model.setdefault(call.model if call else None, []).append(task)
+        out += sorted(by_model.items(), key=lambda item: item[0] is None)
+        return out
+
+    def _load_only(self, model: str | None) -> None:
+        """Release every loaded engine that is not `model`'s, before its wave loads it: two
+        different models never hold the accelerator together."""
+        if model is None:
+            return
+        for name in self.pool.loaded():
+            if self.identities[name] != self.identities[model]:
+                self.pool.release(name)
+
+    # -- stages ----------------------------------------------------------------------------------
+    def _rows_stage(self, sdef: StageDef, task: TaskContext) -> None:
+        """Upstream shard by shard through `process` (the whole upstream table for a stage that
+        is not row-local), kept and rejected rows written as they come, in `shard_rows` shards."""
+        folder = self._folder(task, sdef.stage)
+        for part in ("data", "rejects"):
+            clear_shards(folder / part)  # what a killed run of this stage left is redone
+        kept = ShardWriter(folder / "data", self.shard_rows, sdef.schema)
+        rejects = ShardWriter(folder / "rejects", self.shard_rows)
+        dataset = None
+        if sdef.exports_dataset:
+            clear_shards(self.run_dir.dataset(task.name))
+            dataset = ShardWriter(self.run_dir.dataset(task.name), self.shard_rows, sdef.schema)
+        rows_in = 0
+        if sdef.reads is None:
+            inputs: Any = [pa.table({})]
+        elif sdef.streams:
+            inputs = task.shards(sdef.reads)
+        else:
+            inputs = [task.read(sdef.reads, None)]
+        for batch in inputs:
+            out = sdef.process(batch, task)
+            rows_in += out.rows_in
+            kept.write(out.kept)
+            rejects.write(out.rejects)
+            if dataset is not None:
+                dataset.write(out.kept)
+        kept.close()
+        rejects.close(empty_shard=False)
+        if dataset is not None:
+            dataset.close()
+        self._finish(task, sdef, rows_in=rows_in)
+
+    def _model_stage(self, sdef: ModelStageDef, task: TaskContext, cache: ResponseCache) -> None:
+        call = task.call(sdef.stage)
+        if call is None:  # this spec calls no model here (verify: {kind: none})
+            self._rows_stage(sdef, task)
+            return
+        self._prepare(task, sdef.stage)
+        assert sdef.reads is not None
+        folder = self._folder(task, sdef.stage)
+        run = run_model_stage(
+            sdef,
+            task,
+            call,
+            task.shards(sdef.reads),
+            task.rows(sdef.reads),
+            folder,
+            lambda: self.pool.get(call.model),
+            cache,
+            progress=self.progress,
+            commit_every=self.commit_every,
+        )
+        self._finish(task, sdef, rows_in=run.rows_in, stats=run.stats)
+
+    def _dedup(self, sdef: DedupStage, pending: list[TaskContext]) -> None:
+        # Dedup reads the questions of every task (duplicates across tasks: their text columns,
+        # not their rows), then filters the pending tasks' rows shard by shard.
+        tasks = {
+            t.name: (t.spec, t.read(Stage.ENRICH, QUESTION_COLUMNS), t.read(Stage.NORMALISE, SEED_COLUMNS))
+            for t in self.tasks
+        }
+        index_files = {t.name: [t.loaded.path.parent / p for p in t.spec.dedup.index] for t in self.tasks}
+        verdicts = sdef.verdicts(tasks, index_files, save_dir=self.run_dir.root / "dedup-index")
+        del tasks
+        for task in pending:
+            folder = self._folder(task, sdef.stage)
+            for part in ("data", "rejects"):
+                clear_shards(folder / part)
+            kept = ShardWriter(folder / "data", self.shard_rows, sdef.schema)
+            rejects = ShardWriter(folder / "rejects", self.shard_rows)
+            rows_in = 0
+            for batch in task.shards(Stage.ENRICH):
+                out = sdef.apply(batch, verdicts[task.name])
+                rows_in += out.rows_in
+                kept.write(out.kept)
+                rejects.write(out.rejects)
+            kept.close()
+            rejects.close(empty_shard=False)
+            self._finish(task, sdef, rows_in=rows_in)
+
+    # -- storage ---------------------------------------------------------------------------------
+    def _folder(self, task: TaskContext, stage: Stage) -> Path:
+        return self.run_dir.stage(task.name, stage.value, task.plan.stage(stage).fingerprint)
+
+    def _context(self, loaded: LoadedSpec, plan: TaskPlan) -> TaskContext:
+        fingerprints = plan.fingerprints
+
+        def data(stage: Stage) -> Path:
+            return self.run_dir.data(plan.task, stage.value, fingerprints[stage])
+
+        def read(stage: Stage, columns: list[str] | None = None) -> pa.Table:
+            table = read_shards(data(stage), columns)
+            if table is not None:
+                return table
+            schema = STAGES[stage].schema
+            empty = schema.empty_table() if schema is not None else pa.table({})
+            return empty.select(columns) if columns else empty
+
+        def shards(stage: Stage) -> Iterator[pa.Table]:
+            return iter_shards(data(stage))
+
+        return TaskContext(loaded, self.project, plan, read, shards, lambda stage: shard_rows(data(stage)))
+
+    def _prepare(self, task: TaskContext, stage: Stage) -> None:
+        folder = self._folder(task, stage)
         remove_stray_temporaries(folder / "data")
         remove_stray_temporaries(folder / "rejects")
-        runner = getattr(self, f"_stage_{stage.value}")
-        outcome: StageOutcome | None = runner(task, cache)
-        if outcome is not None:  # model stages write their shards and manifest chunk by chunk
-            self._finish(task, stage, outcome)
 
-    def _finish(self, task: _Task, stage: Stage, outcome: StageOutcome, *, chunked: bool = False) -> None:
-        folder = self.run_dir.stage(task.name, stage.value, task.fingerprints[stage])
+    def _finish(self, task: TaskContext, sdef: StageDef, *, rows_in: int, stats: CallStats | None = None) -> None:
+        """The stage's manifest, written last: the stage is complete."""
+        folder = self._folder(task, sdef.stage)
         data, rejects = folder / "data", folder / "rejects"
-        if not chunked:
-            schema_stage = stage.value if stage.value in _TABLE_STAGES else None
-            table = to_table(schema_stage, outcome.rows) if schema_stage else pa.Table.from_pylist(outcome.rows)
-            write_shard(data, 0, table)
-            if outcome.rejects:
-                write_shard(rejects, 0, rejects_table(outcome.rejects))
         shards = [
             ShardInfo(file=str(p.relative_to(self.run_dir.root)), rows=_rows(p), sha256=file_sha256(p))
             for _, p in sorted(existing_shards(data).items())
         ]
-        reject_rows = read_shards(rejects)
-        reasons = Counter(reject_rows.column("reason").to_pylist()) if reject_rows is not None else Counter()
-        stats = outcome.stats or CallStats()
-        model = self._stage_model(task, stage)
+        reasons: Counter[str] = Counter()
+        for part in iter_shards(rejects, ["reason"]):
+            reasons.update(dict(zip(*_value_counts(part.column("reason")), strict=True)))
+        stats = stats or CallStats()
+        call = task.call(sdef.stage)
         write_manifest(
             folder,
             Manifest(
                 task=task.name,
-                stage=stage.value,
-                fingerprint=task.fingerprints[stage],
+                stage=sdef.stage.value,
+                fingerprint=task.plan.stage(sdef.stage).fingerprint,
                 plan_digest=self.plan.input_digest,
-                rows_in=outcome.rows_in,
+                rows_in=rows_in,
                 rows_out=sum(s.rows for s in shards),
                 shards=shards,
                 rejections=dict(reasons),
@@ -156,336 +277,11 @@ class Executor:
                 cache_hits=stats.cache_hits,
                 prompt_tokens=stats.prompt_tokens,
                 completion_tokens=stats.completion_tokens,
-                model=model.model if model else None,
-                model_revision=model.revision if model else None,
-                sampling=self._stage_sampling(task, stage),
+                model=call.identity["model"] if call else None,
+                model_revision=call.identity["revision"] if call else None,
+                sampling=call.sampling if call else None,
                 completed_at=datetime.now(UTC).isoformat(timespec="seconds"),
             ),
-        )
-
-    # -- stages ----------------------------------------------------------------------------------
-    def _stage_seeds(self, task: _Task, cache: ResponseCache) -> StageOutcome:
-        table = read_seed_table(task.loaded, self.project)
-        rows = table.to_pylist()
-        return StageOutcome(rows=rows, rows_in=len(rows))
-
-    def _stage_normalise(self, task: _Task, cache: ResponseCache) -> StageOutcome:
-        from tsqa.seeds.catalog import load_catalog
-        from tsqa.seeds.normalise import normalise
-
-        spec = task.loaded.spec
-        docs = self.rows(task, Stage.SEEDS)
-        info = load_catalog().get(spec.seed.lm_eval) if hasattr(spec.seed, "lm_eval") else None
-        result = normalise(spec, info, docs)
-        rows = [
-            {
-                "seed_id": r.seed_id,
-                "question": r.question,
-                "options": list(r.options) if r.options else None,
-                "answer_text": r.answer_text,
-                "answer_index": r.answer_index,
-                "answer_aliases": list(r.answer_aliases) if r.answer_aliases else None,
-                "context": r.context,
-                "raw": r.raw,
-            }
-            for r in result.records
-        ]
-        rejects = [{"id": f.seed_id, "reason": "unnormalisable", "detail": f.reason[:300]} for f in result.failures]
-        return StageOutcome(rows=rows, rejects=rejects, rows_in=len(docs))
-
-    def _stage_generate(self, task: _Task, cache: ResponseCache) -> StageOutcome | None:
-        spec = task.loaded.spec
-        seeds = self.rows(task, Stage.NORMALISE)
-        with_context = any(r.get("context") for r in seeds)
-        requests = generate_requests(spec, task.prompts["generate"], seeds, with_context=with_context)
-        by_id = {f"{spec.task}/generate/{r['seed_id']}": r for r in seeds}
-
-        def to_rows(results: dict[str, Result], chunk: list[Request]) -> list[dict[str, Any]]:
-            out = []
-            for req in chunk:
-                res, seed = results[req.id], by_id[req.id]
-                out.append(
-                    {
-                        "candidate_id": seed["seed_id"],
-                        "seed_id": seed["seed_id"],
-                        "seed_question": seed["question"],
-                        "n_options": len(seed["options"]) if seed.get("options") else None,
-                        "text": res.texts[0] if res.ok and res.texts else None,
-                        "finish_reason": res.finish_reasons[0] if res.finish_reasons else None,
-                        "error": res.error,
-                        "prompt_tokens": res.prompt_tokens,
-                        "completion_tokens": res.completion_tokens,
-                    }
-                )
-            return out
-
-        return self._model_stage(task, Stage.GENERATE, spec.generate.model, requests, to_rows, cache)
-
-    def _stage_parse(self, task: _Task, cache: ResponseCache) -> StageOutcome:
-        spec = task.loaded.spec
-        rows = self.rows(task, Stage.GENERATE)
-        with_context = any(r.get("context") for r in self.rows(task, Stage.NORMALISE))
-        candidates = [
-            Candidate(
-                r["candidate_id"],
-                r["seed_id"],
-                r["seed_question"],
-                r["n_options"],
-                r["text"],
-                r["finish_reason"],
-                r["error"],
-            )
-            for r in rows
-        ]
-        result = parse_candidates(spec.format, candidates, with_context=with_context)
-        rejects = [{"id": r["candidate_id"], "reason": r["reason"], "detail": r["detail"]} for r in result.rejects]
-        return StageOutcome(rows=result.questions, rejects=rejects, rows_in=len(result.questions) + len(rejects))
-
-    def _stage_solve(self, task: _Task, cache: ResponseCache) -> StageOutcome | None:
-        spec = task.loaded.spec
-        questions = self.rows(task, Stage.PARSE)
-        verify = spec.verify
-        if not isinstance(verify, VoteVerify):
-            return StageOutcome(rows=[{**q, "samples": [], "error": None} for q in questions], rows_in=len(questions))
-        requests = solve_requests(spec, task.prompts["solve"], verify.sampling, verify.samples, questions)
-        by_id = {f"{spec.task}/solve/{q['question_id']}": q for q in questions}
-
-        def to_rows(results: dict[str, Result], chunk: list[Request]) -> list[dict[str, Any]]:
-            return [
-                {**by_id[req.id], "samples": list(results[req.id].texts), "error": results[req.id].error}
-                for req in chunk
-            ]
-
-        return self._model_stage(task, Stage.SOLVE, verify.model, requests, to_rows, cache)
-
-    def _stage_verify(self, task: _Task, cache: ResponseCache) -> StageOutcome:
-        spec = task.loaded.spec
-        rows = self.rows(task, Stage.SOLVE)
-        if not isinstance(spec.verify, VoteVerify):
-            kept = [{**r, "winner": None, "votes": 0, "total": 0, "agreement": None} for r in rows]
-            return StageOutcome(rows=kept, rows_in=len(rows))
-        failed = [r for r in rows if r.get("error")]
-        voting = [r for r in rows if not r.get("error")]
-        verdicts = verify_by_vote(voting, [r["samples"] for r in voting], spec.format, spec.verify).table.to_pylist()
-        kept, rejects = (
-            [],
-            [{"id": r["question_id"], "reason": "engine_error", "detail": (r["error"] or "")[:300]} for r in failed],
-        )
-        for row, verdict in zip(voting, verdicts, strict=True):
-            if verdict["kept"]:
-                kept.append(
-                    {
-                        **row,
-                        "winner": verdict["winner"],
-                        "votes": verdict["votes"],
-                        "total": verdict["total"],
-                        "agreement": verdict["agreement"],
-                    }
-                )
-            else:
-                rejects.append(
-                    {
-                        "id": row["question_id"],
-                        "reason": verdict["reason"],
-                        "detail": f"winner {verdict['winner']!r}, {verdict['votes']}/{verdict['total']} votes",
-                    }
-                )
-        return StageOutcome(rows=kept, rejects=rejects, rows_in=len(rows))
-
-    def _stage_enrich(self, task: _Task, cache: ResponseCache) -> StageOutcome | None:
-        spec = task.loaded.spec
-        questions = self.rows(task, Stage.VERIFY)
-        requests = enrich_requests(spec, {v: task.prompts[f"enrich:{v}"] for v in spec.enrich.variants}, questions)
-        by_id = {f"{spec.task}/enrich/{q['question_id']}/{v}": (q, v) for q in questions for v in spec.enrich.variants}
-
-        def to_rows(results: dict[str, Result], chunk: list[Request]) -> list[dict[str, Any]]:
-            rows = []
-            for req in chunk:
-                question, variant = by_id[req.id]
-                res = results[req.id]
-                rows.append(
-                    {
-                        **question,
-                        "variant": variant,
-                        "enrichment": res.texts[0] if res.ok and res.texts else None,
-                        "_text": res.texts[0] if res.ok and res.texts else "",
-                        "_error": res.error,
-                        "_finish": res.finish_reasons[0] if res.finish_reasons else None,
-                        "_id": req.id,
-                    }
-                )
-            reasons = check_enrichments(
-                spec.format,
-                [
-                    {
-                        "text": r["_text"],
-                        "error": r["_error"],
-                        "finish_reason": r["_finish"],
-                        "options": r["options"],
-                        "answer_index": r["answer_index"],
-                        "answer_text": r["answer_text"],
-                    }
-                    for r in rows
-                ],
-            )
-            for row, reason in zip(rows, reasons, strict=True):
-                row["_reason"] = reason
-            return rows
-
-        return self._model_stage(
-            task,
-            Stage.ENRICH,
-            spec.enrich.model,
-            requests,
-            to_rows,
-            cache,
-            keep=lambda r: r["_reason"] == "kept",
-            reject=lambda r: {"id": r["_id"], "reason": r["_reason"], "detail": (r["_error"] or r["_text"])[:300]},
-        )
-
-    def _dedup_all(self) -> None:
-        from tsqa.apply.dedup import DedupIndexError, dedup_tasks
-
-        pending = [t for t in self.tasks if self.manifest(t, Stage.DEDUP) is None]
-        if not pending:
-            return
-        # Dedup reads every task (across-task duplicates), but writes only the pending ones.
-        index_files = {t.name: [t.loaded.path.parent / p for p in t.loaded.spec.dedup.index] for t in self.tasks}
-        try:
-            outcomes = dedup_tasks(
-                {
-                    t.name: (t.loaded.spec, self.rows(t, Stage.ENRICH), self.rows(t, Stage.NORMALISE))
-                    for t in self.tasks
-                },
-                index_files,
-                save_dir=self.run_dir.root / "dedup-index",
-            )
-        except DedupIndexError as exc:
-            raise ApplyError(str(exc)) from None
-        for task in pending:
-            rows, rejects = outcomes[task.name]
-            self._finish(task, Stage.DEDUP, StageOutcome(rows=rows, rejects=rejects, rows_in=len(rows) + len(rejects)))
-
-    def _stage_decontaminate(self, task: _Task, cache: ResponseCache) -> StageOutcome:
-        from tsqa.apply.decontaminate import EvalFileError, decontaminate, eval_sources
-        from tsqa.seeds.eval_store import EvalStore
-
-        rows = self.rows(task, Stage.DEDUP)
-        try:
-            sources = eval_sources(task.loaded, EvalStore.for_project(self.project.path, self.project.project).splits())
-        except EvalFileError as exc:
-            raise ApplyError(str(exc)) from None
-        kept, rejects = decontaminate(task.loaded, rows, sources)
-        return StageOutcome(rows=kept, rejects=rejects, rows_in=len(rows))
-
-    def _stage_package(self, task: _Task, cache: ResponseCache) -> StageOutcome:
-        from tsqa.apply.package import package_rows
-
-        rows = self.rows(task, Stage.DECONTAMINATE)
-        packaged = package_rows(task.loaded.spec, task.plan, self.models, rows)
-        out = self.run_dir.dataset(task.name)
-        for stale in existing_shards(out).values():
-            stale.unlink()
-        write_shard(out, 0, to_table("package", packaged))
-        return StageOutcome(rows=packaged, rows_in=len(rows))
-
-    # -- model stages ----------------------------------------------------------------------------
-    def _model_stage(
-        self,
-        task: _Task,
-        stage: Stage,
-        model_name: str,
-        requests: list[Request],
-        to_rows: Callable[[dict[str, Result], list[Request]], list[dict[str, Any]]],
-        cache: ResponseCache,
-        *,
-        keep: Callable[[dict[str, Any]], bool] | None = None,
-        reject: Callable[[dict[str, Any]], dict[str, Any]] | None = None,
-    ) -> None:
-        config = self.models[model_name]
-        folder = self.run_dir.stage(task.name, stage.value, task.fingerprints[stage])
-        done = existing_shards(folder / "data")
-        size = getattr(config, "chunk_size", 1024)
-        chunks = [requests[i : i + size] for i in range(0, len(requests), size)]
-        advance = (
-            self.progress(
-                f"{task.name} {stage.value}", len(requests), sum(len(c) for i, c in enumerate(chunks) if i in done)
-            )
-            if self.progress
-            else None
-        )
-        stats = CallStats()
-        identity = _identity(self.project.project.models[model_name])  # as declared: moving the project keeps the cache
-        for index, chunk in enumerate(chunks):
-            if index in done:
-                continue
-            results, chunk_stats = call_model(
-                lambda: self.pool.get(model_name),
-                cache,
-                identity,
-                chunk,
-                progress=advance,
-                commit_every=self.commit_every,
-            )
-            stats.add(chunk_stats)
-            _stop_if_failing(model_name, chunk, results)
-            rows = to_rows(results, chunk)
-            kept = [r for r in rows if keep is None or keep(r)]
-            if reject is not None:
-                # Rejects first: the data shard is the chunk's completion marker.
-                write_shard(folder / "rejects", index, rejects_table([reject(r) for r in rows if not keep(r)]))  # type: ignore[misc]
-            write_shard(folder / "data", index, to_table(stage.value, kept))
-        if not chunks:
-            write_shard(folder / "data", 0, to_table(stage.value, []))
-        self._finish(task, stage, StageOutcome(rows=[], rows_in=len(requests), stats=stats), chunked=True)
-
-    def _stage_model(self, task: _Task, stage: Stage) -> VllmModel | OpenAIModel | None:
-        spec = task.loaded.spec
-        name = {
-            Stage.GENERATE: spec.generate.model,
-            Stage.ENRICH: spec.enrich.model,
-            Stage.SOLVE: spec.verify.model if isinstance(spec.verify, VoteVerify) else None,
-        }.get(stage)
-        return self.models[name] if name else None
-
-    def _stage_sampling(self, task: _Task, stage: Stage) -> dict[str, Any] | None:
-        spec = task.loaded.spec
-        sampling = {
-            Stage.GENERATE: spec.generate.sampling,
-            Stage.ENRICH: spec.enrich.sampling,
-            Stage.SOLVE: spec.verify.sampling if isinstance(spec.verify, VoteVerify) else None,
-        }.get(stage)
-        return sampling.model_dump(mode="json") if sampling else None
-
-    def _task(self, loaded: LoadedSpec, plan: TaskPlan) -> _Task:
-        spec = loaded.spec
-        task = _Task(loaded, plan, {s.stage: s.fingerprint for s in plan.stages})
-        base = loaded.ref(("generate", "prompt")).file.parent
-        task.prompts["generate"] = resolve_prompt_text(spec.generate.prompt, base)
-        solve = spec.verify.prompt if isinstance(spec.verify, VoteVerify) else "solve"
-        task.prompts["solve"] = resolve_prompt_text(solve, loaded.ref(("verify", "prompt")).file.parent)
-        for variant in spec.enrich.variants:
-            ref = spec.enrich.prompts.get(variant, variant)
-            task.prompts[f"enrich:{variant}"] = resolve_prompt_text(
-                ref, loaded.ref(("enrich", "prompts", variant)).file.parent
-            )
-        return task
-
-
-# Stages whose rows have a fixed schema (see tables.py); seeds keep the source's own columns.
-_TABLE_STAGES = {"normalise", "parse", "solve", "verify", "enrich", "dedup", "decontaminate", "package"}
-
-
-# Stop instead of recording a chunk of failures when most requests failed: the endpoint is likely
-# down or misconfigured, and a resume after the fix retries them (failures are never cached).
-_MAX_FAILED_SHARE = 0.5
-
-
-def _stop_if_failing(model_name: str, chunk: list[Request], results: dict[str, Result]) -> None:
-    failed = [results[r.id] for r in chunk if not results[r.id].ok]
-    if failed and (len(failed) == len(chunk) or (len(chunk) >= 8 and len(failed) / len(chunk) > _MAX_FAILED_SHARE)):
-        raise ApplyError(
-            f"model {model_name!r}: {len(failed)} of {len(chunk)} requests failed; first error: {failed[0].error}"
         )
 
 
@@ -496,31 +292,10 @@ def _resolve_local_model(config: VllmModel | OpenAIModel, base: Path) -> VllmMod
     return config
 
 
-def _identity(config: VllmModel | OpenAIModel) -> dict[str, Any]:
-    identity: dict[str, Any] = {"engine": config.engine, "model": config.model, "revision": config.revision}
-    if isinstance(config, VllmModel):
-        identity |= {"tokenizer": config.tokenizer, "dtype": config.dtype}
-    return identity
+def _value_counts(column: pa.ChunkedArray) -> tuple[list[str], list[int]]:
+    counts = column.value_counts()
+    return counts.field("values").to_pylist(), counts.field("counts").to_pylist()
 
 
 def _rows(path: Path) -> int:
     return int(pq.ParquetFile(path).metadata.num_rows)
-
-
-def read_seed_table(loaded: LoadedSpec, project: LoadedProject) -> pa.Table:
-    """The task's training rows: from the seed store when fetched, else straight from local files
-    (or a local dataset copy); never an eval split (the seeds loader's guard refuses it)."""
-    from tsqa.seeds.catalog import load_catalog
-    from tsqa.seeds.errors import SeedError
-    from tsqa.seeds.load import read_split
-    from tsqa.seeds.source import resolve_seed
-    from tsqa.seeds.store import SeedStore
-
-    spec = loaded.spec
-    store = SeedStore.for_project(project.path, project.project)
-    try:
-        if store.meta(spec) is not None:
-            return store.read(spec)
-        return read_split(resolve_seed(spec, load_catalog()), spec_dir=loaded.path.parent, limit=spec.seed.limit)
-    except SeedError as exc:
-        raise ApplyError(f"task {spec.task!r}: {exc}") from None

@@ -9,8 +9,10 @@ from pathlib import Path
 import pyarrow.parquet as pq
 
 from tsqa.compile.plan import Plan
-from tsqa.compile.stages import Stage
+from tsqa.stages.registry import MODEL_STAGE_DEFS, YIELD_STAGES
 from tsqa.store.manifest import Manifest
+
+_YIELD = YIELD_STAGES
 
 
 def write_report(path: Path, plan: Plan, manifests: dict[str, dict[str, Manifest]]) -> None:
@@ -44,30 +46,18 @@ def write_report(path: Path, plan: Plan, manifests: dict[str, dict[str, Manifest
         "|---|---|---|---|---|---|",
     ]
     for task, stages in manifests.items():
-        for stage in (Stage.GENERATE, Stage.SOLVE, Stage.ENRICH):
-            m = stages.get(stage.value)
-            if m is not None and m.requests:
+        for stage in (d.stage for d in MODEL_STAGE_DEFS):
+            called = stages.get(stage.value)
+            if called is not None and called.requests:
                 lines.append(
-                    f"| {task} | {stage.value} | {m.requests:,} | {m.cache_hits:,} | {m.prompt_tokens:,} | {m.completion_tokens:,} |"
+                    f"| {task} | {stage.value} | {called.requests:,} | {called.cache_hits:,} "
+                    f"| {called.prompt_tokens:,} | {called.completion_tokens:,} |"
                 )
     agreement, lengths = _collect(path.parent, manifests)
     lines += ["", "## Charts", ""]
     for name, title in _plot(charts, reasons, agreement, lengths):
         lines.append(f"![{title}](report/{name})")
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
-
-
-_YIELD = (
-    Stage.SEEDS,
-    Stage.NORMALISE,
-    Stage.GENERATE,
-    Stage.PARSE,
-    Stage.VERIFY,
-    Stage.ENRICH,
-    Stage.DEDUP,
-    Stage.DECONTAMINATE,
-    Stage.PACKAGE,
-)
 
 
 def _collect(root: Path, manifests: dict[str, dict[str, Manifest]]) -> tuple[list[float], list[int]]:

@@ -1,6 +1,6 @@
-"""What `tsqa apply` does before and around the executor: lint, compile (or load a saved plan
-and refuse it when stale), apply the --limit, and turn every user-facing failure into lines of
-text instead of a traceback."""
+"""What `tsqa apply` does before and around the executor: lint, compile (or load a saved plan,
+re-hash its inputs and refuse it when stale, then execute it as saved), apply the --limit, and
+turn every user-facing failure into lines of text instead of a traceback."""
 
 from __future__ import annotations
 
@@ -10,13 +10,15 @@ from tsqa.apply.executor import ApplyError, Progress
 from tsqa.apply.model_calls import COMMIT_EVERY
 from tsqa.apply.run import ApplyResult, apply_plan
 from tsqa.compile import compile_plan
-from tsqa.compile.saved import PlanError, load_plan, stale_inputs
+from tsqa.compile.plan import Plan
+from tsqa.compile.saved import PlanError, load_plan, stale_saved_plan
 from tsqa.engines.base import EngineError
 from tsqa.engines.registry import EngineFactory
 from tsqa.lint import lint_paths
 from tsqa.lint.report import text_line
 from tsqa.seeds.errors import SeedError
-from tsqa.spec.load import LoadedSpec
+from tsqa.spec.load import LoadedProject, LoadedSpec
+from tsqa.stages.base import StageError
 from tsqa.store.state import StateError, load_state
 
 
@@ -41,6 +43,15 @@ def run_apply(
             saved = load_plan(paths[0])
         except PlanError as exc:
             raise ApplyFailed([f"error: {exc}"]) from None
+        if limit is not None:
+            raise ApplyFailed(
+                [
+                    (
+                        "error: --limit changes what a saved plan does; apply the spec folder with --limit "
+                        "instead, or the saved plan without it"
+                    )
+                ]
+            )
         project_file = Path(saved.project_file)
         paths = [Path(t.spec_file) for t in saved.tasks]
     checked = lint_paths(paths or [Path("specs")], project_file=project_file)
@@ -59,26 +70,34 @@ def run_apply(
     try:
         from tsqa.seeds.catalog import load_catalog
 
-        state = load_state(project.path.parent / project.project.output.dir)
-        plan = compile_plan(project, specs, state, catalog_version=load_catalog().lm_eval_version)
+        catalog_version = load_catalog().lm_eval_version
         if saved is not None:
-            changed = stale_inputs(saved, plan)
-            if changed:
-                raise ApplyFailed(
-                    [
-                        (
-                            f"error: the saved plan {paths[0] if len(paths) == 1 else ''} is stale; "
-                            "these inputs changed since it was written:"
-                        ),
-                        *[f"  {c}" for c in changed],
-                        "run `tsqa plan -o PLAN` again",
-                    ]
-                )
+            _refuse_if_stale(saved, project, catalog_version)
+            plan = saved
+        else:
+            state = load_state(project.path.parent / project.project.output.dir)
+            plan = compile_plan(project, specs, state, catalog_version=catalog_version)
         return apply_plan(
             project, specs, plan, engine_factory=engine_factory, progress=progress, commit_every=commit_every
         )
-    except (ApplyError, EngineError, SeedError, StateError) as exc:
+    except (ApplyError, EngineError, SeedError, StageError, StateError) as exc:
         raise ApplyFailed([f"error: {exc}", "work already finished is kept; run apply again to resume"]) from None
+
+
+def _refuse_if_stale(saved: Plan, project: LoadedProject, catalog_version: str | None) -> None:
+    """Terraform's rule: a saved plan runs only on exactly the inputs it was computed from."""
+    from tsqa.seeds.eval_store import EvalStore
+
+    eval_splits = EvalStore.for_project(project.path, project.project).splits()
+    changed = stale_saved_plan(saved, eval_splits, catalog_version)
+    if changed:
+        raise ApplyFailed(
+            [
+                "error: the saved plan is stale; these inputs changed since it was written:",
+                *[f"  {c}" for c in changed],
+                "run `tsqa plan -o PLAN` again",
+            ]
+        )
 
 
 def _limited(loaded: LoadedSpec, limit: int | None) -> LoadedSpec:

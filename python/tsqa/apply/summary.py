@@ -8,8 +8,9 @@ from rich.console import Console
 from rich.table import Table
 
 from tsqa.apply.run import ApplyResult
+from tsqa.stages.registry import YIELD_STAGES
 
-_COLUMNS = ("seeds", "normalise", "generate", "parse", "verify", "enrich", "dedup", "decontaminate", "package")
+_COLUMNS = tuple(s.value for s in YIELD_STAGES)
 
 
 def render_summary(result: ApplyResult, console: Console) -> None:

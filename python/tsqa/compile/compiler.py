@@ -5,7 +5,6 @@ dataset read in full."""
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -13,28 +12,33 @@ from tsqa import __version__
 from tsqa.compile.digest import input_digest
 from tsqa.compile.estimate import StageCost, TaskShape, estimate_stages, packaged_tokens, used_seed_rows
 from tsqa.compile.fingerprint import fingerprint, sha256_text
-from tsqa.compile.plan import BudgetViolation, Plan, StageEstimate, StagePlan, TaskPlan, Totals, Wave
+from tsqa.compile.identity import identity_label, model_identity
+from tsqa.compile.plan import (
+    BudgetViolation,
+    ModelCallPlan,
+    Plan,
+    StageEstimate,
+    StagePlan,
+    StageStatus,
+    TaskPlan,
+    Totals,
+    Wave,
+)
 from tsqa.compile.rates import rates_for
 from tsqa.compile.seed_sample import SAMPLE_ROWS, SeedSample, sample_seeds
 from tsqa.compile.stages import CHANGE_BY_STAGE, MODEL_STAGES, STAGE_ORDER, ChangeKind, Stage
 from tsqa.compile.tokens import TokenCounter, counter_for
-from tsqa.prompts import STAGE_VARIABLES, PromptStage, resolve_prompt_text
+from tsqa.prompts import STAGE_VARIABLES, resolve_prompt_text
 from tsqa.spec.load import LoadedProject, LoadedSpec
-from tsqa.spec.models import LmEvalSeed, VoteVerify
+from tsqa.spec.models import LmEvalSeed
 from tsqa.spec.models.project import OpenAIModel, VllmModel
 from tsqa.spec.templates import compile_template
+from tsqa.stages.base import FingerprintContext
+from tsqa.stages.dedup import group_key, shares_corpus
+from tsqa.stages.registry import REGISTRY
 from tsqa.store.state import AppliedState, TaskState
 
-PARSER_VERSION = 1  # bump when parse/validate rules change meaning: re-parses cached generations
-
-
-@dataclass(frozen=True)
-class _ModelStage:
-    stage: Stage
-    prompt_stage: PromptStage
-    model_name: str
-    prompts: dict[str, str]  # variant (or "") → template text
-    max_tokens: int
+Models = dict[str, VllmModel | OpenAIModel]
 
 
 def compile_plan(
@@ -97,15 +101,13 @@ def _dedup_peers(
 ) -> dict[str, list[str]]:
     """For tasks deduplicated across tasks: the enrich fingerprints of every task in their dedup
     group. They enter the dedup fingerprint, so regenerating one task re-dedups its peers (no GPU)."""
-    groups: dict[tuple[object, ...], list[tuple[str, str]]] = {}
+    groups: dict[object, list[tuple[str, str]]] = {}
     for loaded, sample in zip(specs, samples, strict=True):
-        d = loaded.spec.dedup
-        if not (d.enabled and "tasks" in d.against):
+        if not shares_corpus(loaded.spec):
             continue
-        stages, _ = _model_stages(loaded)
-        enrich = _fingerprints(loaded, stages, project.project.models, sample, catalog_version, [])[Stage.ENRICH]
-        key = (d.threshold, d.num_perm, d.ngram, d.shingle, "seeds" in d.against)
-        groups.setdefault(key, []).append((loaded.spec.task, enrich))
+        calls, _ = _model_calls(loaded, project.project.models)
+        enrich = _fingerprints(loaded, calls, sample, catalog_version, [])[Stage.ENRICH]
+        groups.setdefault(group_key(loaded.spec), []).append((loaded.spec.task, enrich))
     return {task: sorted(f"{t}:{fp}" for t, fp in members) for members in groups.values() for task, _ in members}
 
 
@@ -120,7 +122,7 @@ def _plan_task(
 ) -> tuple[TaskPlan, list[Path]]:
     spec, models = loaded.spec, project.project.models
     notes = list(sample.notes)
-    model_stages, prompt_files = _model_stages(loaded)
+    calls, prompt_files = _model_calls(loaded, models)
     eval_files = [(loaded.path.parent / f) for f in spec.decontaminate.eval_files]
     prompt_files += [f for f in eval_files if f.is_file()]  # their content enters the input digest
     # Saved dedup indexes of earlier runs: their content decides what this run drops.
@@ -128,8 +130,7 @@ def _plan_task(
     prompt_files += dedup_indexes
     fingerprints = _fingerprints(
         loaded,
-        model_stages,
-        models,
+        calls,
         sample,
         catalog_version,
         dedup_peers + [f"index:{sha256_text(f.read_bytes())}" for f in dedup_indexes],
@@ -139,22 +140,22 @@ def _plan_task(
     costs: dict[Stage, StageCost] = {}
     violations: list[BudgetViolation] = []
     methods = set()
-    for ms in model_stages.values():
-        model = models[ms.model_name]
+    for stage, call in calls.items():
+        model = models[call.model]
         counter = counter_for(model, project.path.parent)
         methods.add(counter.method)
-        tokens, worst, over = _prompt_tokens(ms, loaded, sample, counter, model.max_model_len)
-        costs[ms.stage] = StageCost(
-            tokens, ms.max_tokens, model.throughput_tokens_per_s, getattr(model, "tensor_parallel_size", 1)
+        tokens, worst, over = _prompt_tokens(call, loaded, sample, counter, model.max_model_len)
+        costs[stage] = StageCost(
+            tokens, call.max_tokens, model.throughput_tokens_per_s, getattr(model, "tensor_parallel_size", 1)
         )
         if over:
             violations.append(
                 BudgetViolation(
-                    stage=ms.stage,
-                    model=ms.model_name,
+                    stage=stage,
+                    model=call.model,
                     seed_id=worst[1],
                     prompt_tokens=worst[0],
-                    max_tokens=ms.max_tokens,
+                    max_tokens=call.max_tokens,
                     max_model_len=model.max_model_len,
                     violating_rows=over,
                     sampled_rows=max(len(sample.records), 1),
@@ -167,8 +168,8 @@ def _plan_task(
     shape = TaskShape(
         seed_rows=sample.rows or 0,
         per_seed=spec.generate.per_seed,
-        vote_samples=spec.verify.samples if isinstance(spec.verify, VoteVerify) else 0,
-        variants=len(spec.enrich.variants),
+        vote_samples=calls[Stage.SOLVE].samples if Stage.SOLVE in calls else 0,
+        variants=calls[Stage.ENRICH].requests_per_row,
         target_rows=spec.blend.target_rows,
         max_candidates=spec.blend.max_candidates,
     )
@@ -181,15 +182,16 @@ def _plan_task(
         needs_gpu = stage in gpu_stages and est.requests > 0
         if not needs_gpu and est.gpu_hours:
             est = est.model_copy(update={"gpu_hours": 0.0})
-        ms = model_stages.get(stage)
+        stage_call = calls.get(stage)
         stages.append(
             StagePlan(
                 stage=stage,
                 fingerprint=fingerprints[stage],
                 status=statuses[stage],
-                model=ms.model_name if ms else None,
+                model=stage_call.model if stage_call else None,
                 needs_gpu=needs_gpu,
                 estimate=est,
+                call=stage_call,
             )
         )
     expected = estimates[Stage.PACKAGE].rows_out
@@ -215,112 +217,63 @@ def _plan_task(
     ), prompt_files
 
 
-def _model_stages(loaded: LoadedSpec) -> tuple[dict[Stage, _ModelStage], list[Path]]:
-    spec = loaded.spec
+def _model_calls(loaded: LoadedSpec, models: Models) -> tuple[dict[Stage, ModelCallPlan], list[Path]]:
+    """Each model stage of the spec resolved: template texts, the model's identity, sampling,
+    chunking; and the prompt files read (their content enters the plan's input digest)."""
     files: list[Path] = []
-
-    def text(path: tuple[str | int, ...], ref: object) -> str:
-        base = loaded.ref(path).file.parent
-        if hasattr(ref, "file"):
-            files.append(base / ref.file)  # type: ignore[attr-defined]
-        return resolve_prompt_text(ref, base)
-
-    verify = spec.verify
-    solve_ref = verify.prompt if isinstance(verify, VoteVerify) else "solve"
-    solve_model = verify.model if isinstance(verify, VoteVerify) else spec.generate.model
-    solve_tokens = verify.sampling.max_tokens if isinstance(verify, VoteVerify) else 1024
-    stages = {
-        Stage.GENERATE: _ModelStage(
-            Stage.GENERATE,
-            "generate",
-            spec.generate.model,
-            {"": text(("generate", "prompt"), spec.generate.prompt)},
-            spec.generate.sampling.max_tokens,
-        ),
-        Stage.SOLVE: _ModelStage(
-            Stage.SOLVE, "solve", solve_model, {"": text(("verify", "prompt"), solve_ref)}, solve_tokens
-        ),
-        Stage.ENRICH: _ModelStage(
-            Stage.ENRICH,
-            "enrich",
-            spec.enrich.model,
-            {v: text(("enrich", "prompts", v), spec.enrich.prompts.get(v, v)) for v in spec.enrich.variants},
-            spec.enrich.sampling.max_tokens,
-        ),
-    }
-    return stages, files
+    calls: dict[Stage, ModelCallPlan] = {}
+    for sdef in REGISTRY:
+        declared = sdef.model_call(loaded.spec)
+        if declared is None:
+            continue
+        prompts = {}
+        for variant, source in declared.prompts.items():
+            base = loaded.ref(source.path).file.parent
+            if hasattr(source.ref, "file"):
+                files.append(base / source.ref.file)
+            prompts[variant] = resolve_prompt_text(source.ref, base)
+        model = models[declared.model]
+        calls[sdef.stage] = ModelCallPlan(
+            model=declared.model,
+            identity=model_identity(model),
+            prompt_stage=declared.prompt_stage,
+            prompts=prompts,
+            sampling=declared.sampling.model_dump(mode="json"),
+            samples=declared.samples,
+            requests_per_row=declared.requests_per_row,
+            chunk_size=getattr(model, "chunk_size", DEFAULT_CHUNK_SIZE),
+        )
+    return calls, files
 
 
-def _model_identity(model: VllmModel | OpenAIModel) -> dict[str, Any]:
-    # What determines the outputs: weights, revision, numerics. Not endpoints, concurrency or timeouts.
-    identity: dict[str, Any] = {"model": model.model, "revision": model.revision}
-    if isinstance(model, VllmModel):
-        identity |= {"tokenizer": model.tokenizer, "dtype": model.dtype}
-    return identity
+# Requests per chunk for engines that declare none (openai): a shard and a resume point each.
+DEFAULT_CHUNK_SIZE = 1024
 
 
 def _fingerprints(
     loaded: LoadedSpec,
-    model_stages: dict[Stage, _ModelStage],
-    models: dict[str, VllmModel | OpenAIModel],
+    calls: dict[Stage, ModelCallPlan],
     sample: SeedSample,
     catalog_version: str | None,
     dedup_peers: list[str],
     eval_data: list[str] | None = None,
 ) -> dict[Stage, str]:
-    spec = loaded.spec
-    seed = spec.seed.model_dump(mode="json", exclude={"license", "columns"})
-    meta = sorted(sha256_text(p.read_bytes()) for p in sample.meta_files)
-    verify = spec.verify.model_dump(mode="json", exclude={"model", "prompt", "samples", "sampling"})
-
-    def model_inputs(stage: Stage) -> dict[str, Any]:
-        ms = model_stages[stage]
-        return {"model": _model_identity(models[ms.model_name]), "prompts": ms.prompts}
-
-    inputs: dict[Stage, dict[str, Any]] = {
-        Stage.SEEDS: {"seed": seed, "snapshot": meta},
-        Stage.NORMALISE: {
-            "format": spec.format,
-            "fields": spec.fields.model_dump(mode="json"),
-            "rules": catalog_version if isinstance(spec.seed, LmEvalSeed) else None,
-        },
-        Stage.GENERATE: {
-            **model_inputs(Stage.GENERATE),
-            "per_seed": spec.generate.per_seed,
-            "sampling": spec.generate.sampling.model_dump(mode="json"),
-            "task": spec.task,
-            "description": spec.description,
-        },
-        Stage.PARSE: {"parser": PARSER_VERSION, "format": spec.format},
-        Stage.SOLVE: (
-            {
-                **model_inputs(Stage.SOLVE),
-                "samples": spec.verify.samples,
-                "sampling": spec.verify.sampling.model_dump(mode="json"),
-            }
-            if isinstance(spec.verify, VoteVerify)
-            else {"kind": "none"}
-        ),
-        Stage.VERIFY: verify,
-        Stage.ENRICH: {
-            **model_inputs(Stage.ENRICH),
-            "variants": list(spec.enrich.variants),
-            "sampling": spec.enrich.sampling.model_dump(mode="json"),
-        },
-        Stage.DEDUP: {**spec.dedup.model_dump(mode="json"), "peers": dedup_peers},
-        Stage.DECONTAMINATE: {**spec.decontaminate.model_dump(mode="json"), "eval_data": eval_data or []},
-        Stage.PACKAGE: {"license": spec.seed.license, "group": spec.group},
-        Stage.BLEND: {"weight": spec.blend.weight},
-    }
+    ctx = FingerprintContext(
+        snapshot=sorted(sha256_text(p.read_bytes()) for p in sample.meta_files),
+        catalog_version=catalog_version,
+        calls=calls,
+        dedup_peers=dedup_peers,
+        eval_data=eval_data or [],
+    )
     out: dict[Stage, str] = {}
     upstream: str | None = None
-    for stage in STAGE_ORDER:
-        upstream = out[stage] = fingerprint(inputs[stage], upstream)
+    for sdef in REGISTRY:
+        upstream = out[sdef.stage] = fingerprint(sdef.fingerprint_inputs(loaded.spec, ctx), upstream)
     return out
 
 
 def _prompt_tokens(
-    ms: _ModelStage,
+    call: ModelCallPlan,
     loaded: LoadedSpec,
     sample: SeedSample,
     counter: TokenCounter,
@@ -328,7 +281,7 @@ def _prompt_tokens(
 ) -> tuple[float, tuple[int, str], int]:
     """Mean prompt tokens over the sample, the worst (tokens, seed id), and rows over budget."""
     spec = loaded.spec
-    allowed = STAGE_VARIABLES[ms.prompt_stage]
+    allowed = STAGE_VARIABLES[call.prompt_stage]
     base = {
         "task": spec.task,
         "description": spec.description,
@@ -341,7 +294,7 @@ def _prompt_tokens(
     ]
     counts: list[tuple[int, str]] = []
     for record in records:
-        for variant, text in ms.prompts.items():
+        for variant, text in call.prompts.items():
             values = {**base, **record, "variant": variant}
             try:
                 rendered = compile_template(text).render(**{k: v for k, v in values.items() if k in allowed})
@@ -350,14 +303,14 @@ def _prompt_tokens(
             counts.append((counter.count_prompt(rendered), str(record.get("seed_id", ""))))
     if not counts:
         return 0.0, (0, ""), 0
-    over = sum(1 for tokens, _ in counts if tokens + ms.max_tokens > max_model_len)
+    over = sum(1 for tokens, _ in counts if tokens + call.max_tokens > max_model_len)
     return sum(t for t, _ in counts) / len(counts), max(counts), over
 
 
-def _diff(fingerprints: dict[Stage, str], applied: TaskState | None) -> tuple[ChangeKind, dict[Stage, str]]:
+def _diff(fingerprints: dict[Stage, str], applied: TaskState | None) -> tuple[ChangeKind, dict[Stage, StageStatus]]:
     if applied is None:
         return ChangeKind.NEW, dict.fromkeys(STAGE_ORDER, "new")
-    statuses: dict[Stage, str] = {}
+    statuses: dict[Stage, StageStatus] = {}
     first_changed: Stage | None = None
     for stage in STAGE_ORDER:
         if first_changed is not None:
@@ -371,7 +324,7 @@ def _diff(fingerprints: dict[Stage, str], applied: TaskState | None) -> tuple[Ch
     return change, statuses
 
 
-def _stages_needing_gpu(statuses: dict[Stage, str]) -> set[Stage]:
+def _stages_needing_gpu(statuses: dict[Stage, StageStatus]) -> set[Stage]:
     """Model stages whose requests change: a changed model stage and every model stage after it.
     A change in a non-model stage (parse, verify) is served from the response cache, except for
     rows it newly admits; those are not counted."""
@@ -411,7 +364,7 @@ def _waves(project: LoadedProject, tasks: list[TaskPlan]) -> list[Wave]:
                 by_model.setdefault(plan.model, []).append((task.task, plan.estimate))
         for name, items in by_model.items():
             model = models[name]
-            identity = f"{model.model}@{model.revision or 'default'}"
+            identity = identity_label(model)
             gpus = model.workers * getattr(model, "tensor_parallel_size", 1)
             gpu_hours = sum(e.gpu_hours for _, e in items)
             wave = Wave(
@@ -440,7 +393,7 @@ def _waves(project: LoadedProject, tasks: list[TaskPlan]) -> list[Wave]:
 
 def _totals(tasks: list[TaskPlan]) -> Totals:
     def stage_sum(field: str) -> float:
-        return sum(getattr(s.estimate, field) for t in tasks for s in t.stages if s.needs_gpu)
+        return float(sum(getattr(s.estimate, field) for t in tasks for s in t.stages if s.needs_gpu))
 
     return Totals(
         tasks=len(tasks),

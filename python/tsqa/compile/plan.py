@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict
 
 from tsqa.compile.stages import ChangeKind, Stage
 
-PLAN_FORMAT_VERSION = 1
+# 2: stages carry their resolved model call (the plan is the program apply executes).
+PLAN_FORMAT_VERSION = 2
 
 StageStatus = Literal["new", "unchanged", "changed", "stale"]
 """new: never applied; changed: its own inputs changed; stale: an upstream stage changed."""
@@ -30,6 +31,33 @@ class StageEstimate(_Model):
     gpu_hours: float = 0
 
 
+class ModelCallPlan(_Model):
+    """A model stage resolved for one task: everything apply needs to build its requests, so a
+    saved plan is executed as written (apply re-reads no prompt file and re-derives no model)."""
+
+    model: str
+    """Project model name (the engine config in tsqa.yaml)."""
+    identity: dict[str, Any]
+    """What determines the outputs (compile/identity.py): in the fingerprint and every cache key."""
+    prompt_stage: Literal["generate", "enrich", "solve"]
+    """Which stage's prompt variables the templates may use."""
+    prompts: dict[str, str]
+    """Variant ("" for single-prompt stages) → template text, resolved from built-ins or files."""
+    sampling: dict[str, Any]
+    """The spec's sampling (JSON form); per-request seeds derive from it."""
+    samples: int = 1
+    """Sequences sampled per request (votes)."""
+    requests_per_row: int = 1
+    """Requests per input row (enrichment: one per variant); apply asserts it builds exactly
+    rows_in × requests_per_row requests."""
+    chunk_size: int
+    """Requests per chunk: one shard and one resume point each."""
+
+    @property
+    def max_tokens(self) -> int:
+        return int(self.sampling["max_tokens"])
+
+
 class StagePlan(_Model):
     stage: Stage
     fingerprint: str
@@ -39,6 +67,8 @@ class StagePlan(_Model):
     needs_gpu: bool = False
     """True when this apply must call the model for this stage (not served by done work or the cache)."""
     estimate: StageEstimate = StageEstimate()
+    call: ModelCallPlan | None = None
+    """The resolved model call, for model stages that call a model in this task."""
 
 
 class BudgetViolation(_Model):
@@ -81,6 +111,13 @@ class TaskPlan(_Model):
     violations: list[BudgetViolation] = []
     notes: list[str] = []
 
+    def stage(self, stage: Stage) -> StagePlan:
+        return next(s for s in self.stages if s.stage is stage)
+
+    @property
+    def fingerprints(self) -> dict[Stage, str]:
+        return {s.stage: s.fingerprint for s in self.stages}
+
 
 class Wave(_Model):
     """One engine load: every task's work for one model and stage kind, batched together."""
@@ -120,6 +157,9 @@ class Plan(_Model):
     tasks: list[TaskPlan]
     waves: list[Wave]
     totals: Totals
+
+    def task(self, name: str) -> TaskPlan:
+        return next(t for t in self.tasks if t.task == name)
 
     @property
     def has_work(self) -> bool:

@@ -1,7 +1,7 @@
 """Saved plans (`tsqa plan -o plan.json`) and the applied state they lead to.
 
-A saved plan records the sha256 of every input; `tsqa apply plan.json` recompiles from the same
-project and refuses the plan when any input differs (terraform's stale-plan rule).
+A saved plan records the sha256 of every input; `tsqa apply plan.json` re-hashes them and refuses
+the plan when any differs (terraform's stale-plan rule), then executes the plan as written.
 """
 
 from __future__ import annotations
@@ -11,7 +11,9 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
-from tsqa.compile.digest import changed_inputs
+from tsqa import __version__
+from tsqa.compile.digest import changed_inputs, input_digest
+from tsqa.compile.fingerprint import sha256_text
 from tsqa.compile.plan import PLAN_FORMAT_VERSION, Plan
 from tsqa.store.state import AppliedState, TaskState
 
@@ -45,6 +47,27 @@ def stale_inputs(saved: Plan, current: Plan) -> list[str]:
     if saved.input_digest == current.input_digest:
         return []
     return changed_inputs(saved.inputs, current.inputs) or ["tsqa version or lm-eval catalogue"]
+
+
+def current_inputs(saved: Plan, extra_inputs: list[Path]) -> dict[str, str]:
+    """The content hashes, now, of the saved plan's inputs and of `extra_inputs` (inputs that may
+    have appeared since, e.g. eval splits fetched later); a file that is gone hashes to ''."""
+    paths = {*saved.inputs, *(str(p) for p in extra_inputs)}
+    out = {}
+    for path in sorted(paths):
+        try:
+            out[path] = sha256_text(Path(path).read_bytes())
+        except OSError:
+            out[path] = ""
+    return out
+
+
+def stale_saved_plan(saved: Plan, extra_inputs: list[Path], catalog_version: str | None) -> list[str]:
+    """Why a saved plan may no longer be applied, without recompiling it: every input re-hashed."""
+    current = {p: h for p, h in current_inputs(saved, extra_inputs).items() if h}
+    if input_digest(current, {"tsqa": __version__, "catalog": catalog_version}) == saved.input_digest:
+        return []
+    return changed_inputs(saved.inputs, current) or ["tsqa version or lm-eval catalogue"]
 
 
 def applied_state(plan: Plan, previous: AppliedState, measured: dict[str, TaskState] | None = None) -> AppliedState:

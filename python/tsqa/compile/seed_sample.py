@@ -74,7 +74,7 @@ def _meta_file(store: Any, loaded: LoadedSpec) -> Path:
     from tsqa.seeds.source import resolve_seed
     from tsqa.seeds.store import META_FILE
 
-    return store.folder(resolve_seed(loaded.spec, load_catalog())) / META_FILE
+    return Path(store.folder(resolve_seed(loaded.spec, load_catalog()))) / META_FILE
 
 
 def _file_sample(loaded: LoadedSpec, notes: list[str], sample_rows: int) -> list[dict[str, Any]]:

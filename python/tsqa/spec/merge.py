@@ -35,7 +35,7 @@ def merge_stage_defaults(spec: dict[str, Any], defaults: Any) -> tuple[dict[str,
 def _same_kind(own: dict[str, Any], default: dict[str, Any]) -> bool:
     # A spec that picks another kind of verification replaces the default block whole:
     # `samples` of a default vote means nothing to `kind: none`.
-    return own.get("kind", "vote") == default.get("kind", "vote")
+    return bool(own.get("kind", "vote") == default.get("kind", "vote"))
 
 
 def _deep_merge(

@@ -9,11 +9,22 @@ with the semantic answer, never only a letter.
 from __future__ import annotations
 
 import re
-from typing import Any
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any
 
-from tsqa.curate.vote import majority_vote
+import pyarrow as pa
+
+from tsqa.compile.stages import Stage
+from tsqa.spec.models import TaskSpec
+from tsqa.stages.base import Filtered, FingerprintContext, ModelCall, ModelStageDef, PromptSource, TaskContext
 from tsqa.stages.output_schema import LETTERS
+from tsqa.stages.requests import enrich_requests
+from tsqa.stages.schema import SCHEMAS, rejects_from, to_table
 from tsqa.stages.verify import vote_mode
+
+if TYPE_CHECKING:
+    from tsqa.compile.plan import ModelCallPlan
+    from tsqa.engines.base import Request, Result
 
 _FINAL_MARKERS = ("the final answer is", "final answer:")
 
@@ -37,6 +48,8 @@ def check_enrichments(fmt: str, rows: list[dict[str, Any]]) -> list[str]:
         if r == "kept" and any(m in row["text"].lower() for m in _FINAL_MARKERS)
     ]
     if checkable:
+        from tsqa.curate.vote import majority_vote
+
         vote = majority_vote(
             [[rows[i]["text"]] for i in checkable],
             mode=mode,  # type: ignore[arg-type]
@@ -74,3 +87,65 @@ _FINAL_TAIL = re.compile(r"(?:the\s+)?final\s+answer(?:\s+is)?\s*:?[^\n]*\s*$", 
 def _strip_final_line(text: str) -> str:
     """Drop a closing "The final answer is: …" (the packaged text ends with the semantic answer)."""
     return _FINAL_TAIL.sub("", text.strip()).strip()
+
+
+class EnrichStage(ModelStageDef):
+    stage = Stage.ENRICH
+    reads = Stage.VERIFY
+    schema = SCHEMAS["enrich"]
+
+    def model_call(self, spec: TaskSpec) -> ModelCall:
+        e = spec.enrich
+        return ModelCall(
+            role="enricher",
+            model=e.model,
+            prompt_stage="enrich",
+            prompts={v: PromptSource(e.prompts.get(v, v), ("enrich", "prompts", v)) for v in e.variants},
+            sampling=e.sampling,
+            requests_per_row=len(e.variants),
+        )
+
+    def fingerprint_inputs(self, spec: TaskSpec, ctx: FingerprintContext) -> dict[str, Any]:
+        return {
+            **ctx.model_inputs(self.stage),
+            "variants": list(spec.enrich.variants),
+            "sampling": spec.enrich.sampling.model_dump(mode="json"),
+        }
+
+    def requests(self, task: TaskContext, call: ModelCallPlan, rows: pa.Table) -> tuple[list[Request], list[int]]:
+        requests = enrich_requests(task.spec, call, rows.to_pylist())
+        per_row = len(call.prompts)
+        return requests, [i // per_row for i in range(len(requests))]
+
+    def collect(
+        self, task: TaskContext, source: pa.Table, requests: Sequence[Request], results: Mapping[str, Result]
+    ) -> Filtered:
+        rows = source.to_pylist()
+        checks = []
+        for req, row in zip(requests, rows, strict=True):
+            res = results[req.id]
+            text = res.texts[0] if res.ok and res.texts else None
+            row["variant"] = req.id.rsplit("/", 1)[1]
+            row["enrichment"] = text
+            checks.append(
+                {
+                    "text": text or "",
+                    "error": res.error,
+                    "finish_reason": res.finish_reasons[0] if res.finish_reasons else None,
+                    "options": row["options"],
+                    "answer_index": row["answer_index"],
+                    "answer_text": row["answer_text"],
+                }
+            )
+        reasons = check_enrichments(task.spec.format, checks)
+        kept = [row for row, reason in zip(rows, reasons, strict=True) if reason == "kept"]
+        dropped = [(req.id, reason, check) for req, reason, check in zip(requests, reasons, checks, strict=True)]
+        dropped = [d for d in dropped if d[1] != "kept"]
+        return Filtered(
+            to_table("enrich", kept),
+            rejects_from(
+                [d[0] for d in dropped],
+                [d[1] for d in dropped],
+                [(d[2]["error"] or d[2]["text"])[:300] for d in dropped],
+            ),
+        )

@@ -9,13 +9,20 @@ core, computed for the whole batch at once).
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import numpy as np
+import pyarrow as pa
 
-from tsqa.curate.neardup import minhash_signatures
+from tsqa.compile.stages import Stage
+from tsqa.spec.models import TaskSpec
+from tsqa.stages.base import Filtered, FingerprintContext, StageDef, TaskContext
 from tsqa.stages.output_schema import BOUNDS, LETTERS
+from tsqa.stages.schema import SCHEMAS, rejects_from, to_table
+
+if TYPE_CHECKING:
+    from tsqa.store.manifest import Manifest
 
 NEAR_COPY_JACCARD = 0.7  # estimated Jaccard of word 3-grams with the seed question
 
@@ -142,6 +149,10 @@ def _within(text: str, bounds: tuple[int, int]) -> bool:
 def _drop_near_copies(pending: list[tuple[dict[str, Any], str]], result: ParseResult) -> None:
     if not pending:
         return
+    import numpy as np
+
+    from tsqa.curate.neardup import minhash_signatures
+
     new = minhash_signatures([q["question"] for q, _ in pending], ngram=3, num_perm=128)
     seeds = minhash_signatures([s for _, s in pending], ngram=3, num_perm=128)
     similarity = (new == seeds).mean(axis=1)
@@ -155,3 +166,44 @@ def _drop_near_copies(pending: list[tuple[dict[str, Any], str]], result: ParseRe
             )
         else:
             result.questions.append(question)
+
+
+# -- the stage -------------------------------------------------------------------------------------
+PARSER_VERSION = 1  # bump when parse/validate rules change meaning: re-parses cached generations
+
+
+class ParseStage(StageDef):
+    stage = Stage.PARSE
+    reads = Stage.GENERATE
+    schema = SCHEMAS["parse"]
+    keep_rate = True
+
+    def fingerprint_inputs(self, spec: TaskSpec, ctx: FingerprintContext) -> dict[str, Any]:
+        return {"parser": PARSER_VERSION, "format": spec.format}
+
+    def process(self, rows: pa.Table, task: TaskContext) -> Filtered:
+        candidates = [
+            Candidate(
+                r["candidate_id"],
+                r["seed_id"],
+                r["seed_question"],
+                r["n_options"],
+                r["text"],
+                r["finish_reason"],
+                r["error"],
+            )
+            for r in rows.to_pylist()
+        ]
+        result = parse_candidates(task.spec.format, candidates, with_context=task.with_context)
+        rejects = result.rejects
+        return Filtered(
+            to_table("parse", result.questions),
+            rejects_from(
+                [r["candidate_id"] for r in rejects], [r["reason"] for r in rejects], [r["detail"] for r in rejects]
+            ),
+        )
+
+    def measured_keep(self, manifests: Mapping[str, Manifest], spec: TaskSpec) -> float | None:
+        # Questions kept per question asked for (a response holds up to per_seed of them).
+        asked = manifests[Stage.GENERATE.value].rows_out * spec.generate.per_seed
+        return manifests[self.stage.value].rows_out / asked if asked else None

@@ -13,9 +13,11 @@ from typing import Any
 
 import pyarrow as pa
 
-from tsqa.curate.vote import majority_vote
-from tsqa.spec.models import VoteVerify
+from tsqa.compile.stages import Stage
+from tsqa.spec.models import TaskSpec, VoteVerify
+from tsqa.stages.base import Filtered, FingerprintContext, StageDef, TaskContext
 from tsqa.stages.output_schema import LETTERS
+from tsqa.stages.schema import SCHEMAS, rejects_from, to_table
 
 _MODE_BY_EXTRACTOR = {
     "option": "multiple_choice",
@@ -57,6 +59,8 @@ def verify_by_vote(questions: list[dict[str, Any]], samples: list[list[str]], fm
                 schema=_SCHEMA,
             )
         )
+    from tsqa.curate.vote import majority_vote
+
     options = [q["options"] for q in questions] if fmt == "multiple_choice" else None
     references = [LETTERS[q["answer_index"]] if fmt == "multiple_choice" else q["answer_text"] for q in questions]
     result = majority_vote(samples, mode=mode, options=options, references=references)  # type: ignore[arg-type]
@@ -103,3 +107,36 @@ _SCHEMA = pa.schema(
         ("reason", pa.string()),
     ]
 )
+
+
+class VerifyStage(StageDef):
+    stage = Stage.VERIFY
+    reads = Stage.SOLVE
+    schema = SCHEMAS["verify"]
+    keep_rate = True
+
+    def fingerprint_inputs(self, spec: TaskSpec, ctx: FingerprintContext) -> dict[str, Any]:
+        # The solver's model, prompt, samples and sampling are solve's inputs, not the vote's.
+        return spec.verify.model_dump(mode="json", exclude={"model", "prompt", "samples", "sampling"})
+
+    def process(self, rows: pa.Table, task: TaskContext) -> Filtered:
+        spec = task.spec
+        records = rows.to_pylist()
+        if not isinstance(spec.verify, VoteVerify):
+            kept = [{**r, "winner": None, "votes": 0, "total": 0, "agreement": None} for r in records]
+            return Filtered(to_table("verify", kept))
+        failed = [r for r in records if r.get("error")]
+        voting = [r for r in records if not r.get("error")]
+        verdicts = verify_by_vote(voting, [r["samples"] for r in voting], spec.format, spec.verify).table.to_pylist()
+        ids = [r["question_id"] for r in failed]
+        reasons = ["engine_error"] * len(failed)
+        details = [(r["error"] or "")[:300] for r in failed]
+        kept = []
+        for row, verdict in zip(voting, verdicts, strict=True):
+            if verdict["kept"]:
+                kept.append({**row, **{k: verdict[k] for k in ("winner", "votes", "total", "agreement")}})
+            else:
+                ids.append(row["question_id"])
+                reasons.append(verdict["reason"])
+                details.append(f"winner {verdict['winner']!r}, {verdict['votes']}/{verdict['total']} votes")
+        return Filtered(to_table("verify", kept), rejects_from(ids, reasons, details))

@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import os
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 
 import pyarrow as pa
@@ -47,11 +48,11 @@ def existing_shards(folder: Path) -> dict[int, Path]:
     return {int(p.stem.split("-")[1]): p for p in folder.glob(SHARD_GLOB)}
 
 
-def read_shards(folder: Path) -> pa.Table | None:
+def read_shards(folder: Path, columns: list[str] | None = None) -> pa.Table | None:
     shards = existing_shards(folder)
     if not shards:
         return None
-    tables = [pq.read_table(shards[i]) for i in sorted(shards)]
+    tables = [pq.read_table(shards[i], columns=columns) for i in sorted(shards)]
     return pa.concat_tables(tables, promote_options="default")
 
 
@@ -76,3 +77,63 @@ def _fsync_dir(folder: Path) -> None:
         os.fsync(fd)
     finally:
         os.close(fd)
+
+
+def iter_shards(folder: Path, columns: list[str] | None = None) -> Iterator[pa.Table]:
+    """The shards of `folder` in order, one table at a time (memory: one shard)."""
+    shards = existing_shards(folder)
+    for index in sorted(shards):
+        yield pq.read_table(shards[index], columns=columns)
+
+
+def shard_rows(folder: Path) -> int:
+    """Rows in all shards of `folder`, from the Parquet footers (no data read)."""
+    return sum(int(pq.ParquetFile(p).metadata.num_rows) for p in existing_shards(folder).values())
+
+
+class ShardWriter:
+    """Writes a stream of tables as shards of at most `rows_per_shard` rows (`output.shard_rows`),
+    buffering at most one shard. Shards are numbered from 0 in the order rows arrive."""
+
+    def __init__(self, folder: Path, rows_per_shard: int, schema: pa.Schema | None = None) -> None:
+        self.folder, self.rows_per_shard, self.schema = folder, rows_per_shard, schema
+        self.written = 0
+        self.rows = 0
+        self._buffer: list[pa.Table] = []
+        self._buffered = 0
+
+    def write(self, table: pa.Table) -> None:
+        if self.schema is None:
+            self.schema = table.schema
+        if not table.num_rows:
+            return
+        self._buffer.append(table)
+        self._buffered += table.num_rows
+        self.rows += table.num_rows
+        while self._buffered >= self.rows_per_shard:
+            self._emit(self.rows_per_shard)
+
+    def close(self, *, empty_shard: bool = True) -> int:
+        """Flush the rest; with `empty_shard`, a stream of no rows still writes one empty shard (so
+        readers know the schema). Returns the number of shards written."""
+        if self._buffered:
+            self._emit(self._buffered)
+        elif empty_shard and not self.written and self.schema is not None:
+            write_shard(self.folder, 0, self.schema.empty_table())
+            self.written = 1
+        return self.written
+
+    def _emit(self, rows: int) -> None:
+        table = pa.concat_tables(self._buffer, promote_options="default")
+        write_shard(self.folder, self.written, table.slice(0, rows).combine_chunks())
+        self.written += 1
+        rest = table.slice(rows)
+        self._buffer = [rest] if rest.num_rows else []
+        self._buffered = rest.num_rows
+
+
+def clear_shards(folder: Path) -> None:
+    """Remove every shard of a stage that did not complete (it is rewritten from the start)."""
+    for path in existing_shards(folder).values():
+        path.unlink()
+    remove_stray_temporaries(folder)

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Final
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 # Bump when the meaning of a spec field changes; fingerprints and saved plans record it.
-SPEC_FORMAT_VERSION = 1
+SPEC_FORMAT_VERSION: Final = 1
 
 
 class SpecModel(BaseModel):

@@ -24,7 +24,8 @@ def _prompt_kind(value: Any) -> str | None:
         return "prompt:name"
     if isinstance(value, dict):
         return "prompt:file" if "file" in value else "prompt:inline" if "inline" in value else None
-    return {PromptFile: "prompt:file", PromptInline: "prompt:inline"}.get(type(value))
+    kinds: dict[type, str] = {PromptFile: "prompt:file", PromptInline: "prompt:inline"}
+    return kinds.get(type(value))
 
 
 PromptRef = Annotated[

@@ -10,15 +10,30 @@ from typing import Any
 import pyarrow.parquet as pq
 
 from tsqa.compile.plan import Plan
+from tsqa.compile.stages import Stage
 from tsqa.compile.tokens import TokenCounter
+from tsqa.spec.models import TaskSpec
+from tsqa.stages.base import FingerprintContext, Kind, StageDef
 
 BLEND_FORMAT_VERSION = 1
+
+
+class BlendStage(StageDef):
+    """Written once per apply from every task's packaged dataset (the run's blend.json)."""
+
+    stage = Stage.BLEND
+    kind = Kind.SINK
+    reads = Stage.PACKAGE
+    in_yield = False
+
+    def fingerprint_inputs(self, spec: TaskSpec, ctx: FingerprintContext) -> dict[str, Any]:
+        return {"weight": spec.blend.weight}
 
 
 def build_blend(
     plan: Plan, dataset_dirs: dict[str, Path], run_root: Path, counters: dict[str, TokenCounter]
 ) -> dict[str, Any]:
-    tasks = []
+    tasks: list[dict[str, Any]] = []
     for task in plan.tasks:
         shards = []
         for path in sorted(dataset_dirs[task.task].glob("part-*.parquet")):
@@ -40,10 +55,11 @@ def build_blend(
         )
     total_weight = sum(t["weight"] for t in tasks if t["tokens"]) or 1.0
     data_path: list[Any] = []
-    for task in tasks:
-        for shard in task["shards"]:
-            if task["tokens"] and shard["tokens"]:
-                data_path += [round(task["weight"] / total_weight * shard["tokens"] / task["tokens"], 8), shard["path"]]
+    for entry in tasks:
+        for shard in entry["shards"]:
+            if entry["tokens"] and shard["tokens"]:
+                share = entry["weight"] / total_weight * shard["tokens"] / entry["tokens"]
+                data_path += [round(share, 8), shard["path"]]
     return {
         "format": BLEND_FORMAT_VERSION,
         "project": plan.project,

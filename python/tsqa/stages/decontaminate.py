@@ -9,18 +9,43 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+import pyarrow as pa
 import pyarrow.parquet as pq
 
-from tsqa.curate.contamination import build_contamination_index, contamination
+from tsqa.compile.stages import Stage
 from tsqa.spec.load import LoadedSpec
+from tsqa.spec.models import TaskSpec
+from tsqa.stages.base import Filtered, FingerprintContext, StageDef, StageError, TaskContext
 from tsqa.stages.enrich import render_text
+from tsqa.stages.schema import SCHEMAS, rejects_from, to_table
 
 EvalSources = tuple[tuple[str, float], ...]
 """(path, mtime) of every eval file: the cache key of the index built from them."""
 
 
-class EvalFileError(Exception):
+class EvalFileError(StageError):
     pass
+
+
+class DecontaminateStage(StageDef):
+    stage = Stage.DECONTAMINATE
+    reads = Stage.DEDUP
+    schema = SCHEMAS["decontaminate"]
+    keep_rate = True
+
+    def fingerprint_inputs(self, spec: TaskSpec, ctx: FingerprintContext) -> dict[str, Any]:
+        # eval_data: content hashes of the eval store's splits and the spec's eval files.
+        return {**spec.decontaminate.model_dump(mode="json"), "eval_data": ctx.eval_data}
+
+    def process(self, rows: pa.Table, task: TaskContext) -> Filtered:
+        from tsqa.seeds.eval_store import EvalStore
+
+        store = EvalStore.for_project(task.project.path, task.project.project).splits()
+        kept, rejects = decontaminate(task.loaded, rows.to_pylist(), eval_sources(task.loaded, store))
+        return Filtered(
+            to_table("decontaminate", kept),
+            rejects_from([r["id"] for r in rejects], [r["reason"] for r in rejects], [r["detail"] for r in rejects]),
+        )
 
 
 def eval_sources(loaded: LoadedSpec, store_files: list[Path]) -> EvalSources:
@@ -39,6 +64,8 @@ def decontaminate(
     settings = loaded.spec.decontaminate
     if not settings.enabled or not sources or not rows:
         return rows, []
+    from tsqa.curate.contamination import contamination
+
     ids, index = _index(sources, settings.ngram)
     result = contamination([render_text(r) for r in rows], index)
     kept, rejects = [], []
@@ -59,6 +86,8 @@ def decontaminate(
 
 @lru_cache(maxsize=16)
 def _index(sources: EvalSources, ngram: int) -> tuple[list[str], Any]:
+    from tsqa.curate.contamination import build_contamination_index
+
     ids: list[str] = []
     texts: list[str] = []
     for path, _ in sources:

@@ -1,4 +1,5 @@
-"""Arrow schemas of the rows each stage writes, so shards of one stage always concatenate."""
+"""Arrow schemas of every stage table, in one place, so shards of one stage always concatenate and
+a stage's reader and writer can never disagree. Seeds keep the source's own columns (no schema)."""
 
 from __future__ import annotations
 
@@ -89,10 +90,29 @@ for _stage in ("dedup", "decontaminate"):
     SCHEMAS[_stage] = SCHEMAS["enrich"]
 
 
+REJECTS = SCHEMAS["rejects"]
+
+
 def to_table(stage: str, rows: list[dict[str, Any]]) -> pa.Table:
     schema = SCHEMAS[stage]
     return pa.Table.from_pylist([{f: r.get(f) for f in schema.names} for r in rows], schema=schema)
 
 
+def conform(table: pa.Table, schema: pa.Schema) -> pa.Table:
+    """`table` with exactly `schema`'s columns, in order and type (missing columns are null)."""
+    columns = [
+        table.column(f.name).cast(f.type) if f.name in table.column_names else pa.nulls(table.num_rows, f.type)
+        for f in schema
+    ]
+    return pa.Table.from_arrays(columns, schema=schema)
+
+
 def rejects_table(rows: list[dict[str, Any]]) -> pa.Table:
     return to_table("rejects", rows)
+
+
+def rejects_from(ids: Any, reasons: Any, details: Any) -> pa.Table:
+    """A rejects table from three columns (Arrow arrays or Python sequences)."""
+    return pa.Table.from_arrays(
+        [pa.array(ids, pa.string()), pa.array(reasons, pa.string()), pa.array(details, pa.string())], schema=REJECTS
+    )

@@ -1,9 +1,11 @@
-"""Build the model requests of each model stage from its input rows (pure functions)."""
+"""Build the requests of each model stage from its input rows and its resolved call (the plan's
+prompt texts and sampling). Pure functions; every template render is bounded by the sandbox."""
 
 from __future__ import annotations
 
 from typing import Any
 
+from tsqa.compile.plan import ModelCallPlan
 from tsqa.engines.base import ChatMessage, Request, Sampling, derive_seed
 from tsqa.prompts import STAGE_VARIABLES, PromptStage
 from tsqa.spec.models import TaskSpec
@@ -29,7 +31,7 @@ def render(template: str, stage: PromptStage, values: dict[str, Any]) -> str:
     return compile_template(template).render(**{k: v for k, v in values.items() if k in allowed})
 
 
-def _task_values(spec: TaskSpec) -> dict[str, Any]:
+def task_values(spec: TaskSpec) -> dict[str, Any]:
     return {
         "task": spec.task,
         "description": spec.description,
@@ -39,7 +41,7 @@ def _task_values(spec: TaskSpec) -> dict[str, Any]:
     }
 
 
-def _record_values(row: dict[str, Any]) -> dict[str, Any]:
+def record_values(row: dict[str, Any]) -> dict[str, Any]:
     return {
         "question": row["question"],
         "choices": list(row.get("options") or []),
@@ -49,9 +51,14 @@ def _record_values(row: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def _sampling(call: ModelCallPlan) -> SpecSampling:
+    return SpecSampling.model_validate(call.sampling)
+
+
 def generate_requests(
-    spec: TaskSpec, template: str, seeds: list[dict[str, Any]], *, with_context: bool
+    spec: TaskSpec, call: ModelCallPlan, seeds: list[dict[str, Any]], *, with_context: bool
 ) -> list[Request]:
+    template, sampling, base = call.prompts[""], _sampling(call), task_values(spec)
     out = []
     for row in seeds:
         rid = f"{spec.task}/generate/{row['seed_id']}"
@@ -59,48 +66,48 @@ def generate_requests(
         schema = generation_schema(
             spec.format, spec.generate.per_seed, len(options) if options else None, with_context=with_context
         )
-        prompt = render(template, "generate", {**_task_values(spec), **_record_values(row)})
+        prompt = render(template, call.prompt_stage, {**base, **record_values(row)})
         out.append(
             Request(
                 id=rid,
                 messages=(ChatMessage(role="user", content=prompt),),
-                sampling=engine_sampling(spec.generate.sampling, rid),
+                sampling=engine_sampling(sampling, rid),
                 json_schema=schema,
             )
         )
     return out
 
 
-def solve_requests(
-    spec: TaskSpec, template: str, sampling: SpecSampling, samples: int, questions: list[dict[str, Any]]
-) -> list[Request]:
+def solve_requests(spec: TaskSpec, call: ModelCallPlan, questions: list[dict[str, Any]]) -> list[Request]:
+    template, sampling, base = call.prompts[""], _sampling(call), task_values(spec)
     out = []
     for row in questions:
         rid = f"{spec.task}/solve/{row['question_id']}"
-        prompt = render(template, "solve", {**_task_values(spec), **_record_values(row)})
+        prompt = render(template, call.prompt_stage, {**base, **record_values(row)})
         out.append(
             Request(
                 id=rid,
                 messages=(ChatMessage(role="user", content=prompt),),
-                sampling=engine_sampling(sampling, rid, n=samples),
+                sampling=engine_sampling(sampling, rid, n=call.samples),
             )
         )
     return out
 
 
-def enrich_requests(spec: TaskSpec, templates: dict[str, str], questions: list[dict[str, Any]]) -> list[Request]:
+def enrich_requests(spec: TaskSpec, call: ModelCallPlan, questions: list[dict[str, Any]]) -> list[Request]:
+    """One request per question × variant, variants in the plan's order."""
+    sampling, base = _sampling(call), task_values(spec)
     out = []
     for row in questions:
-        for variant in spec.enrich.variants:
+        values = {**base, **record_values(row)}
+        for variant, template in call.prompts.items():
             rid = f"{spec.task}/enrich/{row['question_id']}/{variant}"
-            prompt = render(
-                templates[variant], "enrich", {**_task_values(spec), **_record_values(row), "variant": variant}
-            )
+            prompt = render(template, call.prompt_stage, {**values, "variant": variant})
             out.append(
                 Request(
                     id=rid,
                     messages=(ChatMessage(role="user", content=prompt),),
-                    sampling=engine_sampling(spec.enrich.sampling, rid),
+                    sampling=engine_sampling(sampling, rid),
                 )
             )
     return out
