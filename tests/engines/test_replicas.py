@@ -55,7 +55,7 @@ def test_scripted_replicas_steal_work_evenly_and_answer_every_request() -> None:
 
 def test_a_replica_that_cannot_start_is_an_engine_error() -> None:
     layout = plan_layout(2, gpus=[], cpus=[0, 1])
-    with pytest.raises(EngineError, match="replica .* failed to start"):
+    with pytest.raises(EngineError, match=r"replica .* failed to start"):
         ReplicaEngine({"per_step": "not a number"}, layout, builder=echo_engine)
 
 

@@ -7,6 +7,7 @@ Stopped by process group and then by the pids whose command line names our temp 
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import socket
@@ -50,10 +51,8 @@ def _ray(*args: str, env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
 
 def _stop(cluster: LocalCluster) -> None:
     for proc in reversed(cluster.nodes):
-        try:
+        with contextlib.suppress(ProcessLookupError):
             os.killpg(proc.pid, signal.SIGTERM)
-        except ProcessLookupError:
-            pass
     for proc in cluster.nodes:
         try:
             proc.wait(timeout=30)
@@ -70,10 +69,8 @@ def _stop(cluster: LocalCluster) -> None:
         except OSError:
             continue
         if any(d in cmdline for d in ours):
-            try:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
                 os.kill(int(pid_dir.name), signal.SIGKILL)
-            except (ProcessLookupError, PermissionError):
-                pass
 
 
 @pytest.fixture(scope="session")

@@ -53,7 +53,9 @@ class Replica:
         return {"VLLM_CPU_OMP_THREADS_BIND": ids, "OMP_NUM_THREADS": str(len(self.devices))}
 
     def describe(self) -> str:
-        return f"replica {self.index}: {'GPU' if self.kind == 'gpu' else 'CPU cores'} {','.join(map(str, self.devices))}"
+        return (
+            f"replica {self.index}: {'GPU' if self.kind == 'gpu' else 'CPU cores'} {','.join(map(str, self.devices))}"
+        )
 
 
 @dataclass(frozen=True)

@@ -208,8 +208,8 @@ class VllmEngine:
     def _run_chunk(self, chunk: list[Request]) -> list[Result]:
         results: dict[int, Result] = {}
         slots, prompts, params = self._prepare(chunk, results)
-        for i, result in zip(slots, self._generate_isolated([chunk[i] for i in slots], prompts, params), strict=False):
-            results[i] = result
+        generated = self._generate_isolated([chunk[i] for i in slots], prompts, params)
+        results.update(zip(slots, generated, strict=False))
         return [results[i] for i in sorted(results)]
 
     def _prepare(self, chunk: Sequence[Request], failed: dict[int, Result]) -> tuple[list[int], list[Any], list[Any]]:

@@ -19,6 +19,7 @@ from typing import Any
 
 from tsqa.engines.base import Engine, EngineError, Request, Result, StreamingEngine
 
+
 class EngineLoop:
     """A thread that owns the engine's stream: batches go in from any thread, each comes back as
     a future of its results. Request ids must be unique among the batches in flight (a retried
@@ -74,7 +75,7 @@ class EngineLoop:
                     self._deliver(session.add(item[1]))
                 if session.in_flight:
                     self._deliver(session.step())
-        except BaseException as exc:  # the engine died: fail every waiting batch, refuse new ones
+        except BaseException as exc:  # noqa: BLE001 -- handed to every waiting batch's caller and raised there
             self._error = exc
             with self._lock:
                 batches, self._batches, self._owner = self._batches, {}, {}
@@ -86,8 +87,8 @@ class EngineLoop:
     def _deliver(self, results: list[Result]) -> None:
         for result in results:
             with self._lock:
-                number = self._owner.pop(result.id, None)
-                entry = self._batches.get(number) if number is not None else None
+                number = self._owner.pop(result.id, -1)
+                entry = self._batches.get(number)
                 if entry is None:
                     continue
                 future, done, size = entry
@@ -126,10 +127,8 @@ class EngineActor:
     def generate(self, batch: list[dict[str, Any]]) -> list[dict[str, Any]]:
         """Results of one batch (any order), as plain dicts: cheap to ship back through the object store."""
         requests = [Request.model_validate(r) for r in batch]
-        if self._loop is not None:
-            results = self._loop.submit(requests).result()
-        else:  # an endpoint client: its own bounded concurrency per call
-            results = list(self._engine.run(requests))
+        # An endpoint client (openai) has no stream: each call runs with its own bounded concurrency.
+        results = self._loop.submit(requests).result() if self._loop is not None else list(self._engine.run(requests))
         return [r.model_dump(mode="json") for r in results]
 
     def close(self) -> None:

@@ -101,7 +101,9 @@ class RayEngine:
         self._actors: list[_Actor] = []
         try:
             for index in range(replicas):
-                group = placement_group([bundle], strategy="STRICT_PACK", name=f"tsqa-{getattr(config, 'model', 'm')}-{index}")
+                group = placement_group(
+                    [bundle], strategy="STRICT_PACK", name=f"tsqa-{getattr(config, 'model', 'm')}-{index}"
+                )
                 self._groups.append(group)
                 handle = remote.options(
                     **options,
@@ -143,7 +145,7 @@ class RayEngine:
         for actor in actors:
             try:
                 self._ray.get(actor.handle.close.remote(), timeout=60)
-            except Exception as exc:  # already dead: nothing to close
+            except Exception as exc:  # noqa: BLE001 -- already dead: nothing to close
                 log.debug("actor close: %s", exc)
             self._ray.kill(actor.handle, no_restart=True)
         for group in self.__dict__.get("_groups", []):
@@ -224,7 +226,9 @@ class _RayStream:
                 f"a batch of {len(batch.requests)} requests failed {batch.attempts} times as engine actors died "
                 f"(last: {_cause(exc)}); run `tsqa apply` again to retry it"
             ) from None
-        log.warning("engine actor %d died (%s); resubmitting its batch of %d", actor.index, _cause(exc), len(batch.requests))
+        log.warning(
+            "engine actor %d died (%s); resubmitting its batch of %d", actor.index, _cause(exc), len(batch.requests)
+        )
         time.sleep(min(5.0, 0.5 * batch.attempts))  # give Ray a moment to restart the actor
         self._queued.appendleft(batch)
 
@@ -233,7 +237,7 @@ class _RayStream:
             for ref in actor.outstanding:
                 try:
                     self._ray.cancel(ref)
-                except Exception as exc:  # finished or gone meanwhile
+                except Exception as exc:  # noqa: BLE001 -- finished or gone meanwhile
                     log.debug("cancel: %s", exc)
             actor.outstanding.clear()
         self._queued.clear()
