@@ -142,8 +142,10 @@ def plan(
     expected verified rows, and what changed since the last apply (regenerate, re-verify, re-dedup,
     re-blend …). Plan calls no model, uses no GPU and reads no dataset in full: prompts are rendered
     on a small sample of fetched seed rows. Specs are linted first; lint errors stop the plan.
+    Without PATHS, the specs are those the project file lists under `specs:`.
     """
     from tsqa.compile import compile_plan
+    from tsqa.compile.inputs import default_spec_paths
     from tsqa.compile.report import render_plan
     from tsqa.compile.saved import PlanError, save_plan
     from tsqa.lint import lint_paths
@@ -151,7 +153,7 @@ def plan(
     from tsqa.seeds.catalog import CatalogError, load_catalog
     from tsqa.store.state import StateError, load_state
 
-    checked = lint_paths(list(paths) or [Path("specs")], project_file=project_file)
+    checked = lint_paths(list(paths) or default_spec_paths(project_file), project_file=project_file)
     if checked.errors or checked.project is None:
         render(checked, "text", console)
         sys.exit(ExitStatus.FAILURE)
@@ -197,7 +199,8 @@ def apply(paths: tuple[Path, ...], project_file: Path | None, limit: int | None,
 
     PATHS are spec folders/files, or one saved plan (plan.json) from `tsqa plan -o`, which is
     refused when any of its inputs changed since it was saved. Resumable: after a crash or kill,
-    run the same command again; finished stages and model calls are not repeated.
+    run the same command again; finished stages and model calls are not repeated. Without PATHS,
+    the specs are those the project file lists under `specs:`.
     """
     from tsqa.apply.progress import rich_progress
     from tsqa.apply.session import ApplyFailed, run_apply

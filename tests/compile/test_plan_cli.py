@@ -65,3 +65,12 @@ def test_example_project_plans() -> None:
     assert result.exit_code == 0, result.output
     plan = json.loads(result.output)
     assert len(plan["tasks"]) == len(list((REPO / "specs").glob("*.yaml")))
+
+
+def test_without_paths_the_project_specs_list_is_used(ws: Workspace) -> None:
+    (ws.root / "specs").rename(ws.root / "tasks")
+    project = ws.root / "tsqa.yaml"
+    project.write_text(project.read_text() + "specs: [tasks]\n")
+    result = CliRunner().invoke(main, ["plan", "--project", str(project), "--json"])
+    assert result.exit_code == 0, result.output
+    assert [t["task"] for t in json.loads(result.output)["tasks"]] == ["quiz"]

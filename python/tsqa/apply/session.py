@@ -10,6 +10,7 @@ from tsqa.apply.executor import ApplyError, Progress
 from tsqa.apply.model_calls import COMMIT_EVERY
 from tsqa.apply.run import ApplyResult, apply_plan
 from tsqa.compile import compile_plan
+from tsqa.compile.inputs import default_spec_paths
 from tsqa.compile.plan import Plan
 from tsqa.compile.saved import PlanError, load_plan, stale_saved_plan
 from tsqa.engines.base import EngineError
@@ -54,7 +55,7 @@ def run_apply(
             )
         project_file = Path(saved.project_file)
         paths = [Path(t.spec_file) for t in saved.tasks]
-    checked = lint_paths(paths or [Path("specs")], project_file=project_file)
+    checked = lint_paths(paths or default_spec_paths(project_file), project_file=project_file)
     if checked.errors or checked.project is None:
         raise ApplyFailed([text_line(d) for d in checked.diagnostics] + ["apply stopped: fix the errors above"])
     project, specs = checked.project, [_limited(s, limit) for s in checked.specs]

@@ -16,8 +16,8 @@ from tsqa.compile.stages import Stage
 from tsqa.spec.load import LoadedSpec
 from tsqa.spec.models import TaskSpec
 from tsqa.stages.base import Filtered, FingerprintContext, StageDef, StageError, TaskContext
-from tsqa.stages.enrich import render_text
-from tsqa.stages.schema import SCHEMAS, rejects_from, to_table
+from tsqa.stages.enrich import render_texts
+from tsqa.stages.schema import SCHEMAS, rejects_from
 
 EvalSources = tuple[tuple[str, float], ...]
 """(path, mtime) of every eval file: the cache key of the index built from them."""
@@ -41,11 +41,7 @@ class DecontaminateStage(StageDef):
         from tsqa.seeds.eval_store import EvalStore
 
         store = EvalStore.for_project(task.project.path, task.project.project).splits()
-        kept, rejects = decontaminate(task.loaded, rows.to_pylist(), eval_sources(task.loaded, store))
-        return Filtered(
-            to_table("decontaminate", kept),
-            rejects_from([r["id"] for r in rejects], [r["reason"] for r in rejects], [r["detail"] for r in rejects]),
-        )
+        return decontaminate(task.loaded, rows, eval_sources(task.loaded, store))
 
 
 def eval_sources(loaded: LoadedSpec, store_files: list[Path]) -> EvalSources:
@@ -56,32 +52,37 @@ def eval_sources(loaded: LoadedSpec, store_files: list[Path]) -> EvalSources:
     return tuple((str(p), p.stat().st_mtime) for p in sorted({*declared, *store_files}))
 
 
-def decontaminate(
-    loaded: LoadedSpec,
-    rows: list[dict[str, Any]],
-    sources: EvalSources,
-) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+def decontaminate(loaded: LoadedSpec, rows: pa.Table, sources: EvalSources) -> Filtered:
+    """Rows whose packaged text shares at least `min_overlap` n-grams with any eval record are
+    rejected, naming (up to 5 of) those records."""
     settings = loaded.spec.decontaminate
-    if not settings.enabled or not sources or not rows:
-        return rows, []
+    if not settings.enabled or not sources or not rows.num_rows:
+        return Filtered(rows)
+    import numpy as np
+
     from tsqa.curate.contamination import contamination
 
     ids, index = _index(sources, settings.ngram)
-    result = contamination([render_text(r) for r in rows], index)
-    kept, rejects = [], []
-    for row, count, hits in zip(rows, result.count.tolist(), result.ids.to_pylist(), strict=True):
-        if count >= settings.min_overlap:
-            names = [ids[i] for i in hits[:5]]
-            rejects.append(
-                {
-                    "id": f"{row['question_id']}/{row['variant']}",
-                    "reason": "contaminated",
-                    "detail": f"{count} shared {settings.ngram}-grams with eval records {names}",
-                }
-            )
-        else:
-            kept.append(row)
-    return kept, rejects
+    result = contamination(render_texts(rows), index)
+    flagged = np.asarray(result.count) >= settings.min_overlap
+    hit = pa.array(np.flatnonzero(flagged))
+    gone = rows.take(hit)
+    counts = np.asarray(result.count)[flagged].tolist()
+    hits = result.ids.take(hit).to_pylist()
+    return Filtered(
+        rows.filter(pa.array(~flagged)),
+        rejects_from(
+            [
+                f"{q}/{v}"
+                for q, v in zip(gone.column("question_id").to_pylist(), gone.column("variant").to_pylist(), strict=True)
+            ],
+            ["contaminated"] * len(counts),
+            [
+                f"{count} shared {settings.ngram}-grams with eval records {[ids[i] for i in matched[:5]]}"
+                for count, matched in zip(counts, hits, strict=True)
+            ],
+        ),
+    )
 
 
 @lru_cache(maxsize=16)

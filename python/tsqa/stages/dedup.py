@@ -57,13 +57,10 @@ class DedupStage(StageDef):
         index_files: Mapping[str, list[Path]],
         save_dir: Path | None,
     ) -> dict[str, dict[str, tuple[str, str]]]:
-        """Which questions each task drops, and why. `tasks`: name → (spec, its enriched questions'
+        """Which questions each task drops, and why. `tasks`: name → (spec, its enriched rows'
         QUESTION_COLUMNS, its normalised seeds' SEED_COLUMNS) for every task dedup reads."""
         return find_duplicates(
-            {
-                name: (spec, _unique_questions(rows.to_pylist()), seeds.to_pylist())
-                for name, (spec, rows, seeds) in tasks.items()
-            },
+            {name: (spec, unique_questions(rows), seeds) for name, (spec, rows, seeds) in tasks.items()},
             dict(index_files),
             save_dir=save_dir,
         )
@@ -97,26 +94,49 @@ def question_key(row: dict[str, Any]) -> str:
     return " ".join([row["question"], *(row.get("options") or [])])
 
 
+def question_keys(table: pa.Table) -> pa.ChunkedArray:
+    """`question_key` of every row, computed on the columns: the question, then its options."""
+    import pyarrow.compute as pc
+
+    options = table.column("options")
+    joined = pc.binary_join(options, " ")
+    joined = pc.if_else(pc.fill_null(pc.greater(pc.list_value_length(options), 0), False), joined, None)
+    return pc.binary_join_element_wise(table.column("question"), joined, " ", null_handling="skip")
+
+
+def unique_questions(rows: pa.Table) -> pa.Table:
+    """The first row of each question (its variant rows share question, options and agreement)."""
+    import numpy as np
+    import pyarrow.compute as pc
+
+    ids = rows.column("question_id")
+    first = pc.index_in(pc.unique(ids), value_set=ids).to_numpy()
+    return rows.take(pa.array(np.sort(first)))
+
+
 class DedupIndexError(StageError):
     """A saved dedup index that cannot be used (missing, damaged, other parameters)."""
 
 
 def find_duplicates(
-    tasks: dict[str, tuple[TaskSpec, Rows, Rows]],
+    tasks: dict[str, tuple[TaskSpec, pa.Table, pa.Table]],
     index_files: dict[str, list[Path]] | None = None,
     save_dir: Path | None = None,
 ) -> dict[str, dict[str, tuple[str, str]]]:
-    """`tasks`: name → (spec, unique questions, normalised seed rows); `index_files`: name → saved
-    indexes of earlier runs to dedup against (`against: [index]`). Returns name → question id →
-    (reason, detail) of each dropped question. With `save_dir`, the kept questions of each parameter set are saved there as an index that
-    later runs can name in `dedup.index`."""
+    """`tasks`: name → (spec, unique questions, normalised seeds), as Arrow columns; `index_files`:
+    name → saved indexes of earlier runs to dedup against (`against: [index]`). Returns name →
+    question id → (reason, detail) of each dropped question. With `save_dir`, the kept questions of
+    each parameter set are saved there as an index that later runs can name in `dedup.index`.
+
+    Memory: the question texts of one group (Arrow) and the verdicts; never the rows."""
     import numpy as np
+    import pyarrow.compute as pc
 
     from tsqa.curate.exact import exact_dedup
     from tsqa.curate.neardup import build_index, near_dedup
 
     index_files = index_files or {}
-    dropped: dict[str, tuple[str, str]] = {}  # question uid → (reason, detail)
+    out: dict[str, dict[str, tuple[str, str]]] = {name: {} for name in tasks}
     groups: dict[GroupKey, list[str]] = {}
     for name in sorted(tasks):
         key = group_key(tasks[name][0])
@@ -124,51 +144,62 @@ def find_duplicates(
             groups.setdefault(key, []).append(name)
     for key, names in groups.items():
         threshold, num_perm, ngram, shingle, with_seeds = key[:5]
-        questions = [(name, q) for name in names for q in tasks[name][1]]
-        if not questions:
+        parts = [tasks[name][1] for name in names]
+        if not sum(p.num_rows for p in parts):
             continue
-        texts = [question_key(q) for _, q in questions]
-        uids = [f"{name}/{q['question_id']}" for name, q in questions]
-        exact = exact_dedup(texts)
-        first = exact.first_index.tolist()
-        for i, j in enumerate(first):
-            if j != i:
-                dropped[uids[i]] = ("exact_duplicate", f"same text as {uids[j]}")
+        texts = pa.chunked_array([question_keys(p) for p in parts], pa.string()).combine_chunks()
+        owner = np.repeat(np.arange(len(names)), [p.num_rows for p in parts])
+        qids = pa.chunked_array([p.column("question_id") for p in parts], pa.string()).to_pylist()
+        scores_all = np.concatenate([pc.fill_null(p.column("agreement"), 0.0).to_numpy() for p in parts])
+        dropped: dict[int, tuple[str, str]] = {}  # position in the group → (reason, detail)
+
+        def uid(i: int) -> str:
+            return f"{names[owner[i]]}/{qids[i]}"
+
+        first = np.asarray(exact_dedup(texts).first_index)
+        for i in np.flatnonzero(first != np.arange(len(first))).tolist():
+            dropped[i] = ("exact_duplicate", f"same text as {uid(int(first[i]))}")
         index = None
         if with_seeds:
-            seed_texts = [question_key(s) for name in names for s in tasks[name][2]]
-            if seed_texts:
+            seeds = [question_keys(tasks[name][2]) for name in names if tasks[name][2].num_rows]
+            if seeds:
+                seed_texts = pa.chunked_array(seeds, pa.string()).combine_chunks()
                 index = build_index(seed_texts, threshold=threshold, num_perm=num_perm, ngram=ngram, shingle=shingle)
-        scores = np.array([q.get("agreement") or 0.0 for _, q in questions], dtype=np.float64)
+        # Near duplicates among the exact survivors only: a representative is never a row that
+        # exact dedup already dropped (that would drop the whole cluster).
+        alive = np.flatnonzero(first == np.arange(len(first)))
         near = near_dedup(
-            texts, threshold=threshold, num_perm=num_perm, ngram=ngram, shingle=shingle, scores=scores, index=index
+            texts.take(pa.array(alive)),
+            threshold=threshold,
+            num_perm=num_perm,
+            ngram=ngram,
+            shingle=shingle,
+            scores=scores_all[alive].astype(np.float64),
+            index=index,
         )
-        for i, (dup_of, seed_match) in enumerate(
-            zip(near.duplicate_of.tolist(), near.index_match.tolist(), strict=True)
-        ):
-            if uids[i] in dropped:
-                continue
-            if seed_match >= 0:
-                dropped[uids[i]] = ("duplicate_of_seed", f"near-duplicate of seed question #{seed_match}")
-            elif dup_of >= 0:
-                dropped[uids[i]] = ("near_duplicate", f"near-duplicate of {uids[dup_of]}")
+        dup_of, seed_match = np.asarray(near.duplicate_of), np.asarray(near.index_match)
+        for j in np.flatnonzero((dup_of >= 0) | (seed_match >= 0)).tolist():
+            i = int(alive[j])
+            if seed_match[j] >= 0:
+                dropped[i] = ("duplicate_of_seed", f"near-duplicate of seed question #{seed_match[j]}")
+            else:
+                dropped[i] = ("near_duplicate", f"near-duplicate of {uid(int(alive[dup_of[j]]))}")
         params = {"threshold": threshold, "num_perm": num_perm, "ngram": ngram, "shingle": shingle}
         for path in sorted(
             {p for name in names if "index" in tasks[name][0].dedup.against for p in index_files.get(name, [])}
         ):
             earlier = _load_index(path, params)
-            matches = near_dedup(texts, index=earlier, **params).index_match.tolist()
-            for i, match in enumerate(matches):
-                if match >= 0 and uids[i] not in dropped:
-                    dropped[uids[i]] = ("duplicate_of_index", f"near-duplicate of record #{match} of {path.name}")
+            matches = np.asarray(near_dedup(texts, index=earlier, **params).index_match)
+            for i in np.flatnonzero(matches >= 0).tolist():
+                if i not in dropped:
+                    dropped[i] = ("duplicate_of_index", f"near-duplicate of record #{matches[i]} of {path.name}")
         if save_dir is not None:
-            survivors = [t for t, u in zip(texts, uids, strict=True) if u not in dropped]
+            keep = np.ones(len(texts), dtype=bool)
+            keep[list(dropped)] = False
             save_dir.mkdir(parents=True, exist_ok=True)
-            build_index(survivors, **params).save(save_dir / index_file_name(params))
-    out: dict[str, dict[str, tuple[str, str]]] = {name: {} for name in tasks}
-    for uid, verdict in dropped.items():
-        name, question_id = uid.split("/", 1)
-        out[name][question_id] = verdict
+            build_index(texts.filter(pa.array(keep)), **params).save(save_dir / index_file_name(params))
+        for i, verdict in dropped.items():
+            out[names[owner[i]]][qids[i]] = verdict
     return out
 
 
@@ -184,10 +215,3 @@ def _load_index(path: Path, params: dict[str, Any]) -> MinHashIndex:
         return MinHashIndex.load(path, **params)
     except (NativeError, OSError) as exc:
         raise DedupIndexError(f"dedup index {path}: {exc}") from None
-
-
-def _unique_questions(rows: Rows) -> Rows:
-    seen: dict[str, dict[str, Any]] = {}
-    for row in rows:
-        seen.setdefault(row["question_id"], row)
-    return list(seen.values())

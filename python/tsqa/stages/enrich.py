@@ -68,16 +68,26 @@ def _reference(fmt: str, row: dict[str, Any]) -> str:
 
 def render_text(row: dict[str, Any]) -> str:
     """The pretraining text of one packaged row: question, options, context, enrichment, answer."""
+    return _render(row.get("context"), row["question"], row.get("options"), row.get("enrichment"), row["answer_text"])
+
+
+def render_texts(rows: pa.Table) -> pa.Array:
+    """`render_text` of every row of a table, read column by column (no row dicts)."""
+    columns = [rows.column(c).to_pylist() for c in ("context", "question", "options", "enrichment", "answer_text")]
+    return pa.array([_render(*values) for values in zip(*columns, strict=True)], pa.string())
+
+
+def _render(context: str | None, question: str, options: list[str] | None, enrichment: str | None, answer: str) -> str:
     parts = []
-    if row.get("context"):
-        parts.append(row["context"].strip())
-    parts.append(f"Question: {row['question'].strip()}")
-    if row.get("options"):
-        parts.append("\n".join(f"{LETTERS[i]}. {o}" for i, o in enumerate(row["options"])))
-    body = _strip_final_line(row.get("enrichment") or "")
+    if context:
+        parts.append(context.strip())
+    parts.append(f"Question: {question.strip()}")
+    if options:
+        parts.append("\n".join(f"{LETTERS[i]}. {o}" for i, o in enumerate(options)))
+    body = _strip_final_line(enrichment or "")
     if body:
         parts.append(body)
-    parts.append(f"Answer: {row['answer_text'].strip()}")
+    parts.append(f"Answer: {answer.strip()}")
     return "\n\n".join(parts)
 
 

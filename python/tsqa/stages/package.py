@@ -13,8 +13,8 @@ from tsqa.compile.plan import TaskPlan
 from tsqa.compile.stages import Stage
 from tsqa.spec.models import TaskSpec
 from tsqa.stages.base import Filtered, FingerprintContext, StageDef, TaskContext
-from tsqa.stages.enrich import render_text
-from tsqa.stages.schema import SCHEMAS, to_table
+from tsqa.stages.enrich import render_texts
+from tsqa.stages.schema import SCHEMAS
 
 
 class PackageStage(StageDef):
@@ -27,7 +27,7 @@ class PackageStage(StageDef):
         return {"license": spec.seed.license, "group": spec.group}
 
     def process(self, rows: pa.Table, task: TaskContext) -> Filtered:
-        return Filtered(to_table("package", package_rows(task.spec, task.plan, rows.to_pylist())))
+        return Filtered(package_table(task.spec, task.plan, rows))
 
 
 def provenance(spec: TaskSpec, plan: TaskPlan) -> str:
@@ -57,29 +57,28 @@ def provenance(spec: TaskSpec, plan: TaskPlan) -> str:
     return json.dumps(record, sort_keys=True)
 
 
-def package_rows(spec: TaskSpec, plan: TaskPlan, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    record = provenance(spec, plan)
-    return [
-        {
-            "id": f"{spec.task}/{row['question_id']}/{row['variant']}",
-            "task": spec.task,
-            "group": plan.group,
-            "format": spec.format,
-            "variant": row["variant"],
-            "seed_id": row["seed_id"],
-            "question_id": row["question_id"],
-            "question": row["question"],
-            "options": row.get("options"),
-            "answer_index": row.get("answer_index"),
-            "answer_text": row["answer_text"],
-            "context": row.get("context"),
-            "enrichment": row.get("enrichment"),
-            "agreement": row.get("agreement"),
-            "votes": row.get("votes"),
-            "samples": row.get("total"),
-            "text": render_text(row),
-            "license": spec.seed.license,
-            "provenance": record,
-        }
-        for row in rows
-    ]
+def package_table(spec: TaskSpec, plan: TaskPlan, rows: pa.Table) -> pa.Table:
+    """The packaged rows of a shard of decontaminated rows, column by column."""
+    import pyarrow.compute as pc
+
+    n = rows.num_rows
+
+    def same(value: object, kind: pa.DataType) -> pa.Array:
+        return pa.array([value] * n, kind)
+
+    columns = {
+        "id": pc.binary_join_element_wise(
+            same(spec.task, pa.string()), rows.column("question_id"), rows.column("variant"), "/"
+        ),
+        "task": same(spec.task, pa.string()),
+        "group": same(plan.group, pa.string()),
+        "format": same(spec.format, pa.string()),
+        "samples": rows.column("total"),
+        "text": render_texts(rows),
+        "license": same(spec.seed.license, pa.string()),
+        "provenance": same(provenance(spec, plan), pa.string()),
+    }
+    schema = SCHEMAS["package"]
+    return pa.Table.from_arrays(
+        [(columns[f.name] if f.name in columns else rows.column(f.name)).cast(f.type) for f in schema], schema=schema
+    )

@@ -14,10 +14,10 @@ from typing import Any
 import pyarrow as pa
 
 from tsqa.compile.stages import Stage
-from tsqa.spec.models import TaskSpec, VoteVerify
+from tsqa.spec.models import NoVerify, TaskSpec, VoteVerify
 from tsqa.stages.base import Filtered, FingerprintContext, StageDef, TaskContext
 from tsqa.stages.output_schema import LETTERS
-from tsqa.stages.schema import SCHEMAS, rejects_from, to_table
+from tsqa.stages.schema import SCHEMAS, rejects_from
 
 _MODE_BY_EXTRACTOR = {
     "option": "multiple_choice",
@@ -120,23 +120,74 @@ class VerifyStage(StageDef):
         return spec.verify.model_dump(mode="json", exclude={"model", "prompt", "samples", "sampling"})
 
     def process(self, rows: pa.Table, task: TaskContext) -> Filtered:
-        spec = task.spec
-        records = rows.to_pylist()
-        if not isinstance(spec.verify, VoteVerify):
-            kept = [{**r, "winner": None, "votes": 0, "total": 0, "agreement": None} for r in records]
-            return Filtered(to_table("verify", kept))
-        failed = [r for r in records if r.get("error")]
-        voting = [r for r in records if not r.get("error")]
-        verdicts = verify_by_vote(voting, [r["samples"] for r in voting], spec.format, spec.verify).table.to_pylist()
-        ids = [r["question_id"] for r in failed]
-        reasons = ["engine_error"] * len(failed)
-        details = [(r["error"] or "")[:300] for r in failed]
-        kept = []
-        for row, verdict in zip(voting, verdicts, strict=True):
-            if verdict["kept"]:
-                kept.append({**row, **{k: verdict[k] for k in ("winner", "votes", "total", "agreement")}})
-            else:
-                ids.append(row["question_id"])
-                reasons.append(verdict["reason"])
-                details.append(f"winner {verdict['winner']!r}, {verdict['votes']}/{verdict['total']} votes")
-        return Filtered(to_table("verify", kept), rejects_from(ids, reasons, details))
+        return verify_columns(rows, task.spec.format, task.spec.verify)
+
+
+def verify_columns(rows: pa.Table, fmt: str, rule: VoteVerify | NoVerify) -> Filtered:
+    """Vote on a shard of solved questions, column-wise: the Rust core extracts and counts the
+    answers of every row at once; only rejected rows are touched one by one (for their detail)."""
+    import numpy as np
+    import pyarrow.compute as pc
+
+    schema = SCHEMAS["verify"]
+    if not isinstance(rule, VoteVerify):
+        n = rows.num_rows
+        return Filtered(
+            _with(rows, schema, None, pa.array(np.zeros(n, np.int64)), pa.array(np.zeros(n, np.int64)), None)
+        )
+    failed = pc.fill_null(pc.greater(pc.utf8_length(rows.column("error")), 0), False)
+    errors, voting = rows.filter(failed), rows.filter(pc.invert(failed))
+    ids = errors.column("question_id").to_pylist()
+    reasons = ["engine_error"] * len(ids)
+    details = [(e or "")[:300] for e in errors.column("error").to_pylist()]
+    mode = vote_mode(fmt, rule.extractor)
+    if mode is None or not voting.num_rows:  # nothing to extract: kept, agreement unknown
+        total = pc.fill_null(pc.list_value_length(voting.column("samples")), 0).cast(pa.int64())
+        votes = pa.array(np.zeros(voting.num_rows, np.int64))
+        return Filtered(_with(voting, schema, None, votes, total, None), rejects_from(ids, reasons, details))
+    from tsqa.curate.vote import majority_vote
+
+    if fmt == "multiple_choice":
+        options = voting.column("options")
+        references = pa.array(list(LETTERS)).take(voting.column("answer_index"))
+    else:
+        options, references = None, voting.column("answer_text")
+    result = majority_vote(voting.column("samples"), mode=mode, options=options, references=references)  # type: ignore[arg-type]
+    votes, agreement = result.votes, result.agreement
+    matches = np.asarray(pc.fill_null(result.matches_reference, False).to_numpy(zero_copy_only=False), dtype=bool)
+    reason = np.full(voting.num_rows, "kept", dtype=object)
+    if rule.require_match:
+        reason[~matches] = "answer_mismatch"
+    reason[agreement < rule.min_agreement] = "low_agreement"
+    reason[votes == 0] = "no_answer_extracted"
+    keep = reason == "kept"
+    kept = _with(
+        voting.filter(pa.array(keep)),
+        schema,
+        result.winner_text.filter(pa.array(keep)),
+        pa.array(votes[keep]),
+        pa.array(result.total[keep]),
+        pa.array(agreement[keep]),
+    )
+    dropped = np.flatnonzero(~keep)
+    winners = result.winner_text.take(pa.array(dropped)).to_pylist()
+    ids += voting.column("question_id").take(pa.array(dropped)).to_pylist()
+    reasons += reason[dropped].tolist()
+    details += [
+        f"winner {w!r}, {votes[i]}/{result.total[i]} votes" for w, i in zip(winners, dropped.tolist(), strict=True)
+    ]
+    return Filtered(kept, rejects_from(ids, reasons, details))
+
+
+def _with(rows: pa.Table, schema: pa.Schema, winner: Any, votes: Any, total: Any, agreement: Any) -> pa.Table:
+    n = rows.num_rows
+    columns = {
+        "winner": winner if winner is not None else pa.nulls(n, pa.string()),
+        "votes": votes,
+        "total": total,
+        "agreement": agreement if agreement is not None else pa.nulls(n, pa.float64()),
+    }
+    return pa.Table.from_arrays(
+        [columns[f.name].cast(f.type) if f.name in columns else rows.column(f.name).cast(f.type) for f in schema],
+        schema=schema,
+    )

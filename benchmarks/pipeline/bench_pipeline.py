@@ -1,0 +1,205 @@
+"""Every CPU stage of `tsqa apply` on one large task, with a scripted engine (engine time excluded):
+rows/s per stage and peak RSS, at several seed counts (goal: RSS ≤ 2 GiB and flat within 25%
+from 50k to 500k seeds; ≤ 20 µs of CPU stage time per candidate).
+
+One task of N multiple-choice seeds, per_seed 2, vote with 5 samples, two enrichment variants,
+dedup within the task and against seeds (across tasks too: the group has one member), an eval
+file to decontaminate against, package and blend. The engine answers from a pure function of the
+request id (what a model would have returned, computed in microseconds); the time spent inside it
+is measured and subtracted from its stage. Each size runs in a fresh process so peak RSS is its own.
+
+    python benchmarks/pipeline/bench_pipeline.py --seeds 50000,500000
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+import zlib
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+from typing import Any
+
+REPO = Path(__file__).resolve().parents[2]
+WORDS = ["amber", "basalt", "cobalt", "delta", "ember", "fjord", "garnet", "harbor", "indigo", "jasper", "kelp", "lumen", "mica", "nectar", "onyx", "prism", "quartz", "raven", "sable", "talc", "umber", "velvet", "willow", "xenon", "yarrow", "zephyr", "anchor", "beacon", "cinder", "dune"]
+
+PROJECT = """\
+name: bench
+models:
+  generator: {{engine: vllm, model: bench/generator, max_model_len: 8192, chunk_size: 4096}}
+output: {{dir: run, shard_rows: {shard_rows}}}
+"""
+SPEC = """\
+task: bench
+seed: {files: seeds.parquet, license: cc0-1.0}
+format: multiple_choice
+generate: {per_seed: 2}
+verify: {kind: vote, samples: 5, min_agreement: 0.6}
+enrich: {variants: [reasoning, knowledge]}
+dedup: {against: [seeds, tasks]}
+decontaminate: {eval_files: [eval.jsonl], ngram: 8}
+"""
+
+
+def words(key: str, n: int) -> str:
+    h = zlib.crc32(key.encode())
+    out = []
+    for _ in range(n):
+        h = (h * 1103515245 + 12345) & 0x7FFFFFFF
+        out.append(WORDS[h % len(WORDS)])
+    return " ".join(out)
+
+
+def write_project(root: Path, seeds: int, shard_rows: int) -> None:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    (root / "specs").mkdir(parents=True)
+    (root / "tsqa.yaml").write_text(PROJECT.format(shard_rows=shard_rows))
+    (root / "specs" / "bench.yaml").write_text(SPEC)
+    with pq.ParquetWriter(
+        root / "specs" / "seeds.parquet",
+        pa.schema([("question", pa.string()), ("choices", pa.list_(pa.string())), ("answer", pa.int64())]),
+    ) as writer:
+        for start in range(0, seeds, 50_000):
+            ids = range(start, min(seeds, start + 50_000))
+            writer.write_table(
+                pa.table(
+                    {
+                        "question": [f"Seed {i}: which {words(f's{i}', 8)}?" for i in ids],
+                        "choices": [[words(f"c{i}.{k}", 2) for k in range(4)] for i in ids],
+                        "answer": [i % 4 for i in ids],
+                    }
+                )
+            )
+    eval_items = [{"question": f"Eval item {i}: {words(f'e{i}', 12)}", "answer": "x"} for i in range(200)]
+    (root / "specs" / "eval.jsonl").write_text("\n".join(json.dumps(e) for e in eval_items) + "\n")
+
+
+def reply(request_id: str) -> str | list[str]:
+    _task, stage, rest = request_id.split("/", 2)
+    if stage == "generate":
+        questions = [
+            {
+                "question": f"Generated {rest} #{k}: {words(f'q{rest}.{k}', 10)}?",
+                "options": [f"{words(f'o{rest}.{k}.{j}', 2)} {j}" for j in range(4)],
+                "answer": "ABCD"[zlib.crc32(rest.encode()) % 4],
+            }
+            for k in range(2)
+        ]
+        return json.dumps({"questions": questions})
+    if stage == "solve":
+        # The vote must find the generator's answer in most samples: read it back from the id's hash.
+        seed = rest.split(".")[0]
+        letter = "ABCD"[zlib.crc32(seed.encode()) % 4]
+        return [f"The final answer is: {letter}"] * 4 + ["The final answer is: A"]
+    return f"{words(rest, 30)}. The final answer is: {'ABCD'[zlib.crc32(rest.split('.')[0].encode()) % 4]}"
+
+
+class TimedEngine:
+    """The scripted engine, with the time spent inside it (excluded from the stage figures)."""
+
+    name = "bench"
+
+    def __init__(self) -> None:
+        self.seconds = 0.0
+
+    def run(self, requests: Iterable[Any]) -> Iterator[Any]:
+        from tsqa.engines.base import Result
+
+        for request in requests:
+            start = time.perf_counter()
+            texts = reply(request.id)
+            n = request.sampling.n
+            texts = (texts,) * n if isinstance(texts, str) else tuple(texts)
+            result = Result(id=request.id, texts=texts, finish_reasons=("stop",) * n, completion_tokens=10 * n)
+            self.seconds += time.perf_counter() - start
+            yield result
+
+    def close(self) -> None:
+        pass
+
+
+def run_one(seeds: int, shard_rows: int) -> dict[str, Any]:
+    from tsqa.apply import executor as executor_module
+    from tsqa.apply.session import run_apply
+
+    engine = TimedEngine()
+    timings: dict[str, float] = {}
+    original = executor_module.Executor._run
+
+    def timed(self: Any, sdef: Any, cache: Any) -> None:
+        before, start = engine.seconds, time.perf_counter()
+        original(self, sdef, cache)
+        timings[sdef.stage.value] = time.perf_counter() - start - (engine.seconds - before)
+
+    executor_module.Executor._run = timed  # type: ignore[method-assign]
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp)
+        write_project(root, seeds, shard_rows)
+        start = time.perf_counter()
+        result = run_apply([root / "specs"], project_file=root / "tsqa.yaml", engine_factory=lambda cfg: engine)
+        total = time.perf_counter() - start
+        blend_start = time.perf_counter()
+        manifests = result.manifests["bench"]
+    rows = {stage: (m.rows_in, m.rows_out) for stage, m in manifests.items()}
+    return {
+        "seeds": seeds,
+        "wall_s": total,
+        "engine_s": engine.seconds,
+        "stage_s": timings,
+        "rows": rows,
+        "blend_and_report_s": total - sum(timings.values()) - engine.seconds + (time.perf_counter() - blend_start) * 0,
+        "peak_rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--seeds", default="50000,500000")
+    parser.add_argument("--shard-rows", type=int, default=50_000)
+    parser.add_argument("--one", type=int, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.one is not None:
+        print(json.dumps(run_one(args.one, args.shard_rows)))
+        return
+    results = []
+    for n in (int(x) for x in args.seeds.split(",")):
+        proc = subprocess.run(
+            [sys.executable, __file__, "--one", str(n), "--shard-rows", str(args.shard_rows)],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        if proc.returncode != 0:
+            sys.exit(proc.stderr[-3000:])
+        results.append(json.loads(proc.stdout.strip().splitlines()[-1]))
+        print(json.dumps(results[-1]), flush=True)
+    print()
+    print("| seeds | stage | rows in | rows out | CPU s (engine excluded) | rows/s | µs per candidate |")
+    print("|---|---|---|---|---|---|---|")
+    for r in results:
+        candidates = r["seeds"] * 2
+        for stage, seconds in r["stage_s"].items():
+            rows_in = r["rows"].get(stage, (0, 0))[0]
+            print(
+                f"| {r['seeds']:,} | {stage} | {rows_in:,} | {r['rows'].get(stage, (0, 0))[1]:,} | {seconds:.1f} | "
+                f"{rows_in / seconds if seconds else 0:,.0f} | {seconds / candidates * 1e6:.1f} |"
+            )
+        cpu = sum(r["stage_s"].values())
+        print(f"| {r['seeds']:,} | **all stages** | | | {cpu:.1f} | | **{cpu / candidates * 1e6:.1f}** |")
+    print()
+    for r in results:
+        print(
+            f"seeds {r['seeds']:,}: peak RSS {r['peak_rss_mib']:,.0f} MiB, wall {r['wall_s']:.0f} s, "
+            f"engine {r['engine_s']:.0f} s"
+        )
+
+
+if __name__ == "__main__":
+    main()
