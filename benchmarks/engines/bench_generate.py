@@ -236,9 +236,10 @@ def run_many_tasks(model: str, tasks: int, seeds: int, rounds: int, max_tokens: 
                 }
                 pending: dict[str, dict[str, Any]] = {}
 
-                def lookup(requests: list[Any]) -> dict[str, Any]:
+                def lookup(shard: Any) -> dict[str, Any]:
                     from tsqa.engines import Result
 
+                    requests = shard.requests
                     hits = cache.get_many(keys[r.id] for r in requests)
                     return {r.id: Result(id=r.id, **hits[keys[r.id]]) for r in requests if keys[r.id] in hits}
 

@@ -73,7 +73,7 @@ def test_cache_hits_skip_the_engine_and_engine_results_are_committed() -> None:
         for shard, results in stream_shards(
             engine,
             shards,
-            lookup=lambda rs: {r.id: cache[r.id] for r in rs if r.id in cache},
+            lookup=lambda shard: {r.id: cache[r.id] for r in shard.requests if r.id in cache},
             on_result=lambda r: committed.append(r.id),
         )
     }

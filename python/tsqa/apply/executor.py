@@ -24,7 +24,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from tsqa.apply.model_calls import COMMIT_EVERY, CallStats
-from tsqa.apply.model_stage import ModelStageError, Progress, run_model_stage
+from tsqa.apply.model_stage import ModelStageError, Progress, StageTask, run_model_wave
 from tsqa.apply.run_dir import RunDir
 from tsqa.compile.identity import model_identity
 from tsqa.compile.plan import Plan, TaskPlan
@@ -104,8 +104,7 @@ class Executor:
         elif isinstance(sdef, ModelStageDef):
             for model, tasks in self._waves(sdef.stage, pending):
                 self._load_only(model)
-                for task in tasks:
-                    self._model_stage(sdef, task, cache)
+                self._model_wave(sdef, tasks, cache)
         else:
             for task in pending:
                 self._rows_stage(sdef, task)
@@ -173,27 +172,29 @@ class Executor:
             dataset.close()
         self._finish(task, sdef, rows_in=rows_in)
 
-    def _model_stage(self, sdef: ModelStageDef, task: TaskContext, cache: ResponseCache) -> None:
-        call = task.call(sdef.stage)
-        if call is None:  # this spec calls no model here (verify: {kind: none})
-            self._rows_stage(sdef, task)
-            return
-        self._prepare(task, sdef.stage)
-        assert sdef.reads is not None
-        folder = self._folder(task, sdef.stage)
-        run = run_model_stage(
-            sdef,
-            task,
-            call,
-            task.shards(sdef.reads),
-            task.rows(sdef.reads),
-            folder,
-            lambda: self.pool.get(call.model),
-            cache,
-            progress=self.progress,
-            commit_every=self.commit_every,
-        )
-        self._finish(task, sdef, rows_in=run.rows_in, stats=run.stats)
+    def _model_wave(self, sdef: ModelStageDef, tasks: list[TaskContext], cache: ResponseCache) -> None:
+        """Every task's requests for the stage in one stream per model (engines/base.py `stream`),
+        each task's chunks written as they complete and its manifest as soon as its last one is."""
+        by_model: dict[str, list[StageTask]] = {}
+        for task in tasks:
+            call = task.call(sdef.stage)
+            if call is None:  # this spec calls no model here (verify: {kind: none})
+                self._rows_stage(sdef, task)
+                continue
+            self._prepare(task, sdef.stage)
+            assert sdef.reads is not None
+            item = StageTask(task, call, task.shards(sdef.reads), task.rows(sdef.reads), self._folder(task, sdef.stage))
+            by_model.setdefault(call.model, []).append(item)
+        for model, items in by_model.items():
+            run_model_wave(
+                sdef,
+                items,
+                lambda model=model: self.pool.get(model),  # type: ignore[misc]
+                cache,
+                on_task_done=lambda item, run: self._finish(item.task, sdef, rows_in=run.rows_in, stats=run.stats),
+                progress=self.progress,
+                commit_every=self.commit_every,
+            )
 
     def _dedup(self, sdef: DedupStage, pending: list[TaskContext]) -> None:
         # Dedup reads the questions of every task (duplicates across tasks: their text columns,

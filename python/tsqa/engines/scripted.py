@@ -2,7 +2,8 @@
 
 For pipeline-logic tests (parse, vote, verify, dedup …) where the exact model answers matter and
 no model should run. Never used for real generation. It also has a stream (`open_stream`) that
-behaves like vLLM's loop: each `step` finishes up to `per_step` requests, shortest prompt first,
+behaves like vLLM's loop: each `step` finishes up to `per_step` requests (default 1: a result is
+handed back as soon as it is computed), shortest prompt first,
 so results arrive out of input order as they would from a real engine.
 """
 
@@ -33,7 +34,7 @@ class ScriptedEngine:
         script: Callable[[Request], Reply] | Mapping[str, Reply],
         *,
         max_in_flight: int = 64,
-        per_step: int = 8,
+        per_step: int = 1,
         step_seconds: float = 0.0,
     ) -> None:
         self._script = script
@@ -124,6 +125,6 @@ def echo_engine(options: Mapping[str, float]) -> ScriptedEngine:
     return ScriptedEngine(
         lambda r: f"echo:{r.id}:{r.sampling.seed}",
         max_in_flight=int(options.get("max_in_flight", 64)),
-        per_step=int(options.get("per_step", 8)),
+        per_step=int(options.get("per_step", 1)),
         step_seconds=float(options.get("step_seconds", 0.0)),
     )

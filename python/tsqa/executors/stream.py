@@ -7,7 +7,7 @@ feeds one `stream()` into the model's engine (bounded in flight), and a shard is
 moment its last result arrives, so the caller writes it then (resumable: a shard already written is
 simply not submitted again, and finished calls come back from the response cache).
 
-    for shard, results in stream_shards(engine, shards, lookup=cache_hits, on_result=commit):
+    for shard, results in stream_shards(engine, shards, lookup=cache_hits, on_result=commit):  # lookup(shard)
         write_shard(shard.key, results)
 
 Order: requests are submitted sorted by their messages within a window of shards, so prompts
@@ -51,7 +51,7 @@ def stream_shards(
     engine: Engine,
     shards: Iterable[Shard],
     *,
-    lookup: Callable[[list[Request]], Mapping[str, Result]] | None = None,
+    lookup: Callable[[Shard], Mapping[str, Result]] | None = None,
     on_result: Callable[[Result], None] | None = None,
     max_in_flight: int | None = None,
     window_requests: int = WINDOW_REQUESTS,
@@ -71,7 +71,7 @@ def stream_shards(
             for shard in window:
                 if len({r.id for r in shard.requests}) != len(shard.requests):
                     raise ValueError(f"shard {shard.key!r} has duplicate request ids")
-                known = lookup(shard.requests) if lookup and shard.requests else {}
+                known = lookup(shard) if lookup and shard.requests else {}
                 for request in shard.requests:
                     if (hit := known.get(request.id)) is not None:
                         shard.results[request.id] = hit
