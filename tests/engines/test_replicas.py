@@ -84,3 +84,16 @@ def test_two_cpu_vllm_replicas_balance_and_match_one_engine(tmp_path: Path, monk
     assert {k: v.texts for k, v in two.items()} == {k: v.texts for k, v in one.items()}
     assert sum(served) == 160 and min(served) >= 0.9 * max(served), served
     assert Counter(len(r.texts) for r in two.values()) == {2: 160}
+
+
+def test_the_plan_describes_how_workers_run(monkeypatch: pytest.MonkeyPatch) -> None:
+    from tsqa.engines.replicas import describe_workers
+    from tsqa.spec.models.project import OpenAIModel, VllmModel
+
+    monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "0,1,2,3")
+    vllm = VllmModel(engine="vllm", model="org/m", workers=2, tensor_parallel_size=2)
+    assert describe_workers(vllm) == "2 replica(s) × TP 2: GPU 0,1; GPU 2,3"
+    assert describe_workers(vllm.model_copy(update={"workers": 3})).startswith("does not fit this node: ")
+    assert describe_workers(vllm, "ray").startswith("2 Ray actor(s), one placement group of 2 GPU(s)")
+    served = OpenAIModel(engine="openai", model="m", base_url="http://h:8000/v1", workers=4, max_concurrency=32)
+    assert describe_workers(served) == "endpoint × 4: 128 requests in flight"

@@ -318,3 +318,20 @@ class _ReplicaStream:
                 self._engine._epoch.value += 1
         self._in_flight = 0
         self._engine._streaming = False
+
+
+def describe_workers(config: Any, executor_kind: str = "local") -> str:
+    """How a model's `workers` run, for the plan's wave table: the replica layout on this node
+    (local), the actor pool (ray) or the endpoint's concurrency (openai)."""
+    workers = int(getattr(config, "workers", 1))
+    if getattr(config, "engine", "vllm") == "openai":
+        return f"endpoint × {workers}: {int(config.max_concurrency) * workers} requests in flight"
+    tp = int(getattr(config, "tensor_parallel_size", 1))
+    if executor_kind == "ray":
+        return f"{workers} Ray actor(s), one placement group of {tp} GPU(s) each (CPU on a CPU cluster)"
+    if workers == 1:
+        return f"1 engine in this process × TP {tp}"
+    try:
+        return plan_layout(workers, tp).describe()
+    except EngineError as exc:
+        return f"does not fit this node: {exc}"
