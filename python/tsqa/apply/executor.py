@@ -15,7 +15,7 @@ and nothing is written twice.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -32,7 +32,7 @@ from tsqa.compile.stages import Stage
 from tsqa.engines.registry import EngineFactory, EnginePool, create_engine
 from tsqa.spec.load import LoadedProject, LoadedSpec
 from tsqa.spec.models.project import OpenAIModel, VllmModel
-from tsqa.stages.base import Kind, ModelStageDef, StageDef, StageError, TaskContext
+from tsqa.stages.base import Filtered, Kind, ModelStageDef, StageDef, StageError, TaskContext
 from tsqa.stages.dedup import QUESTION_COLUMNS, SEED_COLUMNS, DedupStage
 from tsqa.stages.registry import REGISTRY, STAGES
 from tsqa.store.manifest import Manifest, ShardInfo, read_manifest, write_manifest
@@ -48,7 +48,10 @@ from tsqa.store.shards import (
     shard_rows,
 )
 
-__all__ = ["ApplyError", "Executor", "Progress"]
+__all__ = ["ApplyError", "Executor", "Progress", "RowMapper"]
+
+RowMapper = Callable[[StageDef, TaskContext, Path], Iterator[Filtered]]
+"""Runs a row-local stage's `process` over the upstream shards elsewhere (executors/ray)."""
 
 
 class ApplyError(Exception):
@@ -65,8 +68,10 @@ class Executor:
         engine_factory: EngineFactory | None = None,
         progress: Progress | None = None,
         commit_every: int = COMMIT_EVERY,
+        row_mapper: RowMapper | None = None,
     ) -> None:
         self.project = project
+        self.row_mapper = row_mapper
         self.commit_every = commit_every
         self.plan = plan
         self.run_dir = RunDir(project.path.parent / project.project.output.dir)
@@ -159,8 +164,13 @@ class Executor:
             inputs = task.shards(sdef.reads)
         else:
             inputs = [task.read(sdef.reads, None)]
-        for batch in inputs:
-            out = sdef.process(batch, task)
+        if self.row_mapper is not None and sdef.streams and sdef.reads is not None:
+            # Row-local: the same `process`, run where the executor puts it (Ray Data batches).
+            upstream = self.run_dir.data(task.name, sdef.reads.value, task.plan.stage(sdef.reads).fingerprint)
+            outputs: Iterator[Filtered] = self.row_mapper(sdef, task, upstream)
+        else:
+            outputs = (sdef.process(batch, task) for batch in inputs)
+        for out in outputs:
             rows_in += out.rows_in
             kept.write(out.kept)
             rejects.write(out.rejects)

@@ -37,8 +37,20 @@ def apply_plan(
     progress: Progress | None = None,
     commit_every: int = COMMIT_EVERY,
 ) -> ApplyResult:
+    row_mapper = None
+    if project.project.executor.kind == "ray":  # the same plan, placed on the Ray cluster
+        from tsqa.executors.ray.runtime import RayRuntime
+
+        runtime = RayRuntime.connect(project.project.executor)
+        engine_factory, row_mapper = runtime.engine_factory(engine_factory), runtime.map_rows
     executor = Executor(
-        project, specs, plan, engine_factory=engine_factory, progress=progress, commit_every=commit_every
+        project,
+        specs,
+        plan,
+        engine_factory=engine_factory,
+        progress=progress,
+        commit_every=commit_every,
+        row_mapper=row_mapper,
     )
     manifests = executor.run()
     run = executor.run_dir
