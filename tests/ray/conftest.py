@@ -73,6 +73,28 @@ def _stop(cluster: LocalCluster) -> None:
                 os.kill(int(pid_dir.name), signal.SIGKILL)
 
 
+def _processes() -> Iterator[tuple[int, int, str]]:
+    """(pid, parent pid, command line) of every process we can read."""
+    for pid_dir in Path("/proc").iterdir():
+        if not pid_dir.name.isdigit():
+            continue
+        try:
+            cmdline = (pid_dir / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+            ppid = int((pid_dir / "stat").read_text().rsplit(")", 1)[1].split()[1])
+        except (OSError, ValueError, IndexError):
+            continue
+        yield int(pid_dir.name), ppid, cmdline
+
+
+def actor_pids(cluster: LocalCluster, class_name: str) -> list[int]:
+    """Worker processes of this cluster (children of its raylets) running an actor of `class_name`
+    (Ray titles them `ray::<Class>`); read from /proc: the dashboard's state API is off here."""
+    procs = list(_processes())
+    ours = (str(cluster.head_dir), str(cluster.worker_dir))
+    raylets = {pid for pid, _, cmd in procs if "raylet" in cmd and any(d in cmd for d in ours)}
+    return [pid for pid, ppid, cmd in procs if ppid in raylets and cmd.startswith(f"ray::{class_name}")]
+
+
 @pytest.fixture(scope="session")
 def ray_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalCluster]:
     import ray

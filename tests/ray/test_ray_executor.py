@@ -3,6 +3,7 @@ executor, through an engine actor killed mid-stage and a driver killed mid-run."
 
 from __future__ import annotations
 
+import os
 import signal
 import subprocess
 import sys
@@ -16,6 +17,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
 
+from conftest import actor_pids
 from ray_apply import apply, write_ray_project
 
 from tsqa.store.manifest import read_manifest
@@ -62,21 +64,16 @@ def test_ray_executor_packages_the_rows_of_the_local_executor(
 def test_an_engine_actor_killed_mid_stage_changes_nothing(
     ray_connected: Any, local_reference: Path, tmp_path: Path
 ) -> None:
-    from ray.util.state import list_actors
-
     write_ray_project(tmp_path, ray_connected.address)
     killed: list[int] = []
 
     def kill_one() -> None:
         deadline = time.monotonic() + 120
         while time.monotonic() < deadline and not killed:
-            alive = list_actors(filters=[("class_name", "=", "EngineActor"), ("state", "=", "ALIVE")])
-            if alive and alive[0].pid:
-                time.sleep(1.0)  # let it take work first
-                import os
-
-                os.kill(alive[0].pid, signal.SIGKILL)
-                killed.append(alive[0].pid)
+            if pids := actor_pids(ray_connected, "EngineActor"):
+                time.sleep(1.5)  # let it take work first: then it dies holding batches
+                os.kill(pids[0], signal.SIGKILL)
+                killed.append(pids[0])
             time.sleep(0.2)
 
     killer = threading.Thread(target=kill_one)
@@ -87,7 +84,9 @@ def test_an_engine_actor_killed_mid_stage_changes_nothing(
     assert dataset(tmp_path) == dataset(local_reference)
 
 
-def test_a_killed_driver_is_finished_by_applying_again(ray_connected: Any, local_reference: Path, tmp_path: Path) -> None:
+def test_a_killed_driver_is_finished_by_applying_again(
+    ray_connected: Any, local_reference: Path, tmp_path: Path
+) -> None:
     write_ray_project(tmp_path, ray_connected.address)
     runner = [sys.executable, str(Path(__file__).parent / "ray_apply.py"), str(tmp_path), ray_connected.address]
     driver = subprocess.Popen([*runner, "0.2"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
