@@ -17,9 +17,9 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from conftest import actor_pids
 from ray_apply import apply, write_ray_project
 
+from conftest import actor_pids
 from tsqa.store.manifest import read_manifest
 
 # Ray Data warns about its own deprecated settings from inside DataContext; nothing of ours.
@@ -98,7 +98,8 @@ def test_a_killed_driver_is_finished_by_applying_again(
         time.sleep(0.2)
     assert driver.poll() is None, driver.communicate()[1][-2000:]
     driver.send_signal(signal.SIGKILL)
-    driver.wait(timeout=60)
+    driver.communicate(timeout=60)  # reaps it and closes its pipes
+    assert driver.returncode == -signal.SIGKILL
     again = subprocess.run([*runner, "0"], capture_output=True, text=True, timeout=600, check=False)
     assert again.returncode == 0 and "applied" in again.stdout, again.stderr[-3000:]
     assert dataset(tmp_path) == dataset(local_reference)
