@@ -26,6 +26,7 @@ __all__ = [
     "ParameterError",
     "__version__",
     "band_keys",
+    "check_pattern",
     "choose_bands",
     "exact_dedup",
     "majority_vote",
@@ -41,7 +42,7 @@ DETECTED_KERNEL: Literal["scalar", "avx2", "avx512"]
 _Shingle: TypeAlias = Literal["word", "char"]
 _Kernel: TypeAlias = Literal["auto", "scalar", "avx2", "avx512"]
 _Verify: TypeAlias = Literal["exact", "signature", "none"]
-_Mode: TypeAlias = Literal["multiple_choice", "number", "boxed", "final_answer", "text"]
+_Mode: TypeAlias = Literal["multiple_choice", "number", "boxed", "final_answer", "text", "span"]
 
 class NativeError(Exception):
     """Base class of every error raised by tsqa's native core."""
@@ -192,9 +193,15 @@ def majority_vote(
     options: Any | None = None,
     references: Any | None = None,
     threads: int | None = None,
+    pattern: str | None = None,
 ) -> dict[str, Any]:
     """``winner``, ``winner_text``, ``reference`` (pyarrow string), ``matches_reference``
-    (pyarrow bool), ``votes``, ``total``, ``valid`` (int64), ``agreement`` (float64)."""
+    (pyarrow bool), ``votes``, ``total``, ``valid`` (int64), ``agreement`` (float64).
+    With ``pattern``, each sample is first replaced by group 1 of its last match ("" if none)."""
+
+def check_pattern(pattern: str) -> str | None:
+    """Why ``pattern`` cannot be used (Rust regex syntax, bounded size, exactly one capture
+    group), or None."""
 
 @final
 class NgramIndex:

@@ -2,8 +2,10 @@
 //!
 //! Steps per sampled response:
 //! 1. Extract the answer span by mode: the last `\boxed{…}` (balanced braces), the text after the
-//!    last "The final answer is" / "Final answer:" / "answer is" / "answer:", multiple-choice
-//!    letters ("(B)", "B.", "B) …", "Answer: b"), or the last number in the text.
+//!    last answer marker ("The final answer is: 901", "**Final Answer:** 901", "the answer is
+//!    901.", "Answer: 901"; markdown, `$`, quotes and trailing periods removed), multiple-choice
+//!    letters ("(B)", "B.", "B) …", "Answer: b"), the last number in the text, or (`span` mode)
+//!    the text itself, already cut out by a spec's `pattern` (`regex_span`).
 //! 2. Canonicalise so equivalent answers vote together (NeMo-Skills counts raw strings and does
 //!    not): numbers become reduced fractions (`1,000.0` = `1000`; `0.50` = `.5` = `1/2` =
 //!    `\frac{1}{2}`), multiple choice becomes the option letter (letter ↔ option text), short
@@ -24,6 +26,8 @@ pub enum Mode {
     Boxed,
     FinalAnswer,
     Text,
+    /// The response is the answer span itself (cut out by `regex_span` beforehand).
+    Span,
 }
 
 impl Mode {
@@ -34,11 +38,12 @@ impl Mode {
             "boxed" => Mode::Boxed,
             "final_answer" => Mode::FinalAnswer,
             "text" => Mode::Text,
+            "span" => Mode::Span,
             _ => {
                 return Err(Error::param(
                     "mode",
                     format!("'{name}'"),
-                    "expected one of 'multiple_choice', 'number', 'boxed', 'final_answer', 'text'",
+                    "expected one of 'multiple_choice', 'number', 'boxed', 'final_answer', 'text', 'span'",
                 ))
             }
         })
@@ -49,9 +54,8 @@ impl Mode {
 pub fn canonical_answer(response: &str, mode: Mode, options: Option<&[&str]>) -> Option<String> {
     match mode {
         Mode::Boxed => last_boxed(response).and_then(|b| math_or_text(&b)),
-        Mode::FinalAnswer => {
-            final_answer_span(response).or_else(|| last_boxed(response)).and_then(|s| math_or_text(&s))
-        }
+        Mode::FinalAnswer => final_answer_span(response).or_else(|| last_boxed(response)).and_then(|s| span_answer(&s)),
+        Mode::Span => span_answer(&clean_span(&strip_boxed(response))?),
         Mode::Number => {
             let span = last_boxed(response).or_else(|| final_answer_span(response));
             if let Some(n) = span.as_deref().and_then(canonical_number) {
@@ -83,7 +87,8 @@ pub fn canonical_reference(reference: &str, mode: Mode, options: Option<&[&str]>
             r.parse::<usize>().ok().filter(|&i| i < n).map(letter)
         }
         Mode::Number => canonical_number(&strip_boxed(reference)).or_else(|| non_empty(canonical_text(reference))),
-        Mode::Boxed | Mode::FinalAnswer => math_or_text(&strip_boxed(reference)),
+        Mode::Boxed => math_or_text(&strip_boxed(reference)),
+        Mode::FinalAnswer | Mode::Span => span_answer(&clean_span(&strip_boxed(reference))?),
         Mode::Text => non_empty(canonical_text(reference)),
     }
 }
@@ -142,23 +147,153 @@ pub fn last_boxed(text: &str) -> Option<String> {
     None
 }
 
-/// The span after the last answer marker, up to the end of its line, without trailing dots.
+/// The span after the last answer marker: "answer" followed by `:`, `=` or "is" (markdown
+/// emphasis around either allowed), up to the end of its sentence or line (the next line when the
+/// marker ends one). A `\boxed{}` in the line wins; otherwise the span is cleaned by `clean_span`.
+/// The last "final answer" marker wins over any plain "answer" one; markers with nothing after
+/// them are skipped in favour of an earlier one.
 pub fn final_answer_span(text: &str) -> Option<String> {
     // ASCII lowercase keeps byte offsets aligned with `text`.
     let lower = text.to_ascii_lowercase();
-    let markers = ["the final answer is", "final answer:", "the answer is", "answer is", "answer:"];
-    let (pos, len) = markers.iter().find_map(|m| lower.rfind(m).map(|p| (p, m.len())))?;
-    let rest = &text[pos + len..];
-    let line = rest.trim_start().lines().next().unwrap_or("");
-    if let Some(b) = last_boxed(line) {
-        return Some(b);
+    // "final answer" markers first: a later "the answer is therefore …" is prose, not the answer.
+    marker_span(text, &lower, true).or_else(|| marker_span(text, &lower, false))
+}
+
+fn marker_span(text: &str, lower: &str, final_only: bool) -> Option<String> {
+    let mut end = lower.len();
+    while let Some(p) = lower[..end].rfind("answer") {
+        end = p;
+        if final_only && !lower[..p].trim_end_matches([' ', '*', '_']).ends_with("final") {
+            continue;
+        }
+        let Some(start) = after_marker(lower.as_bytes(), p + "answer".len()) else { continue };
+        let rest = text[start..].trim_start();
+        let line = rest.lines().next().unwrap_or("");
+        if let Some(b) = last_boxed(line) {
+            return Some(b);
+        }
+        // The sentence ends the span: "The final answer is 901. I hope it is correct."
+        let sentence = [". ", "! ", "? "].iter().filter_map(|m| line.find(m)).min().map_or(line, |e| &line[..e]);
+        if let Some(span) = clean_span(sentence) {
+            return Some(span);
+        }
     }
-    let span = line.trim().trim_end_matches(['.', '!']).trim().trim_matches('$').trim();
-    if span.is_empty() {
+    None
+}
+
+/// Where the answer starts after the word "answer" at `i`, if a marker follows: `[*_]* \s*`
+/// then `:` | `=` | `is` (optionally followed by `:`), then `[*_]*`.
+fn after_marker(b: &[u8], mut i: usize) -> Option<usize> {
+    let skip = |i: &mut usize, set: &[u8]| {
+        while *i < b.len() && set.contains(&b[*i]) {
+            *i += 1;
+        }
+    };
+    skip(&mut i, b"*_");
+    skip(&mut i, b" \t");
+    match b.get(i) {
+        Some(b':' | b'=') => i += 1,
+        Some(b'i') if b.get(i + 1) == Some(&b's') && !b.get(i + 2).is_some_and(u8::is_ascii_alphanumeric) => {
+            i += 2;
+            skip(&mut i, b"*_");
+            skip(&mut i, b" \t");
+            if b.get(i) == Some(&b':') {
+                i += 1;
+            }
+        }
+        _ => return None,
+    }
+    skip(&mut i, b"*_");
+    Some(i)
+}
+
+/// An answer span without its wrapping: markdown emphasis, `$…$`, `\(…\)`, `\[…\]`, quotes,
+/// backticks and trailing sentence punctuation (repeated until nothing changes); None if empty.
+pub fn clean_span(s: &str) -> Option<String> {
+    let mut t = s.trim();
+    loop {
+        let before = t;
+        t = t.trim_end_matches(['.', '!', ',', ';', '。']).trim();
+        t = t.trim_matches(['*', '_', '`', '"', '\'', '“', '”']).trim();
+        t = t.trim_matches('$').trim();
+        for (open, close) in [("\\(", "\\)"), ("\\[", "\\]")] {
+            if let Some(inner) = t.strip_prefix(open).and_then(|r| r.strip_suffix(close)) {
+                t = inner.trim();
+            }
+        }
+        if t == before {
+            break;
+        }
+    }
+    if t.is_empty() {
         None
     } else {
-        Some(span.to_string())
+        Some(t.to_string())
     }
+}
+
+/// Canonical form of an extracted answer span: a number (also with a unit or `%` after it, or as
+/// `x = 5`), else LaTeX-ish math (case kept) when it has numerals or math symbols, else short text
+/// (SQuAD-normalised, so "Paris" = "paris.").
+fn span_answer(s: &str) -> Option<String> {
+    if let Some(n) = canonical_number(s).or_else(|| number_with_unit(s)) {
+        return Some(n);
+    }
+    if let Some((lhs, rhs)) = s.rsplit_once('=') {
+        let var = lhs.trim();
+        if !var.is_empty() && var.len() <= 3 && var.bytes().all(|c| c.is_ascii_alphabetic()) {
+            return span_answer(rhs);
+        }
+    }
+    let mathy = s.chars().any(|c| c.is_numeric() || "\\^_{}=+*/<>()[]|".contains(c));
+    if mathy {
+        non_empty(canonical_math(s))
+    } else {
+        non_empty(canonical_text(s))
+    }
+}
+
+/// "18 apples", "$18 per hour", "25%": a leading number followed only by words without digits.
+fn number_with_unit(s: &str) -> Option<String> {
+    let t = s.trim().trim_start_matches("\\$").trim_start_matches(['$', '€', '£']).trim_start();
+    let end = t.find(|c: char| !(c.is_ascii_digit() || matches!(c, ',' | '.' | '/' | '-'))).unwrap_or(t.len());
+    if end == 0 {
+        return None;
+    }
+    let (number, rest) = t.split_at(end);
+    let rest = rest.trim_start_matches("\\%").trim_start_matches('%');
+    let unit_only =
+        rest.is_empty() || (rest.starts_with(char::is_whitespace) && !rest.chars().any(|c| c.is_ascii_digit()));
+    if unit_only {
+        canonical_number(number)
+    } else {
+        None
+    }
+}
+
+/// Group 1 of the last match of `pattern` in `text` (the whole match when the pattern has no
+/// group), trimmed; None without a match. Linear time (the `regex` crate never backtracks).
+pub fn regex_span(text: &str, pattern: &regex::Regex) -> Option<String> {
+    let caps = pattern.captures_iter(text).last()?;
+    let m = caps.get(1).or_else(|| caps.get(0))?;
+    non_empty(m.as_str().trim().to_string())
+}
+
+/// Compile a spec's answer pattern, bounded in size; Err is a one-line reason it cannot be used.
+pub fn compile_pattern(pattern: &str) -> std::result::Result<regex::Regex, String> {
+    let re = regex::RegexBuilder::new(pattern).size_limit(1 << 20).build().map_err(|e| match e {
+        regex::Error::CompiledTooBig(limit) => format!("the compiled pattern is larger than the {limit}-byte limit"),
+        // The parser's message ends in a line "error: <reason>" below a caret diagram.
+        other => {
+            let text = other.to_string();
+            let last = text.lines().rev().find(|l| !l.trim().is_empty()).unwrap_or("").trim();
+            last.strip_prefix("error: ").unwrap_or(last).to_string()
+        }
+    })?;
+    if re.captures_len() != 2 {
+        return Err(format!("needs exactly one capture group (the answer), found {}", re.captures_len() - 1));
+    }
+    Ok(re)
 }
 
 /// Canonical number if `s` is one, else canonical math/text.
@@ -443,5 +578,62 @@ mod tests {
         assert_eq!(canonical_reference("1", Mode::MultipleChoice, o).as_deref(), Some("B"));
         assert_eq!(canonical_reference("Berlin", Mode::MultipleChoice, o).as_deref(), Some("D"));
         assert_eq!(option_text("C", o), Some("the Rome"));
+    }
+
+    #[test]
+    fn final_answer_forms() {
+        for (resp, want) in [
+            ("so 900 + 1.\nThe final answer is: 901", "901"),
+            ("The final answer is 901.", "901"),
+            ("**Final Answer:** 901", "901"),
+            ("**Final Answer**: $901$.", "901"),
+            ("The final answer is **901**.", "901"),
+            ("The answer is 901!", "901"),
+            ("answer is: 901", "901"),
+            ("Answer: 901", "901"),
+            ("Final answer:\n901", "901"),
+            ("The final answer is $\\boxed{901}$.", "901"),
+            ("Final Answer: The final answer is \\(901\\). I hope it is correct.", "901"),
+            ("The final answer is: 1,234.", "1234"),
+            ("The final answer is: $18.00", "18"),
+            ("The final answer is 18 apples.", "18"),
+            ("The final answer is: 25%", "25"),
+            ("The final answer is: x = 5", "5"),
+            ("The final answer is: 1/2", "1/2"),
+            ("The final answer is: \"Paris\".", "paris"),
+            ("The final answer is: the Eiffel Tower", "eiffel tower"),
+            ("Answer = 42", "42"),
+            ("The final answer is 7. The answer is therefore easy to check:", "7"),
+        ] {
+            assert_eq!(canonical_answer(resp, Mode::FinalAnswer, None).as_deref(), Some(want), "{resp}");
+        }
+        for resp in ["no marker here, 901", "The answers vary", "the final answer is", "answered: yes"] {
+            assert_eq!(final_answer_span(resp), None, "{resp}");
+        }
+        // the reference canonicalises the same way: the prompt's own format agrees with it
+        assert_eq!(canonical_reference("901", Mode::FinalAnswer, None).as_deref(), Some("901"));
+        assert_eq!(canonical_reference("Paris", Mode::FinalAnswer, None).as_deref(), Some("paris"));
+        let opts = ["Paris", "London"];
+        for resp in ["The final answer is: B", "**Final Answer:** (B)", "The final answer is: London."] {
+            assert_eq!(canonical_answer(resp, Mode::MultipleChoice, Some(&opts[..])).as_deref(), Some("B"), "{resp}");
+        }
+    }
+
+    #[test]
+    fn patterns_cut_the_span() {
+        let re = compile_pattern(r"ANSWER:\s*(\S+)").unwrap();
+        assert_eq!(regex_span("ANSWER: 3 then ANSWER: 4.", &re).as_deref(), Some("4."));
+        assert_eq!(regex_span("nothing", &re), None);
+        assert_eq!(canonical_answer("4.", Mode::Span, None).as_deref(), Some("4"));
+        assert_eq!(canonical_answer("\\boxed{1/2}", Mode::Span, None).as_deref(), Some("1/2"));
+        assert_eq!(canonical_answer("Paris", Mode::Span, None), canonical_reference("paris", Mode::Span, None));
+        assert_eq!(canonical_answer("", Mode::Span, None), None);
+        let err = |p: &str| compile_pattern(p).unwrap_err();
+        assert_eq!(err(r"(unclosed"), "unclosed group");
+        assert_eq!(err(r"no group"), "needs exactly one capture group (the answer), found 0");
+        assert_eq!(err(r"(a)(b)"), "needs exactly one capture group (the answer), found 2");
+        assert!(err(r"(?<=x)(y)").contains("look-around"), "{}", err(r"(?<=x)(y)")); // not linear-time
+        assert!(err(r"(\w{1000}){1000}").contains("limit"));
+        assert!(compile_pattern(r"(?:x)?(\d+)").is_ok());
     }
 }

@@ -122,14 +122,23 @@ def test_a_dead_endpoint_stops_the_run_and_a_resume_finishes_it(project: Path) -
     assert result.manifests["colours"]["package"].rows_out == 5
 
 
-def test_a_few_failed_requests_are_rejected_rows_not_a_stop(project: Path) -> None:
+def test_a_failed_request_is_not_a_result_unless_accepted(project: Path) -> None:
+    """Issue 11: a request that failed after retries leaves its stage incomplete (the next apply
+    retries it); only --accept-failures records it as an engine_error reject."""
     from scripted_project import script
 
     from tsqa.engines.base import Result
     from tsqa.engines.scripted import ScriptedEngine
 
     flaky = ScriptedEngine(lambda r: Result.failed(r.id, "HTTP 500") if r.id.endswith(":4") else script(r))
-    m = apply(project, flaky).manifests["colours"]
+    result = apply(project, flaky)
+    assert (result.complete, result.failed_calls) == (False, 1)
+    assert "generate" not in result.manifests["colours"]
+    accepted = run_apply(
+        [project / "specs"], project_file=project / "tsqa.yaml", engine_factory=lambda cfg: flaky, accept_failures=True
+    )
+    m = accepted.manifests["colours"]
+    assert accepted.complete and m["generate"].failures_accepted == 1
     assert m["parse"].rejections["engine_error"] == 1
 
 

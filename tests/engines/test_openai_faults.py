@@ -55,6 +55,45 @@ def _completion(body: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def _bad_bodies() -> dict[str, Any]:
+    """Bodies of a 200 that are no usable completion: each must be retried like a 503."""
+
+    def completion(body: dict[str, Any], **change: Any) -> bytes:
+        data = _completion(body)
+        for key, value in change.items():
+            if key == "choice":
+                for c in data["choices"]:
+                    c.update(value)
+            else:
+                data[key] = value
+        return json.dumps(data).encode()
+
+    return {
+        "nonutf8": lambda b: completion(b).replace(b'"assistant"', b'"assistant \xff\xfe"'),
+        "latin1": lambda b: json.dumps(_completion(b)).encode().replace(b"#", "é".encode("latin-1")),
+        "html": lambda b: b"<html><body>502 Bad Gateway</body></html>",
+        "empty": lambda b: b"",
+        "notobject": lambda b: b"[1, 2, 3]",
+        "nochoices": lambda b: b'{"object": "error", "message": "overloaded"}',
+        "choicesnull": lambda b: completion(b, choices=None),
+        "nomessage": lambda b: completion(b, choice={"message": None}),
+        "nocontent": lambda b: json.dumps(
+            {"choices": [{"index": i, "message": {"role": "assistant"}} for i in range(b.get("n", 1))]}
+        ).encode(),
+        "intcontent": lambda b: completion(b, choice={"message": {"role": "assistant", "content": 7}}),
+        "noindex": lambda b: json.dumps({"choices": [{"message": {"content": "x"}}] * b.get("n", 1)}).encode(),
+        "dupindex": lambda b: completion(b, choice={"index": 0}),
+        "fewer": lambda b: completion(b, choices=[]),
+        "badusage": lambda b: completion(b, usage=[1]),
+        "badtokens": lambda b: completion(b, usage={"prompt_tokens": "many"}),
+        "alwaysnonutf8": lambda b: b'{"choices": "\xff"}',
+    }
+
+
+BAD_BODIES = _bad_bodies()
+ALWAYS = {"always500", "alwaysbad", "bad400", "bad400bytes", "alwaysnonutf8"}
+
+
 def make_app(state: ServerState) -> web.Application:
     async def models(_: web.Request) -> web.Response:
         return web.json_response({"object": "list", "data": [{"id": MODEL, "object": "model"}]})
@@ -72,7 +111,7 @@ def make_app(state: ServerState) -> web.Application:
         state.max_in_flight = max(state.max_in_flight, state.in_flight)
         try:
             await asyncio.sleep(0.01)  # let concurrent requests overlap
-            if scenario == "ok" or (not failing and scenario not in {"always500", "alwaysbad", "bad400"}):
+            if scenario == "ok" or (not failing and scenario not in ALWAYS):
                 return web.json_response(_completion(body))
             if scenario in {"s500", "always500"}:
                 return web.Response(status=500, text="internal error")
@@ -91,6 +130,18 @@ def make_app(state: ServerState) -> web.Application:
                 return web.Response(status=200, text='{"choices": [', content_type="application/json")
             if scenario == "bad400":
                 return web.Response(status=400, text='{"error": "max_tokens too large"}')
+            if scenario == "bad400bytes":
+                return web.Response(status=400, body=b"\xff\xfe bad \x80")
+            if scenario in BAD_BODIES:
+                return web.Response(status=200, body=BAD_BODIES[scenario](body), content_type="application/json")
+            if scenario == "truncbody":  # promises more bytes than it sends, then hangs up
+                resp = web.StreamResponse(status=200, headers={"Content-Type": "application/json"})
+                resp.content_length = 4096
+                await resp.prepare(request)
+                await resp.write(b'{"choices": [')
+                assert request.transport is not None
+                request.transport.close()
+                return resp
             raise AssertionError(f"unknown scenario {key!r}")
         finally:
             state.in_flight -= 1
@@ -277,3 +328,33 @@ def test_unserialisable_request_fails_alone(server: tuple[str, ServerState]) -> 
     results = {r.id: r for r in engine(base_url).run([odd, req("ok")])}
     assert results["odd"].error is not None and results["odd"].error.startswith("TypeError:")
     assert results["id-ok"].ok
+
+
+@pytest.mark.parametrize("key", [*sorted(set(BAD_BODIES) - ALWAYS), "truncbody"])
+def test_every_unreadable_body_is_retried(server: tuple[str, ServerState], key: str) -> None:
+    """Decode and parse errors of a 200 (non-UTF-8, not JSON, missing or mistyped fields, a body
+    cut short) are retried like any other malformed response, and the retry then succeeds."""
+    base_url, state = server
+    eng = engine(base_url)
+    [result] = eng.run([req(key, n=2)])
+    assert result.ok, result.error
+    assert result.texts == (f"{key}#0", f"{key}#1")
+    assert result.attempts == 2 == state.attempts[key]
+    assert eng.stats.errors == 0
+    assert sum(eng.stats.retries.values()) == 1
+    assert set(eng.stats.retries) <= {"malformed", "connection"}
+
+
+def test_a_body_that_never_decodes_gives_up_with_the_cause(server: tuple[str, ServerState]) -> None:
+    base_url, state = server
+    [result] = engine(base_url).run([req("alwaysnonutf8")])
+    assert result.error is not None
+    assert result.error.startswith("gave up after 4 attempts: malformed response (UnicodeDecodeError")
+    assert state.attempts["alwaysnonutf8"] == 4
+
+
+def test_an_undecodable_error_body_is_still_a_clear_error(server: tuple[str, ServerState]) -> None:
+    base_url, _ = server
+    [result] = engine(base_url).run([req("bad400bytes")])
+    assert result.error is not None and result.error.startswith("HTTP 400: \ufffd\ufffd bad")
+    assert result.attempts == 1

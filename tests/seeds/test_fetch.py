@@ -121,7 +121,9 @@ def test_errors_are_reported_per_spec_without_traceback(tmp_path: Path) -> None:
     result = fetch(root)
     assert result.exit_code == 1
     assert "Traceback" not in result.output and isinstance(result.exception, SystemExit)
-    assert "split 'test' is an evaluation split" in result.output
+    assert "error[seed-split-not-training] seed.split: expected the task's training split 'train', found 'test'" in (
+        result.output
+    )  # linted first, as plan and apply do: never read
     assert "broken.jsonl:2: invalid JSON" in result.output
     assert "invalid.yaml:" in result.output
     assert outcomes(result)["arc_copy"] == "fetched"  # the others continue

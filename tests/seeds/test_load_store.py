@@ -43,7 +43,7 @@ CASES = {
     "mixed column": (
         "mixed.jsonl",
         '{"answer": 1}\n{"answer": {"x": 1}}\n',
-        r"mixed\.jsonl: column 'answer' has values of different types \(first differing at row 2\)",
+        r"mixed\.jsonl: column 'answer' has values of different types \(first differing at .*mixed\.jsonl:2\)",
     ),
     "bad parquet": ("bad.parquet", "not parquet", r"bad\.parquet: not a readable Parquet file"),
     "unknown format": ("data.csv", "a,b\n", r"unknown file format '\.csv'"),

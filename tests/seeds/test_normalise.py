@@ -104,13 +104,22 @@ def test_function_import_failure_is_reported_not_raised_from_the_module() -> Non
         )
 
 
-def test_function_module_calling_sys_exit_is_caught(tmp_path: Any) -> None:
-    (tmp_path / "mod.py").write_text("import sys\nsys.exit(3)\ndef f(doc):\n    return 'x'\n")
+@pytest.fixture
+def tasks_root(tmp_path: Any, monkeypatch: pytest.MonkeyPatch) -> Any:
+    """A stand-in for lm-eval's task folder: the only place task functions are imported from."""
+    from tsqa.seeds import functions
+
+    monkeypatch.setattr(functions, "tasks_root", lambda: tmp_path.resolve())
+    functions.import_function.cache_clear()  # the same reference names another module here
+    yield tmp_path
+    functions.import_function.cache_clear()
+
+
+def test_function_module_calling_sys_exit_is_caught(tasks_root: Any) -> None:
+    (tasks_root / "mod.py").write_text("import sys\nsys.exit(3)\ndef f(doc):\n    return 'x'\n")
     info = load_catalog().get("piqa")
     assert info is not None
-    rules = TaskRules(
-        doc_to_text=f"!function {tmp_path}/mod.f", doc_to_choice="{{[sol1, sol2]}}", doc_to_target="label"
-    )
+    rules = TaskRules(doc_to_text="!function mod.f", doc_to_choice="{{[sol1, sol2]}}", doc_to_target="label")
     with pytest.raises(FunctionImportError, match="SystemExit"):
         normalise(
             lm_eval_spec("piqa"), replace(info, rules=rules), [{"goal": "g", "sol1": "a", "sol2": "b", "label": 0}]
@@ -131,12 +140,12 @@ def test_records_to_arrow() -> None:
         "    return dataset.map(lambda b: {'goal': [g.upper() for g in b['goal']]}, batched=True)",
     ],
 )
-def test_process_docs_on_rows_or_a_real_dataset(tmp_path: Any, body: str) -> None:
-    (tmp_path / "proc.py").write_text(f"def process_docs(dataset):\n{body}\n")
+def test_process_docs_on_rows_or_a_real_dataset(tasks_root: Any, body: str) -> None:
+    (tasks_root / "proc.py").write_text(f"def process_docs(dataset):\n{body}\n")
     info = load_catalog().get("piqa")
     assert info is not None and info.rules is not None
     patched = replace(
-        info, has_process_docs=True, rules=replace(info.rules, process_docs=f"!function {tmp_path}/proc.process_docs")
+        info, has_process_docs=True, rules=replace(info.rules, process_docs="!function proc.process_docs")
     )
     docs = [
         {"goal": "up", "sol1": "a", "sol2": "b", "label": 1},

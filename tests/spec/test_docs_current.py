@@ -23,3 +23,21 @@ def test_ci_runs_the_readme_commands_verbatim() -> None:
     assert len(commands) == 2
     ci = (REPO / ".ci" / "run").read_text().splitlines()
     assert all(command in ci for command in commands)
+
+
+def test_readme_refusals_name_the_rules_lint_has() -> None:
+    """The README's promise matches what lint does: one section, and every rule it names exists."""
+    from tsqa.lint.rules import RULES
+
+    readme = (REPO / "README.md").read_text()
+    assert readme.count("## What is refused and why") == 1
+    section = readme.split("## What is refused and why", 1)[1].split("\n## ", 1)[0]
+    named = {r for group in re.findall(r"\*\* \(([^)]*)\)", section) for r in re.findall(r"`([a-z-]+)`", group)}
+    assert {
+        "code-in-spec",
+        "template-bounds",
+        "seed-path-eval-named",
+        "seed-path-outside-project",
+        "seed-snapshot",
+    } <= named
+    assert named <= set(RULES), named - set(RULES)

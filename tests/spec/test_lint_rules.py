@@ -52,8 +52,14 @@ CASES = {
     ),
     "undeclared_model.yaml": ("undeclared-model", 5, 10, "enrich.model", "'genrator' is not declared"),
     "vote_free_form.yaml": ("verify-format-mismatch", 4, 1, "verify", "needs an extractor"),
+    "regex_no_group.yaml": ("verify-pattern", 6, 12, "verify.pattern", "needs exactly one capture group"),
     "negative_weight.yaml": ("negative-weight", 5, 11, "blend.weight", "found -0.5"),
     "missing_license.yaml": ("missing-license", 2, 1, "seed", "no licence declared"),
+    "code_in_spec.yaml": ("code-in-spec", 7, 13, "fields.question", "'!function' names code to run"),
+    "seed_file_eval_named.yaml": ("seed-path-eval-named", 4, 10, "seed.files", "('test' in 'gsm8k-test.jsonl')"),
+    "hub_eval_split.yaml": ("hub-eval-split", 4, 14, "seed.hf.path", "split 'train' of hf://datasets/Idavidrein/GPQA/"),
+    "seed_outside_project.yaml": ("seed-path-outside-project", 4, 10, "seed.files", "outside the project"),
+    "template_bounds.yaml": ("template-bounds", 8, 13, "fields.question", "literal 100,000,000"),
 }
 
 
@@ -79,6 +85,7 @@ def test_every_rule_has_a_failing_fixture() -> None:
     covered = {rule for rule, *_ in CASES.values()} | {"duplicate-task", "all-weights-zero"}
     # Covered by dedicated tests below: no project, unreadable catalogue, missing path, rule crash.
     covered |= {"project-not-found", "catalog-unavailable", "io-error", "internal-error"}
+    covered |= {"seed-snapshot"}  # needs a seed store: tests/seeds/test_content.py
     assert set(RULES) | set(LOAD_RULES) <= covered
 
 

@@ -7,9 +7,15 @@ it (a saved plan runs as written); the specs give only each stage's own settings
 content was checked against the plan's input digests before this runs.
 
 Resumable at any point: a stage is complete when its manifest exists (folders are keyed by the
-stage fingerprint); model stages write one shard per chunk of requests, skip chunks already
-written, and get finished calls back from the response cache. Nothing already produced is lost
-and nothing is written twice.
+stage fingerprint) and what the manifest lists is still on disk (checked first: shard footers and
+row counts, sha256 too with `verify`; a damaged stage and every stage after it are recomputed,
+from the cache where possible). Model stages write one shard per chunk of requests, reuse chunks
+already written with the same content, and get finished calls back from the response cache.
+Nothing already produced is lost and nothing is written twice.
+
+Failures are not results: a model stage with requests that still failed after retries stays
+incomplete (no manifest), the task goes no further this run (nor does dedup, which reads every
+task), and `failures` says what the next apply retries; `accept_failures` records them as rejects.
 """
 
 from __future__ import annotations
@@ -24,7 +30,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from tsqa.apply.model_calls import COMMIT_EVERY, CallStats
-from tsqa.apply.model_stage import ModelStageError, Progress, StageTask, run_model_wave
+from tsqa.apply.model_stage import ModelStageError, ModelStageRun, Progress, StageTask, remove_chunk, run_model_wave
 from tsqa.apply.run_dir import RunDir
 from tsqa.compile.identity import model_identity
 from tsqa.compile.plan import Plan, TaskPlan
@@ -35,7 +41,8 @@ from tsqa.spec.models.project import OpenAIModel, VllmModel
 from tsqa.stages.base import Filtered, Kind, ModelStageDef, StageDef, StageError, TaskContext
 from tsqa.stages.dedup import QUESTION_COLUMNS, SEED_COLUMNS, DedupStage
 from tsqa.stages.registry import REGISTRY, STAGES
-from tsqa.store.manifest import Manifest, ShardInfo, read_manifest, write_manifest
+from tsqa.store.integrity import Damage, folder_damage, manifest_damage
+from tsqa.store.manifest import MANIFEST_FILE, Manifest, ShardInfo, read_manifest, write_manifest
 from tsqa.store.response_cache import ResponseCache
 from tsqa.store.shards import (
     ShardWriter,
@@ -69,10 +76,20 @@ class Executor:
         progress: Progress | None = None,
         commit_every: int = COMMIT_EVERY,
         row_mapper: RowMapper | None = None,
+        accept_failures: bool = False,
+        verify: bool = False,
     ) -> None:
         self.project = project
         self.row_mapper = row_mapper
         self.commit_every = commit_every
+        self.accept_failures = accept_failures
+        self.verify = verify
+        self.failures: dict[tuple[str, str], ModelStageRun] = {}
+        """(task, stage) → the model stage left incomplete by calls that failed after retries."""
+        self.repairs: list[str] = []
+        """What was found damaged and is being rebuilt (stage shards, the cache database)."""
+        self.blocked: set[str] = set()
+        """Tasks that go no further this run (an incomplete stage upstream)."""
         self.plan = plan
         self.run_dir = RunDir(project.path.parent / project.project.output.dir)
         declared = project.project.models
@@ -88,7 +105,9 @@ class Executor:
 
     # -- driving ---------------------------------------------------------------------------------
     def run(self) -> dict[str, dict[str, Manifest]]:
-        cache = ResponseCache(self.run_dir.cache)
+        for task in self.tasks:
+            self._check_on_disk(task)
+        cache = ResponseCache(self.run_dir.cache, max_batch=self.commit_every, full_check=self.verify)
         try:
             for sdef in REGISTRY:
                 try:
@@ -98,13 +117,21 @@ class Executor:
         finally:
             self.pool.close()
             cache.close()
+            self.repairs += cache.repairs
         return {t.name: {s.value: m for s in Stage if (m := self.manifest(t, s)) is not None} for t in self.tasks}
 
+    @property
+    def failed_calls(self) -> int:
+        return sum(run.failed for run in self.failures.values())
+
     def _run(self, sdef: StageDef, cache: ResponseCache) -> None:
-        pending = [t for t in self.tasks if self.manifest(t, sdef.stage) is None]
+        pending = [t for t in self.tasks if self.manifest(t, sdef.stage) is None and t.name not in self.blocked]
         if not pending or sdef.kind is Kind.SINK:  # the blend file is written by the caller
             return
         if isinstance(sdef, DedupStage):
+            if self.blocked:  # dedup compares every task's questions: not while one is incomplete
+                self.blocked.update(t.name for t in pending)
+                return
             self._dedup(sdef, pending)
         elif isinstance(sdef, ModelStageDef):
             for model, tasks in self._waves(sdef.stage, pending):
@@ -183,8 +210,8 @@ class Executor:
         self._finish(task, sdef, rows_in=rows_in)
 
     def _model_wave(self, sdef: ModelStageDef, tasks: list[TaskContext], cache: ResponseCache) -> None:
-        """Every task's requests for the stage in one stream per model (engines/base.py `stream`),
-        each task's chunks written as they complete and its manifest as soon as its last one is."""
+        """Every task's requests for the stage in one stream per model (executors/stream.py), each
+        task's chunks written as they complete and its manifest as soon as its last one is."""
         by_model: dict[str, list[StageTask]] = {}
         for task in tasks:
             call = task.call(sdef.stage)
@@ -201,10 +228,17 @@ class Executor:
                 items,
                 lambda model=model: self.pool.get(model),  # type: ignore[misc]
                 cache,
-                on_task_done=lambda item, run: self._finish(item.task, sdef, rows_in=run.rows_in, stats=run.stats),
+                on_task_done=lambda item, run: self._model_stage_done(sdef, item.task, run),
                 progress=self.progress,
-                commit_every=self.commit_every,
+                accept_failures=self.accept_failures,
             )
+
+    def _model_stage_done(self, sdef: ModelStageDef, task: TaskContext, run: ModelStageRun) -> None:
+        if not run.complete:  # failures are not results: no manifest, the next apply retries them
+            self.failures[(task.name, sdef.stage.value)] = run
+            self.blocked.add(task.name)
+            return
+        self._finish(task, sdef, rows_in=run.rows_in, stats=run.stats, accepted=run.accepted)
 
     def _dedup(self, sdef: DedupStage, pending: list[TaskContext]) -> None:
         # Dedup reads the questions of every task (duplicates across tasks: their text columns,
@@ -260,7 +294,45 @@ class Executor:
         remove_stray_temporaries(folder / "data")
         remove_stray_temporaries(folder / "rejects")
 
-    def _finish(self, task: TaskContext, sdef: StageDef, *, rows_in: int, stats: CallStats | None = None) -> None:
+    def _check_on_disk(self, task: TaskContext) -> None:
+        """The first completed stage whose shards are not what its manifest says, and every stage
+        after it, lose their manifests (so they are recomputed); a model stage keeps its intact
+        chunks, so only the damaged ones are redone (their calls come from the cache)."""
+        stages = [s for s in REGISTRY if s.kind is not Kind.SINK]
+        for i, sdef in enumerate(stages):
+            folder = self._folder(task, sdef.stage)
+            manifest = read_manifest(folder)
+            if manifest is None:
+                continue
+            damage: list[Damage] = manifest_damage(self.run_dir.root, manifest, full=self.verify)
+            if sdef.exports_dataset:
+                damage += folder_damage(self.run_dir.dataset(task.name), manifest.rows_out)
+            if not damage:
+                continue
+            if isinstance(sdef, ModelStageDef):
+                for d in damage:
+                    if d.file.parent == folder / "data":
+                        remove_chunk(folder, int(d.file.stem.split("-")[1]))
+            later = stages[i:]
+            for stale in later:
+                (self._folder(task, stale.stage) / MANIFEST_FILE).unlink(missing_ok=True)
+            shown = "; ".join(f"{_relative(d.file, self.run_dir.root)} {d.problem}" for d in damage[:3])
+            more = f" (and {len(damage) - 3} more)" if len(damage) > 3 else ""
+            self.repairs.append(
+                f"task {task.name!r}: the {sdef.stage.value} stage is damaged ({shown}{more}); recomputing it and "
+                f"the {len(later) - 1} stages after it"
+            )
+            return
+
+    def _finish(
+        self,
+        task: TaskContext,
+        sdef: StageDef,
+        *,
+        rows_in: int,
+        stats: CallStats | None = None,
+        accepted: int = 0,
+    ) -> None:
         """The stage's manifest, written last: the stage is complete."""
         folder = self._folder(task, sdef.stage)
         data, rejects = folder / "data", folder / "rejects"
@@ -291,6 +363,7 @@ class Executor:
                 model=call.identity["model"] if call else None,
                 model_revision=call.identity["revision"] if call else None,
                 sampling=call.sampling if call else None,
+                failures_accepted=accepted,
                 completed_at=datetime.now(UTC).isoformat(timespec="seconds"),
             ),
         )
@@ -306,6 +379,13 @@ def _resolve_local_model(config: VllmModel | OpenAIModel, base: Path) -> VllmMod
 def _value_counts(column: pa.ChunkedArray) -> tuple[list[str], list[int]]:
     counts = column.value_counts()
     return counts.field("values").to_pylist(), counts.field("counts").to_pylist()
+
+
+def _relative(path: Path, root: Path) -> str:
+    try:
+        return str(path.relative_to(root))
+    except ValueError:
+        return str(path)
 
 
 def _rows(path: Path) -> int:

@@ -1,9 +1,9 @@
 """Model calls of one stage: cached, chunked, resumable.
 
-Requests are looked up in the response cache first; only misses reach the engine. Results are
-committed to the cache in small batches as they arrive, so a killed apply loses at most one batch
-of in-flight calls and never repeats a finished one. Failed requests are not cached: the next
-apply retries them.
+Requests are looked up in the response cache first; only misses reach the engine. Each result is
+handed to the cache the moment it arrives and committed by its writer within about one commit
+(at most `COMMIT_EVERY` waiting), so a killed apply repeats only the calls in flight, not a batch
+of finished ones. Failed requests are not cached: the next apply retries them.
 """
 
 from __future__ import annotations
@@ -13,10 +13,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from tsqa.engines.base import Engine, Request, Result
-from tsqa.store.response_cache import ResponseCache, request_key
+from tsqa.store.response_cache import MAX_BATCH, ResponseCache, request_key
 
-# Results committed to the cache per transaction: a kill repeats at most this many finished calls.
-COMMIT_EVERY = 64
+COMMIT_EVERY = MAX_BATCH
+"""Finished calls that may wait for the cache writer at once (ResponseCache's max_batch)."""
 
 
 @dataclass
@@ -43,7 +43,6 @@ def call_model(
     requests: Sequence[Request],
     *,
     progress: Callable[[int], None] | None = None,
-    commit_every: int = COMMIT_EVERY,
 ) -> tuple[dict[str, Result], CallStats]:
     """Results by request id for every request (a failure is a Result with `error`)."""
     stats = CallStats(requests=len(requests))
@@ -67,17 +66,13 @@ def call_model(
     if progress and stats.cache_hits:
         progress(stats.cache_hits)
     if misses:
-        pending: dict[str, dict[str, Any]] = {}
         for result in engine().run(misses):
             results[result.id] = result
-            if result.ok:
-                pending[keys[result.id]] = result.model_dump(mode="json", exclude={"id", "attempts"})
-            if len(pending) >= commit_every:
-                cache.put_many(pending)
-                pending = {}
+            if result.ok:  # durable within one commit: a kill after this does not repeat it
+                cache.put(keys[result.id], result.model_dump(mode="json", exclude={"id", "attempts"}))
             if progress:
                 progress(1)
-        cache.put_many(pending)
+        cache.flush()
     for request in requests:  # an engine that dropped a request must not lose the row
         results.setdefault(request.id, Result.failed(request.id, "engine returned no result for this request"))
     for result in results.values():

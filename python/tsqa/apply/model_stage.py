@@ -1,14 +1,24 @@
 """Run a model stage for every task of a wave: build each task's requests from the plan's resolved
-call, feed all of them through one request stream into the model's engine (through the response
-cache), and as each chunk's results complete turn them into rows and write the chunk.
+call, feed all of them through one request stream into the model's engine (executors/stream.py,
+through the response cache), and as each chunk's results complete turn them into rows and write
+the chunk.
 
-A chunk is one resume point: its rejects shard is written first and its data shard last, so the
-data shard marks the chunk complete; a resumed run skips written chunks and gets every finished
-call of an unfinished one back from the cache.
+A chunk is one resume point, keyed by its content, not its position: `chunks/part-K.json` records
+the request ids it covers and a hash of their cache keys (model, rendered prompt, sampling), and
+its data shard is written last. A resumed run reuses a chunk only when that record matches the
+chunk it would build now, so a changed `chunk_size` (or changed upstream rows) redoes exactly the
+chunks that differ, with every finished call served from the cache.
+
+Failures are not results: a chunk with a request that still failed after the engine's retries is
+not written, so its stage stays incomplete and the next apply retries exactly the failed requests
+(the others come from the cache). With `accept_failures` the chunk is written and the failures
+become rejects (reason engine_error), on purpose.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,16 +26,21 @@ from typing import Any
 
 import pyarrow as pa
 
-from tsqa.apply.model_calls import COMMIT_EVERY, CallStats
+from tsqa.apply.model_calls import CallStats
 from tsqa.compile.plan import ModelCallPlan
 from tsqa.engines.base import Engine, Request, Result
 from tsqa.executors.stream import Shard, stream_shards
 from tsqa.stages.base import ModelStageDef, TaskContext
+from tsqa.store.atomic import write_json_atomic
+from tsqa.store.integrity import shard_damage
 from tsqa.store.response_cache import ResponseCache, request_key
-from tsqa.store.shards import existing_shards, write_shard
+from tsqa.store.shards import existing_shards, shard_name, write_shard
 
 Progress = Callable[[str, int, int], Callable[[int], None]]
 """progress(label, total, already_done) → advance(n)."""
+
+CHUNKS = "chunks"
+"""The stage subfolder of chunk records (what each data shard covers)."""
 
 
 class ModelStageError(Exception):
@@ -38,6 +53,16 @@ class ModelStageRun:
     """Rows in, counted as requests (one row out per request)."""
     requests: int
     stats: CallStats
+    failed: int = 0
+    """Requests that failed after retries and were left for the next apply (their chunks unwritten)."""
+    accepted: int = 0
+    """Failed requests recorded as engine_error rejects on purpose (accept_failures)."""
+    errors: tuple[str, ...] = ()
+    """The first few failure messages."""
+
+    @property
+    def complete(self) -> bool:
+        return self.failed == 0
 
 
 @dataclass
@@ -62,7 +87,7 @@ def run_model_stage(
     cache: ResponseCache,
     *,
     progress: Progress | None = None,
-    commit_every: int = COMMIT_EVERY,
+    accept_failures: bool = False,
 ) -> ModelStageRun:
     """One task alone: a wave of one."""
     runs: list[ModelStageRun] = []
@@ -73,7 +98,7 @@ def run_model_stage(
         cache,
         on_task_done=lambda _, run: runs.append(run),
         progress=progress,
-        commit_every=commit_every,
+        accept_failures=accept_failures,
     )
     return runs[0]
 
@@ -86,52 +111,56 @@ def run_model_wave(
     *,
     on_task_done: Callable[[StageTask, ModelStageRun], None],
     progress: Progress | None = None,
-    commit_every: int = COMMIT_EVERY,
+    accept_failures: bool = False,
 ) -> None:
     """Every task's model stage of a wave through one request stream into the model's engine.
 
-    Chunk k of a task = requests [k·chunk_size, (k+1)·chunk_size) of its request sequence (one
-    output shard, one resume point). Chunks of all tasks feed `stream_shards` one after another, so
-    the engine stays full across chunk and task boundaries; each chunk is collected and written the
-    moment its last result arrives, and `on_task_done` runs when a task's last chunk is written (its
-    manifest goes next). Chunks already written are skipped, finished calls come from the cache.
+    Chunk k of a task = requests [k·chunk_size, (k+1)·chunk_size) of its request sequence, run
+    unless a written chunk with the same content exists. The chunks of all tasks feed
+    `stream_shards` one after another, so the engine stays full across chunk and task boundaries;
+    each chunk is collected and written the moment its last result arrives, and `on_task_done`
+    runs once a task's last chunk is settled (its manifest goes next, or not, if calls failed).
     """
     if not items:
         return
     states = [_TaskState(item, progress, sdef.stage.value) for item in items]
-    pending_commits: dict[str, dict[str, Any]] = {}
-    keys: dict[str, tuple[int, str]] = {}  # request id → (task index, cache key)
-    sources: dict[tuple[int, int], list[tuple[pa.Table, list[int]]]] = {}
+    keys: dict[str, str] = {}  # request id → cache key
+    owners: dict[str, int] = {}  # request id → task index
+    pending: dict[tuple[int, int], tuple[dict[str, Any], list[tuple[pa.Table, list[int]]]]] = {}
 
     def chunks() -> Iterator[Shard]:
         for index, state in enumerate(states):
-            if not state.remaining:  # nothing to call: complete as soon as we get here
-                state.finish(sdef, on_task_done)
-                continue
-            for k, requests, source in _chunks(sdef, state):
-                for request in requests:
-                    keys[request.id] = (index, _key(state.item.call.identity, request))
-                sources[(index, k)] = source
-                yield Shard((index, k), requests)
+            for k, chunk, source in _chunks(sdef, state.item):
+                state.last_chunk = k
+                record = _chunk_record(state.item.call.identity, chunk)
+                if k in state.written and _is_written(state.item.folder, k, record):
+                    if state.advance:
+                        state.advance(len(chunk))  # done in an earlier run, with this very content
+                    continue
+                remove_chunk(state.item.folder, k)  # stale (other content) or never finished
+                for request in chunk:
+                    keys[request.id] = _key(state.item.call.identity, request)
+                    owners[request.id] = index
+                pending[(index, k)] = (record, source)
+                state.outstanding += 1
+                yield Shard((index, k), chunk)
+            state.close(sdef)
+            if not state.outstanding:
+                state.finish(on_task_done)
 
     def lookup(shard: Shard) -> dict[str, Result]:
-        index = _shard_key(shard)[0]
-        hits = cache.get_many({keys[r.id][1] for r in shard.requests})
-        found = {r.id: Result(id=r.id, **hits[keys[r.id][1]]) for r in shard.requests if keys[r.id][1] in hits}
-        states[index].stats.cache_hits += len(found)
-        advance = states[index].advance
-        if found and advance is not None:
-            advance(len(found))
+        state = states[_shard_key(shard)[0]]
+        hits = cache.get_many({keys[r.id] for r in shard.requests})
+        found = {r.id: Result(id=r.id, **hits[keys[r.id]]) for r in shard.requests if keys[r.id] in hits}
+        state.stats.cache_hits += len(found)
+        if found and state.advance:
+            state.advance(len(found))
         return found
 
     def commit(result: Result) -> None:
-        index, key = keys[result.id]
-        if result.ok:
-            pending_commits[key] = result.model_dump(mode="json", exclude={"id", "attempts"})
-        if len(pending_commits) >= commit_every:
-            cache.put_many(pending_commits)
-            pending_commits.clear()
-        advance = states[index].advance
+        if result.ok:  # durable within one commit: a kill after this does not repeat it
+            cache.put(keys[result.id], result.model_dump(mode="json", exclude={"id", "attempts"}))
+        advance = states[owners[result.id]].advance
         if advance is not None:
             advance(1)
 
@@ -139,68 +168,96 @@ def run_model_wave(
         for shard, results in stream_shards(engine(), chunks(), lookup=lookup, on_result=commit):
             index, k = _shard_key(shard)
             state = states[index]
-            requests = shard.requests
-            stats = state.stats
-            stats.requests += len(requests)
-            for result in results.values():
-                stats.errors += not result.ok
-                stats.prompt_tokens += result.prompt_tokens
-                stats.completion_tokens += result.completion_tokens
-            _stop_if_failing(state.item.call.model, requests, results)
-            source = sources.pop((index, k))
-            out = sdef.collect(state.item.task, pa.concat_tables([t.take(ix) for t, ix in source]), requests, results)
-            folder = state.item.folder
-            if out.rejects.num_rows:  # rejects first: the data shard is the chunk's completion marker
-                write_shard(folder / "rejects", k, out.rejects)
-            write_shard(folder / "data", k, out.kept)
-            for request in requests:
+            record, source = pending.pop((index, k))
+            state.settle(sdef, k, shard.requests, results, record, source, accept_failures)
+            for request in shard.requests:
                 keys.pop(request.id, None)
-            state.remaining.discard(k)
-            if not state.remaining:
-                state.finish(sdef, on_task_done)
+                owners.pop(request.id, None)
+            if state.closed and not state.outstanding:
+                state.finish(on_task_done)
     finally:
-        cache.put_many(pending_commits)
-    for state in states:  # tasks whose every chunk was already written, reached only now
-        if not state.finished:
-            state.finish(sdef, on_task_done)
+        cache.flush()
+    for state in states:
+        if not state.finished:  # every chunk already written: settled while enumerating
+            state.finish(on_task_done)
 
 
 class _TaskState:
     def __init__(self, item: StageTask, progress: Progress | None, stage: str) -> None:
         self.item = item
-        size, per_row = item.call.chunk_size, item.call.requests_per_row
-        self.total = item.total_rows * per_row
-        self.done = set(existing_shards(item.folder / "data"))
-        starts = range(0, self.total, size)
-        self.remaining = {k for k in range(len(starts)) if k not in self.done}
+        self.total = item.total_rows * item.call.requests_per_row
+        self.written = existing_shards(item.folder / "data")
         self.advance: Callable[[int], None] | None = (
-            progress(
-                f"{item.task.name} {stage}",
-                self.total,
-                sum(min(size, self.total - start) for i, start in enumerate(starts) if i in self.done),
-            )
-            if progress
-            else None
+            progress(f"{item.task.name} {stage}", self.total, 0) if progress else None
         )
         self.stats = CallStats()
-        self.finished = False
+        self.failed = self.accepted = 0
+        self.errors: list[str] = []
+        self.outstanding = 0
+        self.last_chunk = -1
+        self.closed = self.finished = False
 
-    def finish(self, sdef: ModelStageDef, on_task_done: Callable[[StageTask, ModelStageRun], None]) -> None:
-        if self.finished:
+    def settle(
+        self,
+        sdef: ModelStageDef,
+        k: int,
+        chunk: list[Request],
+        results: dict[str, Result],
+        record: dict[str, Any],
+        source: list[tuple[pa.Table, list[int]]],
+        accept_failures: bool,
+    ) -> None:
+        """A chunk's results are all in: write it, or leave it for the next apply if calls failed."""
+        self.outstanding -= 1
+        stats = self.stats
+        stats.requests += len(chunk)
+        for result in results.values():
+            stats.errors += not result.ok
+            stats.prompt_tokens += result.prompt_tokens
+            stats.completion_tokens += result.completion_tokens
+        bad = [results[r.id] for r in chunk if not results[r.id].ok]
+        self.errors.extend(str(r.error) for r in bad[: max(0, 3 - len(self.errors))])
+        if bad and not accept_failures:
+            _stop_if_failing(self.item.call.model, chunk, results)
+            self.failed += len(bad)  # not a result: the chunk stays unwritten, the next apply retries
             return
-        self.finished = True
+        self.accepted += len(bad)
+        folder = self.item.folder
+        out = sdef.collect(self.item.task, pa.concat_tables([t.take(ix) for t, ix in source]), chunk, results)
+        write_json_atomic(_record_path(folder, k), {**record, "rows": out.kept.num_rows})
+        if out.rejects.num_rows:  # rejects before data: the data shard marks the chunk complete
+            write_shard(folder / "rejects", k, out.rejects)
+        write_shard(folder / "data", k, out.kept)
+
+    def close(self, sdef: ModelStageDef) -> None:
+        """Every chunk of the task enumerated: drop chunks a run with smaller chunks left behind."""
+        self.closed = True
+        for stale in [k for k in self.written if k > self.last_chunk]:
+            remove_chunk(self.item.folder, stale)
         if not self.total:
             assert sdef.schema is not None
             write_shard(self.item.folder / "data", 0, sdef.schema.empty_table())
-        on_task_done(self.item, ModelStageRun(rows_in=self.total, requests=self.total, stats=self.stats))
+
+    def finish(self, on_task_done: Callable[[StageTask, ModelStageRun], None]) -> None:
+        if self.finished:
+            return
+        self.finished = True
+        run = ModelStageRun(
+            rows_in=self.total,
+            requests=self.total,
+            stats=self.stats,
+            failed=self.failed,
+            accepted=self.accepted,
+            errors=tuple(self.errors),
+        )
+        on_task_done(self.item, run)
 
 
 def _chunks(
-    sdef: ModelStageDef, state: _TaskState
+    sdef: ModelStageDef, item: StageTask
 ) -> Iterator[tuple[int, list[Request], list[tuple[pa.Table, list[int]]]]]:
-    """The task's chunks not yet written, in order: (k, requests, the input rows of each request).
-    Input shards are streamed and requests built slice by slice, never for chunks already written."""
-    item, done = state.item, state.done
+    """The task's chunks in order: (k, requests, the input rows of each request), input shards
+    streamed and requests built slice by slice (memory: about one chunk)."""
     task, call = item.task, item.call
     size, per_row = call.chunk_size, call.requests_per_row
     chunk: list[Request] = []
@@ -214,10 +271,6 @@ def _chunks(
             rows = shard.slice(offset, slice_rows)
             rows_seen += rows.num_rows
             count = rows.num_rows * per_row
-            first, last = position // size, (position + count - 1) // size
-            if all(k in done for k in range(first, last + 1)):
-                position += count
-                continue
             requests, source = sdef.requests(task, call, rows)
             if len(requests) != count:
                 raise ModelStageError(
@@ -227,8 +280,6 @@ def _chunks(
             taken = rows.take(source)
             for i, request in enumerate(requests):
                 k = (position + i) // size
-                if k in done:
-                    continue
                 if k != chunk_index:
                     if chunk:
                         yield chunk_index, chunk, sources
@@ -259,6 +310,51 @@ def _key(identity: dict[str, Any], request: Request) -> str:
         request.sampling.model_dump(mode="json"),
         request.json_schema,
     )
+
+
+def _chunk_record(identity: dict[str, Any], chunk: list[Request]) -> dict[str, Any]:
+    """What a chunk covers: its request ids, and a hash of their cache keys (so a changed prompt,
+    sampling or upstream row under the same id is a different chunk)."""
+    digest = hashlib.sha256()
+    for r in chunk:
+        key = request_key(
+            identity, [m.model_dump() for m in r.messages], r.sampling.model_dump(mode="json"), r.json_schema
+        )
+        digest.update(f"{r.id}\0{key}\n".encode())
+    ids = hashlib.sha256("\n".join(r.id for r in chunk).encode()).hexdigest()
+    return {
+        "requests": len(chunk),
+        "first": chunk[0].id,
+        "last": chunk[-1].id,
+        "ids": ids,
+        "content": digest.hexdigest(),
+    }
+
+
+def _record_path(folder: Path, index: int) -> Path:
+    return folder / CHUNKS / shard_name(index).replace(".parquet", ".json")
+
+
+def _is_written(folder: Path, index: int, record: dict[str, Any]) -> bool:
+    """Chunk `index` on disk covers exactly `record`'s requests and its data shard is intact."""
+    try:
+        stored = json.loads(_record_path(folder, index).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False  # missing or torn: the chunk is redone (its calls come from the cache)
+    if not isinstance(stored, dict) or {k: v for k, v in stored.items() if k != "rows"} != record:
+        return False
+    rows = stored.get("rows")
+    return isinstance(rows, int) and shard_damage(folder / "data" / shard_name(index), rows) is None
+
+
+def remove_chunk(folder: Path, index: int) -> None:
+    """Forget chunk `index` of a model stage: data first (the completion marker), then its rejects and record."""
+    for path in (
+        folder / "data" / shard_name(index),
+        folder / "rejects" / shard_name(index),
+        _record_path(folder, index),
+    ):
+        path.unlink(missing_ok=True)
 
 
 # Stop instead of recording a chunk of failures when most requests failed: the endpoint is likely

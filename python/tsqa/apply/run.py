@@ -26,6 +26,18 @@ class ApplyResult:
     manifests: dict[str, dict[str, Manifest]]
     blend: Path
     report: Path
+    failed_calls: int = 0
+    """Model calls that failed after retries: their stages stay incomplete, the next apply retries them."""
+    failures: tuple[str, ...] = ()
+    """One line per incomplete stage: task, stage, failed calls, first error."""
+    repairs: tuple[str, ...] = ()
+    """What this run found damaged and rebuilt."""
+    accepted_failures: int = 0
+    """Failed calls recorded as engine_error rejects because failures were accepted."""
+
+    @property
+    def complete(self) -> bool:
+        return self.failed_calls == 0
 
 
 def apply_plan(
@@ -36,6 +48,9 @@ def apply_plan(
     engine_factory: EngineFactory | None = None,
     progress: Progress | None = None,
     commit_every: int = COMMIT_EVERY,
+    accept_failures: bool = False,
+    verify: bool = False,
+    notices: tuple[str, ...] = (),
 ) -> ApplyResult:
     row_mapper = None
     if project.project.executor.kind == "ray":  # the same plan, placed on the Ray cluster
@@ -51,9 +66,26 @@ def apply_plan(
         progress=progress,
         commit_every=commit_every,
         row_mapper=row_mapper,
+        accept_failures=accept_failures,
+        verify=verify,
     )
     manifests = executor.run()
     run = executor.run_dir
+    repairs = (*notices, *executor.repairs)
+    accepted = sum(m.failures_accepted for stages in manifests.values() for m in stages.values())
+    if executor.failures:
+        # Incomplete: no blend or report of a partial run; the state records only complete tasks.
+        done = [t for t in plan.tasks if t.task not in executor.blocked]
+        measured = {t.task: measured_rates(_loaded(specs, t.task), manifests[t.task], t) for t in done}
+        save_state(run.root, applied_state(plan.model_copy(update={"tasks": done}), load_state(run.root), measured))
+        failures = tuple(
+            f"task {task!r} {stage}: {r.failed} of {r.requests} model calls failed after retries "
+            f"(first error: {r.errors[0] if r.errors else 'unknown'})"
+            for (task, stage), r in executor.failures.items()
+        )
+        return ApplyResult(
+            run.root, manifests, run.blend, run.report, executor.failed_calls, failures, repairs, accepted
+        )
     counters = {
         t.task: counter_for(project.project.models[t.stage(Stage.GENERATE).call.model], project.path.parent)  # type: ignore[union-attr]
         for t in plan.tasks
@@ -66,7 +98,11 @@ def apply_plan(
     from tsqa.apply.report import write_report
 
     write_report(run.report, plan, manifests)
-    return ApplyResult(run.root, manifests, run.blend, run.report)
+    return ApplyResult(run.root, manifests, run.blend, run.report, repairs=repairs, accepted_failures=accepted)
+
+
+def _loaded(specs: list[LoadedSpec], task: str) -> LoadedSpec:
+    return next(s for s in specs if s.spec.task == task)
 
 
 def measured_rates(loaded: LoadedSpec, manifests: dict[str, Manifest], plan: TaskPlan) -> TaskState:

@@ -1,6 +1,10 @@
 """What `tsqa apply` does before and around the executor: lint, compile (or load a saved plan,
 re-hash its inputs and refuse it when stale, then execute it as saved), apply the --limit, and
-turn every user-facing failure into lines of text instead of a traceback."""
+turn every user-facing failure into lines of text instead of a traceback.
+
+Before any model call: the run directory, cache and seed store are checked (writable, readable,
+free space), the run lock is taken (a second apply on the same run directory is refused, naming
+the holder) and a damaged state file is moved aside."""
 
 from __future__ import annotations
 
@@ -20,7 +24,10 @@ from tsqa.lint.report import text_line
 from tsqa.seeds.errors import SeedError
 from tsqa.spec.load import LoadedProject, LoadedSpec
 from tsqa.stages.base import StageError
-from tsqa.store.state import StateError, load_state
+from tsqa.store.lock import LockError, RunLock
+from tsqa.store.response_cache import CacheError
+from tsqa.store.state import StateError, load_state, repair_state
+from tsqa.store.writable import Need, NotWritable, check
 
 
 class ApplyFailed(Exception):
@@ -37,7 +44,13 @@ def run_apply(
     progress: Progress | None = None,
     engine_factory: EngineFactory | None = None,
     commit_every: int = COMMIT_EVERY,
+    accept_failures: bool = False,
+    verify: bool = False,
 ) -> ApplyResult:
+    """`accept_failures` (or the project's `accept_failures: true`): model calls that still fail
+    after retries become engine_error rejects instead of leaving their stage incomplete.
+    `verify`: check every finished shard's sha256 (and the whole cache database), not only its
+    footer and row count."""
     saved = None
     if len(paths) == 1 and paths[0].suffix == ".json":
         try:
@@ -59,21 +72,61 @@ def run_apply(
     if checked.errors or checked.project is None:
         raise ApplyFailed([text_line(d) for d in checked.diagnostics] + ["apply stopped: fix the errors above"])
     project, specs = checked.project, [_limited(s, limit) for s in checked.specs]
+    run_dir = project.path.parent / project.project.output.dir
+    _check_places(project, run_dir)
+    try:
+        lock = RunLock(run_dir).acquire()
+    except LockError as exc:
+        raise ApplyFailed([f"error: {exc}"]) from None
     try:
         from tsqa.seeds.catalog import load_catalog
 
+        repaired = repair_state(run_dir)
         catalog_version = load_catalog().lm_eval_version
         if saved is not None:
             _refuse_if_stale(saved, project, catalog_version)
             plan = saved
         else:
-            state = load_state(project.path.parent / project.project.output.dir)
+            state = load_state(run_dir)
             plan = compile_plan(project, specs, state, catalog_version=catalog_version)
         return apply_plan(
-            project, specs, plan, engine_factory=engine_factory, progress=progress, commit_every=commit_every
+            project,
+            specs,
+            plan,
+            engine_factory=engine_factory,
+            progress=progress,
+            commit_every=commit_every,
+            accept_failures=accept_failures or project.project.accept_failures,
+            verify=verify,
+            notices=(repaired,) if repaired else (),
         )
-    except (ApplyError, EngineError, SeedError, StageError, StateError) as exc:
+    except (ApplyError, CacheError, EngineError, SeedError, StageError, StateError) as exc:
         raise ApplyFailed([f"error: {exc}", "work already finished is kept; run apply again to resume"]) from None
+    except OSError as exc:  # e.g. the disk filled up or went read-only mid-run
+        where = f": {exc.filename}" if exc.filename else ""
+        raise ApplyFailed(
+            [f"error: {exc.strerror or exc}{where}", "work already finished is kept; run apply again to resume"]
+        ) from None
+    finally:
+        lock.release()
+
+
+def _check_places(project: LoadedProject, run_dir: Path) -> None:
+    """Everything apply writes must be writable (and the seed store readable) before any work."""
+    from tsqa.apply.run_dir import RunDir
+
+    cache = RunDir(run_dir).cache
+    needs = [
+        Need(run_dir, "run directory"),
+        Need(cache.parent, "response cache", files=(cache.name,)),
+        Need(project.path.parent / project.project.seed_store, "seed store", write=False),
+    ]
+    try:
+        check(needs)
+    except NotWritable as exc:
+        raise ApplyFailed(
+            [*(f"error: {p}" for p in exc.problems), "apply stopped before any model call: fix the above"]
+        ) from None
 
 
 def _refuse_if_stale(saved: Plan, project: LoadedProject, catalog_version: str | None) -> None:

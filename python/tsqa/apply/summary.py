@@ -25,6 +25,24 @@ def render_summary(result: ApplyResult, console: Console) -> None:
         table.add_row(task, *[f"{stages[c].rows_out:,}" if c in stages else "—" for c in _COLUMNS])
         total += stages["package"].rows_out if "package" in stages else 0
     console.print(table)
+    for line in result.repairs:
+        console.print(f"repaired: {line}", highlight=False)
+    if result.accepted_failures:
+        console.print(
+            f"accepted: {result.accepted_failures:,} model calls that failed after retries are recorded as "
+            "engine_error rejects (--accept-failures)",
+            highlight=False,
+        )
+    if not result.complete:
+        for line in result.failures:
+            console.print(f"incomplete: {line}", highlight=False)
+        console.print(
+            f"Not finished: {result.failed_calls:,} model calls failed after retries, so their stages (and "
+            "what follows them) are incomplete and no blend was written. Run `tsqa apply` again to retry "
+            "exactly those calls (everything else is kept), or add --accept-failures to record them as rejects.",
+            highlight=False,
+        )
+        return
     console.print(
         f"Applied: {total:,} rows packaged in {len(result.manifests)} tasks. Run directory "
         f"{_shown(result.run_dir)}; blend {_shown(result.blend)}; report {_shown(result.report)}.",

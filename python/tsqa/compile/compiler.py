@@ -53,16 +53,19 @@ def compile_plan(
     inputs: dict[str, str] = {str(project.path): sha256_text(project.path.read_bytes())}
     tasks: list[TaskPlan] = []
     samples = [sample_seeds(loaded, project, sample_rows) for loaded in specs]
-    peers = _dedup_peers(project, specs, samples, catalog_version)
+    resolved = [_model_calls(loaded, project.project.models) for loaded in specs]
+    peers = _dedup_peers(specs, [calls for calls, _ in resolved], samples, catalog_version)
     eval_data = _eval_store_hashes(project)
     inputs.update(eval_data)
-    for loaded, sample in zip(specs, samples, strict=True):
+    for loaded, sample, (calls, read_prompts) in zip(specs, samples, resolved, strict=True):
         inputs[str(loaded.path)] = sha256_text(loaded.path.read_bytes())
         for meta in sample.meta_files:
             inputs[str(meta)] = sha256_text(meta.read_bytes())
         task, prompt_files = _plan_task(
             project,
             loaded,
+            calls,
+            list(read_prompts),
             sample,
             state.tasks.get(loaded.spec.task),
             catalog_version,
@@ -95,19 +98,18 @@ def _eval_store_hashes(project: LoadedProject) -> dict[str, str]:
 
 
 def _dedup_peers(
-    project: LoadedProject,
     specs: Sequence[LoadedSpec],
+    calls: list[dict[Stage, ModelCallPlan]],
     samples: list[SeedSample],
     catalog_version: str | None,
 ) -> dict[str, list[str]]:
     """For tasks deduplicated across tasks: the enrich fingerprints of every task in their dedup
     group. They enter the dedup fingerprint, so regenerating one task re-dedups its peers (no GPU)."""
     groups: dict[object, list[tuple[str, str]]] = {}
-    for loaded, sample in zip(specs, samples, strict=True):
+    for loaded, resolved, sample in zip(specs, calls, samples, strict=True):
         if not shares_corpus(loaded.spec):
             continue
-        calls, _ = _model_calls(loaded, project.project.models)
-        enrich = _fingerprints(loaded, calls, sample, catalog_version, [])[Stage.ENRICH]
+        enrich = _fingerprints(loaded, resolved, sample, catalog_version, [])[Stage.ENRICH]
         groups.setdefault(group_key(loaded.spec), []).append((loaded.spec.task, enrich))
     return {task: sorted(f"{t}:{fp}" for t, fp in members) for members in groups.values() for task, _ in members}
 
@@ -115,6 +117,8 @@ def _dedup_peers(
 def _plan_task(
     project: LoadedProject,
     loaded: LoadedSpec,
+    calls: dict[Stage, ModelCallPlan],
+    prompt_files: list[Path],
     sample: SeedSample,
     applied: TaskState | None,
     catalog_version: str | None,
@@ -123,7 +127,6 @@ def _plan_task(
 ) -> tuple[TaskPlan, list[Path]]:
     spec, models = loaded.spec, project.project.models
     notes = list(sample.notes)
-    calls, prompt_files = _model_calls(loaded, models)
     eval_files = [(loaded.path.parent / f) for f in spec.decontaminate.eval_files]
     prompt_files += [f for f in eval_files if f.is_file()]  # their content enters the input digest
     # Saved dedup indexes of earlier runs: their content decides what this run drops.

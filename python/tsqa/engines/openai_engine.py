@@ -3,7 +3,7 @@
 Bounded concurrency: at most `max_concurrency` requests in flight; the next request is pulled from
 the input only when a slot frees, and results are yielded as they complete. Each request is retried
 with exponential backoff + jitter on 408/409/429/5xx, timeouts, dropped connections and malformed
-responses; after `max_retries` it becomes a per-request error. Other 4xx fail the request at once
+responses (any body that does not decode as UTF-8 JSON into a complete completion); after `max_retries` it becomes a per-request error. Other 4xx fail the request at once
 (a bad request does not get better by repeating it).
 """
 
@@ -213,21 +213,21 @@ class OpenAIEngine:
         url = f"{self.base_url}/chat/completions"
         try:
             async with session.post(url, json=body, timeout=aiohttp.ClientTimeout(total=self.timeout_s)) as resp:
-                text = await resp.text()
+                raw = await resp.read()  # bytes: decoding is part of parsing (and of its retry)
                 if resp.status in RETRY_STATUSES:
                     raise _Retriable(
-                        f"http {resp.status}", f"HTTP {resp.status}: {text[:300]}", _retry_after(resp.headers)
+                        f"http {resp.status}", f"HTTP {resp.status}: {_shown(raw, 300)}", _retry_after(resp.headers)
                     )
                 if resp.status != 200:
-                    raise _Fatal(f"HTTP {resp.status}: {text[:500]}")
+                    raise _Fatal(f"HTTP {resp.status}: {_shown(raw, 500)}")
         except TimeoutError as exc:
             raise _Retriable("timeout", f"no response within {self.timeout_s:g} s") from exc
         except aiohttp.ClientError as exc:  # refused, reset, server disconnected, bad payload
             raise _Retriable("connection", f"{type(exc).__name__}: {exc}") from exc
         try:
-            return _parse(request, json.loads(text), attempt)
-        except (ValueError, KeyError, TypeError, IndexError) as exc:
-            raise _Retriable("malformed", f"malformed response ({type(exc).__name__}: {exc}): {text[:200]!r}") from exc
+            return _parse(request, json.loads(raw.decode("utf-8")), attempt)
+        except Exception as exc:  # any body we cannot read is malformed: retried like a 503
+            raise _Retriable("malformed", f"malformed response ({type(exc).__name__}: {exc}): {raw[:200]!r}") from exc
 
     def _backoff(self, attempt: int, retry_after: float | None) -> float:
         if retry_after is not None:
@@ -237,13 +237,18 @@ class OpenAIEngine:
 
 
 def _parse(request: Request, data: Any, attempt: int) -> Result:
+    """The Result of a decoded body; raises on anything short of a complete, well-typed answer."""
+    if not isinstance(data, dict) or not isinstance(data.get("choices"), list):
+        raise TypeError("the body is not a chat completion (no list of choices)")
     choices = sorted(data["choices"], key=lambda c: c["index"])
-    if len(choices) != request.sampling.n:
-        raise ValueError(f"{len(choices)} choices for n={request.sampling.n}")
+    if [c["index"] for c in choices] != list(range(request.sampling.n)):
+        raise ValueError(f"choice indices {[c['index'] for c in choices]} for n={request.sampling.n}")
     texts = tuple(c["message"]["content"] or "" for c in choices)
     if not all(isinstance(t, str) for t in texts):
         raise TypeError("message content is not a string")
     usage = data.get("usage") or {}
+    if not isinstance(usage, dict):
+        raise TypeError("usage is not an object")
     return Result(
         id=request.id,
         texts=texts,
@@ -252,6 +257,11 @@ def _parse(request: Request, data: Any, attempt: int) -> Result:
         completion_tokens=int(usage.get("completion_tokens", 0)),
         attempts=attempt,
     )
+
+
+def _shown(raw: bytes, limit: int) -> str:
+    """An error body for a message: text when it decodes, never an exception when it does not."""
+    return raw[:limit].decode("utf-8", errors="replace")
 
 
 def _retry_after(headers: Any) -> float | None:

@@ -116,6 +116,17 @@ class Catalog:
             self._eval_by_dataset = {k: frozenset(v) for k, v in index.items()}
         return self._eval_by_dataset.get((canonical_dataset(dataset_path), dataset_name), frozenset())
 
+    def dataset_evals(self) -> Iterator[tuple[str | None, str | None, frozenset[str]]]:
+        """(dataset_path, dataset_name, eval splits) of every leaf task, without building records."""
+        root = self._root
+        for t in root._tasks.values():
+            yield t.dataset_path, t.dataset_name, t.eval_splits
+        for other in root._others.values():
+            if isinstance(other, _Stub):
+                yield other.shared.dataset_path, other.dataset_name, other.shared.eval_splits
+            else:
+                yield other.dataset_path, other.dataset_name, other.eval_splits
+
     def duplicates(self, name: str) -> tuple[str, ...]:
         """Other tasks (with a training split) that read the same training rows."""
         task = self._tasks.get(name)

@@ -83,6 +83,10 @@ def fetch(
         click.echo(f"error: {p}", err=True)
     for r in results:
         click.echo(f"{r.outcome:>10}  {r.task}: {r.detail}", err=r.outcome == "failed")
+        for line in r.refused[:50]:
+            click.echo(f"   refused  {line}", err=True)
+        if len(r.refused) > 50:
+            click.echo(f"   refused  … {len(r.refused) - 50} more (listed in the snapshot's meta.json)", err=True)
     counts = {k: sum(r.outcome == k for r in results) for k in ("fetched", "up to date", "skipped", "failed")}
     failed = counts["failed"] + len(problems)
     click.echo(
@@ -139,27 +143,25 @@ def fetch_eval_command(paths: tuple[Path, ...], project_file: Path | None, data_
 
 
 def _load_specs(paths: tuple[Path, ...], project_file: Path | None):  # type: ignore[no-untyped-def]
-    """The project and the specs under `paths`, plus a line per problem (a user error, no traceback)."""
-    from tsqa.lint.runner import discover_specs, find_project_file
-    from tsqa.spec.load import load_project, load_spec
+    """The project and the lint-clean specs under `paths`, plus a line per problem (a user error,
+    no traceback). Specs are linted first, as by plan and apply: a spec with a lint error (a
+    `!function` string, a seed path named like eval data …) is reported and never read.
+    The snapshot rule is fetch's own job (it fetches a snapshot that does not verify again)."""
+    from tsqa.lint import Severity, lint_paths
+    from tsqa.lint.report import text_line
 
     paths = paths or (Path("specs"),)
-    spec_files, missing = discover_specs(list(paths))
-    project_file = project_file or find_project_file(list(paths))
-    problems = [f"{p}: no such file or directory" for p in missing]
-    if project_file is None:
-        raise click.ClickException("no tsqa.yaml found beside or above the given paths (use --project)")
-    project, diags = load_project(project_file)
-    loaded = []
-    for path in spec_files:
-        spec, spec_diags = load_spec(path, project)
-        diags += spec_diags
-        if spec is not None:
-            loaded.append(spec)
-    problems += [f"{d.file}:{d.line}:{d.col}: {d.message}" for d in diags]
-    if project is None:
+    checked = lint_paths(list(paths), project_file=project_file, skip=frozenset({"seed-snapshot"}))
+    errors = [d for d in checked.diagnostics if d.severity is Severity.ERROR]
+    problems = [text_line(d) for d in errors]
+    if checked.project is None:
+        if any(d.rule == "project-not-found" for d in errors):
+            raise click.ClickException("no tsqa.yaml found beside or above the given paths (use --project)")
         raise click.ClickException("invalid project file:\n" + "\n".join(problems))
-    return project, loaded, problems
+    if any(d.file == checked.project.path for d in errors):
+        raise click.ClickException("invalid project file:\n" + "\n".join(problems))
+    bad = {d.file for d in errors}
+    return checked.project, [s for s in checked.specs if s.path not in bad], problems
 
 
 @seeds.command("list")

@@ -5,7 +5,9 @@ as plain `text` rows (every string field of a record, joined) in the eval store,
 the seed store that no seed reader opens. `tsqa apply` builds its n-gram contamination index from
 every eval split found there, so the outputs of one task are checked against the eval data of all.
 
-    <project>/.tsqa/eval/<dataset key>/<split>.parquet     id, text
+    <project>/.tsqa/eval/<dataset key>/<split>.parquet       id, text
+    <project>/.tsqa/eval/<dataset key>/<split>.fields.arrow  fields: each record's text fields,
+                                                             normalised (content.py compares seeds)
 """
 
 from __future__ import annotations
@@ -13,18 +15,20 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import pyarrow as pa
 import pyarrow.parquet as pq
 
 from tsqa.seeds.catalog import Catalog
+from tsqa.seeds.content import EvalRecords, record_text, text_fields
 from tsqa.seeds.errors import SeedError
 from tsqa.seeds.local_data import data_dir_from_env, dataset_folder, split_files
-from tsqa.seeds.readers.files import read_files
+from tsqa.seeds.readers.files import WHERE_COLUMN, read_files
 from tsqa.seeds.readers.hub import read_hub_split
 from tsqa.spec.models import LmEvalSeed, Project, TaskSpec
 from tsqa.store.shards import write_shard
+
+FIELDS_SUFFIX = ".fields.arrow"
 
 
 @dataclass(frozen=True)
@@ -56,12 +60,36 @@ class EvalStore:
             texts += table.column("text").to_pylist()
         return ids, texts
 
+    def records(self) -> list[EvalRecords]:
+        """Every stored split as EvalRecords (text fields from the sidecar, when written)."""
+        out = []
+        for path in self.splits():
+            table = pq.read_table(path, columns=["id", "text"])
+            source = f"eval store {path.parent.name}/{path.stem}"
+            ids = [f"{source} record {i + 1}" for i in range(table.num_rows)]
+            texts = [t or "" for t in table.column("text").to_pylist()]
+            fields: list[list[str]] = [[] for _ in ids]
+            sidecar = path.with_suffix(FIELDS_SUFFIX)
+            if sidecar.is_file():
+                with pa.memory_map(str(sidecar)) as mapped:
+                    stored = pa.ipc.open_file(mapped).read_all().column("fields").to_pylist()
+                if len(stored) == len(ids):
+                    fields = [list(f or []) for f in stored]
+            out.append(EvalRecords(source, ids, texts, fields))
+        return out
+
     def write(self, key: str, split: str, table: pa.Table) -> EvalSplit:
         folder = self.root / key
-        texts = [_record_text(row) for row in table.to_pylist()]
+        rows = [{k: v for k, v in row.items() if k != WHERE_COLUMN} for row in table.to_pylist()]
+        texts = [record_text(row) for row in rows]
         out = pa.table({"id": [f"{key}:{split}:{i}" for i in range(len(texts))], "text": texts})
         tmp_folder = folder / f".{split}"
         shard, _ = write_shard(tmp_folder, 0, out)
+        fields = pa.table({"fields": pa.array([text_fields(r) for r in rows], pa.list_(pa.string()))})
+        sidecar_tmp = tmp_folder / f"{split}{FIELDS_SUFFIX}"
+        with pa.OSFile(str(sidecar_tmp), "wb") as sink, pa.ipc.new_file(sink, fields.schema) as writer:
+            writer.write_table(fields)
+        sidecar_tmp.replace(folder / f"{split}{FIELDS_SUFFIX}")
         shard.replace(folder / f"{split}.parquet")
         tmp_folder.rmdir()
         return EvalSplit(key, split, len(texts))
@@ -93,17 +121,3 @@ def fetch_eval(
             table = read_hub_split(info.dataset_path, info.dataset_name, split)
         stored.append(store.write(key, split, table))
     return stored
-
-
-def _record_text(value: Any) -> str:
-    return " ".join(_strings(value))
-
-
-def _strings(value: Any) -> list[str]:
-    if isinstance(value, str):
-        return [value]
-    if isinstance(value, dict):
-        return [s for v in value.values() for s in _strings(v)]
-    if isinstance(value, list | tuple):
-        return [s for v in value for s in _strings(v)]
-    return []

@@ -1,8 +1,11 @@
 """Snapshot the training split of every spec's seed into the seed store (`tsqa seeds fetch`).
 
 Per spec: resolve the source, apply the licence filter, skip it when the store already holds the
-same identity (file seeds: same files, sizes and mtimes), else read through `read_split` (the
-guard) and write the snapshot. A failing spec is reported and the others continue.
+same identity (file seeds: same files, sizes and mtimes) and that snapshot still verifies, else
+read through the guard (load.py), compare every row with every eval record the project can see
+(content.py), and write the snapshot without the rows that are eval rows, each listed with the eval
+record it matches. When more than a small share of rows match, the seed is refused and nothing is
+written. A failing spec is reported and the others continue.
 """
 
 from __future__ import annotations
@@ -15,9 +18,10 @@ from pathlib import Path
 from typing import Literal
 
 from tsqa.seeds.catalog import Catalog, load_catalog
-from tsqa.seeds.errors import SeedError
+from tsqa.seeds.content import check_rows
+from tsqa.seeds.errors import ContentRefused, SeedError
 from tsqa.seeds.guard import check_training_only
-from tsqa.seeds.load import read_split
+from tsqa.seeds.load import read_guarded, visible_evals
 from tsqa.seeds.readers.hub import card_license
 from tsqa.seeds.source import ResolvedSeed, expand_files, resolve_seed
 from tsqa.seeds.store import SeedStore
@@ -31,6 +35,7 @@ class FetchResult:
     task: str
     outcome: Outcome
     detail: str  # rows and source, the skip reason, or the error message
+    refused: tuple[str, ...] = ()  # one line per seed row refused as an eval row
 
 
 @dataclass(frozen=True)
@@ -64,7 +69,9 @@ def fetch_specs(
         try:
             results.append(_fetch_one(loaded, store, catalog, data_dir, licenses, force, done))
         except SeedError as err:
-            results.append(FetchResult(loaded.spec.task, "failed", str(err)))
+            ref = loaded.ref(("seed",), prefer_key=True)
+            where = f"{ref.file}:{ref.pos.line}:{ref.pos.col}"
+            results.append(FetchResult(loaded.spec.task, "failed", f"{where}: {err}", getattr(err, "lines", ())))
     return results
 
 
@@ -88,13 +95,58 @@ def _fetch_one(
         return FetchResult(spec.task, "skipped", reason)
     fingerprint = _files_fingerprint(seed, loaded.path.parent) if seed.kind == "files" else None
     existing = store.raw_meta(seed)
-    if seed.store_key in done or (existing is not None and not force and existing.get("fingerprint") == fingerprint):
+    if seed.store_key in done or (
+        existing is not None and not force and existing.get("fingerprint") == fingerprint and _verifies(store, seed)
+    ):
         rows = existing["rows"] if existing else "?"
         return FetchResult(spec.task, "up to date", f"{rows} rows, {seed.source}")
-    table = read_split(seed, spec_dir=loaded.path.parent, catalog=catalog, data_dir=data_dir)
-    meta = store.write(seed, table, license=license, license_source=license_source, fingerprint=fingerprint)
+    spec_dir = loaded.path.parent
+    table = read_guarded(seed, spec_dir=spec_dir, catalog=catalog, data_dir=data_dir)
+    evals = visible_evals(
+        seed, spec_dir=spec_dir, eval_files=list(spec.decontaminate.eval_files), catalog=catalog, data_dir=data_dir
+    )
+    report = check_rows(table, evals)
+    lines = tuple(m.line() for m in report.matches)
+    if report.refused:
+        raise ContentRefusedRows(f"seed {seed.source} refused: {report.summary()}", lines)
+    if report.matches:
+        keep = [True] * table.num_rows
+        for m in report.matches:
+            keep[m.row] = False
+        table = table.filter(keep)
+    meta = store.write(
+        seed,
+        table,
+        license=license,
+        license_source=license_source,
+        fingerprint=fingerprint,
+        report=report,
+        evals=evals,
+    )
     done.add(seed.store_key)
-    return FetchResult(spec.task, "fetched", f"{meta.rows} rows, {seed.source}, licence {license or 'unknown'}")
+    refused = f", {len(report.matches)} rows refused as eval rows" if report.matches else ""
+    return FetchResult(
+        spec.task, "fetched", f"{meta.rows} rows, {seed.source}, licence {license or 'unknown'}{refused}", lines
+    )
+
+
+class ContentRefusedRows(ContentRefused):
+    """Too many seed rows are eval rows; `lines` lists each one."""
+
+    def __init__(self, message: str, lines: tuple[str, ...]) -> None:
+        super().__init__(message)
+        self.lines = lines
+
+
+def _verifies(store: SeedStore, seed: ResolvedSeed) -> bool:
+    raw = store.raw_meta(seed)
+    if raw is None:
+        return False
+    try:
+        store.verify(seed, raw)
+    except SeedError:
+        return False
+    return True
 
 
 def _files_fingerprint(seed: ResolvedSeed, spec_dir: Path) -> str:

@@ -1,27 +1,39 @@
 """The one check every seed read passes: only training data, never a validation or test split.
 
-`check_training_only` runs inside `read_split` (load.py) and `SeedStore.read`, below anything a
-spec controls, so no spec can reach eval data: not by split name (`test`), not by an alias
-(`dev`, `validation_matched`, `test[:50%]`, `train+test`), not by a task whose "training" split is
-its own test split (gpqa), not by naming the same hub dataset directly (`hf:`), not by file names
-(`test.jsonl`, `validation-00000-of-00001.parquet`). Lint reports the same mistakes earlier, with
-positions; this guard is what actually holds.
+Every reader is reached through `load.read_split` or `SeedStore.read`, and both call this module
+first, on what will really be opened:
+
+- split names (`test`, `dev`, `validation_matched`, `test[:50%]`, `train+test`) and the task's own
+  declared splits (a task whose "training" split is its test split, as gpqa's);
+- hub ids, normalised (case, slashes, `hf://`, `datasets/`, a `default` config) before they are
+  compared with every eval split the catalogue knows for that dataset, re-uploads included;
+- every path: the path as written and the *resolved* real path (each symlink hop too), every
+  component of it below the allowed root, named like eval data or not (names.py: NFKC, marks,
+  confusables, tokens); and the real path must lie inside the project, the declared data dir or a
+  root the project file allows (`seed_roots:`), so a symlink cannot lead out of them.
+
+Lint reports the same mistakes earlier, with positions; this guard is what actually holds.
 """
 
 from __future__ import annotations
 
+import os
 import re
-from collections.abc import Iterable
-from pathlib import PurePath
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path, PurePath
 
-from tsqa.lint.rules.seeds import (
-    is_eval_split_name,  # one definition of "named like eval data"
-)
 from tsqa.seeds.catalog import Catalog
-from tsqa.seeds.errors import EvalSplitRefused, SeedError
+from tsqa.seeds.errors import EvalSplitRefused, SeedError, SeedPathRefused
+from tsqa.seeds.names import eval_word, normal_config, normal_hub_id
 from tsqa.seeds.source import ResolvedSeed
+from tsqa.seeds.sources import FILE_LOADERS, canonical_dataset
 
 _SLICE = re.compile(r"\[[^\]]*\]$")
+_MAX_LINK_HOPS = 40
+PROJECT_FILE = "tsqa.yaml"
 
 
 def split_parts(split: str) -> list[str]:
@@ -33,30 +45,132 @@ def split_parts(split: str) -> list[str]:
     return [_SLICE.sub("", part).strip() for part in split.split("+")]
 
 
+@dataclass(frozen=True)
+class SeedRoots:
+    """The folders seed data may resolve into: the project, the data dir, allowed roots."""
+
+    roots: tuple[Path, ...]
+    names: tuple[tuple[Path, PurePath], ...] = ()
+    """Roots whose own names are checked too (data dir, `seed_roots:`): their last component, as
+    written and resolved, so `--data-dir eval_copies` is refused like a folder would be."""
+
+    @classmethod
+    def around(cls, spec_dir: Path, data_dir: Path | None = None, extra: Iterable[Path] = ()) -> SeedRoots:
+        """The spec's folder, the project holding it (nearest tsqa.yaml above; else spec_dir
+        itself), its `seed_roots:`, and `data_dir`. Names are checked below the deepest of them
+        that holds a path, so a project may live anywhere, under any folder name."""
+        project_dir, allowed = project_roots(spec_dir)
+        declared = [*allowed, *extra, *([data_dir] if data_dir is not None else [])]
+        roots = [spec_dir, project_dir, *declared]
+        names = []
+        for root in declared:
+            real = Path(os.path.realpath(root))
+            names += [(real, PurePath(real.name)), (real, PurePath(Path(root).name))]
+        return cls(tuple(dict.fromkeys(Path(os.path.realpath(r)) for r in roots)), tuple(names))
+
+    def root_of(self, real: Path) -> Path | None:
+        """The allowed root holding the real path `real`, the deepest one first."""
+        for root in sorted(self.roots, key=lambda r: -len(r.parts)):
+            if real == root or real.is_relative_to(root):
+                return root
+        return None
+
+
+def project_roots(spec_dir: Path) -> tuple[Path, list[Path]]:
+    """(project folder, its `seed_roots` resolved against it) for a spec folder."""
+    start = Path(os.path.realpath(spec_dir))
+    for folder in (start, *start.parents):
+        project_file = folder / PROJECT_FILE
+        if project_file.is_file():
+            st = project_file.stat()
+            return folder, [folder / r for r in _declared_roots(str(project_file), st.st_mtime_ns, st.st_size)]
+    return start, []
+
+
+@cache
+def _declared_roots(project_file: str, mtime_ns: int, size: int) -> tuple[str, ...]:
+    """`seed_roots:` of a project file, read once per version of the file."""
+    from tsqa.spec.load import load_project
+
+    loaded, _ = load_project(Path(project_file))
+    return tuple(loaded.project.seed_roots) if loaded is not None else ()
+
+
 def check_training_only(seed: ResolvedSeed, catalog: Catalog, files: Iterable[PurePath] = ()) -> None:
-    """Raise EvalSplitRefused unless `seed` reads training data only; SeedError if unknowable."""
+    """Raise EvalSplitRefused unless `seed` reads training data only; SeedError if unknowable.
+
+    Checks what the seed names (split, hub id, file patterns); paths on disk are checked by
+    `guard_path` as they are opened.
+    """
     parts = split_parts(seed.split)
     for part in parts:
         if not part:
             raise EvalSplitRefused(f"task {seed.task!r}: empty split name in {seed.split!r}")
-        if is_eval_split_name(part):
+        if word := eval_word(part):
             raise EvalSplitRefused(
-                f"task {seed.task!r}: split {seed.split!r} is an evaluation split; seeds read training data only"
+                f"task {seed.task!r}: split {seed.split!r} is an evaluation split ({word!r}); "
+                "seeds read training data only"
             )
     if seed.kind == "lm_eval":
         _check_lm_eval(seed, parts, catalog)
     if seed.kind in ("lm_eval", "hf") and seed.dataset_path:
-        evals = catalog.dataset_eval_splits(seed.dataset_path, seed.dataset_name)
-        for part in parts:
-            if part in evals:
-                raise EvalSplitRefused(
-                    f"task {seed.task!r}: split {part!r} of {seed.dataset_path}"
-                    + (f" ({seed.dataset_name})" if seed.dataset_name else "")
-                    + " is evaluated on by lm-eval; seeds read training data only"
-                )
+        check_hub_id(seed.task, seed.dataset_path, seed.dataset_name, parts, catalog)
     if seed.kind == "files":
         for path in [*map(PurePath, seed.files), *files]:
-            _check_file_name(seed, path)
+            check_name_parts(seed.task, path)
+
+
+def check_hub_id(
+    task: str, dataset_path: str, dataset_name: str | None, parts: Sequence[str], catalog: Catalog
+) -> None:
+    """The hub id is not named like eval data, and no split read is one lm-eval evaluates on."""
+    if is_local_dataset(dataset_path):
+        if not os.path.isabs(os.path.expanduser(dataset_path)):
+            check_name_parts(task, PurePath(dataset_path))  # on disk: guard_path, below its root
+        return
+    hub = normal_hub_id(dataset_path)
+    for component in [*hub.split("/"), *([dataset_name] if dataset_name else [])]:
+        if word := eval_word(component):
+            raise EvalSplitRefused(
+                f"task {task!r}: dataset {dataset_path!r}"
+                + (f" ({dataset_name})" if dataset_name else "")
+                + f" is named like evaluation data ({word!r}); "
+                "seeds read training data only"
+            )
+    evals = hub_eval_splits(catalog, hub, normal_config(dataset_name))
+    for part in parts:
+        if part.casefold() in evals:
+            raise EvalSplitRefused(
+                f"task {task!r}: split {part!r} of {dataset_path}"
+                + (f" ({dataset_name})" if dataset_name else "")
+                + " is evaluated on by lm-eval; seeds read training data only"
+            )
+
+
+def hub_eval_splits(catalog: Catalog, hub: str, config: str | None) -> frozenset[str]:
+    """Every split any lm-eval task evaluates on for this (normalised) dataset and config; with
+    no config, the splits evaluated on under any of its configs."""
+    index, any_config = _hub_index(catalog._root)
+    if config is not None:
+        return index.get((hub, config), frozenset()) | index.get((hub, None), frozenset())
+    return any_config.get(hub, frozenset())
+
+
+@cache
+def _hub_index(
+    catalog: Catalog,
+) -> tuple[dict[tuple[str, str | None], frozenset[str]], dict[str, frozenset[str]]]:
+    """(dataset, config) → eval splits, and dataset → eval splits under any config."""
+    index: defaultdict[tuple[str, str | None], set[str]] = defaultdict(set)
+    any_config: defaultdict[str, set[str]] = defaultdict(set)
+    for dataset_path, dataset_name, eval_splits in catalog.dataset_evals():
+        if not dataset_path or dataset_path in FILE_LOADERS:
+            continue
+        splits = {s.casefold() for s in eval_splits}
+        for path in {dataset_path, canonical_dataset(dataset_path)}:
+            index[(normal_hub_id(path), normal_config(dataset_name))] |= splits
+            any_config[normal_hub_id(path)] |= splits
+    return {k: frozenset(v) for k, v in index.items()}, {k: frozenset(v) for k, v in any_config.items()}
 
 
 def _check_lm_eval(seed: ResolvedSeed, parts: list[str], catalog: Catalog) -> None:
@@ -77,13 +191,50 @@ def _check_lm_eval(seed: ResolvedSeed, parts: list[str], catalog: Catalog) -> No
             )
 
 
-def _check_file_name(seed: ResolvedSeed, path: PurePath) -> None:
-    # Every folder and the file stem, and an HF shard's split prefix ("test-00000-of-00001").
-    names = [p for p in path.parts[:-1] if p not in ("..", ".", path.anchor)]
-    stem = path.name.split(".")[0]
-    names += [stem, stem.split("-")[0]]
-    for name in names:
-        if is_eval_split_name(name):
+def is_local_dataset(dataset_path: str) -> bool:
+    """`hf: {path: ./folder}`: a dataset folder on disk rather than a hub id."""
+    return dataset_path.startswith((".", "/", "~", "\\")) or os.path.isabs(dataset_path) or "\\" in dataset_path
+
+
+def check_name_parts(task: str, path: PurePath) -> None:
+    """Every folder and the file name of `path` (as written or relative to a root)."""
+    for part in path.parts:
+        if part in ("..", ".", path.anchor, ""):
+            continue
+        if word := eval_word(part):
             raise EvalSplitRefused(
-                f"task {seed.task!r}: {path} is named like evaluation data ({name!r}); seeds read training data only"
+                f"task {task!r}: {path} is named like evaluation data ({word!r} in {part!r}); "
+                "seeds read training data only"
             )
+
+
+def guard_path(task: str, path: Path, roots: SeedRoots) -> Path:
+    """The real path of `path` once it is known to be training data inside an allowed root.
+
+    Checks the path as written, every symlink hop, and the resolved path; each below its root.
+    """
+    hops = [Path(os.path.abspath(path))]
+    current = hops[0]
+    for _ in range(_MAX_LINK_HOPS):
+        if not current.is_symlink():
+            break
+        target = Path(os.readlink(current))
+        current = Path(os.path.abspath(current.parent / target))
+        hops.append(current)
+    real = Path(os.path.realpath(path))
+    for hop in hops:  # the name of each link on the way, where its folder is inside a root
+        parent = Path(os.path.realpath(hop.parent))
+        root = roots.root_of(parent)
+        if root is not None:
+            check_name_parts(task, PurePath(parent.relative_to(root) / hop.name))
+    root = roots.root_of(real)
+    if root is None:
+        raise SeedPathRefused(
+            f"task {task!r}: {path} resolves to {real}, outside the project and the data dir; "
+            "seed data must live inside them (or under a root listed in tsqa.yaml `seed_roots:`)"
+        )
+    check_name_parts(task, PurePath(real.relative_to(root)))
+    for declared, name in roots.names:
+        if declared == root or real.is_relative_to(declared):
+            check_name_parts(task, name)
+    return real

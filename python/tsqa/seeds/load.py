@@ -1,22 +1,38 @@
 """`read_split`: the single entry point that reads seed rows from their source.
 
-Every read — `tsqa seeds fetch`, tests, the benchmarks — goes through here, and here the guard
-runs before any byte is read. The readers in `readers/` are not meant to be called directly.
+Every read — `tsqa seeds fetch`, plan and apply on unfetched seeds, tests, the benchmarks — goes
+through here, and here the guard runs before any byte is read: on the seed as written, then on
+every file as it will be opened (resolved path, symlinks, inside the allowed roots), for file
+seeds, the local data dir (`sources.json` included) and local hub-style folders alike. The rows
+read are then compared with the eval records the project can see (content.py).
+The readers in `readers/` are not meant to be called directly.
 """
 
 from __future__ import annotations
 
 import os
-from pathlib import Path, PurePath
+from dataclasses import dataclass
+from pathlib import Path
 
 import pyarrow as pa
 
 from tsqa.seeds.catalog import Catalog, load_catalog
-from tsqa.seeds.guard import check_training_only
-from tsqa.seeds.local_data import data_dir_from_env, dataset_folder, split_files
+from tsqa.seeds.content import ContentReport, EvalRecords, check_rows
+from tsqa.seeds.errors import ContentRefused, SeedDataError, SeedError
+from tsqa.seeds.guard import SeedRoots, check_training_only, guard_path, hub_eval_splits, is_local_dataset
+from tsqa.seeds.local_data import INDEX_FILE, data_dir_from_env, dataset_folder, split_files
+from tsqa.seeds.names import is_eval_name, normal_config, normal_hub_id
 from tsqa.seeds.readers.files import read_files
 from tsqa.seeds.readers.hub import read_hub_split
-from tsqa.seeds.source import ResolvedSeed, expand_files
+from tsqa.seeds.source import FileFormat, ResolvedSeed, expand_files, file_format
+
+
+@dataclass(frozen=True)
+class SeedRows:
+    """What a read returns before the content check decides: the rows and where they came from."""
+
+    table: pa.Table
+    local: bool  # read from local files (the data dir or a folder) rather than the hub
 
 
 def read_split(
@@ -26,28 +42,59 @@ def read_split(
     catalog: Catalog | None = None,
     data_dir: Path | None = None,
     limit: int | None = None,
+    evals: list[EvalRecords] | None = None,
 ) -> pa.Table:
     """The seed's training rows (at most `limit`), as stored at the source.
 
     File seeds resolve against `spec_dir`. Hub seeds read a local copy when `data_dir` (or
     `TSQA_SEED_DATA_DIR`) has one (see local_data.py), else the hub, training split only.
+    `evals`: the eval records to compare the rows with; by default those of the project holding
+    `spec_dir` (its eval store). Any row that is an eval row refuses the read (ContentRefused):
+    `tsqa seeds fetch` drops such rows with a report instead (fetch.py).
     Raises EvalSplitRefused for eval data, SeedError/SeedDataError for anything unreadable.
     """
+    table = read_guarded(seed, spec_dir=spec_dir, catalog=catalog, data_dir=data_dir, limit=limit)
+    if evals is None:
+        evals = project_eval_records(spec_dir)
+    report = check_rows(table, evals)
+    if report.matches:
+        raise ContentRefused(f"task {seed.task!r}: {report.summary()}")
+    return table
+
+
+def check_content(table: pa.Table, evals: list[EvalRecords]) -> ContentReport:
+    return check_rows(table, evals)
+
+
+def read_guarded(
+    seed: ResolvedSeed,
+    *,
+    spec_dir: Path,
+    catalog: Catalog | None = None,
+    data_dir: Path | None = None,
+    limit: int | None = None,
+) -> pa.Table:
+    """The rows, every path guarded; no content check (callers run it)."""
     catalog = catalog or load_catalog()
-    if seed.kind == "files":
-        check_training_only(seed, catalog)  # the patterns as written, before touching the disk
-        files = expand_files(seed, spec_dir)
-        # Names as the spec sees them: the absolute prefix (e.g. a pytest tmp dir) is not the user's.
-        check_training_only(seed, catalog, [PurePath(os.path.relpath(p, spec_dir)) for p, _ in files])
-        return read_files(files, limit)
-    check_training_only(seed, catalog)
-    assert seed.dataset_path is not None
     data_dir = data_dir or data_dir_from_env()
-    folder = dataset_folder(data_dir, seed.dataset_path, seed.dataset_name) if data_dir else None
-    if folder is not None:
-        return read_files(split_files(folder, seed.split), limit)
+    roots = SeedRoots.around(spec_dir, data_dir)
+    check_training_only(seed, catalog)  # the seed as written, before touching the disk
+    if seed.kind == "files":
+        files = expand_files(seed, spec_dir)
+        return read_files(_guarded(seed.task, files, roots), limit)
+    assert seed.dataset_path is not None
+    if is_local_dataset(seed.dataset_path) or (spec_dir / seed.dataset_path).is_dir():
+        folder = _local_folder(seed, spec_dir, roots)
+        return read_files(_guarded(seed.task, split_files(folder, seed.split), roots), limit)
+    hub_copy = dataset_folder(data_dir, seed.dataset_path, seed.dataset_name) if data_dir else None
+    if hub_copy is not None:
+        folder = hub_copy
+        if data_dir is not None and (data_dir / INDEX_FILE).exists():
+            guard_path(seed.task, data_dir / INDEX_FILE, roots)
+        guard_path(seed.task, folder, roots)
+        return read_files(_guarded(seed.task, split_files(folder, seed.split), roots), limit)
     return read_hub_split(
-        _hub_or_local(seed.dataset_path, spec_dir),
+        seed.dataset_path,
         seed.dataset_name,
         seed.split,
         revision=seed.revision,
@@ -56,7 +103,93 @@ def read_split(
     )
 
 
-def _hub_or_local(dataset_path: str, spec_dir: Path) -> str:
-    """A dataset folder relative to the spec (`hf: {path: ../data}`), else the hub id as given."""
-    local = spec_dir / dataset_path
-    return str(local) if dataset_path.startswith((".", "/", "~")) or local.is_dir() else dataset_path
+def _guarded(task: str, files: list[tuple[Path, FileFormat]], roots: SeedRoots) -> list[tuple[Path, FileFormat]]:
+    """Every file, guarded on its real path; read through that real path (no later swap). Only
+    regular files: a FIFO or a device named `train.jsonl` would block or never end."""
+    out = []
+    for path, fmt in files:
+        real = guard_path(task, path, roots)
+        if not real.is_file():
+            raise SeedDataError(f"task {task!r}: {path} is not a regular file")
+        out.append((real, fmt))
+    return out
+
+
+def _local_folder(seed: ResolvedSeed, spec_dir: Path, roots: SeedRoots) -> Path:
+    """`hf: {path: ./folder}`: a folder of split files, guarded. Its own loading scripts and
+    README configs are never consulted: only `<split>.<ext>` files (local_data.split_files)."""
+    assert seed.dataset_path is not None
+    folder = spec_dir / os.path.expanduser(seed.dataset_path)
+    if not folder.is_dir():
+        raise SeedError(f"task {seed.task!r}: dataset folder {folder} not found")
+    return guard_path(seed.task, folder, roots)
+
+
+def project_eval_records(spec_dir: Path) -> list[EvalRecords]:
+    """The eval store of the project holding `spec_dir` (empty when it has none)."""
+    from tsqa.seeds.eval_store import EvalStore
+    from tsqa.seeds.guard import PROJECT_FILE, project_roots
+    from tsqa.spec.load import load_project
+
+    project_dir, _ = project_roots(spec_dir)
+    project_file = project_dir / PROJECT_FILE
+    if not project_file.is_file():
+        return []
+    loaded, _ = load_project(project_file)
+    if loaded is None:
+        return []
+    return EvalStore.for_project(project_file, loaded.project).records()
+
+
+def visible_evals(
+    seed: ResolvedSeed,
+    *,
+    spec_dir: Path,
+    eval_files: list[str],
+    catalog: Catalog,
+    data_dir: Path | None,
+    store_records: list[EvalRecords] | None = None,
+) -> list[EvalRecords]:
+    """Every eval record the project can see for this seed: the eval store, the spec's declared
+    eval files, and the eval splits of the same dataset in the data dir (or its local folder)."""
+    out = list(store_records if store_records is not None else project_eval_records(spec_dir))
+    for name in eval_files:
+        path = spec_dir / name
+        if path.is_file():
+            out.append(_records_of(f"eval file {name}", [(path, file_format(path))]))
+    data_dir = data_dir or data_dir_from_env()
+    folder: Path | None = None
+    if seed.kind != "files" and seed.dataset_path:
+        if is_local_dataset(seed.dataset_path) or (spec_dir / seed.dataset_path).is_dir():
+            folder = spec_dir / seed.dataset_path
+        elif data_dir is not None:
+            try:
+                folder = dataset_folder(data_dir, seed.dataset_path, seed.dataset_name)
+            except SeedError:
+                folder = None
+    if folder is not None and folder.is_dir():
+        wanted = {s.casefold() for s in _dataset_eval_splits(seed, catalog)}
+        for path in sorted(p for p in folder.rglob("*") if p.is_file() and p.suffix in (".jsonl", ".json", ".parquet")):
+            split = path.name.split(".")[0].split("-")[0]
+            if split.casefold() in wanted or is_eval_name(path.name):
+                out.append(_records_of(f"{seed.dataset_path} {path.name}", [(path, file_format(path))]))
+    return out
+
+
+def _dataset_eval_splits(seed: ResolvedSeed, catalog: Catalog) -> frozenset[str]:
+    assert seed.dataset_path is not None
+    splits = hub_eval_splits(catalog, normal_hub_id(seed.dataset_path), normal_config(seed.dataset_name))
+    info = catalog.get(seed.lm_eval_task or "") if seed.lm_eval_task else None
+    return splits | (info.eval_splits if info is not None else frozenset())
+
+
+def _records_of(source: str, files: list[tuple[Path, FileFormat]]) -> EvalRecords:
+    try:
+        table = read_files(files, None)
+    except SeedError:
+        return EvalRecords(source, [], [])
+    names = set(table.column_names)
+    if {"id", "text"} <= names and len(names - {"_tsqa_where"}) == 2:  # an eval-store style file
+        ids = [str(i) for i in table.column("id").to_pylist()]
+        return EvalRecords(source, ids, [t or "" for t in table.column("text").to_pylist()], [[] for _ in ids])
+    return EvalRecords.from_rows(source, table.to_pylist())

@@ -5,8 +5,11 @@
                            to text → multiple-input tasks turned around → fixed gold positions
                            shuffled → checked against the format
 
-A document that fails becomes a NormaliseFailure (its id and reason); the rest continue. A
-problem of the spec or task itself (a template that does not compile, a function that cannot be
+A document that fails becomes a NormaliseFailure (its id and reason, the reason naming the
+document's file and line when the reader recorded it); the rest continue. A document whose
+question or answer reads a null (or NaN) field fails with that reason instead of rendering "None".
+Template renders are bounded (spec/templates.py): one that runs over a bound fails its document
+only. A problem of the spec or task itself (a template that does not compile, a function that cannot be
 imported) raises SeedError: no document could succeed.
 """
 
@@ -14,6 +17,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -24,9 +28,11 @@ from tsqa.seeds.errors import SeedError
 from tsqa.seeds.functions import import_function
 from tsqa.seeds.letters import letters_of, option_texts
 from tsqa.seeds.model import TaskInfo
+from tsqa.seeds.readers.files import WHERE_COLUMN
 from tsqa.seeds.record import NormaliseFailure, NormaliseResult, SeedRecord
 from tsqa.seeds.rules import FieldRule, compile_rule
 from tsqa.spec.models import LmEvalSeed, TaskSpec
+from tsqa.spec.templates import RenderLimitError
 
 Doc = Mapping[str, Any]
 # Columns a files/hf seed is read from when the spec maps no fields.
@@ -34,7 +40,17 @@ DEFAULT_COLUMNS = {"question": "question", "choices": "choices", "answer": "answ
 
 
 class DocError(Exception):
-    """One document's failure reason."""
+    """One document's failure reason; `bounded`: a template render went over its bounds."""
+
+    def __init__(self, message: str, *, bounded: bool = False) -> None:
+        super().__init__(message)
+        self.bounded = bounded
+
+
+# After this many documents in a row fail on a render bound, before any succeeds, the template is
+# taken to fail on every document: the rest fail with that reason without being rendered, so a
+# template that always runs to its deadline costs seconds, not a second per record.
+BOUNDED_FAILURES_TO_STOP = 3
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,22 +67,49 @@ class _Plan:
 def normalise(spec: TaskSpec, task_info: TaskInfo | None, docs: pa.Table | Iterable[Doc]) -> NormaliseResult:
     """Normalise the seed documents of one spec (see module doc)."""
     rows = docs.to_pylist() if isinstance(docs, pa.Table) else list(docs)
+    where = [row.get(WHERE_COLUMN) for row in rows]
+    if any(w is not None for w in where):
+        rows = [{k: v for k, v in row.items() if k != WHERE_COLUMN} for row in rows]
     lm_rules = task_info.rules if isinstance(spec.seed, LmEvalSeed) and task_info is not None else None
     if lm_rules is not None and lm_rules.process_docs:
         rows = _process_docs(lm_rules.process_docs, rows)
+        if len(rows) != len(where):  # process_docs may drop documents: positions no longer map
+            where = [None] * len(rows)
     if not rows:
         return NormaliseResult()
     plan = _plan(spec, task_info if lm_rules is not None else None, frozenset(rows[0]))
     result = NormaliseResult()
+    bounded: str | None = None  # the reason, once the template is known to fail on every document
     for i, doc in enumerate(rows):
         seed_id = f"{spec.task}:{i}"
+        if bounded is not None:
+            result.failures.append(NormaliseFailure(seed_id, _at(where[i], f"not rendered: {bounded}")))
+            continue
         try:
             result.records.append(_record(spec, plan, seed_id, doc))
         except DocError as err:
-            result.failures.append(NormaliseFailure(seed_id, str(err)))
+            result.failures.append(NormaliseFailure(seed_id, _at(where[i], str(err))))
+            if err.bounded and not result.records and len(result.failures) >= BOUNDED_FAILURES_TO_STOP:
+                bounded = f"the template went over its render bounds on the first {len(result.failures)} documents"
         except Exception as err:  # noqa: BLE001 - a task function or template failing on one doc
-            result.failures.append(NormaliseFailure(seed_id, f"{type(err).__name__}: {err}"))
+            result.failures.append(NormaliseFailure(seed_id, _at(where[i], f"{type(err).__name__}: {err}")))
     return result
+
+
+def _at(where: str | None, reason: str) -> str:
+    return f"{where}: {reason}" if where else reason
+
+
+def _null_fields(plan: _Plan, doc: Doc) -> None:
+    for rule in (plan.question, plan.answer, plan.choices):
+        if rule is None:
+            continue
+        for col in sorted(rule.columns):
+            if col not in doc:
+                continue  # missing: the template says so, naming the variable
+            value = doc[col]
+            if value is None or (isinstance(value, float) and math.isnan(value)):
+                raise DocError(f"{rule.origin}: field {col!r} is {'null' if value is None else 'NaN'}")
 
 
 def _process_docs(ref: str, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -154,7 +197,14 @@ def _plan(spec: TaskSpec, info: TaskInfo | None, features: frozenset[str]) -> _P
         if entry is None:
             return None
         try:
-            return compile_rule(entry[0], kind, origin=entry[1], features=features, has_choices=has_choices)
+            return compile_rule(
+                entry[0],
+                kind,
+                origin=entry[1],
+                features=features,
+                has_choices=has_choices,
+                from_spec=not entry[1].startswith("lm-eval "),
+            )
         except SeedError as err:
             raise type(err)(f"task {spec.task!r}: {err}") from None
 
@@ -171,6 +221,7 @@ def _plan(spec: TaskSpec, info: TaskInfo | None, features: frozenset[str]) -> _P
 
 
 def _record(spec: TaskSpec, plan: _Plan, seed_id: str, doc: Doc) -> SeedRecord:
+    _null_fields(plan, doc)
     text = _evaluate(plan.question, doc)
     choices = _choices(_evaluate(plan.choices, doc)) if plan.choices is not None else None
     target = _evaluate(plan.answer, doc) if plan.answer is not None else None
@@ -211,7 +262,9 @@ def _evaluate(rule: FieldRule, doc: Doc) -> Any:
     try:
         return rule.evaluate(doc)
     except Exception as err:  # noqa: BLE001 - templates and task functions fail in many ways
-        raise DocError(f"{rule.origin}: {type(err).__name__}: {err}") from None
+        raise DocError(
+            f"{rule.origin}: {type(err).__name__}: {err}", bounded=isinstance(err, RenderLimitError)
+        ) from None
 
 
 def _choices(value: Any) -> list[str]:

@@ -20,8 +20,8 @@ from typing import Any, Literal
 import jinja2
 
 from tsqa.seeds.errors import SeedError
-from tsqa.seeds.functions import import_function, is_function
-from tsqa.spec.templates import TemplateError, compile_template, template_variables
+from tsqa.seeds.functions import code_reference, import_function, is_function
+from tsqa.spec.templates import TemplateError, compile_template, render_budget, render_stream, template_variables
 
 _ONE_EXPRESSION = re.compile(r"^\{\{(?P<expr>(?:(?!\}\}|\{\{|\{%|\{#).)*)\}\}$", re.DOTALL)
 _RESULT = "__tsqa_value"
@@ -35,10 +35,25 @@ class FieldRule:
     origin: str  # "fields.answer" or "lm-eval doc_to_target", for messages
     evaluate: Callable[[Doc], Any]
     constant: bool  # reads nothing from the document (e.g. sciq's `doc_to_target: 3`)
+    columns: frozenset[str] = frozenset()  # the document columns it reads (as far as known)
 
 
-def compile_rule(value: Any, kind: FieldKind, *, origin: str, features: frozenset[str], has_choices: bool) -> FieldRule:
-    """One field's evaluator. `features` are the documents' column names (after process_docs)."""
+def compile_rule(
+    value: Any,
+    kind: FieldKind,
+    *,
+    origin: str,
+    features: frozenset[str],
+    has_choices: bool,
+    from_spec: bool = True,
+) -> FieldRule:
+    """One field's evaluator. `features` are the documents' column names (after process_docs).
+
+    `from_spec`: the value is a spec's (never code: a `!function` there is refused, not imported);
+    only the catalogue's own lm-eval rules (from_spec=False) may name task functions.
+    """
+    if from_spec and isinstance(value, str) and (code := code_reference(value)):
+        raise SeedError(f"{origin}: {code!r} refused: a spec is data, never code")
     if isinstance(value, bool) or value is None:
         raise SeedError(f"{origin}: unsupported value {value!r}")
     if isinstance(value, int):
@@ -51,31 +66,45 @@ def compile_rule(value: Any, kind: FieldKind, *, origin: str, features: frozense
     if not isinstance(value, str):
         raise SeedError(f"{origin}: unsupported value of type {type(value).__name__}")
     if is_function(value):
-        fn = import_function(value)
+        fn = import_function(value)  # the catalogue's reference: lm-eval's own task modules only
         return FieldRule(origin, fn, constant=False)
     if value in features:
-        return FieldRule(origin, lambda doc: doc[value], constant=False)
+        return FieldRule(origin, lambda doc: doc[value], constant=False, columns=frozenset({value}))
     try:
         template = compile_template(value)
-        constant = not template_variables(value)
+        used = template_variables(value)
+        constant = not used
     except TemplateError as err:
         raise SeedError(f"{origin}: invalid template (line {err.line}): {err.message}") from None
+    cols = used & features
+    return _template_rule(value, template, kind, origin, constant, has_choices, cols)
+
+
+def _template_rule(
+    value: str,
+    template: jinja2.Template,
+    kind: FieldKind,
+    origin: str,
+    constant: bool,
+    has_choices: bool,
+    cols: frozenset[str],
+) -> FieldRule:
     render = fast_render(template)
     if kind == "choice":
         one = _ONE_EXPRESSION.match(value.strip())
         if one is not None:  # "{{ choices.text }}": the value itself, no str() + literal_eval round trip
             evaluate = fast_value(compile_template("{% set " + _RESULT + " = (" + one["expr"] + ") %}"))
-            return FieldRule(origin, lambda doc: _as_list(_literal(evaluate(doc))), constant)
-        return FieldRule(origin, lambda doc: _as_list(ast.literal_eval(render(doc))), constant)
+            return FieldRule(origin, lambda doc: _as_list(_literal(evaluate(doc))), constant, cols)
+        return FieldRule(origin, lambda doc: _as_list(ast.literal_eval(render(doc))), constant, cols)
     if kind == "target":
         one = _ONE_EXPRESSION.match(value.strip())
         if one is not None:  # "{{ answer.aliases }}": a list value needs no str() + literal_eval round trip
             evaluate = fast_value(compile_template("{% set " + _RESULT + " = (" + one["expr"] + ") %}"))
-            return FieldRule(origin, lambda doc: _target_value(evaluate(doc), has_choices), constant)
-        return FieldRule(origin, lambda doc: _target(render(doc), has_choices), constant)
+            return FieldRule(origin, lambda doc: _target_value(evaluate(doc), has_choices), constant, cols)
+        return FieldRule(origin, lambda doc: _target(render(doc), has_choices), constant, cols)
     if kind == "text" and has_choices:
-        return FieldRule(origin, lambda doc: _text(render(doc)), constant)
-    return FieldRule(origin, render, constant)
+        return FieldRule(origin, lambda doc: _text(render(doc)), constant, cols)
+    return FieldRule(origin, render, constant, cols)
 
 
 def fast_render(template: jinja2.Template) -> Callable[[Doc], str]:
@@ -85,12 +114,12 @@ def fast_render(template: jinja2.Template) -> Callable[[Doc], str]:
     per-record cost for short templates); the globals are copied once here instead.
     """
     globals_ = dict(template.globals)
-    new_context, root, concat = template.new_context, template.root_render_func, template.environment.concat
+    new_context, root = template.new_context, template.root_render_func
 
     def render(doc: Doc) -> str:
         ctx = new_context({**globals_, **doc}, shared=True)
         try:
-            return concat(root(ctx))  # type: ignore[no-any-return]
+            return render_stream(root(ctx))  # bounded: time, size, loop iterations
         except Exception:
             template.environment.handle_exception()  # re-raises with the template's traceback
             raise
@@ -105,8 +134,9 @@ def fast_value(template: jinja2.Template) -> Callable[[Doc], Any]:
 
     def value(doc: Doc) -> Any:
         ctx = new_context({**globals_, **doc}, shared=True)
-        for _ in root(ctx):
-            pass
+        with render_budget():
+            for _ in root(ctx):
+                pass
         result = ctx.vars[_RESULT]
         if isinstance(result, jinja2.Undefined):
             str(result)  # StrictUndefined raises here, naming the variable

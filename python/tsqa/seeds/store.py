@@ -5,16 +5,23 @@
 
 `tsqa seeds fetch` writes it; `plan` and `apply` read it, offline. Tasks that read the same data
 (same dataset, config, revision and split) share one snapshot.
+
+meta.json records the snapshot's content hash and the eval records its rows were checked against
+(content.py). `meta` and `read` verify before anything uses the snapshot: a snapshot replaced by
+hand is refused (content hash), and its rows are compared with the current eval store again (a
+store grown since the fetch, or a meta.json written by hand, cannot let eval rows through).
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import shutil
 import tempfile
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -23,15 +30,17 @@ import pyarrow.parquet as pq
 
 from tsqa import __version__
 from tsqa.seeds.catalog import load_catalog
-from tsqa.seeds.errors import SeedDataError, SeedNotFetched
-from tsqa.seeds.guard import check_training_only
-from tsqa.seeds.readers.files import count_rows
+from tsqa.seeds.content import ContentReport, EvalRecords, check_rows, fingerprint
+from tsqa.seeds.errors import ContentRefused, SeedDataError, SeedNotFetched
+from tsqa.seeds.guard import SeedRoots, check_training_only
+from tsqa.seeds.readers.files import WHERE_COLUMN, count_rows
 from tsqa.seeds.source import ResolvedSeed, expand_files, resolve_seed
 from tsqa.spec.models import FilesSeed, Project, TaskSpec
 
 META_FILE = "meta.json"
 DATA_FILE = "data.parquet"
-META_FORMAT = 1
+META_FORMAT = 2  # 2: content hash and eval check recorded
+MAX_LISTED = 1000  # refused rows listed in meta.json
 
 
 @dataclass(frozen=True)
@@ -61,10 +70,14 @@ class SeedStore:
 
     # -- reading -----------------------------------------------------------------------------
     def meta(self, spec: TaskSpec) -> SeedMeta | None:
-        """The snapshot's metadata; None when the spec's seed was not fetched."""
-        raw = self.raw_meta(resolve_seed(spec, load_catalog()))
+        """The verified snapshot's metadata; None when the spec's seed was not fetched.
+
+        Raises ContentRefused when the snapshot is not what fetch wrote or holds eval rows."""
+        seed = resolve_seed(spec, load_catalog())
+        raw = self.raw_meta(seed)
         if raw is None:
             return None
+        self.verify(seed, raw)
         return SeedMeta(
             rows=raw["rows"],
             columns=tuple(raw["columns"]),
@@ -83,17 +96,58 @@ class SeedStore:
             return None
         except (OSError, json.JSONDecodeError) as err:
             raise SeedDataError(f"{path}: unreadable seed metadata ({err}); run `tsqa seeds fetch --force`") from None
+        if not isinstance(raw, dict):
+            raise SeedDataError(f"{path}: unreadable seed metadata (not an object); run `tsqa seeds fetch --force`")
         return raw if raw.get("identity") == seed.identity else None
+
+    @property
+    def eval_root(self) -> Path:
+        """The project's eval store (beside the seed store, as EvalStore.for_project)."""
+        return self.root.parent / "eval"
+
+    def verify(self, seed: ResolvedSeed, raw: dict[str, Any]) -> None:
+        """The snapshot is the one fetch wrote (content hash), and none of its rows is an eval row
+        of the current eval store."""
+        from tsqa.seeds.content import eval_store_records
+
+        path = self.folder(seed) / DATA_FILE
+        expected = raw.get("content_sha256")
+        if raw.get("format") != META_FORMAT or not isinstance(expected, str):
+            raise ContentRefused(
+                f"task {seed.task!r}: {path.parent / META_FILE}: snapshot written by an older tsqa (no content hash); "
+                "run `tsqa seeds fetch --force`"
+            )
+        try:
+            stat = path.stat()
+        except OSError as err:
+            raise SeedDataError(
+                f"{path}: unreadable seed snapshot ({err.strerror}); run `tsqa seeds fetch --force`"
+            ) from None
+        if _file_sha256(path, stat.st_size, stat.st_mtime_ns, stat.st_ino) != expected:
+            raise ContentRefused(
+                f"task {seed.task!r}: {path}: the snapshot is not the one `tsqa seeds fetch` wrote "
+                "(content hash differs: replaced or edited by hand); run `tsqa seeds fetch --force`"
+            )
+        # Always compared with the current eval store: meta.json's record of an earlier check is
+        # text anyone can write, so it is never trusted on its own (cached per process).
+        evals = eval_store_records(self.eval_root)
+        if not evals:
+            return
+        report = _recheck(str(path), expected, fingerprint(evals), tuple(evals))
+        if report.matches:
+            raise ContentRefused(f"task {seed.task!r}: {path}: {report.summary()}; run `tsqa seeds fetch --force`")
 
     def read(self, spec: TaskSpec, limit: int | None = None) -> pa.Table:
         """The fetched training rows: at most `limit`, or the spec's `seed.limit` when None."""
         catalog = load_catalog()
         seed = resolve_seed(spec, catalog)
         check_training_only(seed, catalog)  # a store written by hand cannot smuggle eval data in
-        if self.raw_meta(seed) is None:
+        raw = self.raw_meta(seed)
+        if raw is None:
             raise SeedNotFetched(
                 f"task {spec.task!r}: seed {seed.source} is not in the seed store {self.root}; run `tsqa seeds fetch`"
             )
+        self.verify(seed, raw)
         limit = limit if limit is not None else spec.seed.limit
         path = self.folder(seed) / DATA_FILE
         try:
@@ -113,8 +167,13 @@ class SeedStore:
         license: str | None,
         license_source: str | None,
         fingerprint: str | None = None,
+        report: ContentReport | None = None,
+        evals: list[EvalRecords] | None = None,
     ) -> SeedMeta:
-        """Store a snapshot atomically (a crash leaves the old one or none, never half of one)."""
+        """Store a snapshot atomically (a crash leaves the old one or none, never half of one).
+
+        `report`: the content check of the rows (its matching rows are already dropped from
+        `table`); `evals`: the eval records it ran against."""
         self.root.mkdir(parents=True, exist_ok=True)
         meta = {
             "format": META_FORMAT,
@@ -126,16 +185,23 @@ class SeedStore:
             "revision": seed.revision,
             "split": seed.split,
             "rows": table.num_rows,
-            "columns": table.column_names,
+            "columns": [c for c in table.column_names if c != WHERE_COLUMN],
             "license": license,
             "license_source": license_source,
             "fingerprint": fingerprint,  # file seeds: files, sizes, mtimes at fetch time
+            "eval_check": {
+                "fingerprint": _store_fingerprint(self.eval_root),
+                "sources": report.sources if report else [],
+                "refused_rows": len(report.matches) if report else 0,
+                "refused": [m.line() for m in report.matches[:MAX_LISTED]] if report else [],
+            },
             "tsqa_version": __version__,
             "fetched_at": datetime.now(UTC).isoformat(timespec="seconds"),
         }
         tmp = Path(tempfile.mkdtemp(prefix=".fetch-", dir=self.root))
         try:
             pq.write_table(table, tmp / DATA_FILE, compression="zstd")
+            meta["content_sha256"] = _sha256(tmp / DATA_FILE)
             (tmp / META_FILE).write_text(json.dumps(meta, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
             target = self.folder(seed)
             if target.exists():
@@ -145,13 +211,44 @@ class SeedStore:
             shutil.rmtree(tmp, ignore_errors=True)
         return SeedMeta(
             rows=table.num_rows,
-            columns=tuple(table.column_names),
+            columns=tuple(c for c in table.column_names if c != WHERE_COLUMN),
             revision=seed.revision,
             license=license,
             source=seed.source,
             split=seed.split,
             fetched_at=meta["fetched_at"],
         )
+
+
+def _sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with path.open("rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+@lru_cache(maxsize=256)
+def _file_sha256(path: Path, size: int, mtime_ns: int, inode: int) -> str:
+    """Hash of a snapshot, once per process per (path, size, mtime, inode)."""
+    return _sha256(path)
+
+
+def _store_fingerprint(eval_root: Path) -> str:
+    from tsqa.seeds.content import eval_store_records
+
+    return fingerprint(eval_store_records(eval_root))
+
+
+_RECHECKED: dict[tuple[str, str, str], ContentReport] = {}
+
+
+def _recheck(path: str, content_sha256: str, eval_fingerprint: str, evals: tuple[EvalRecords, ...]) -> ContentReport:
+    """The content check of a snapshot, once per process per (snapshot, content, eval records)."""
+    key = (path, content_sha256, eval_fingerprint)
+    if key not in _RECHECKED:
+        _RECHECKED[key] = check_rows(pq.read_table(path), list(evals))
+    return _RECHECKED[key]
 
 
 def _first_batches(pf: pq.ParquetFile, limit: int) -> Any:
@@ -170,7 +267,8 @@ def seed_rows_without_fetch(spec: TaskSpec, spec_dir: Path) -> int | None:
     catalog = load_catalog()
     seed = resolve_seed(spec, catalog)
     check_training_only(seed, catalog)
-    files = expand_files(seed, spec_dir)
-    check_training_only(seed, catalog, [Path(os.path.relpath(p, spec_dir)) for p, _ in files])
+    from tsqa.seeds.load import _guarded
+
+    files = _guarded(seed.task, expand_files(seed, spec_dir), SeedRoots.around(spec_dir))
     rows = sum(count_rows(path, fmt) for path, fmt in files)
     return rows if spec.seed.limit is None else min(rows, spec.seed.limit)

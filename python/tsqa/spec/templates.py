@@ -1,28 +1,421 @@
-"""Jinja templates of specs and prompts: compiled once, rendered in a sandbox.
+"""Jinja templates of specs and prompts: compiled once, rendered in a bounded sandbox.
 
 The sandbox (ImmutableSandboxedEnvironment) refuses attribute access to internals and mutation of
 values, so a template can read a seed document but can never run code or reach the interpreter.
 Undefined variables raise (StrictUndefined), as in lm-eval.
+
+Every render is also bounded (RenderLimits): a deadline (1 s), a budget of loop iterations, and a cap
+on the size of every value a template builds and of its output. The checks sit where a template
+spends time or memory: each loop is wrapped in a counting iterator (an AST rewrite at parse time),
+every call, filter, `~` concatenation and intercepted operator (`*`, `**`, `%`, `+`) checks the
+clock and estimates its result size *before* building it (`'x' * 10**9`, `center(10**9)`,
+`9 ** 9 ** 9`, a join of a list that aliases one large string a million times), and output is
+counted as it streams. Exceeding a bound raises RenderLimitError, which callers turn into a
+per-record error. Templates cannot include, import or extend other templates, and loops cannot
+be recursive; constant folding is off, so compiling never evaluates anything.
 """
 
 from __future__ import annotations
 
+import math
 import re
+import time
+import types
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass
 from functools import lru_cache
+from typing import Any
 
 import jinja2
-from jinja2 import meta
-from jinja2.sandbox import ImmutableSandboxedEnvironment
+import regex  # type: ignore[import-untyped]
+from jinja2 import meta, nodes
+from jinja2.sandbox import ImmutableSandboxedEnvironment, SandboxedFormatter
+from markupsafe import Markup
+
+
+@dataclass(frozen=True)
+class RenderLimits:
+    """Per-render bounds. A legitimate seed or prompt template renders in microseconds."""
+
+    seconds: float = 1.0
+    max_chars: int = 1_000_000
+    """Output size, and the size of any one value the template builds."""
+    max_iterations: int = 100_000
+    """Loop iterations in one render, all loops together."""
+    max_int_bits: int = 8_192
+    """Integers a template computes (str() of a larger one would fail anyway)."""
+
+
+LIMITS = RenderLimits()
+
+
+class RenderLimitError(Exception):
+    """A render went over a bound (time, size, iterations); the record fails, the others go on."""
+
+
+class _Budget:
+    __slots__ = ("deadline", "iterations", "limits", "output")
+
+    def __init__(self, limits: RenderLimits) -> None:
+        self.limits = limits
+        self.deadline = time.monotonic() + limits.seconds
+        self.iterations = 0
+        self.output = 0
+
+    def tick(self) -> None:
+        if time.monotonic() > self.deadline:
+            raise RenderLimitError(f"template render took over {self.limits.seconds:g}s")
+
+    def remaining(self) -> float:
+        return max(self.deadline - time.monotonic(), 0.001)
+
+
+_BUDGET: ContextVar[_Budget | None] = ContextVar("tsqa_render_budget", default=None)
+
+
+@contextmanager
+def render_budget(limits: RenderLimits = LIMITS) -> Iterator[_Budget]:
+    """The budget of one render; nested renders (macros, prompts rendering fields) share it."""
+    current = _BUDGET.get()
+    if current is not None:
+        yield current
+        return
+    budget = _Budget(limits)
+    token = _BUDGET.set(budget)
+    try:
+        yield budget
+    finally:
+        _BUDGET.reset(token)
+
+
+def _tick() -> None:
+    budget = _BUDGET.get()
+    if budget is not None:
+        budget.tick()
+
+
+def _too_big(what: str, size: float) -> None:
+    if size > LIMITS.max_chars:
+        raise RenderLimitError(f"{what} would build {int(size):,} items, over the {LIMITS.max_chars:,} limit")
+
+
+def _size(value: Any, limit: int = LIMITS.max_chars) -> int:
+    """Roughly the length of str(value), walked with an early stop once over `limit`."""
+    total = 0
+    stack = [value]
+    while stack:
+        v = stack.pop()
+        if isinstance(v, str):
+            total += len(v)
+        elif isinstance(v, Mapping):
+            total += 2 + 4 * len(v)
+            stack.extend(v.keys())
+            stack.extend(v.values())
+        elif isinstance(v, (list, tuple, set, frozenset)):
+            total += 2 + 2 * len(v)
+            stack.extend(v)
+        elif isinstance(v, int) and not isinstance(v, bool):
+            total += max(1, int(v.bit_length() * 0.302) + 1)
+        else:
+            total += 8
+        if total > limit:
+            return total
+    return total
+
+
+_WIDTH = re.compile(r"\d{7,}")  # a width or precision of a million or more in a format string
+
+
+def _check_format(fmt: Any) -> None:
+    if isinstance(fmt, str) and (m := _WIDTH.search(fmt)) and int(m.group(0)) > LIMITS.max_chars:
+        _too_big("format width", int(m.group(0)))
+
+
+def _check_int_args(name: str, args: tuple[Any, ...], kwargs: Mapping[str, Any]) -> None:
+    for v in (*args, *kwargs.values()):
+        if isinstance(v, int) and not isinstance(v, bool) and v > LIMITS.max_chars:
+            _too_big(f"{name}({v})", v)
+
+
+def _check_str_method(obj: Any, args: tuple[Any, ...], kwargs: Mapping[str, Any]) -> None:
+    """Pre-checks of the str methods that can amplify: widths, replace, join, format."""
+    owner = getattr(obj, "__self__", None)
+    name = getattr(obj, "__name__", "")
+    if not isinstance(owner, str):
+        return
+    _check_int_args(f"str.{name}", args, kwargs)
+    if name == "replace" and len(args) >= 2:
+        _check_replace(owner, args[0], args[1], args[2] if len(args) > 2 else -1)
+    elif name == "join" and args:
+        _too_big("str.join", _size(args[0]) + len(owner) * _len(args[0]))
+    elif name in ("format", "format_map"):
+        _check_format(owner)
+        _too_big("str.format", len(owner) + _size((args, dict(kwargs))))
+    elif name == "expandtabs":
+        tab = args[0] if args else kwargs.get("tabsize", 8)
+        _too_big("str.expandtabs", len(owner) + owner.count("\t") * (tab if isinstance(tab, int) else 8))
+
+
+def _len(value: Any) -> int:
+    try:
+        return len(value)
+    except TypeError:
+        return 0
+
+
+def _check_replace(value: Any, old: Any, new: Any, count: Any = -1) -> None:
+    if isinstance(value, str) and isinstance(old, str) and isinstance(new, str):
+        hits = len(value) + 1 if old == "" else value.count(old)
+        if isinstance(count, int) and count >= 0:
+            hits = min(hits, count)
+        _too_big("replace", len(value) + hits * max(len(new) - len(old), 0))
+
+
+class _Sandbox(ImmutableSandboxedEnvironment):
+    intercepted_binops = frozenset({"*", "**", "%", "+", "//"})
+
+    def call(self, context: Any, obj: Any, /, *args: Any, **kwargs: Any) -> Any:
+        _tick()
+        if obj is range or getattr(obj, "__name__", "") == "safe_range":
+            _check_int_args("range", args, kwargs)
+        _check_str_method(obj, args, kwargs)
+        try:
+            result = super().call(context, obj, *args, **kwargs)
+        except RecursionError:
+            raise RenderLimitError("template recursion too deep") from None
+        _check_result(result)
+        return result
+
+    def call_binop(self, context: Any, operator: str, left: Any, right: Any) -> Any:
+        _tick()
+        if operator == "*":
+            _check_multiply(left, right)
+        elif operator == "**":
+            _check_power(left, right)
+        elif operator == "%" and isinstance(left, str):
+            _check_format(left)
+            _too_big("% formatting", len(left) + _size(right))
+        elif operator == "+" and isinstance(left, (str, list, tuple)):
+            _too_big("+", _len(left) + _len(right))
+        result = super().call_binop(context, operator, left, right)
+        _check_result(result)
+        return result
+
+    def wrap_str_format(self, value: Any) -> Callable[..., str] | None:
+        # jinja2's own wrapper, with a formatter that sizes each field before formatting it.
+        if not isinstance(value, (types.MethodType, types.BuiltinMethodType)) or value.__name__ not in (
+            "format",
+            "format_map",
+        ):
+            return None
+        owner = value.__self__
+        if not isinstance(owner, str) or isinstance(owner, Markup):
+            return super().wrap_str_format(value)
+        formatter = _BoundedFormatter(self)
+        is_map = value.__name__ == "format_map"
+
+        def bounded(*args: Any, **kwargs: Any) -> str:
+            _tick()
+            if is_map:
+                if kwargs or len(args) != 1:
+                    raise TypeError("format_map() takes exactly one argument")
+                mapping: Any = args[0]
+                args, kwargs = (), mapping
+            _check_format(owner)
+            _too_big("str.format", len(owner) + _size((args, kwargs)))
+            return str(formatter.vformat(owner, args, kwargs))
+
+        return bounded
+
+    def getattr(self, obj: Any, attribute: str) -> Any:
+        _tick()
+        return super().getattr(obj, attribute)
+
+    def getitem(self, obj: Any, argument: Any) -> Any:
+        _tick()
+        return super().getitem(obj, argument)
+
+    def _parse(self, source: str, name: str | None, filename: str | None) -> nodes.Template:
+        return _bound_ast(super()._parse(source, name, filename))
+
+
+class _BoundedFormatter(SandboxedFormatter):
+    def format_field(self, value: Any, format_spec: str) -> Any:
+        _check_format(format_spec)
+        return super().format_field(value, format_spec)
+
+
+def _check_multiply(left: Any, right: Any) -> None:
+    for seq, n in ((left, right), (right, left)):
+        if isinstance(seq, (str, list, tuple)) and isinstance(n, int) and not isinstance(n, bool):
+            _too_big("*", len(seq) * max(n, 0))
+    if isinstance(left, int) and isinstance(right, int):
+        bits = left.bit_length() + right.bit_length()
+        if bits > LIMITS.max_int_bits:
+            raise RenderLimitError(f"integer product of {bits:,} bits, over the {LIMITS.max_int_bits:,}-bit limit")
+
+
+def _check_power(base: Any, exp: Any) -> None:
+    if isinstance(base, int) and isinstance(exp, int) and abs(base) > 1 and exp > 0:
+        bits = exp * math.log2(abs(base))
+        if bits > LIMITS.max_int_bits:
+            raise RenderLimitError(f"power of about {int(bits):,} bits, over the {LIMITS.max_int_bits:,}-bit limit")
+
+
+def _check_result(value: Any) -> None:
+    if isinstance(value, (str, list, tuple)) and len(value) > LIMITS.max_chars:
+        _too_big("a value", len(value))
+
+
+# -- filters: every one ticks the clock, pre-checks amplifying arguments, post-checks its result --
+_STRINGIFY = frozenset({"string", "pprint", "tojson", "e", "escape", "forceescape", "urlencode", "xmlattr", "list"})
+
+
+def _wrap_filter(name: str, fn: Callable[..., Any]) -> Callable[..., Any]:
+    def bounded(*args: Any, **kwargs: Any) -> Any:
+        _tick()
+        values = [a for a in args if not isinstance(a, (jinja2.runtime.Context, jinja2.nodes.EvalContext))]
+        value: Any = values[0] if values else None
+        rest: tuple[Any, ...] = tuple(values[1:])
+        _check_int_args(name, rest, kwargs)
+        if name in _STRINGIFY or name == "join":
+            _too_big(name, _size(value) + (_size(rest[0]) * _len(value) if name == "join" and rest else 0))
+        elif name == "replace" and len(rest) >= 2:
+            _check_replace(value, rest[0], rest[1], rest[2] if len(rest) > 2 else kwargs.get("count", -1))
+        elif name == "format":
+            _check_format(value)
+            _too_big(name, _size(value) + _size((rest, kwargs)))
+        elif name == "indent":
+            width = rest[0] if rest else kwargs.get("width", 4)
+            w = len(width) if isinstance(width, str) else width if isinstance(width, int) else 4
+            lines = value.count("\n") + 1 if isinstance(value, str) else 1
+            _too_big(name, _len(value) + lines * w)
+        elif name == "center":
+            width = rest[0] if rest else kwargs.get("width", 80)
+            _too_big(name, width if isinstance(width, int) else 0)
+        result = fn(*args, **kwargs)
+        _check_result(result)
+        return result
+
+    for attr in ("jinja_pass_arg", "__name__", "__doc__"):
+        if hasattr(fn, attr):
+            setattr(bounded, attr, getattr(fn, attr))
+    return bounded
 
 
 def _regex_replace(value: str, pattern: str, replacement: str = "", count: int = 0) -> str:
-    # lm-eval registers this filter; task templates use it.
-    return re.sub(pattern, replacement, value, count=count)
+    # lm-eval registers this filter; task templates use it. `regex` (not `re`) so a pattern that
+    # backtracks catastrophically stops at the render's deadline instead of hanging.
+    budget = _BUDGET.get()
+    # `regex` checks its timeout coarsely (about 3x late): ask for a third of what is left.
+    timeout = (budget.remaining() if budget is not None else LIMITS.seconds) / 3
+    try:
+        compiled = regex.compile(pattern)
+        hits = sum(1 for _ in compiled.finditer(value, timeout=timeout))
+        if count:
+            hits = min(hits, count)
+        _too_big("regex_replace", len(value) + hits * len(replacement) * 2)
+        return str(compiled.sub(replacement, value, count=count, timeout=timeout))
+    except TimeoutError:
+        raise RenderLimitError(f"regex_replace({pattern!r}) took over the render's deadline") from None
 
 
-def _make_env() -> ImmutableSandboxedEnvironment:
-    env = ImmutableSandboxedEnvironment(undefined=jinja2.StrictUndefined, autoescape=False, keep_trailing_newline=False)
+def _concat(parts: list[Any]) -> str:
+    """`a ~ b ~ c`, sized before it is built."""
+    _tick()
+    _too_big("~", sum(_size(p) for p in parts))
+    return "".join(str(p) for p in parts)
+
+
+class _Loop:
+    """A loop's iterable, counted against the render's iteration budget."""
+
+    @staticmethod
+    def bounded(iterable: Any) -> Iterator[Any]:
+        budget = _BUDGET.get()
+        if isinstance(iterable, jinja2.Undefined):
+            iter(iterable)  # StrictUndefined raises here, naming the variable
+        for item in iterable:
+            if budget is not None:
+                budget.iterations += 1
+                if budget.iterations > budget.limits.max_iterations:
+                    raise RenderLimitError(f"template loops ran over {budget.limits.max_iterations:,} iterations")
+                if budget.iterations % 64 == 0:
+                    budget.tick()
+            yield item
+
+
+_LOOP_FILTER = "tsqa_bounded_loop"
+_CONCAT_FILTER = "tsqa_bounded_concat"
+
+
+def _bound_ast(tree: nodes.Template) -> nodes.Template:
+    """Refuse includes/imports/extends and recursive loops; wrap loops and `~` in bounded filters."""
+    for kind, what in ((nodes.Include, "include"), (nodes.Import, "import"), (nodes.FromImport, "import")):
+        for node in tree.find_all(kind):
+            raise jinja2.TemplateSyntaxError(f"templates cannot {what} other templates", node.lineno)
+    for node in tree.find_all(nodes.Extends):
+        raise jinja2.TemplateSyntaxError("templates cannot extend other templates", node.lineno)
+    for loop in list(tree.find_all(nodes.For)):
+        if loop.recursive:
+            raise jinja2.TemplateSyntaxError("recursive loops are not allowed", loop.lineno)
+        loop.iter = nodes.Filter(loop.iter, _LOOP_FILTER, [], [], None, None, lineno=loop.lineno)
+    for concat in list(tree.find_all(nodes.Concat)):
+        parts = nodes.List(list(concat.nodes), lineno=concat.lineno)
+        # Concat has no child slot for a Filter: replace its operands with one pre-joined string.
+        concat.nodes = [nodes.Filter(parts, _CONCAT_FILTER, [], [], None, None, lineno=concat.lineno)]
+    return tree
+
+
+class BoundedTemplate(jinja2.Template):
+    """`render` under a budget, output counted as it streams."""
+
+    def render(self, *args: Any, **kwargs: Any) -> str:
+        ctx = self.new_context(dict(*args, **kwargs))
+        try:
+            return render_stream(self.root_render_func(ctx))
+        except Exception:
+            self.environment.handle_exception()
+            raise
+
+
+def render_stream(chunks: Iterator[str], limits: RenderLimits = LIMITS) -> str:
+    """Join a template's output chunks under the current (or a new) budget."""
+    with render_budget(limits) as budget:
+        out: list[str] = []
+        size = 0
+        for chunk in chunks:
+            size += len(chunk)
+            if size > limits.max_chars:
+                raise RenderLimitError(f"template output over {limits.max_chars:,} characters")
+            out.append(chunk)
+            budget.tick()
+        return "".join(out)
+
+
+def _finalize(value: Any) -> Any:
+    # Every `{{ expression }}`: sized before str() turns an aliased structure into a huge string.
+    if not isinstance(value, str):
+        _too_big("output", _size(value))
+    return value
+
+
+def _make_env() -> _Sandbox:
+    env = _Sandbox(
+        undefined=jinja2.StrictUndefined,
+        autoescape=False,
+        keep_trailing_newline=False,
+        optimized=False,
+        finalize=_finalize,
+    )
+    env.template_class = BoundedTemplate
+    env.globals.pop("lipsum", None)  # builds text of any size, and no template needs it
     env.filters["regex_replace"] = _regex_replace
+    env.filters = {name: _wrap_filter(name, fn) for name, fn in env.filters.items()}
+    env.filters[_LOOP_FILTER] = _Loop.bounded
+    env.filters[_CONCAT_FILTER] = _concat
     return env
 
 

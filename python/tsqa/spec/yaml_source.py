@@ -159,7 +159,7 @@ class _Builder:
         if node.tag != expected:
             raise YamlLoadError(
                 "yaml-tag",
-                f"YAML tag {_short_tag(node.tag)!r} is not allowed: specs hold plain data only",
+                f"YAML tag {_short_tag(node.tag or '')!r} is not allowed: specs hold plain data only",
                 _pos(node),
             )
 

@@ -153,7 +153,7 @@ def find_duplicates(
         scores_all = np.concatenate([pc.fill_null(p.column("agreement"), 0.0).to_numpy() for p in parts])
         dropped: dict[int, tuple[str, str]] = {}  # position in the group → (reason, detail)
 
-        def uid(i: int) -> str:
+        def uid(i: int, names: list[str] = names, owner: Any = owner, qids: list[str] = qids) -> str:
             return f"{names[owner[i]]}/{qids[i]}"
 
         first = np.asarray(exact_dedup(texts).first_index)

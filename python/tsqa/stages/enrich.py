@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 import pyarrow as pa
 
 from tsqa.compile.stages import Stage
+from tsqa.spec.extractors import EXTRACTION_VERSION
 from tsqa.spec.models import TaskSpec
 from tsqa.stages.base import Filtered, FingerprintContext, ModelCall, ModelStageDef, PromptSource, TaskContext
 from tsqa.stages.output_schema import LETTERS
@@ -120,6 +121,7 @@ class EnrichStage(ModelStageDef):
             **ctx.model_inputs(self.stage),
             "variants": list(spec.enrich.variants),
             "sampling": spec.enrich.sampling.model_dump(mode="json"),
+            "extraction": EXTRACTION_VERSION,  # check_enrichments extracts the final answer
         }
 
     def requests(self, task: TaskContext, call: ModelCallPlan, rows: pa.Table) -> tuple[list[Request], list[int]]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import string
 from dataclasses import dataclass
+from functools import cache
 from typing import Any
 
 LETTERS = string.ascii_uppercase
@@ -22,9 +23,11 @@ class Bounds:
 BOUNDS = Bounds()
 
 
+@cache
 def generation_schema(fmt: str, per_seed: int, n_options: int | None, with_context: bool) -> dict[str, Any]:
     """Schema of `{"questions": [...]}` with exactly what the format needs; strings are bounded so a
-    model that never stops (random weights, runaway sampling) still ends inside the grammar."""
+    model that never stops (random weights, runaway sampling) still ends inside the grammar.
+    Cached: one shared (read-only) dict per shape, not one per request."""
     item: dict[str, Any] = {"question": _text(BOUNDS.question_chars)}
     required = ["question", "answer"]
     if fmt == "multiple_choice":

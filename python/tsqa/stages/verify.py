@@ -14,24 +14,16 @@ from typing import Any
 import pyarrow as pa
 
 from tsqa.compile.stages import Stage
+from tsqa.spec.extractors import EXTRACTION_VERSION, extractor_use
 from tsqa.spec.models import NoVerify, TaskSpec, VoteVerify
 from tsqa.stages.base import Filtered, FingerprintContext, StageDef, TaskContext
 from tsqa.stages.output_schema import LETTERS
 from tsqa.stages.schema import SCHEMAS, rejects_from
 
-_MODE_BY_EXTRACTOR = {
-    "option": "multiple_choice",
-    "number": "number",
-    "boxed": "boxed",
-    "final_answer": "final_answer",
-    "text": "text",
-}
-
 
 def vote_mode(fmt: str, extractor: str) -> str | None:
-    if extractor == "auto":
-        return {"multiple_choice": "multiple_choice", "short_answer": "final_answer"}.get(fmt)
-    return _MODE_BY_EXTRACTOR.get(extractor)
+    use = extractor_use(fmt, extractor)  # the table lint checks specs against
+    return use.mode if use else None
 
 
 @dataclass(frozen=True)
@@ -41,7 +33,8 @@ class Verdicts:
 
 
 def verify_by_vote(questions: list[dict[str, Any]], samples: list[list[str]], fmt: str, rule: VoteVerify) -> Verdicts:
-    mode = vote_mode(fmt, rule.extractor)
+    use = extractor_use(fmt, rule.extractor)
+    mode = use.mode if use else None
     ids = [q["question_id"] for q in questions]
     if mode is None or not questions:
         return Verdicts(
@@ -63,7 +56,8 @@ def verify_by_vote(questions: list[dict[str, Any]], samples: list[list[str]], fm
 
     options = [q["options"] for q in questions] if fmt == "multiple_choice" else None
     references = [LETTERS[q["answer_index"]] if fmt == "multiple_choice" else q["answer_text"] for q in questions]
-    result = majority_vote(samples, mode=mode, options=options, references=references)  # type: ignore[arg-type]
+    pattern = rule.pattern if use and use.pattern else None
+    result = majority_vote(samples, mode=mode, options=options, references=references, pattern=pattern)
     matches = result.matches_reference.to_pylist()
     agreement = result.agreement.tolist()
     reasons = [_reason(a, m, v, rule) for a, m, v in zip(agreement, matches, result.votes.tolist(), strict=True)]
@@ -117,7 +111,8 @@ class VerifyStage(StageDef):
 
     def fingerprint_inputs(self, spec: TaskSpec, ctx: FingerprintContext) -> dict[str, Any]:
         # The solver's model, prompt, samples and sampling are solve's inputs, not the vote's.
-        return spec.verify.model_dump(mode="json", exclude={"model", "prompt", "samples", "sampling"})
+        rule = spec.verify.model_dump(mode="json", exclude={"model", "prompt", "samples", "sampling"})
+        return {**rule, "extraction": EXTRACTION_VERSION}
 
     def process(self, rows: pa.Table, task: TaskContext) -> Filtered:
         return verify_columns(rows, task.spec.format, task.spec.verify)
@@ -140,7 +135,8 @@ def verify_columns(rows: pa.Table, fmt: str, rule: VoteVerify | NoVerify) -> Fil
     ids = errors.column("question_id").to_pylist()
     reasons = ["engine_error"] * len(ids)
     details = [(e or "")[:300] for e in errors.column("error").to_pylist()]
-    mode = vote_mode(fmt, rule.extractor)
+    use = extractor_use(fmt, rule.extractor)  # the table lint checks specs against
+    mode = use.mode if use else None
     if mode is None or not voting.num_rows:  # nothing to extract: kept, agreement unknown
         total = pc.fill_null(pc.list_value_length(voting.column("samples")), 0).cast(pa.int64())
         votes = pa.array(np.zeros(voting.num_rows, np.int64))
@@ -152,7 +148,14 @@ def verify_columns(rows: pa.Table, fmt: str, rule: VoteVerify | NoVerify) -> Fil
         references = pa.array(list(LETTERS)).take(voting.column("answer_index"))
     else:
         options, references = None, voting.column("answer_text")
-    result = majority_vote(voting.column("samples"), mode=mode, options=options, references=references)  # type: ignore[arg-type]
+    pattern = rule.pattern if use is not None and use.pattern else None  # extractor: regex
+    result = majority_vote(
+        voting.column("samples"),
+        mode=mode,
+        options=options,
+        references=references,
+        pattern=pattern,
+    )
     votes, agreement = result.votes, result.agreement
     matches = np.asarray(pc.fill_null(result.matches_reference, False).to_numpy(zero_copy_only=False), dtype=bool)
     reason = np.full(voting.num_rows, "kept", dtype=object)

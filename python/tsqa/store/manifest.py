@@ -41,6 +41,9 @@ class Manifest(BaseModel):
     model: str | None = None
     model_revision: str | None = None
     sampling: dict[str, object] | None = None
+    failures_accepted: int = 0
+    """Model calls that still failed after retries and were recorded as engine_error rejects
+    because the run accepted failures (`--accept-failures`); 0 otherwise."""
     completed_at: str
 
 

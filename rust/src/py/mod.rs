@@ -24,6 +24,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<neardup::MinHashIndex>()?;
     m.add_function(wrap_pyfunction!(exact::exact_dedup, m)?)?;
     m.add_function(wrap_pyfunction!(vote::majority_vote, m)?)?;
+    m.add_function(wrap_pyfunction!(vote::check_pattern, m)?)?;
     m.add_class::<contamination::NgramIndex>()?;
     Ok(())
 }

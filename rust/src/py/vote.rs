@@ -6,8 +6,9 @@ use arrow_array::{BooleanArray, StringArray};
 use numpy::PyArray1;
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
+use rayon::prelude::*;
 
-use crate::answer::Mode;
+use crate::answer::{compile_pattern, regex_span, Mode};
 use crate::error::Error;
 use crate::py::arrow::to_pyarrow;
 use crate::py::arrow::{lists, texts_nullable};
@@ -18,7 +19,7 @@ use crate::vote::{vote_all, Item};
 
 /// Majority vote per item. See `tsqa.curate.vote.majority_vote`.
 #[pyfunction]
-#[pyo3(signature = (samples, *, mode="final_answer", options=None, references=None, threads=None))]
+#[pyo3(signature = (samples, *, mode="final_answer", options=None, references=None, threads=None, pattern=None))]
 pub fn majority_vote<'py>(
     py: Python<'py>,
     samples: &Bound<'py, PyAny>,
@@ -26,8 +27,12 @@ pub fn majority_vote<'py>(
     options: Option<&Bound<'py, PyAny>>,
     references: Option<&Bound<'py, PyAny>>,
     threads: Option<usize>,
+    pattern: Option<&str>,
 ) -> PyResult<Bound<'py, PyDict>> {
     let mode = Mode::parse(mode).map_err(to_py)?;
+    let pattern = pattern
+        .map(|p| compile_pattern(p).map_err(|why| to_py(Error::param("pattern", format!("{p:?}"), why))))
+        .transpose()?;
     let samples = lists(samples, "samples", false)?;
     let options = options.map(|o| lists(o, "options", true)).transpose()?;
     let references = references.map(|r| texts_nullable(r, "references")).transpose()?;
@@ -40,9 +45,21 @@ pub fn majority_vote<'py>(
         }
     }
     let outcomes = detached(py, threads, || {
+        // With a pattern, each sample is replaced by what the pattern cuts out of it ("" = none).
+        let spans: Option<Vec<Vec<String>>> = pattern.as_ref().map(|re| {
+            (0..n)
+                .into_par_iter()
+                .map(|i| {
+                    samples.row(i).unwrap_or_default().iter().map(|s| regex_span(s, re).unwrap_or_default()).collect()
+                })
+                .collect()
+        });
         let items: Vec<Item<'_>> = (0..n)
             .map(|i| Item {
-                samples: samples.row(i).unwrap_or_default(),
+                samples: match &spans {
+                    Some(spans) => spans[i].iter().map(String::as_str).collect(),
+                    None => samples.row(i).unwrap_or_default(),
+                },
                 options: options.as_ref().and_then(|o| o.row(i)),
                 reference: references.as_ref().and_then(|r| r.text(i)),
             })
@@ -63,4 +80,11 @@ pub fn majority_vote<'py>(
     out.set_item("reference", to_pyarrow(py, Arc::new(reference))?)?;
     out.set_item("matches_reference", to_pyarrow(py, Arc::new(matches))?)?;
     Ok(out)
+}
+
+/// Why a spec's answer pattern cannot be used (Rust `regex` syntax, bounded size, exactly one
+/// capture group), or None when it can.
+#[pyfunction]
+pub fn check_pattern(pattern: &str) -> Option<String> {
+    compile_pattern(pattern).err()
 }

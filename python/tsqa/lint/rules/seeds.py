@@ -7,19 +7,16 @@ from collections.abc import Iterator
 
 from tsqa.diagnostics import Diagnostic, Severity
 from tsqa.lint.rules.base import LintContext, rule
+from tsqa.spec.load import LoadedSpec
 from tsqa.spec.models import FilesSeed, HfSeed, LmEvalSeed
-
-# Split names that mean held-out data, whatever the dataset. Lower-cased comparison.
-EVAL_SPLIT_NAMES = frozenset(
-    {"test", "testing", "validation", "valid", "val", "dev", "eval", "evaluation", "heldout", "held_out"}
-)
+from tsqa.spec.yaml_source import PathKey
 
 
 def is_eval_split_name(split: str) -> bool:
-    name = split.strip().lower()
-    return name in EVAL_SPLIT_NAMES or any(
-        name.startswith(p + "_") or name.endswith("_" + p) for p in ("test", "validation", "dev")
-    )
+    """Named like eval data: tokens after Unicode folding (see tsqa.seeds.names)."""
+    from tsqa.seeds.names import is_eval_name
+
+    return is_eval_name(split)
 
 
 @rule("unknown-task")
@@ -53,7 +50,9 @@ def no_training_split(ctx: LintContext) -> Iterator[Diagnostic]:
         return
     for loaded in ctx.specs:
         seed = loaded.spec.seed
-        info = ctx.catalog.get(seed.lm_eval) if isinstance(seed, LmEvalSeed) else None
+        if not isinstance(seed, LmEvalSeed):
+            continue
+        info = ctx.catalog.get(seed.lm_eval)
         if info is not None and info.training_split is None:
             yield loaded.diagnostic(
                 ("seed", "lm_eval"),
@@ -75,7 +74,9 @@ def training_split_is_eval(ctx: LintContext) -> Iterator[Diagnostic]:
         return
     for loaded in ctx.specs:
         seed = loaded.spec.seed
-        info = ctx.catalog.get(seed.lm_eval) if isinstance(seed, LmEvalSeed) else None
+        if not isinstance(seed, LmEvalSeed):
+            continue
+        info = ctx.catalog.get(seed.lm_eval)
         if info is not None and info.training_split is not None and info.training_split in info.eval_splits:
             yield loaded.diagnostic(
                 ("seed", "lm_eval"),
@@ -112,7 +113,7 @@ def seed_split_not_training(ctx: LintContext) -> Iterator[Diagnostic]:
             yield _eval_named(loaded, ("seed", "hf", "split"), seed.hf.split)
 
 
-def _eval_named(loaded, path, split: str) -> Diagnostic:  # type: ignore[no-untyped-def]
+def _eval_named(loaded: LoadedSpec, path: PathKey, split: str) -> Diagnostic:
     return loaded.diagnostic(
         path, "seed-split-not-training", f"expected a training split, found the eval split name {split!r}"
     )

@@ -46,7 +46,9 @@ def template_syntax(ctx: LintContext) -> Iterator[Diagnostic]:
     Example: `question: "{{ question }"` (unclosed expression).
     """
     for loaded in ctx.specs:
-        texts = [(("fields", n), t) for n, t in loaded.spec.fields.model_dump(exclude_none=True).items()]
+        texts: list[tuple[PathKey, str]] = [
+            (("fields", n), t) for n, t in loaded.spec.fields.model_dump(exclude_none=True).items()
+        ]
         texts += [(p, t) for p, _, t in _prompts(loaded) if t is not None]
         for path, text in texts:
             try:

@@ -6,15 +6,8 @@ from collections.abc import Iterator
 
 from tsqa.diagnostics import Diagnostic
 from tsqa.lint.rules.base import LintContext, rule
+from tsqa.spec.extractors import usable as usable_extractors
 from tsqa.spec.models import VoteVerify
-
-# Which extractors can turn a sampled solution of each format into a comparable answer.
-_USABLE = {
-    "multiple_choice": {"auto", "option", "final_answer", "boxed", "regex"},
-    "short_answer": {"auto", "number", "boxed", "final_answer", "text", "regex"},
-    "free_form": {"final_answer", "boxed", "text", "regex"},
-    "code": set(),
-}
 
 
 @rule("verify-format-mismatch")
@@ -32,7 +25,7 @@ def verify_format_mismatch(ctx: LintContext) -> Iterator[Diagnostic]:
         verify = spec.verify
         if not isinstance(verify, VoteVerify):
             continue
-        usable = _USABLE[spec.format]
+        usable = usable_extractors(spec.format)  # the table the verify stage votes with
         if verify.extractor in usable:
             continue
         if not usable:
@@ -46,6 +39,28 @@ def verify_format_mismatch(ctx: LintContext) -> Iterator[Diagnostic]:
             message = f"extractor {verify.extractor!r} does not work with format {spec.format!r}"
         path = ("verify", "extractor") if "extractor" in _explicit(loaded) else ("verify",)
         yield loaded.diagnostic(path, "verify-format-mismatch", message, prefer_key=path == ("verify",))
+
+
+@rule("verify-pattern")
+def verify_pattern(ctx: LintContext) -> Iterator[Diagnostic]:
+    """An answer `pattern` that cannot cut the answer out of a solution.
+
+    Why: with `extractor: regex`, verify votes on group 1 of the pattern's last match in each
+    sampled solution. The pattern must compile in the Rust `regex` syntax verify uses (linear time:
+    no look-around or back-references) and have exactly one capture group, the answer.
+
+    Example: `pattern: "ANSWER: \\d+"` has no group → `pattern: "ANSWER: (\\d+)"`.
+    """
+    from tsqa.curate.vote import PatternError, check_pattern
+
+    for loaded in ctx.specs:
+        verify = loaded.spec.verify
+        if not isinstance(verify, VoteVerify) or verify.pattern is None:
+            continue
+        try:
+            check_pattern(verify.pattern)
+        except PatternError as exc:
+            yield loaded.diagnostic(("verify", "pattern"), "verify-pattern", f"unusable answer pattern: {exc}")
 
 
 def _explicit(loaded) -> set[str]:  # type: ignore[no-untyped-def]

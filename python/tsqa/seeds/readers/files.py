@@ -1,8 +1,15 @@
-"""Local JSONL / JSON / Parquet files → one Arrow table, with errors naming file and line."""
+"""Local JSONL / JSON / Parquet files → one Arrow table, with errors naming file and line.
+
+Every row carries where it came from in WHERE_COLUMN (`file:line` for JSONL, `file item N` for
+JSON, `file row N` for Parquet), so a record that fails later names its file and line. A JSON
+`NaN` (or an infinity) is a missing value, like `null`: the record that needs it is rejected, and
+the rest of its column keeps its type. An empty training file is an error, not 0 rows.
+"""
 
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Iterator, Sequence
 from itertools import islice
 from pathlib import Path
@@ -14,6 +21,9 @@ import pyarrow.parquet as pq
 from tsqa.seeds.errors import SeedDataError
 from tsqa.seeds.source import FileFormat
 
+WHERE_COLUMN = "_tsqa_where"
+"""Reserved column: the source location of each row (dropped before normalisation sees the row)."""
+
 
 def read_files(files: Sequence[tuple[Path, FileFormat]], limit: int | None = None) -> pa.Table:
     """The rows of every file, in order, at most `limit`. Columns are unified across files."""
@@ -22,12 +32,18 @@ def read_files(files: Sequence[tuple[Path, FileFormat]], limit: int | None = Non
     for path, fmt in files:
         if left is not None and left <= 0:
             break
-        table = (
-            _read_parquet(path, left)
-            if fmt == "parquet"
-            else rows_to_table(list(islice(_iter_json_rows(path, fmt), left)), str(path))
-        )
-        tables.append(table)
+        if fmt == "parquet":
+            table = _read_parquet(path, left)
+            where = [f"{path} row {i + 1}" for i in range(table.num_rows)]
+        else:
+            located = list(islice(_iter_json_rows(path, fmt), left))
+            table = rows_to_table([row for _, row in located], str(path), [w for w, _ in located])
+            where = [w for w, _ in located]
+        if table.num_rows == 0 and (left is None or left > 0):
+            raise SeedDataError(f"{path}: the file holds no rows (an empty training file)")
+        if WHERE_COLUMN in table.column_names:
+            raise SeedDataError(f"{path}: column {WHERE_COLUMN!r} is reserved by tsqa")
+        tables.append(table.append_column(WHERE_COLUMN, pa.array(where, pa.string())))
         left = None if left is None else left - table.num_rows
     if not tables:
         return pa.table({})
@@ -54,24 +70,29 @@ def count_rows(path: Path, fmt: FileFormat) -> int:
         raise SeedDataError(f"{path}: cannot read: {err}") from None
 
 
-def rows_to_table(rows: list[dict[str, Any]], where: str) -> pa.Table:
+def rows_to_table(rows: list[dict[str, Any]], where: str, locations: list[str] | None = None) -> pa.Table:
     """Rows → table, one column at a time so a bad column is named (keys unioned, missing = null)."""
     names: dict[str, None] = {}
     for row in rows:
         names.update(dict.fromkeys(row))
     columns = {}
     for name in names:
-        values = [row.get(name) for row in rows]
+        values = [_missing_if_nan(row.get(name)) for row in rows]
         try:
             columns[name] = pa.array(values)
         except (pa.ArrowInvalid, pa.ArrowTypeError) as err:
             bad = _first_odd_row(values)
+            at = (locations[bad] if locations else f"row {bad + 1}") if bad is not None else None
             raise SeedDataError(
                 f"{where}: column {name!r} has values of different types"
-                + (f" (first differing at row {bad + 1})" if bad is not None else "")
+                + (f" (first differing at {at})" if at is not None else "")
                 + f": {err}"
             ) from None
     return pa.table(columns)
+
+
+def _missing_if_nan(value: Any) -> Any:
+    return None if isinstance(value, float) and not math.isfinite(value) else value
 
 
 def _first_odd_row(values: list[Any]) -> int | None:
@@ -102,10 +123,12 @@ def _read_parquet(path: Path, limit: int | None) -> pa.Table:
         raise SeedDataError(f"{path}: not a readable Parquet file: {err}") from None
 
 
-def _iter_json_rows(path: Path, fmt: FileFormat) -> Iterator[dict[str, Any]]:
+def _iter_json_rows(path: Path, fmt: FileFormat) -> Iterator[tuple[str, dict[str, Any]]]:
+    """(location, row) of each record."""
     try:
         if fmt == "json":
-            yield from _json_document_rows(path)
+            for i, row in enumerate(_json_document_rows(path)):
+                yield f"{path} item {i + 1}", row
             return
         with path.open("r", encoding="utf-8") as f:
             for lineno, line in enumerate(f, 1):
@@ -117,7 +140,7 @@ def _iter_json_rows(path: Path, fmt: FileFormat) -> Iterator[dict[str, Any]]:
                     raise SeedDataError(f"{path}:{lineno}: invalid JSON: {err.msg} (column {err.colno})") from None
                 if not isinstance(row, dict):
                     raise SeedDataError(f"{path}:{lineno}: expected a JSON object per line, found {type(row).__name__}")
-                yield row
+                yield f"{path}:{lineno}", row
     except FileNotFoundError:
         raise SeedDataError(f"{path}: file not found") from None
     except UnicodeDecodeError as err:

@@ -11,8 +11,8 @@ from typing import Any
 
 import pyarrow as pa
 
-from tsqa.seeds.errors import SeedError
-from tsqa.seeds.readers.files import rows_to_table
+from tsqa.seeds.errors import SeedDataError, SeedError
+from tsqa.seeds.readers.files import WHERE_COLUMN, rows_to_table
 
 
 def read_hub_split(
@@ -39,7 +39,14 @@ def read_hub_split(
     except Exception as err:  # noqa: BLE001 - datasets raises many kinds; the user needs the message
         where = path + (f" ({name})" if name else "")
         raise SeedError(f"cannot load split {split!r} of {where}: {type(err).__name__}: {err}") from None
-    return rows_to_table(rows, f"{path}@{split}")
+    where = f"{path}@{split}"
+    if not rows:
+        raise SeedDataError(f"{where}: the split holds no rows")
+    locations = [f"{where} row {i + 1}" for i in range(len(rows))]
+    table = rows_to_table(rows, where, locations)
+    if WHERE_COLUMN in table.column_names:
+        raise SeedDataError(f"{where}: column {WHERE_COLUMN!r} is reserved by tsqa")
+    return table.append_column(WHERE_COLUMN, pa.array(locations, pa.string()))
 
 
 def card_license(repo: str) -> str | None:

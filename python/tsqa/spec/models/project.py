@@ -106,5 +106,12 @@ class Project(SpecModel):
     seed_store: Annotated[str, Field(min_length=1)] = ".tsqa/seeds"
     """Local snapshot of the seed (training) splits written by `tsqa seeds fetch`, relative to the
     project file; `plan` and `apply` read seeds from here and work offline."""
+    seed_roots: list[Annotated[str, Field(min_length=1)]] = []
+    """Folders outside the project that seed files may live in (relative to the project file).
+    Seed paths, symlinks resolved, must lie inside the project, the data dir or one of these."""
     specs: list[str] = ["specs"]
     """Folders or files holding the task specs, relative to the project file."""
+    accept_failures: bool = False
+    """Record model calls that still fail after the engine's retries as rejects (reason
+    `engine_error`) instead of leaving their stage incomplete for the next apply to retry;
+    `tsqa apply --accept-failures` does the same for one run."""

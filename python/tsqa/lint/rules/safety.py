@@ -1,0 +1,338 @@
+"""A spec is data, never code; seed data is training data, never eval data.
+
+These rules run the checks of the seed guard (tsqa.seeds.guard) before any data is read, with
+positions: strings that name code, seed files and folders named like eval data (as written and
+as resolved on disk, symlinks followed), seed paths outside the project, hub ids whose split
+lm-eval evaluates on, template bounds, and fetched snapshots that do not verify.
+"""
+
+from __future__ import annotations
+
+import glob
+import os
+from collections.abc import Iterator
+from functools import lru_cache
+from pathlib import Path, PurePath
+from typing import Any
+
+import jinja2
+from jinja2 import nodes
+
+from tsqa.diagnostics import Diagnostic, Severity
+from tsqa.lint.rules.base import LintContext, rule
+from tsqa.spec.load import LoadedSpec
+from tsqa.spec.models import FilesSeed, HfSeed
+from tsqa.spec.templates import ENV, LIMITS
+from tsqa.spec.yaml_source import PathKey, YamlDocument
+
+MAX_LOOP_DEPTH = 3
+
+
+def _strings(data: Any, path: PathKey = ()) -> Iterator[tuple[PathKey, str, bool]]:
+    """(path, text, is_key) of every string of a YAML document, keys included."""
+    if isinstance(data, str):
+        yield path, data, False
+    elif isinstance(data, dict):
+        for key, value in data.items():
+            if isinstance(key, str):
+                yield (*path, key), key, True
+            yield from _strings(value, (*path, key))
+    elif isinstance(data, list):
+        for i, value in enumerate(data):
+            yield from _strings(value, (*path, i))
+
+
+def _doc_diagnostic(doc: YamlDocument, path: PathKey, rule_id: str, message: str, *, key: bool) -> Diagnostic:
+    from tsqa.diagnostics import format_field_path
+
+    pos = doc.position(path, prefer_key=key)
+    return Diagnostic(doc.file, pos.line, pos.col, rule_id, Severity.ERROR, format_field_path(path), message)
+
+
+@rule("code-in-spec")
+def code_in_spec(ctx: LintContext) -> Iterator[Diagnostic]:
+    """A string in a spec or the project file names code to import or run.
+
+    Why: a spec is data, never code. lm-eval's `!function module.fn` (even quoted, in any case or
+    spacing, with look-alike letters), Python YAML tags written as text (`!!python/object`), and
+    the dunder names of sandbox escapes (`__import__`, `__subclasses__` …) are refused wherever
+    they appear, so nothing below lint is ever reached by them. Task functions come only from the
+    installed lm-eval's own task modules, through the catalogue.
+
+    Example: `fields: {question: "!function ../../evil.run"}` → refused; map a column or write a
+    Jinja template instead.
+    """
+    from tsqa.lint.rules.templates import _prompts
+    from tsqa.seeds.functions import code_reference
+
+    docs: list[YamlDocument] = [loaded.doc for loaded in ctx.specs]
+    if ctx.project is not None:
+        docs.append(ctx.project.doc)
+    for doc in docs:
+        for path, text, is_key in _strings(doc.data):
+            if code := code_reference(text):
+                yield _doc_diagnostic(
+                    doc, path, "code-in-spec", f"{code!r} names code to run; a spec is data, never code", key=is_key
+                )
+    for loaded in ctx.specs:  # prompt files are templates of the spec too
+        for path, _, prompt in _prompts(loaded):
+            if path[-1] == "file" and prompt is not None and (found := code_reference(prompt)):
+                yield loaded.diagnostic(path, "code-in-spec", f"prompt file names code to run ({found!r})")
+
+
+@rule("seed-path-eval-named")
+def seed_path_eval_named(ctx: LintContext) -> Iterator[Diagnostic]:
+    """A seed file, folder or dataset is named like eval data, as written or once resolved on disk.
+
+    Why: eval data must never become seed data. Every component of a seed path is checked (below
+    the spec's folder, the project or the data dir), after Unicode folding (NFKC, accents,
+    look-alike letters), as whole tokens: `test`, `dev`, `val`, `eval_set`, `held_out`,
+    `gsm8k-test`, `.test.jsonl`, and every eval split name of lm-eval's registry (`testmini`,
+    `devtest` …). Symlinks are followed: a `train.jsonl` that links to `eval/x.jsonl` is refused.
+
+    Example: `seed: {files: data/validation/part-1.jsonl}` → refused.
+    """
+    from tsqa.seeds.errors import SeedError, SeedPathRefused
+    from tsqa.seeds.guard import SeedRoots, check_name_parts, guard_path, is_local_dataset
+    from tsqa.seeds.local_data import data_dir_from_env, split_files
+    from tsqa.seeds.names import eval_word, normal_hub_id
+
+    for loaded in ctx.specs:
+        seed = loaded.spec.seed
+        spec_dir = loaded.path.parent
+        task = loaded.spec.task
+        if isinstance(seed, FilesSeed):
+            patterns = [seed.files] if isinstance(seed.files, str) else list(seed.files)
+            for i, pattern in enumerate(patterns):
+                where: PathKey = ("seed", "files") if isinstance(seed.files, str) else ("seed", "files", i)
+                try:
+                    check_name_parts(task, PurePath(pattern))
+                    for path in _matches(spec_dir, pattern):
+                        guard_path(task, path, SeedRoots.around(spec_dir, data_dir_from_env()))
+                except SeedPathRefused:
+                    continue  # seed-path-outside-project's finding
+                except SeedError as err:
+                    yield loaded.diagnostic(where, "seed-path-eval-named", _short(err))
+        elif isinstance(seed, HfSeed):
+            where = ("seed", "hf", "path")
+            try:
+                if is_local_dataset(seed.hf.path) or (spec_dir / seed.hf.path).is_dir():
+                    if not os.path.isabs(seed.hf.path):
+                        check_name_parts(task, PurePath(seed.hf.path))
+                    folder = spec_dir / seed.hf.path
+                    if folder.exists():
+                        roots = SeedRoots.around(spec_dir, data_dir_from_env())
+                        guard_path(task, folder, roots)
+                        for path, _ in split_files(folder, seed.hf.split):
+                            guard_path(task, path, roots)
+                else:
+                    parts = [*normal_hub_id(seed.hf.path).split("/"), *([seed.hf.name] if seed.hf.name else [])]
+                    for part in parts:
+                        if word := eval_word(part):
+                            config = f" (config {seed.hf.name!r})" if seed.hf.name else ""
+                            yield loaded.diagnostic(
+                                where,
+                                "seed-path-eval-named",
+                                f"dataset {seed.hf.path!r}{config} is named like evaluation data ({word!r})",
+                            )
+                            break
+            except SeedPathRefused:
+                continue
+            except SeedError as err:
+                yield loaded.diagnostic(where, "seed-path-eval-named", _short(err))
+
+
+def _matches(spec_dir: Path, pattern: str) -> list[Path]:
+    full = spec_dir / pattern
+    if glob.has_magic(pattern):
+        return sorted(Path(p) for p in glob.glob(str(full), recursive=True))
+    return [full] if full.exists() or full.is_symlink() else []
+
+
+def _short(err: Exception) -> str:
+    return str(err).split(": ", 1)[1] if str(err).startswith("task ") else str(err)
+
+
+@rule("hub-eval-split")
+def hub_eval_split(ctx: LintContext) -> Iterator[Diagnostic]:
+    """An `hf:` seed reads a split that lm-eval evaluates on, under any spelling of the dataset id.
+
+    Why: the hub id is normalised first (case, `hf://` and `datasets/` prefixes, repeated or
+    trailing slashes, a `default` config), then compared with the eval splits of every lm-eval
+    task on that dataset (and its known re-uploads), so `hf://datasets/AllenAI/AI2_ARC/` with
+    `split: test` is the same eval data as lm-eval's arc_easy test split.
+
+    Example: `seed: {hf: {path: Idavidrein/gpqa, name: gpqa_main}}` → its train split is gpqa's test.
+    """
+    if ctx.catalog is None:
+        return
+    from tsqa.seeds.errors import SeedError
+    from tsqa.seeds.guard import check_hub_id, is_local_dataset, split_parts
+
+    for loaded in ctx.specs:
+        seed = loaded.spec.seed
+        if not isinstance(seed, HfSeed) or is_local_dataset(seed.hf.path):
+            continue
+        try:
+            check_hub_id(loaded.spec.task, seed.hf.path, seed.hf.name, split_parts(seed.hf.split), ctx.catalog)
+        except SeedError as err:
+            if "evaluated on" in str(err):
+                yield loaded.diagnostic(("seed", "hf", "path"), "hub-eval-split", _short(err))
+
+
+@rule("seed-path-outside-project")
+def seed_path_outside_project(ctx: LintContext) -> Iterator[Diagnostic]:
+    """A seed path resolves (symlinks followed) outside the project, the data dir and `seed_roots:`.
+
+    Why: data from anywhere on the machine (a shared eval folder, another project's test split)
+    must not become seed data by a relative path or a symlink. List other roots explicitly.
+
+    Example: `files: ../../shared/evals/arc.jsonl` → refused unless tsqa.yaml lists
+    `seed_roots: [../../shared/train]` and the file lies there.
+    """
+    from tsqa.seeds.errors import SeedPathRefused
+    from tsqa.seeds.guard import SeedRoots, guard_path
+    from tsqa.seeds.local_data import data_dir_from_env
+
+    for loaded in ctx.specs:
+        seed = loaded.spec.seed
+        spec_dir = loaded.path.parent
+        paths: list[tuple[PathKey, Path]] = []
+        if isinstance(seed, FilesSeed):
+            patterns = [seed.files] if isinstance(seed.files, str) else list(seed.files)
+            for i, pattern in enumerate(patterns):
+                where: PathKey = ("seed", "files") if isinstance(seed.files, str) else ("seed", "files", i)
+                paths += [(where, p) for p in _matches(spec_dir, pattern)]
+        elif isinstance(seed, HfSeed) and (spec_dir / seed.hf.path).exists():
+            paths.append((("seed", "hf", "path"), spec_dir / seed.hf.path))
+        roots = SeedRoots.around(spec_dir, data_dir_from_env())
+        for where, path in paths:
+            try:
+                guard_path(loaded.spec.task, path, roots)
+            except SeedPathRefused as err:
+                yield loaded.diagnostic(where, "seed-path-outside-project", _short(err))
+            except Exception:  # noqa: BLE001, S112 - named-like-eval is seed-path-eval-named's finding
+                continue
+
+
+@rule("template-bounds")
+def template_bounds(ctx: LintContext) -> Iterator[Diagnostic]:
+    """A template that cannot fit its render bounds (literal sizes, ranges, powers; deep loops).
+
+    Why: every render is bounded (2 s, 1,000,000 characters, 100,000 loop iterations per record);
+    a template that cannot fit fails every record. `'x' * 10**9`, `range(10**7)`, `9 ** 99999`
+    and four nested loops are caught here, before any data is read.
+
+    Example: `question: "{% for a in x %}{% for b in x %}{% for c in x %}{% for d in x %}…"` → refused.
+    """
+    from tsqa.lint.rules.templates import _prompts
+
+    for loaded in ctx.specs:
+        texts: list[tuple[PathKey, str]] = [
+            (("fields", n), t) for n, t in loaded.spec.fields.model_dump(exclude_none=True).items()
+        ]
+        texts += [(p, t) for p, _, t in _prompts(loaded) if t is not None]
+        for path, text in texts:
+            for problem in _bound_problems_of(text):
+                yield loaded.diagnostic(path, "template-bounds", problem)
+
+
+@lru_cache(maxsize=8192)
+def _bound_problems_of(text: str) -> tuple[str, ...]:
+    try:
+        tree = ENV.parse(text)
+    except jinja2.TemplateSyntaxError:
+        return ()  # template-syntax reports it
+    return tuple(_bound_problems(tree))
+
+
+def _bound_problems(tree: nodes.Template) -> Iterator[str]:
+    for node in tree.find_all((nodes.Mul, nodes.Pow, nodes.Call, nodes.Filter)):
+        consts = [
+            c.value for c in node.find_all(nodes.Const) if isinstance(c.value, int) and not isinstance(c.value, bool)
+        ]
+        big = [v for v in consts if v > LIMITS.max_chars]
+        right = node.right if isinstance(node, nodes.Pow) else None
+        if isinstance(right, nodes.Const) and isinstance(right.value, int) and right.value > 4096:
+            yield f"power with exponent {right.value} (line {node.lineno}) exceeds the render bounds"
+            continue
+        if big:
+            yield f"literal {big[0]:,} (line {node.lineno}) exceeds the render bounds ({LIMITS.max_chars:,})"
+    depth = _loop_depth(tree)
+    if depth > MAX_LOOP_DEPTH:
+        yield f"loops nested {depth} deep (at most {MAX_LOOP_DEPTH}); renders are bounded to {LIMITS.max_iterations:,} iterations"
+
+
+def _loop_depth(node: nodes.Node) -> int:
+    inner = max((_loop_depth(child) for child in node.iter_child_nodes()), default=0)
+    return inner + (1 if isinstance(node, nodes.For) else 0)
+
+
+@rule("seed-snapshot")
+def seed_snapshot(ctx: LintContext) -> Iterator[Diagnostic]:
+    """A fetched seed snapshot does not verify, or seed rows are eval rows of the eval store.
+
+    Why: plan and apply read seeds from the seed store. Its snapshot must be the one `tsqa seeds
+    fetch` wrote (content hash in meta.json: a snapshot replaced by hand is refused), and when the
+    eval store changed since the fetch (`tsqa seeds fetch-eval`) its rows are compared again. A
+    file seed not yet fetched is compared with the eval store and the spec's declared eval files
+    directly. Rows are compared by normalised question, question + answer, and 13-gram containment.
+
+    Example: eval rows copied into `data/train.jsonl` → "3 of 40 seed rows are eval rows (…)".
+    """
+    if ctx.project is None or ctx.catalog is None:
+        return
+    from tsqa.seeds.errors import ContentRefused, SeedDataError, SeedError
+    from tsqa.seeds.store import SeedStore
+
+    store = SeedStore.for_project(ctx.project.path, ctx.project.project)
+    for loaded in ctx.specs:
+        try:
+            _check_snapshot(loaded, store, ctx)
+        except (ContentRefused, SeedDataError) as err:
+            yield loaded.diagnostic(("seed",), "seed-snapshot", _short(err), prefer_key=True)
+        except SeedError:
+            continue  # refused by name or path: the static rules say why, and no row was read
+
+
+def _check_snapshot(loaded: LoadedSpec, store: Any, ctx: LintContext) -> None:
+    from tsqa.seeds.content import check_rows
+    from tsqa.seeds.errors import ContentRefused
+    from tsqa.seeds.guard import check_training_only
+    from tsqa.seeds.load import read_guarded, visible_evals
+    from tsqa.seeds.source import resolve_seed
+
+    assert ctx.catalog is not None
+    seed = resolve_seed(loaded.spec, ctx.catalog)
+    check_training_only(seed, ctx.catalog)
+    raw = store.raw_meta(seed)
+    if raw is not None:
+        store.verify(seed, raw)  # content hash, and the rows against the eval store
+        declared = visible_evals(
+            seed,
+            spec_dir=loaded.path.parent,
+            eval_files=list(loaded.spec.decontaminate.eval_files),
+            catalog=ctx.catalog,
+            data_dir=None,
+            store_records=[],
+        )
+        if any(e.ids for e in declared):  # and against the spec's own eval files
+            report = check_rows(store.read(loaded.spec, limit=None), declared)
+            if report.matches:
+                raise ContentRefused(report.summary())
+        return
+    if not isinstance(loaded.spec.seed, FilesSeed):
+        return  # hub data is only read by fetch
+    evals = visible_evals(
+        seed,
+        spec_dir=loaded.path.parent,
+        eval_files=list(loaded.spec.decontaminate.eval_files),
+        catalog=ctx.catalog,
+        data_dir=None,
+    )
+    if not any(e.ids for e in evals):
+        return
+    table = read_guarded(seed, spec_dir=loaded.path.parent, catalog=ctx.catalog)
+    report = check_rows(table, evals)
+    if report.matches:
+        raise ContentRefused(report.summary())

@@ -1,0 +1,201 @@
+"""Is a name (a split, a file, a folder, a hub id) a name for evaluation data?
+
+One definition, used by lint and by the guard. A name is folded first, so that look-alikes read as
+what they look like: Unicode format characters (zero-width spaces, bidi marks) are dropped, NFKC
+folds compatibility forms (fullwidth `ｔｅｓｔ`, mathematical `𝐭𝐞𝐬𝐭`), combining marks are stripped
+(`tést`), and the Unicode confusables table (UTS #39, via confusable-homoglyphs) maps letters of
+other scripts that look Latin (Cyrillic `е`, Greek `ο`) to the Latin letter. The folded name is
+split into tokens at separators, case changes and letter/digit boundaries (`gsm8k-test`,
+`evalSet`, `.test.jsonl`, `validation-00000-of-00001`), and a name is eval-named when a token, or
+two or three adjacent tokens joined (`held_out`, `eval_set`, `val_data`), is an eval word: the
+common spellings below plus every eval split name of the installed lm-eval registry (from the
+catalogue), so `testmini`, `devtest` or `test_hasAns` are known. Matching whole tokens keeps
+`contest`, `latest` and `interval` from matching.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import unicodedata
+from functools import cache, lru_cache
+from pathlib import Path
+
+# Words that mean held-out data, whatever the dataset.
+EVAL_ROOTS = frozenset(
+    {
+        "test",
+        "tests",
+        "testing",
+        "testset",
+        "testsets",
+        "testdata",
+        "testmini",
+        "devtest",
+        "validation",
+        "validations",
+        "validate",
+        "validated",
+        "valid",
+        "val",
+        "vali",
+        "validset",
+        "valset",
+        "valdata",
+        "dev",
+        "devset",
+        "devel",
+        "development",
+        "devdata",
+        "eval",
+        "evals",
+        "evaluation",
+        "evaluations",
+        "evalset",
+        "evaldata",
+        "evaluate",
+        "heldout",
+        "holdout",
+    }
+)
+# Registry split names that are ordinary words used as subset names, not eval markers by themselves
+# (lm-eval has tasks whose test split is called `train`, `default`, `en` …). Their eval use is
+# refused per dataset (Catalog.dataset_eval_splits), not as a name.
+_NOT_NAMES = frozenset(
+    {"train", "training", "default", "primary", "secondary", "latest", "seed", "grammar", "reading"}
+    | {"vocabulary", "variations", "transliteration", "full"}
+)
+# Run-together compounds: a root with one of these before or after it (`testset`, `evalcopies`,
+# `minitest`, `devsplit`). Any token starting with "eval" is eval-named (evaluate, evals …).
+_AFFIXES = frozenset(
+    {"set", "sets", "data", "split", "splits", "mini", "only", "copy", "copies", "file", "files", "part"}
+    | {"parts", "subset", "subsets", "ing", "s", "full", "public", "private", "hidden", "blind", "official"}
+    | {"gold", "my", "small", "big", "all", "orig", "original", "clean", "final", "rows", "examples"}
+)
+_COMPOUND_ROOTS = ("test", "valid", "val", "dev", "heldout", "holdout", "eval")
+_SEPARATORS = re.compile(r"[^0-9a-z]+")
+_CAMEL = re.compile(r"(?<=[a-z])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])")
+_DIGITS = re.compile(r"(?<=[a-z])(?=[0-9])|(?<=[0-9])(?=[a-z])")
+
+
+@cache
+def _confusables() -> dict[str, str]:
+    """Non-ASCII character → the ASCII letter or digit it is confusable with (UTS #39 data)."""
+    import confusable_homoglyphs  # type: ignore[import-untyped]
+
+    data = json.loads((Path(confusable_homoglyphs.__file__).parent / "confusables.json").read_text(encoding="utf-8"))
+    out: dict[str, str] = {}
+    for char, glyphs in data.items():
+        group = [char, *(g["c"] for g in glyphs)]
+        ascii_ = [c for c in group if len(c) == 1 and c.isascii() and c.isalnum()]
+        if not ascii_:
+            continue
+        target = min(ascii_, key=lambda c: (not c.islower(), c))
+        for c in group:
+            if len(c) == 1 and not c.isascii():
+                out.setdefault(c, target)
+    return out
+
+
+def fold(text: str) -> str:
+    """The text as it looks: format characters dropped, NFKC, marks stripped, confusables to ASCII.
+
+    Case is kept (token boundaries need it); compare `fold(x).casefold()`.
+
+    >>> fold("t\\u0435st")  # Cyrillic е
+    'test'
+    >>> fold("ｖａｌｉｄａｔｉｏｎ")
+    'validation'
+    """
+    if text.isascii():  # nothing to fold: ASCII has no format characters, marks or confusables
+        return text
+    text = "".join(c for c in text if unicodedata.category(c) != "Cf")
+    text = unicodedata.normalize("NFKC", text)
+    text = "".join(c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c))
+    table = _confusables()
+    return "".join(table.get(c, c) for c in text)
+
+
+def tokens(name: str) -> list[str]:
+    """The lower-case word tokens of a folded name.
+
+    >>> tokens("gsm8k-testMini.v2.jsonl")
+    ['gsm', '8', 'k', 'test', 'mini', 'v', '2', 'jsonl']
+    """
+    folded = _CAMEL.sub(" ", fold(name))
+    folded = _DIGITS.sub(" ", folded.casefold())
+    return [t for t in _SEPARATORS.split(folded) if t]
+
+
+def eval_word(name: str) -> str | None:
+    """The eval word `name` contains (as a token or joined tokens), or None.
+
+    >>> eval_word("val_data.jsonl"), eval_word("contest_train.jsonl"), eval_word("held-out")
+    ('val', None, 'heldout')
+    """
+    words = eval_words()
+    toks = tokens(name)
+    for size in (1, 2, 3):
+        for i in range(len(toks) - size + 1):
+            joined = "".join(toks[i : i + size])
+            if joined in words:
+                return joined
+    for tok in toks:
+        if tok.startswith("eval"):
+            return tok
+        for root in _COMPOUND_ROOTS:
+            if (tok.startswith(root) and tok[len(root) :] in _AFFIXES) or (
+                tok.endswith(root) and tok[: -len(root)] in _AFFIXES
+            ):
+                return tok
+    return None
+
+
+def is_eval_name(name: str) -> bool:
+    return eval_word(name) is not None
+
+
+@cache
+def eval_words() -> frozenset[str]:
+    """EVAL_ROOTS plus the eval split names of the lm-eval registry (folded, separators removed)."""
+    words = set(EVAL_ROOTS)
+    try:
+        from tsqa.seeds.catalog import load_catalog
+
+        catalog = load_catalog()
+    except Exception:  # noqa: BLE001 - without the catalogue the common spellings still hold
+        return frozenset(words)
+    for _, _, splits in catalog.dataset_evals():
+        for split in splits:
+            word = "".join(tokens(split))
+            if len(word) > 2 and word not in _NOT_NAMES:
+                words.add(word)
+    return frozenset(words)
+
+
+@lru_cache(maxsize=65536)
+def normal_hub_id(dataset_path: str) -> str:
+    """A hub dataset id as the hub resolves it: `hf://datasets/Org/Name/` → `org/name`.
+
+    >>> normal_hub_id("hf://datasets/OpenAI//GSM8K/")
+    'openai/gsm8k'
+    """
+    value = fold(dataset_path).strip()
+    for prefix in ("https://huggingface.co/", "http://huggingface.co/", "hf://", "huggingface.co/"):
+        if value.casefold().startswith(prefix):
+            value = value[len(prefix) :]
+    value = value.strip("/")
+    if value.casefold().startswith("datasets/"):
+        value = value[len("datasets/") :]
+    value = re.sub(r"/+", "/", value).strip("/")
+    value = re.sub(r"@.*$", "", value)  # `org/name@revision`
+    return value.casefold()
+
+
+@lru_cache(maxsize=65536)
+def normal_config(name: str | None) -> str | None:
+    """A dataset config name; `default` (or empty) is the same as none."""
+    if name is None:
+        return None
+    value = fold(name).strip().casefold()
+    return None if value in ("", "default") else value

@@ -1,0 +1,70 @@
+"""Is what a manifest promises still on disk? Checked on every resume, before anything is reused.
+
+Cheap by default: each shard the manifest lists exists, its Parquet footer reads and holds the
+row count the manifest recorded (a truncated or overwritten file fails the footer). `full=True`
+(`tsqa apply --verify`) also recomputes every sha256. A stage with any problem is not complete:
+the caller invalidates it and everything downstream of it, and recomputes them (model calls come
+back from the response cache).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import pyarrow.parquet as pq
+
+from tsqa.store.manifest import Manifest
+from tsqa.store.shards import SHARD_GLOB, file_sha256
+
+
+@dataclass(frozen=True)
+class Damage:
+    file: Path
+    problem: str
+
+    def __str__(self) -> str:
+        return f"{self.file}: {self.problem}"
+
+
+def shard_damage(path: Path, rows: int, sha256: str | None = None) -> str | None:
+    """What is wrong with one shard file, or None; `sha256` given → the content is hashed too."""
+    if not path.is_file():
+        return "missing"
+    try:
+        found = pq.ParquetFile(path).metadata.num_rows
+    except Exception as exc:  # noqa: BLE001 -- any unreadable footer is damage, whatever pyarrow raises
+        return f"unreadable Parquet ({type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''})"
+    if found != rows:
+        return f"{found} rows, the manifest recorded {rows}"
+    if sha256 is not None and file_sha256(path) != sha256:
+        return "content changed (sha256 differs from the manifest)"
+    return None
+
+
+def manifest_damage(run_root: Path, manifest: Manifest, *, full: bool = False) -> list[Damage]:
+    """Every problem with the shards `manifest` lists (paths are relative to the run directory)."""
+    damage = []
+    for shard in manifest.shards:
+        path = run_root / shard.file
+        problem = shard_damage(path, shard.rows, shard.sha256 if full else None)
+        if problem is not None:
+            damage.append(Damage(path, problem))
+    return damage
+
+
+def folder_damage(folder: Path, rows: int) -> list[Damage]:
+    """A folder of shards that must hold `rows` rows in total (e.g. a packaged dataset)."""
+    shards = sorted(folder.glob(SHARD_GLOB)) if folder.is_dir() else []
+    if not shards:
+        return [] if rows == 0 else [Damage(folder, f"no shards, {rows} rows expected")]
+    found = 0
+    damage = []
+    for path in shards:
+        try:
+            found += pq.ParquetFile(path).metadata.num_rows
+        except Exception as exc:  # noqa: BLE001 -- as above
+            damage.append(Damage(path, f"unreadable Parquet ({type(exc).__name__})"))
+    if not damage and found != rows:
+        damage.append(Damage(folder, f"{found} rows, {rows} expected"))
+    return damage
