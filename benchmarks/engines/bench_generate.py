@@ -152,9 +152,10 @@ def run(model: str, prompts: int, rounds: int, chunk_size: int) -> list[dict[str
 
 def many_task_requests(tasks: int, seeds: int, max_tokens: int) -> list[list[Any]]:
     """Per task: the generate requests `tsqa apply` builds from the built-in prompt."""
-    from tsqa.apply.requests import generate_requests
+    from tsqa.compile.plan import ModelCallPlan
     from tsqa.prompts import builtin_prompt_text
     from tsqa.spec.models import TaskSpec
+    from tsqa.stages.requests import generate_requests
 
     template = builtin_prompt_text("similar_question")
     out = []
@@ -179,7 +180,15 @@ def many_task_requests(tasks: int, seeds: int, max_tokens: int) -> list[list[Any
             }
             for i in range(seeds)
         ]
-        out.append(generate_requests(spec, template, rows, with_context=False))
+        call = ModelCallPlan(
+            model="generator",
+            identity={"model": "tiny"},
+            prompt_stage="generate",
+            prompts={"": template},
+            sampling=spec.generate.sampling.model_dump(mode="json"),
+            chunk_size=1024,
+        )
+        out.append(generate_requests(spec, call, rows, with_context=False))
     return out
 
 
