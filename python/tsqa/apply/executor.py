@@ -21,7 +21,7 @@ task), and `failures` says what the next apply retries; `accept_failures` record
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -30,7 +30,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from tsqa.apply.model_calls import COMMIT_EVERY, CallStats
-from tsqa.apply.model_stage import ModelStageError, ModelStageRun, Progress, remove_chunk, run_model_stage
+from tsqa.apply.model_stage import ModelStageError, ModelStageRun, Progress, StageTask, remove_chunk, run_model_wave
 from tsqa.apply.run_dir import RunDir
 from tsqa.compile.identity import model_identity
 from tsqa.compile.plan import Plan, TaskPlan
@@ -38,7 +38,7 @@ from tsqa.compile.stages import Stage
 from tsqa.engines.registry import EngineFactory, EnginePool, create_engine
 from tsqa.spec.load import LoadedProject, LoadedSpec
 from tsqa.spec.models.project import OpenAIModel, VllmModel
-from tsqa.stages.base import Kind, ModelStageDef, StageDef, StageError, TaskContext
+from tsqa.stages.base import Filtered, Kind, ModelStageDef, StageDef, StageError, TaskContext
 from tsqa.stages.dedup import QUESTION_COLUMNS, SEED_COLUMNS, DedupStage
 from tsqa.stages.registry import REGISTRY, STAGES
 from tsqa.store.integrity import Damage, folder_damage, manifest_damage
@@ -56,7 +56,10 @@ from tsqa.store.shards import (
     shard_rows,
 )
 
-__all__ = ["ApplyError", "Executor", "Progress"]
+__all__ = ["ApplyError", "Executor", "Progress", "RowMapper"]
+
+RowMapper = Callable[[StageDef, TaskContext, Path], Iterator[Filtered]]
+"""Runs a row-local stage's `process` over the upstream shards elsewhere (executors/ray)."""
 
 
 class ApplyError(Exception):
@@ -73,10 +76,12 @@ class Executor:
         engine_factory: EngineFactory | None = None,
         progress: Progress | None = None,
         commit_every: int = COMMIT_EVERY,
+        row_mapper: RowMapper | None = None,
         accept_failures: bool = False,
         verify: bool = False,
     ) -> None:
         self.project = project
+        self.row_mapper = row_mapper
         self.commit_every = commit_every
         self.accept_failures = accept_failures
         self.verify = verify
@@ -132,10 +137,7 @@ class Executor:
         elif isinstance(sdef, ModelStageDef):
             for model, tasks in self._waves(sdef.stage, pending):
                 self._load_only(model)
-                if model is not None and len(tasks) > 1:
-                    self._prefetch(sdef, model, tasks, cache)
-                for task in tasks:
-                    self._model_stage(sdef, task, cache)
+                self._model_wave(sdef, tasks, cache)
         else:
             for task in pending:
                 self._rows_stage(sdef, task)
@@ -182,6 +184,10 @@ class Executor:
         rows_in = 0
         if sdef.reads is None:
             outputs: Any = [sdef.process(pa.table({}), task)]
+        elif self.row_mapper is not None and sdef.streams and not _carries_state(sdef):
+            # Row-local: the same `process`, run where the executor puts it (Ray Data batches).
+            upstream = self.run_dir.data(task.name, sdef.reads.value, task.plan.stage(sdef.reads).fingerprint)
+            outputs = self.row_mapper(sdef, task, upstream)
         elif sdef.streams:
             outputs = sdef.process_stream(task.shards(sdef.reads), task)
         else:
@@ -196,71 +202,36 @@ class Executor:
             export_shards(folder / "data", self.run_dir.dataset(task.name))
         self._finish(task, sdef, rows_in=rows_in)
 
-    def _model_stage(self, sdef: ModelStageDef, task: TaskContext, cache: ResponseCache) -> None:
-        call = task.call(sdef.stage)
-        if call is None:  # this spec calls no model here (verify: {kind: none})
-            self._rows_stage(sdef, task)
-            return
-        self._prepare(task, sdef.stage)
-        assert sdef.reads is not None
-        folder = self._folder(task, sdef.stage)
-        run = run_model_stage(
-            sdef,
-            task,
-            call,
-            task.shards(sdef.reads),
-            task.rows(sdef.reads),
-            folder,
-            lambda: self.pool.get(call.model),
-            cache,
-            progress=self.progress,
-            accept_failures=self.accept_failures,
-        )
+    def _model_wave(self, sdef: ModelStageDef, tasks: list[TaskContext], cache: ResponseCache) -> None:
+        """Every task's requests for the stage in one stream per model (executors/stream.py), each
+        task's chunks written as they complete and its manifest as soon as its last one is."""
+        by_model: dict[str, list[StageTask]] = {}
+        for task in tasks:
+            call = task.call(sdef.stage)
+            if call is None:  # this spec calls no model here (verify: {kind: none})
+                self._rows_stage(sdef, task)
+                continue
+            self._prepare(task, sdef.stage)
+            assert sdef.reads is not None
+            item = StageTask(task, call, task.shards(sdef.reads), task.rows(sdef.reads), self._folder(task, sdef.stage))
+            by_model.setdefault(call.model, []).append(item)
+        for model, items in by_model.items():
+            run_model_wave(
+                sdef,
+                items,
+                lambda model=model: self.pool.get(model),  # type: ignore[misc]
+                cache,
+                on_task_done=lambda item, run: self._model_stage_done(sdef, item.task, run),
+                progress=self.progress,
+                accept_failures=self.accept_failures,
+            )
+
+    def _model_stage_done(self, sdef: ModelStageDef, task: TaskContext, run: ModelStageRun) -> None:
         if not run.complete:  # failures are not results: no manifest, the next apply retries them
             self.failures[(task.name, sdef.stage.value)] = run
             self.blocked.add(task.name)
             return
         self._finish(task, sdef, rows_in=run.rows_in, stats=run.stats, accepted=run.accepted)
-
-    def _prefetch(self, sdef: ModelStageDef, model: str, tasks: list[TaskContext], cache: ResponseCache) -> None:
-        """Run the wave's requests of all its tasks together, `chunk_size` at a time across task
-        boundaries, into the response cache. Many tasks with few rows each (a trial run, a small
-        model) would otherwise reach the engine a task at a time and never fill its batch. The
-        per-task pass that follows gets these results back from the cache (its manifest counts them
-        as cache hits) and writes shards and manifests per task as always, so resume points are
-        unchanged; requests are built from the same row slices, hence byte-identical."""
-        from tsqa.apply.model_calls import call_model
-
-        assert sdef.reads is not None
-        calls = [
-            (task, call) for task in tasks if (call := task.call(sdef.stage)) is not None and task.rows(sdef.reads)
-        ]
-        if not calls:
-            return
-        size = calls[0][1].chunk_size
-        batch: list[Any] = []
-        identity = calls[0][1].identity
-
-        def flush() -> bool:
-            results, _ = call_model(lambda: self.pool.get(model), cache, identity, batch)
-            failed = sum(not r.ok for r in results.values())
-            batch.clear()
-            return failed * 2 <= len(results)  # mostly failing: stop here, the per-task pass reports it
-
-        for task, call in calls:
-            if call.identity != identity:  # one engine, one cache identity per batch
-                if batch and not flush():
-                    return
-                identity = call.identity
-            per_row = call.requests_per_row
-            slice_rows = max(1, max(per_row, call.chunk_size // per_row * per_row) // per_row)  # as run_model_stage
-            for shard in task.shards(sdef.reads):
-                for offset in range(0, shard.num_rows, slice_rows):
-                    batch += sdef.requests(task, call, shard.slice(offset, slice_rows))[0]
-                    if len(batch) >= size and not flush():
-                        return
-        if batch:
-            flush()
 
     def _dedup(self, sdef: DedupStage, pending: list[TaskContext]) -> None:
         # Dedup reads the questions of every task (duplicates across tasks: their text columns,
@@ -414,3 +385,9 @@ def _relative(path: Path, root: Path) -> str:
 
 def _rows(path: Path) -> int:
     return int(pq.ParquetFile(path).metadata.num_rows)
+
+
+def _carries_state(sdef: StageDef) -> bool:
+    """A stage whose rows depend on their position across shards (normalise numbers seeds) runs
+    its own `process_stream` in order on the driver, never as independent batches."""
+    return type(sdef).process_stream is not StageDef.process_stream

@@ -1,5 +1,7 @@
-"""Run one model stage of one task: build its requests from the plan's resolved call, then chunk
-by chunk call the model (through the response cache), turn results into rows, and write the chunk.
+"""Run a model stage for every task of a wave: build each task's requests from the plan's resolved
+call, feed all of them through one request stream into the model's engine (executors/stream.py,
+through the response cache), and as each chunk's results complete turn them into rows and write
+the chunk.
 
 A chunk is one resume point, keyed by its content, not its position: `chunks/part-K.json` records
 the request ids it covers and a hash of their cache keys (model, rendered prompt, sampling), and
@@ -17,16 +19,17 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
 
-from tsqa.apply.model_calls import CallStats, call_model
+from tsqa.apply.model_calls import CallStats
 from tsqa.compile.plan import ModelCallPlan
 from tsqa.engines.base import Engine, Request, Result
+from tsqa.executors.stream import Shard, stream_shards
 from tsqa.stages.base import ModelStageDef, TaskContext
 from tsqa.store.atomic import write_json_atomic
 from tsqa.store.integrity import shard_damage
@@ -62,6 +65,17 @@ class ModelStageRun:
         return self.failed == 0
 
 
+@dataclass
+class StageTask:
+    """One task's part of a model stage's wave: where its rows come from and where they go."""
+
+    task: TaskContext
+    call: ModelCallPlan
+    shards: Iterable[pa.Table]
+    total_rows: int
+    folder: Path
+
+
 def run_model_stage(
     sdef: ModelStageDef,
     task: TaskContext,
@@ -75,54 +89,188 @@ def run_model_stage(
     progress: Progress | None = None,
     accept_failures: bool = False,
 ) -> ModelStageRun:
-    """Stream the input shards, build requests slice by slice, and run chunk k = requests
-    [k·chunk_size, (k+1)·chunk_size) of the stage's request sequence unless a written chunk
-    with the same content exists."""
+    """One task alone: a wave of one."""
+    runs: list[ModelStageRun] = []
+    run_model_wave(
+        sdef,
+        [StageTask(task, call, shards, total_rows, folder)],
+        engine,
+        cache,
+        on_task_done=lambda _, run: runs.append(run),
+        progress=progress,
+        accept_failures=accept_failures,
+    )
+    return runs[0]
+
+
+def run_model_wave(
+    sdef: ModelStageDef,
+    items: list[StageTask],
+    engine: Callable[[], Engine],
+    cache: ResponseCache,
+    *,
+    on_task_done: Callable[[StageTask, ModelStageRun], None],
+    progress: Progress | None = None,
+    accept_failures: bool = False,
+) -> None:
+    """Every task's model stage of a wave through one request stream into the model's engine.
+
+    Chunk k of a task = requests [k·chunk_size, (k+1)·chunk_size) of its request sequence, run
+    unless a written chunk with the same content exists. The chunks of all tasks feed
+    `stream_shards` one after another, so the engine stays full across chunk and task boundaries;
+    each chunk is collected and written the moment its last result arrives, and `on_task_done`
+    runs once a task's last chunk is settled (its manifest goes next, or not, if calls failed).
+    """
+    if not items:
+        return
+    states = [_TaskState(item, progress, sdef.stage.value, row_per_request=sdef.row_per_request) for item in items]
+    keys: dict[str, str] = {}  # request id → cache key
+    owners: dict[str, int] = {}  # request id → task index
+    pending: dict[tuple[int, int], tuple[dict[str, Any], list[tuple[pa.Table, list[int]]]]] = {}
+
+    def chunks() -> Iterator[Shard]:
+        for index, state in enumerate(states):
+            for k, chunk, source in _chunks(sdef, state.item):
+                state.last_chunk = k
+                record = _chunk_record(state.item.call.identity, chunk)
+                if k in state.written and _is_written(state.item.folder, k, record):
+                    if state.advance:
+                        state.advance(len(chunk))  # done in an earlier run, with this very content
+                    continue
+                remove_chunk(state.item.folder, k)  # stale (other content) or never finished
+                for request in chunk:
+                    keys[request.id] = _key(state.item.call.identity, request)
+                    owners[request.id] = index
+                pending[(index, k)] = (record, source)
+                state.outstanding += 1
+                yield Shard((index, k), chunk)
+            state.close(sdef)
+            if not state.outstanding:
+                state.finish(on_task_done)
+
+    def lookup(shard: Shard) -> dict[str, Result]:
+        state = states[_shard_key(shard)[0]]
+        hits = cache.get_many({keys[r.id] for r in shard.requests})
+        found = {r.id: Result(id=r.id, **hits[keys[r.id]]) for r in shard.requests if keys[r.id] in hits}
+        state.stats.cache_hits += len(found)
+        if found and state.advance:
+            state.advance(len(found))
+        return found
+
+    def commit(result: Result) -> None:
+        if result.ok:  # durable within one commit: a kill after this does not repeat it
+            cache.put(keys[result.id], result.model_dump(mode="json", exclude={"id", "attempts"}))
+        advance = states[owners[result.id]].advance
+        if advance is not None:
+            advance(1)
+
+    try:
+        for shard, results in stream_shards(engine(), chunks(), lookup=lookup, on_result=commit):
+            index, k = _shard_key(shard)
+            state = states[index]
+            record, source = pending.pop((index, k))
+            state.settle(sdef, k, shard.requests, results, record, source, accept_failures)
+            for request in shard.requests:
+                keys.pop(request.id, None)
+                owners.pop(request.id, None)
+            if state.closed and not state.outstanding:
+                state.finish(on_task_done)
+    finally:
+        cache.flush()
+    for state in states:
+        if not state.finished:  # every chunk already written: settled while enumerating
+            state.finish(on_task_done)
+
+
+class _TaskState:
+    def __init__(self, item: StageTask, progress: Progress | None, stage: str, *, row_per_request: bool) -> None:
+        self.item = item
+        self.row_per_request = row_per_request  # else a row folds requests_per_row requests (solve)
+        self.total = item.total_rows * item.call.requests_per_row
+        self.written = existing_shards(item.folder / "data")
+        self.advance: Callable[[int], None] | None = (
+            progress(f"{item.task.name} {stage}", self.total, 0) if progress else None
+        )
+        self.stats = CallStats()
+        self.failed = self.accepted = 0
+        self.errors: list[str] = []
+        self.outstanding = 0
+        self.last_chunk = -1
+        self.closed = self.finished = False
+
+    def settle(
+        self,
+        sdef: ModelStageDef,
+        k: int,
+        chunk: list[Request],
+        results: dict[str, Result],
+        record: dict[str, Any],
+        source: list[tuple[pa.Table, list[int]]],
+        accept_failures: bool,
+    ) -> None:
+        """A chunk's results are all in: write it, or leave it for the next apply if calls failed."""
+        self.outstanding -= 1
+        stats = self.stats
+        stats.requests += len(chunk)
+        for result in results.values():
+            stats.errors += not result.ok
+            stats.prompt_tokens += result.prompt_tokens
+            stats.completion_tokens += result.completion_tokens
+        bad = [results[r.id] for r in chunk if not results[r.id].ok]
+        self.errors.extend(str(r.error) for r in bad[: max(0, 3 - len(self.errors))])
+        if bad and not accept_failures:
+            _stop_if_failing(self.item.call.model, chunk, results)
+            self.failed += len(bad)  # not a result: the chunk stays unwritten, the next apply retries
+            return
+        self.accepted += len(bad)
+        folder = self.item.folder
+        out = sdef.collect(self.item.task, pa.concat_tables([t.take(ix) for t, ix in source]), chunk, results)
+        written_rows = {"rows": out.kept.num_rows, "rejects": out.rejects.num_rows}
+        write_json_atomic(_record_path(folder, k), {**record, **written_rows})
+        if out.rejects.num_rows:  # rejects before data: the data shard marks the chunk complete
+            write_shard(folder / "rejects", k, out.rejects)
+        write_shard(folder / "data", k, out.kept)
+
+    def close(self, sdef: ModelStageDef) -> None:
+        """Every chunk of the task enumerated: drop chunks a run with smaller chunks left behind."""
+        self.closed = True
+        for stale in [k for k in self.written if k > self.last_chunk]:
+            remove_chunk(self.item.folder, stale)
+        if not self.total:
+            assert sdef.schema is not None
+            write_shard(self.item.folder / "data", 0, sdef.schema.empty_table())
+
+    def finish(self, on_task_done: Callable[[StageTask, ModelStageRun], None]) -> None:
+        if self.finished:
+            return
+        self.finished = True
+        run = ModelStageRun(
+            rows_in=self.total if self.row_per_request else self.item.total_rows,
+            requests=self.total,
+            stats=self.stats,
+            failed=self.failed,
+            accepted=self.accepted,
+            errors=tuple(self.errors),
+        )
+        on_task_done(self.item, run)
+
+
+def _chunks(
+    sdef: ModelStageDef, item: StageTask
+) -> Iterator[tuple[int, list[Request], list[tuple[pa.Table, list[int]]]]]:
+    """The task's chunks in order: (k, requests, the input rows of each request), input shards
+    streamed and requests built slice by slice (memory: about one chunk)."""
+    task, call = item.task, item.call
     per_row = call.requests_per_row
     # Chunks hold whole rows: a stage may collect one row from several requests (solve's samples).
     size = max(per_row, call.chunk_size // per_row * per_row)
-    total = total_rows * per_row
-    written = existing_shards(folder / "data")
-    advance = progress(f"{task.name} {sdef.stage.value}", total, 0) if progress else None
-    stats = CallStats()
-    failed = accepted = 0
-    errors: list[str] = []
     chunk: list[Request] = []
-    sources: list[tuple[pa.Table, list[int]]] = []  # the chunk's input rows: (slice, row of each request)
+    sources: list[tuple[pa.Table, list[int]]] = []
     chunk_index = -1
-
-    def flush() -> None:
-        nonlocal failed, accepted
-        if not chunk:
-            return
-        record = _chunk_record(call.identity, chunk)
-        if chunk_index in written and _is_written(folder, chunk_index, record):
-            if advance:
-                advance(len(chunk))  # done in an earlier run, with this very content
-        else:
-            remove_chunk(folder, chunk_index)  # stale (other content) or never finished
-            results, chunk_stats = call_model(engine, cache, call.identity, chunk, progress=advance)
-            stats.add(chunk_stats)
-            bad = [results[r.id] for r in chunk if not results[r.id].ok]
-            errors.extend(str(r.error) for r in bad[: max(0, 3 - len(errors))])
-            if bad and not accept_failures:
-                _stop_if_failing(call.model, chunk, results)
-                failed += len(bad)  # not a result: the chunk stays unwritten, the next apply retries
-            else:
-                accepted += len(bad)
-                out = sdef.collect(task, pa.concat_tables([t.take(ix) for t, ix in sources]), chunk, results)
-                written_rows = {"rows": out.kept.num_rows, "rejects": out.rejects.num_rows}
-                write_json_atomic(_record_path(folder, chunk_index), {**record, **written_rows})
-                if out.rejects.num_rows:  # rejects before data: the data shard marks the chunk complete
-                    write_shard(folder / "rejects", chunk_index, out.rejects)
-                write_shard(folder / "data", chunk_index, out.kept)
-        chunk.clear()
-        sources.clear()
-
     position = 0  # index of the next request in the stage's request sequence
     rows_seen = 0
     slice_rows = max(1, size // per_row)  # requests are built for at most one chunk's rows at a time
-    for shard in shards:
+    for shard in item.shards:
         for offset in range(0, shard.num_rows, slice_rows):
             rows = shard.slice(offset, slice_rows)
             rows_seen += rows.num_rows
@@ -137,28 +285,34 @@ def run_model_stage(
             for i, request in enumerate(requests):
                 k = (position + i) // size
                 if k != chunk_index:
-                    flush()
-                    chunk_index = k
+                    if chunk:
+                        yield chunk_index, chunk, sources
+                    chunk, sources, chunk_index = [], [], k
                 chunk.append(request)
                 if not sources or sources[-1][0] is not taken:
                     sources.append((taken, []))
                 sources[-1][1].append(i)
             position += count
-    flush()
-    if rows_seen != total_rows:
-        raise ModelStageError(f"task {task.name!r} {sdef.stage.value}: read {rows_seen} rows, expected {total_rows}")
-    for stale in [k for k in written if k > chunk_index]:  # left by a run with smaller chunks
-        remove_chunk(folder, stale)
-    if not total:
-        assert sdef.schema is not None
-        write_shard(folder / "data", 0, sdef.schema.empty_table())
-    return ModelStageRun(
-        rows_in=total if sdef.row_per_request else total_rows,
-        requests=total,
-        stats=stats,
-        failed=failed,
-        accepted=accepted,
-        errors=tuple(errors),
+    if chunk:
+        yield chunk_index, chunk, sources
+    if rows_seen != item.total_rows:
+        raise ModelStageError(
+            f"task {task.name!r} {sdef.stage.value}: read {rows_seen} rows, expected {item.total_rows}"
+        )
+
+
+def _shard_key(shard: Shard) -> tuple[int, int]:
+    """(task index in the wave, chunk index)."""
+    key: tuple[int, int] = shard.key  # type: ignore[assignment]
+    return key
+
+
+def _key(identity: dict[str, Any], request: Request) -> str:
+    return request_key(
+        identity,
+        [m.model_dump() for m in request.messages],
+        request.sampling.model_dump(mode="json"),
+        request.json_schema,
     )
 
 

@@ -52,6 +52,12 @@ def apply_plan(
     verify: bool = False,
     notices: tuple[str, ...] = (),
 ) -> ApplyResult:
+    row_mapper = None
+    if project.project.executor.kind == "ray":  # the same plan, placed on the Ray cluster
+        from tsqa.executors.ray.runtime import RayRuntime
+
+        runtime = RayRuntime.connect(project.project.executor)
+        engine_factory, row_mapper = runtime.engine_factory(engine_factory), runtime.map_rows
     executor = Executor(
         project,
         specs,
@@ -59,6 +65,7 @@ def apply_plan(
         engine_factory=engine_factory,
         progress=progress,
         commit_every=commit_every,
+        row_mapper=row_mapper,
         accept_failures=accept_failures,
         verify=verify,
     )

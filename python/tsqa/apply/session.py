@@ -72,15 +72,6 @@ def run_apply(
     if checked.errors or checked.project is None:
         raise ApplyFailed([text_line(d) for d in checked.diagnostics] + ["apply stopped: fix the errors above"])
     project, specs = checked.project, [_limited(s, limit) for s in checked.specs]
-    if project.project.executor.kind == "ray":
-        raise ApplyFailed(
-            [
-                (
-                    f"error: {project.path}: executor kind 'ray' is planned but not implemented yet; use "
-                    "`kind: local` (with engine: vllm, or engine: openai pointing at a served deployment)"
-                )
-            ]
-        )
     run_dir = project.path.parent / project.project.output.dir
     _check_places(project, run_dir)
     try:

@@ -28,6 +28,7 @@ from tsqa.compile.rates import rates_for
 from tsqa.compile.seed_sample import SAMPLE_ROWS, SeedSample, sample_seeds
 from tsqa.compile.stages import CHANGE_BY_STAGE, MODEL_STAGES, STAGE_ORDER, ChangeKind, Stage
 from tsqa.compile.tokens import TokenCounter, counter_for
+from tsqa.engines.replicas import describe_workers
 from tsqa.prompts import STAGE_VARIABLES, resolve_prompt_text
 from tsqa.spec.load import LoadedProject, LoadedSpec
 from tsqa.spec.models import LmEvalSeed
@@ -379,6 +380,7 @@ def _waves(project: LoadedProject, tasks: list[TaskPlan]) -> list[Wave]:
                 requests=sum(e.requests for _, e in items),
                 gpu_hours=gpu_hours,
                 wall_hours=gpu_hours / gpus,
+                replicas=describe_workers(model, project.project.executor.kind),
             )
             if waves and waves[-1].model_id == identity:
                 last = waves.pop()
@@ -390,6 +392,7 @@ def _waves(project: LoadedProject, tasks: list[TaskPlan]) -> list[Wave]:
                     requests=last.requests + wave.requests,
                     gpu_hours=last.gpu_hours + gpu_hours,
                     wall_hours=last.wall_hours + wave.wall_hours,
+                    replicas=wave.replicas,
                 )
             waves.append(wave)
     return waves

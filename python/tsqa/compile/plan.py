@@ -130,6 +130,9 @@ class Wave(_Model):
     gpu_hours: float
     wall_hours: float
     """GPU-hours spread over the model's workers × tensor-parallel GPUs."""
+    replicas: str = ""
+    """How the model's workers run (engines/replicas.py `describe_workers`): the replica layout on
+    this node, the Ray actor pool, or the endpoint's concurrency."""
 
 
 class Totals(_Model):

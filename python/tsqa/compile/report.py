@@ -64,7 +64,7 @@ def render_plan(plan: Plan, console: Console) -> None:
     console.print(table)
     if plan.waves:
         waves = Table(title="engine waves (one model load each)", header_style="bold")
-        for column in ("model", "stages", "tasks", "requests", "GPU-h", "wall-h on workers"):
+        for column in ("model", "stages", "tasks", "requests", "GPU-h", "wall-h on workers", "workers"):
             waves.add_column(column)
         for w in plan.waves:
             waves.add_row(
@@ -74,6 +74,7 @@ def render_plan(plan: Plan, console: Console) -> None:
                 _num(w.requests),
                 f"{w.gpu_hours:.2f}",
                 f"{w.wall_hours:.2f}",
+                w.replicas,
             )
         console.print(waves)
     notes: dict[str, list[str]] = {}

@@ -4,7 +4,18 @@
 double). vLLM and aiohttp are imported only by the engine that needs them.
 """
 
-from tsqa.engines.base import ChatMessage, Engine, EngineError, Request, Result, Sampling, derive_seed
+from tsqa.engines.base import (
+    ChatMessage,
+    Engine,
+    EngineError,
+    EngineStream,
+    Request,
+    Result,
+    Sampling,
+    StreamingEngine,
+    derive_seed,
+    stream,
+)
 from tsqa.engines.registry import EnginePool, create_engine
 from tsqa.engines.scripted import ScriptedEngine
 
@@ -13,10 +24,13 @@ __all__ = [
     "Engine",
     "EngineError",
     "EnginePool",
+    "EngineStream",
     "Request",
     "Result",
     "Sampling",
     "ScriptedEngine",
+    "StreamingEngine",
     "create_engine",
     "derive_seed",
+    "stream",
 ]

@@ -4,12 +4,18 @@ Every engine takes an iterable of `Request`s and yields one `Result` per request
 (order is engine-specific: vllm keeps input order, openai yields as requests complete). A request
 that fails carries its error in `Result.error`; one bad request never fails the batch. Errors that
 make the whole engine unusable (vllm missing, dead endpoint, bad model dir) raise `EngineError`.
+
+Engines that own a continuous batching loop (vllm, the scripted double, replicas) also offer
+`open_stream()`: an `EngineStream` that takes requests at any time and hands back results as they
+finish, so work from many tasks keeps one engine full instead of draining it between `run` calls.
+`stream(engine, requests)` drives either kind with a bounded number of requests in flight.
 """
 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
+from itertools import islice
 from typing import Annotated, Any, Literal, Protocol, runtime_checkable
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -87,6 +93,64 @@ class Engine(Protocol):
     def run(self, requests: Iterable[Request]) -> Iterator[Result]: ...
 
     def close(self) -> None: ...
+
+
+class EngineStream(Protocol):
+    """One continuous request stream into a running engine (vLLM's add_request/step loop).
+
+    `add` never blocks on generation; `step` advances the engine and returns the results that
+    finished (in completion order, possibly none). A request `add` cannot accept (bad template,
+    too long) comes back from `add` itself as a failed `Result`, so every added request yields
+    exactly one result, from `add` or from a later `step`.
+    """
+
+    def add(self, requests: Sequence[Request]) -> list[Result]: ...
+
+    def step(self) -> list[Result]: ...
+
+    @property
+    def in_flight(self) -> int: ...
+
+    def close(self) -> None:
+        """Abort what is still in flight; the engine can open a new stream afterwards."""
+
+
+@runtime_checkable
+class StreamingEngine(Engine, Protocol):
+    """An engine with its own batching loop; `max_in_flight` is what keeps that loop full."""
+
+    max_in_flight: int
+
+    def open_stream(self) -> EngineStream: ...
+
+
+def stream(engine: Engine, requests: Iterable[Request], *, max_in_flight: int | None = None) -> Iterator[Result]:
+    """Results in completion order, pulling `requests` lazily so at most `max_in_flight` requests
+    (default: the engine's own bound) are inside the engine: memory stays bounded by that, never by
+    the input, and the engine never drains while input remains. Engines without a stream (openai:
+    its `run` already completes out of order under bounded concurrency) are driven by `run`."""
+    if not isinstance(engine, StreamingEngine):
+        yield from engine.run(requests)
+        return
+    bound = max_in_flight or engine.max_in_flight
+    if bound < 1:
+        raise ValueError(f"max_in_flight={bound!r} must be >= 1")
+    session = engine.open_stream()
+    source = iter(requests)
+    exhausted = False
+    try:
+        while True:
+            if not exhausted and session.in_flight < bound:
+                batch = list(islice(source, bound - session.in_flight))
+                exhausted = not batch
+                if batch:
+                    yield from session.add(batch)
+            if session.in_flight:
+                yield from session.step()
+            elif exhausted:
+                return
+    finally:  # also when the consumer stops early: nothing is left running inside the engine
+        session.close()
 
 
 def derive_seed(base_seed: int, request_id: str) -> int:

@@ -18,7 +18,8 @@ from tsqa.engines.base import Engine, EngineError
 
 EngineFactory = Callable[[Any], Engine]
 
-# Config fields that only feed plan estimates or batching, never what the engine computes.
+# Config fields that only feed plan estimates, batching or replica count, never what the engine
+# computes (replicas produce the same results as one engine).
 _PLANNING_FIELDS = {"throughput_tokens_per_s", "workers", "chunk_size"}
 
 
@@ -29,7 +30,23 @@ def _engine_key(config: Any) -> Any:
 
 
 def create_engine(config: Any, *, seed: int = 0) -> Engine:
-    """An engine for one `models:` entry of tsqa.yaml (`VllmModel` or `OpenAIModel`)."""
+    """An engine for one `models:` entry of tsqa.yaml (`VllmModel` or `OpenAIModel`).
+
+    A vllm model with `workers: N > 1` gets N replicas on this node (engines/replicas.py), each
+    `tensor_parallel_size` devices in its own process; an openai model's `workers` are the
+    endpoint's replicas (`vllm serve -dp N` behind one URL), so its concurrency scales with them."""
+    if config.engine == "vllm" and getattr(config, "workers", 1) > 1:
+        from functools import partial
+
+        from tsqa.engines.replicas import ReplicaEngine, plan_layout
+
+        layout = plan_layout(config.workers, config.tensor_parallel_size)
+        return ReplicaEngine(config, layout, builder=partial(create_single_engine, seed=seed))
+    return create_single_engine(config, seed=seed)
+
+
+def create_single_engine(config: Any, *, seed: int = 0) -> Engine:
+    """One engine for the config, ignoring `workers` (what each replica runs)."""
     if config.engine == "vllm":
         from tsqa.engines.vllm_engine import VllmEngine
 
@@ -59,7 +76,7 @@ def create_engine(config: Any, *, seed: int = 0) -> Engine:
             config.base_url,
             config.model,
             api_key=api_key,
-            max_concurrency=config.max_concurrency,
+            max_concurrency=config.max_concurrency * getattr(config, "workers", 1),
             timeout_s=config.timeout_s,
             max_retries=config.max_retries,
         )
@@ -85,8 +102,17 @@ class EnginePool:
         key = _engine_key(self._models[name])
         engine = self._engines.get(key)
         if engine is None:
-            engine = self._engines[key] = self._factory(self._models[name])
+            engine = self._engines[key] = self._factory(self._shared_config(name, key))
         return engine
+
+    def _shared_config(self, name: str, key: Any) -> Any:
+        """Names sharing one engine get the most replicas any of them asks for (not whichever
+        name happened to be used first)."""
+        config = self._models[name]
+        workers = [getattr(c, "workers", 1) for c in self._models.values() if _engine_key(c) == key]
+        if hasattr(config, "model_copy") and max(workers) != getattr(config, "workers", 1):
+            config = config.model_copy(update={"workers": max(workers)})
+        return config
 
     def loaded(self) -> list[str]:
         return [name for name, config in self._models.items() if _engine_key(config) in self._engines]

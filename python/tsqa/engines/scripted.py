@@ -1,15 +1,19 @@
 """ScriptedEngine: a deterministic test double that answers from a function or a table.
 
 For pipeline-logic tests (parse, vote, verify, dedup …) where the exact model answers matter and
-no model should run. Never used for real generation.
+no model should run. Never used for real generation. It also has a stream (`open_stream`) that
+behaves like vLLM's loop: each `step` finishes up to `per_step` requests (default 1: a result is
+handed back as soon as it is computed), shortest prompt first,
+so results arrive out of input order as they would from a real engine.
 """
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import Self
 
-from tsqa.engines.base import Request, Result
+from tsqa.engines.base import EngineStream, Request, Result
 
 Reply = str | Sequence[str] | Result
 """A single text (repeated for each of the n samples), exactly n texts, or a full Result."""
@@ -25,15 +29,30 @@ class ScriptedEngine:
 
     name = "scripted"
 
-    def __init__(self, script: Callable[[Request], Reply] | Mapping[str, Reply]) -> None:
+    def __init__(
+        self,
+        script: Callable[[Request], Reply] | Mapping[str, Reply],
+        *,
+        max_in_flight: int = 64,
+        per_step: int = 1,
+        step_seconds: float = 0.0,
+    ) -> None:
         self._script = script
         self.calls: list[Request] = []
         self.closed = False
+        self.max_in_flight = max_in_flight
+        self.per_step = per_step
+        self.step_seconds = step_seconds
+        """Sleep per stream step: a stand-in for generation time in load-balancing tests."""
+        self.peak_in_flight = 0
 
     def run(self, requests: Iterable[Request]) -> Iterator[Result]:
         for request in requests:
             self.calls.append(request)
             yield self._answer(request)
+
+    def open_stream(self) -> EngineStream:
+        return _ScriptedStream(self)
 
     def close(self) -> None:
         self.closed = True
@@ -68,3 +87,44 @@ class ScriptedEngine:
             prompt_tokens=prompt_tokens,
             completion_tokens=sum(len(t.split()) for t in texts),
         )
+
+
+class _ScriptedStream:
+    def __init__(self, engine: ScriptedEngine) -> None:
+        self._engine = engine
+        self._waiting: list[Request] = []
+
+    @property
+    def in_flight(self) -> int:
+        return len(self._waiting)
+
+    def add(self, requests: Sequence[Request]) -> list[Result]:
+        self._engine.calls.extend(requests)
+        self._waiting.extend(requests)
+        self._engine.peak_in_flight = max(self._engine.peak_in_flight, len(self._waiting))
+        return []
+
+    def step(self) -> list[Result]:
+        if self._engine.step_seconds:
+            time.sleep(self._engine.step_seconds)
+        # Shortest prompt first (stable): short generations finish first in a real engine too.
+        ranked = sorted(range(len(self._waiting)), key=lambda i: sum(len(m.content) for m in self._waiting[i].messages))
+        done = set(ranked[: self._engine.per_step])
+        finished = [self._waiting[i] for i in sorted(done)]
+        self._waiting = [r for i, r in enumerate(self._waiting) if i not in done]
+        return [self._engine._answer(r) for r in finished]
+
+    def close(self) -> None:
+        self._waiting.clear()
+
+
+def echo_engine(options: Mapping[str, float]) -> ScriptedEngine:
+    """A scripted engine answering `echo:<request id>:<seed>` for every sample, built from plain
+    options (`per_step`, `step_seconds`, `max_in_flight`): picklable, so a replica process can build
+    it (replica tests without a model)."""
+    return ScriptedEngine(
+        lambda r: f"echo:{r.id}:{r.sampling.seed}",
+        max_in_flight=int(options.get("max_in_flight", 64)),
+        per_step=int(options.get("per_step", 1)),
+        step_seconds=float(options.get("step_seconds", 0.0)),
+    )

@@ -1,23 +1,30 @@
 """In-process vLLM engine (`vllm.LLM`). The only module that touches vLLM's API.
 
-Requests are pulled from the input in chunks of `chunk_size`, rendered with the model's chat
-template, tokenised here (so vLLM does not re-tokenise and a prompt that cannot fit becomes a
-per-request error before it reaches the engine) and generated with one `LLM.generate` call per chunk:
-memory stays bounded by the chunk, and a chunk is large enough to keep the scheduler full.
+Requests are rendered with the model's chat template and tokenised here (so vLLM does not
+re-tokenise, and a prompt that cannot fit becomes a per-request error before it reaches the
+engine). Two ways in:
+
+- `open_stream()` (what `tsqa apply` uses): requests join vLLM's running batch through
+  `LLM.enqueue` and the engine loop is stepped here (`llm_engine.step()`), so results come back as
+  they finish and new requests take the freed slots at once: the scheduler never drains between
+  tasks or chunks. `max_in_flight` bounds what is inside the engine.
+- `run()`: one `LLM.generate` call per chunk of `chunk_size`, results in input order (the
+  benchmark's baseline and the simplest path).
 """
 
 from __future__ import annotations
 
 import gc
+import itertools
 import json
 import logging
 import os
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from itertools import islice
 from pathlib import Path
 from typing import Any, Self
 
-from tsqa.engines.base import EngineError, Request, Result
+from tsqa.engines.base import EngineError, EngineStream, Request, Result
 
 log = logging.getLogger(__name__)
 
@@ -66,6 +73,7 @@ class VllmEngine:
         enable_prefix_caching: bool = True,
         enforce_eager: bool = False,
         chunk_size: int = 4096,
+        max_in_flight: int | None = None,
         disable_any_whitespace: bool = True,
         **llm_kwargs: Any,
     ) -> None:
@@ -116,7 +124,12 @@ class VllmEngine:
             raise EngineError(f"model {model!r} has no chat template (tokenizer_config.json: chat_template)")
         self.max_model_len: int = self._llm.llm_engine.model_config.max_model_len
         self.chunk_size = chunk_size
+        scheduler = self._llm.llm_engine.vllm_config.scheduler_config
+        # A few scheduler batches waiting behind the running one keep every step full while
+        # finished results are handed back (the waiting queue is cheap: prompts only).
+        self.max_in_flight: int = max_in_flight or 4 * int(scheduler.max_num_seqs)
         self._schemas: dict[str, Any] = {}
+        self._streaming = False
 
     # -- the Engine protocol ---------------------------------------------------------------------
 
@@ -125,6 +138,12 @@ class VllmEngine:
         source = iter(requests)
         while chunk := list(islice(source, self.chunk_size)):
             yield from self._run_chunk(chunk)
+
+    def open_stream(self) -> EngineStream:
+        """The engine's request stream; one at a time (vLLM has one scheduler)."""
+        if self._streaming:
+            raise EngineError("this vLLM engine already has an open stream")
+        return _VllmStream(self)
 
     def close(self) -> None:
         llm = self.__dict__.pop("_llm", None)
@@ -187,13 +206,21 @@ class VllmEngine:
     # -- internals ---------------------------------------------------------------------------------
 
     def _run_chunk(self, chunk: list[Request]) -> list[Result]:
-        results: list[Result | None] = [None] * len(chunk)
+        results: dict[int, Result] = {}
+        slots, prompts, params = self._prepare(chunk, results)
+        generated = self._generate_isolated([chunk[i] for i in slots], prompts, params)
+        results.update(zip(slots, generated, strict=False))
+        return [results[i] for i in sorted(results)]
+
+    def _prepare(self, chunk: Sequence[Request], failed: dict[int, Result]) -> tuple[list[int], list[Any], list[Any]]:
+        """Token-id prompts and SamplingParams for the requests that can run; the others' failures
+        land in `failed` (by position)."""
         rendered: list[tuple[int, str]] = []
         for i, request in enumerate(chunk):
             try:
                 rendered.append((i, self.render_text(request)))
             except Exception as exc:  # a template problem of this request only
-                results[i] = Result.failed(request.id, f"{type(exc).__name__}: {exc}")
+                failed[i] = Result.failed(request.id, f"{type(exc).__name__}: {exc}")
         token_ids = self._encode([text for _, text in rendered])  # one batched call: ~2x faster
         slots: list[int] = []
         prompts: list[Any] = []
@@ -210,14 +237,12 @@ class VllmEngine:
                     )
                 param = self.sampling_params(request)
             except Exception as exc:  # tokenisation or parameter problem of this request only
-                results[i] = Result.failed(request.id, f"{type(exc).__name__}: {exc}")
+                failed[i] = Result.failed(request.id, f"{type(exc).__name__}: {exc}")
                 continue
             slots.append(i)
             prompts.append({"prompt_token_ids": ids})
             params.append(param)
-        for i, result in zip(slots, self._generate_isolated([chunk[i] for i in slots], prompts, params), strict=False):
-            results[i] = result
-        return [r for r in results if r is not None]
+        return slots, prompts, params
 
     def _encode(self, texts: list[str]) -> list[list[int] | Exception]:
         if not texts:
@@ -243,9 +268,7 @@ class VllmEngine:
         try:
             outputs = self._llm.generate(prompts, params, use_tqdm=False)
         except _engine_dead_errors() as exc:  # the engine process is gone: no request can succeed
-            raise EngineError(
-                f"the vLLM engine process died ({type(exc).__name__}: {str(exc).strip()[:300]}); see the vLLM log above"
-            ) from None
+            raise _dead(exc) from None
         except (VLLMClientError, ValueError, TypeError) as exc:
             if len(requests) == 1:
                 return [Result.failed(requests[0].id, f"{type(exc).__name__}: {str(exc).strip()}")]
@@ -254,6 +277,83 @@ class VllmEngine:
                 requests[mid:], prompts[mid:], params[mid:]
             )
         return [_to_result(r, o) for r, o in zip(requests, outputs, strict=False)]
+
+
+class _VllmStream:
+    """vLLM's own offline loop (`llm_engine.add_request` / `step()`), driven here so that adding
+    and collecting interleave: `LLM.generate` would hold every result until the whole batch ends."""
+
+    def __init__(self, engine: VllmEngine) -> None:
+        self._engine = engine
+        self._llm = engine.llm
+        self._core = engine.llm.llm_engine
+        self._pending: dict[str, Request] = {}  # our engine-side id → request
+        self._ids = itertools.count()
+        self._closed = False
+        engine._streaming = True
+
+    @property
+    def in_flight(self) -> int:
+        return len(self._pending)
+
+    def add(self, requests: Sequence[Request]) -> list[Result]:
+        failed: dict[int, Result] = {}
+        slots, prompts, params = self._engine._prepare(requests, failed)
+        inputs = self._render(prompts)
+        from vllm.sampling_params import RequestOutputKind
+
+        for i, prompt, param in zip(slots, inputs, params, strict=True):
+            param.output_kind = RequestOutputKind.FINAL_ONLY  # one output per request, when finished
+            engine_id = f"tsqa-{next(self._ids)}"
+            try:
+                self._core.add_request(engine_id, prompt, param)
+            except _engine_dead_errors() as exc:
+                raise _dead(exc) from None
+            except Exception as exc:  # vLLM's validation of this one request
+                failed[i] = Result.failed(requests[i].id, f"{type(exc).__name__}: {str(exc).strip()}")
+                continue
+            self._pending[engine_id] = requests[i]
+        return [failed[i] for i in sorted(failed)]
+
+    def step(self) -> list[Result]:
+        try:
+            outputs = self._core.step()
+            idle = not outputs and not self._core.has_unfinished_requests()
+        except _engine_dead_errors() as exc:
+            raise _dead(exc) from None
+        done = []
+        for output in outputs:
+            if output.finished and (request := self._pending.pop(output.request_id, None)) is not None:
+                done.append(_to_result(request, output))
+        if idle and self._pending:  # vLLM dropped them: fail them rather than wait forever
+            lost, self._pending = list(self._pending.values()), {}
+            done += [Result.failed(r.id, "vLLM finished without a result for this request") for r in lost]
+        return done
+
+    def close(self) -> None:
+        """Abort what is still inside: an abandoned stream must not leak results into the next."""
+        if self._closed:
+            return
+        self._closed = True
+        self._engine._streaming = False
+        if self._pending and self._engine.__dict__.get("_llm") is not None:
+            try:
+                self._core.abort_request(list(self._pending))
+            except Exception as exc:  # the engine is gone already: nothing left to abort
+                log.debug("vllm stream abort: %s", exc)
+        self._pending.clear()
+
+    def _render(self, prompts: list[Any]) -> list[Any]:
+        """Token prompts as vLLM's engine inputs: what `LLM.generate` itself builds (its renderer);
+        an older layout without it takes the prompt dicts directly."""
+        preprocess = getattr(self._llm, "_preprocess_cmpl", None)
+        return list(preprocess(prompts)) if preprocess is not None and prompts else prompts
+
+
+def _dead(exc: BaseException) -> EngineError:
+    return EngineError(
+        f"the vLLM engine process died ({type(exc).__name__}: {str(exc).strip()[:300]}); see the vLLM log above"
+    )
 
 
 def _engine_dead_errors() -> tuple[type[BaseException], ...]:

