@@ -39,6 +39,8 @@ class ScriptedEngine:
     ) -> None:
         self._script = script
         self.calls: list[Request] = []
+        self.answered: list[str] = []
+        """Ids of the requests whose result was handed back (a call still in flight is in `calls` only)."""
         self.closed = False
         self.max_in_flight = max_in_flight
         self.per_step = per_step
@@ -49,6 +51,7 @@ class ScriptedEngine:
     def run(self, requests: Iterable[Request]) -> Iterator[Result]:
         for request in requests:
             self.calls.append(request)
+            self.answered.append(request.id)
             yield self._answer(request)
 
     def open_stream(self) -> EngineStream:
@@ -112,6 +115,7 @@ class _ScriptedStream:
         done = set(ranked[: self._engine.per_step])
         finished = [self._waiting[i] for i in sorted(done)]
         self._waiting = [r for i, r in enumerate(self._waiting) if i not in done]
+        self._engine.answered.extend(r.id for r in finished)
         return [self._engine._answer(r) for r in finished]
 
     def close(self) -> None:
