@@ -22,7 +22,7 @@ from tsqa.diagnostics import Diagnostic, Severity
 from tsqa.lint.rules.base import LintContext, rule
 from tsqa.spec.load import LoadedSpec
 from tsqa.spec.models import FilesSeed, HfSeed
-from tsqa.spec.templates import ENV, LIMITS
+from tsqa.spec.templates import ENV, LIMITS, TemplateError, compile_template
 from tsqa.spec.yaml_source import PathKey, YamlDocument
 
 MAX_LOOP_DEPTH = 3
@@ -240,10 +240,10 @@ def template_bounds(ctx: LintContext) -> Iterator[Diagnostic]:
 @lru_cache(maxsize=8192)
 def _bound_problems_of(text: str) -> tuple[str, ...]:
     try:
-        tree = ENV.parse(text)
-    except jinja2.TemplateSyntaxError:
+        compile_template(text)  # bounded nesting first: the walks below recurse per level
+        return tuple(_bound_problems(ENV.parse(text)))
+    except (jinja2.TemplateSyntaxError, TemplateError, RecursionError):
         return ()  # template-syntax reports it
-    return tuple(_bound_problems(tree))
 
 
 def _bound_problems(tree: nodes.Template) -> Iterator[str]:
