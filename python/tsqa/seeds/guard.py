@@ -63,6 +63,11 @@ class SeedRoots:
         declared = [*allowed, *extra, *([data_dir] if data_dir is not None else [])]
         roots = [spec_dir, project_dir, *declared]
         names = []
+        spec_real, project_real = Path(os.path.realpath(spec_dir)), Path(os.path.realpath(project_dir))
+        if spec_real != project_real and spec_real.is_relative_to(project_real):
+            # The spec's own folders below the project count: a spec in `evaluation_data/`
+            # reading `train.jsonl` beside it reads eval data.
+            names.append((spec_real, PurePath(spec_real.relative_to(project_real))))
         for root in declared:
             real = Path(os.path.realpath(root))
             names += [(real, PurePath(real.name)), (real, PurePath(Path(root).name))]
