@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import glob
 import os
+import re
 from collections.abc import Iterator
 from functools import lru_cache
 from pathlib import Path, PurePath
@@ -23,6 +24,7 @@ from tsqa.lint.rules.base import LintContext, rule
 from tsqa.spec.load import LoadedSpec
 from tsqa.spec.models import FilesSeed, HfSeed
 from tsqa.spec.templates import ENV, LIMITS, TemplateError, compile_template
+from tsqa.seeds.local_data import DATA_DIR_ENV
 from tsqa.spec.yaml_source import PathKey, YamlDocument
 
 MAX_LOOP_DEPTH = 3
@@ -180,6 +182,34 @@ def hub_eval_split(ctx: LintContext) -> Iterator[Diagnostic]:
                 yield loaded.diagnostic(("seed", "hf", "path"), "hub-eval-split", _short(err))
 
 
+_URL = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:(?://|/)")
+
+
+def _written_path_problems(seed: Any, data_dir: Path | None) -> Iterator[tuple[PathKey, str]]:
+    """What the spec writes that fetch refuses without looking at the disk: `~` (never expanded),
+    URLs (`file:///etc/passwd`), an hf config that is a path, a data dir named like eval data."""
+    from tsqa.seeds.names import eval_word
+
+    if isinstance(seed, FilesSeed):
+        patterns = [seed.files] if isinstance(seed.files, str) else list(seed.files)
+        for i, pattern in enumerate(patterns):
+            where: PathKey = ("seed", "files") if isinstance(seed.files, str) else ("seed", "files", i)
+            if pattern.startswith("~"):
+                yield where, f"{pattern!r}: `~` is not expanded; seed files are paths relative to the spec"
+            elif _URL.match(pattern):
+                yield where, f"{pattern!r}: a URL; seed files are local paths relative to the spec"
+    elif isinstance(seed, HfSeed):
+        if seed.hf.path.casefold().startswith("file:"):
+            yield ("seed", "hf", "path"), f"{seed.hf.path!r}: a file URL; a local dataset is a folder path"
+        name = seed.hf.name or ""
+        if any(c in name for c in "/\\") or ".." in name or name.startswith("~"):
+            yield ("seed", "hf", "name"), f"config {name!r} is a path; a config name is a plain name"
+    if data_dir is not None:
+        for name in {data_dir.name, Path(os.path.realpath(data_dir)).name}:
+            if word := eval_word(name):
+                yield ("seed",), f"the data dir {data_dir} ({DATA_DIR_ENV}) is named like evaluation data ({word!r})"
+
+
 @rule("seed-path-outside-project")
 def seed_path_outside_project(ctx: LintContext) -> Iterator[Diagnostic]:
     """A seed path resolves (symlinks followed) outside the project, the data dir and `seed_roots:`.
@@ -194,9 +224,12 @@ def seed_path_outside_project(ctx: LintContext) -> Iterator[Diagnostic]:
     from tsqa.seeds.guard import SeedRoots, guard_path
     from tsqa.seeds.local_data import data_dir_from_env
 
+    data_dir = data_dir_from_env()
     for loaded in ctx.specs:
         seed = loaded.spec.seed
         spec_dir = loaded.path.parent
+        for where, problem in _written_path_problems(seed, data_dir):
+            yield loaded.diagnostic(where, "seed-path-outside-project", problem)
         paths: list[tuple[PathKey, Path]] = []
         if isinstance(seed, FilesSeed):
             patterns = [seed.files] if isinstance(seed.files, str) else list(seed.files)
@@ -205,7 +238,7 @@ def seed_path_outside_project(ctx: LintContext) -> Iterator[Diagnostic]:
                 paths += [(where, p) for p in _matches(spec_dir, pattern)]
         elif isinstance(seed, HfSeed) and (spec_dir / seed.hf.path).exists():
             paths.append((("seed", "hf", "path"), spec_dir / seed.hf.path))
-        roots = SeedRoots.around(spec_dir, data_dir_from_env())
+        roots = SeedRoots.around(spec_dir, data_dir)
         for where, path in paths:
             try:
                 guard_path(loaded.spec.task, path, roots)
