@@ -242,4 +242,45 @@ def guard_path(task: str, path: Path, roots: SeedRoots) -> Path:
     for declared, name in roots.names:
         if declared == root or real.is_relative_to(declared):
             check_name_parts(task, name)
+    _check_hard_links(task, real, roots)
     return real
+
+
+_MAX_WALK = 200_000
+"""Entries looked at per root when a seed file has other hard links (bounds the walk)."""
+
+
+def _check_hard_links(task: str, real: Path, roots: SeedRoots) -> None:
+    """A file with more than one hard link is the same data under every name: each other name
+    inside a root must pass the name check too (`ln eval/test.jsonl data/train.jsonl`). Names
+    outside the roots are not visible; the content check still compares the rows."""
+    try:
+        st = os.stat(real)
+    except OSError:
+        return
+    if st.st_nlink <= 1 or not os.path.isfile(real):
+        return
+    for root, other in _same_inode(roots.roots, st.st_dev, st.st_ino):
+        if other != real:
+            try:
+                check_name_parts(task, PurePath(other.relative_to(root)))
+            except EvalSplitRefused as err:
+                raise EvalSplitRefused(f"task {task!r}: {real} is a hard link of {other}: {err}") from None
+
+
+def _same_inode(roots: Iterable[Path], dev: int, ino: int) -> Iterable[tuple[Path, Path]]:
+    for root in roots:
+        seen = 0
+        for folder, dirs, files in os.walk(root):
+            for name in files:
+                seen += 1
+                path = Path(folder) / name
+                try:
+                    st = os.lstat(path)
+                except OSError:
+                    continue
+                if st.st_ino == ino and st.st_dev == dev:
+                    yield root, path
+            seen += len(dirs)
+            if seen > _MAX_WALK:
+                break
