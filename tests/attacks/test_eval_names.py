@@ -181,7 +181,7 @@ def test_spelling_bypasses_refused_by_lint_and_fetch(ws: Workspace, name: str, w
     ws.assert_refused(ws.fetch())
 
 
-@pytest.mark.parametrize("folder", ["evaluation_data", "test", "heldOut/specs"])
+@pytest.mark.parametrize("folder", ["evaluation_data", "test", "specs/heldOut"])
 def test_spec_folder_named_like_eval(ws: Workspace, folder: str) -> None:
     """A spec in an eval-named folder reading files beside it: the folder counts."""
     ws.build(Attack("task: x\n"))

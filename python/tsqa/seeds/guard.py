@@ -65,9 +65,10 @@ class SeedRoots:
         names = []
         spec_real, project_real = Path(os.path.realpath(spec_dir)), Path(os.path.realpath(project_dir))
         if spec_real != project_real and spec_real.is_relative_to(project_real):
-            # The spec's own folders below the project count: a spec in `evaluation_data/`
-            # reading `train.jsonl` beside it reads eval data.
-            names.append((spec_real, PurePath(spec_real.relative_to(project_real))))
+            # The spec's own folder counts, for what lies in it: a spec in `evaluation_data/`
+            # reading `train.jsonl` beside it reads eval data. Only its own name: the folders
+            # above it are the project's layout (a repository's `tests/fixtures/specs`).
+            names.append((spec_real, PurePath(spec_real.name)))
         for root in declared:
             real = Path(os.path.realpath(root))
             names += [(real, PurePath(real.name)), (real, PurePath(Path(root).name))]
