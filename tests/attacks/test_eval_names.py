@@ -190,12 +190,19 @@ def test_spec_folder_named_like_eval(ws: Workspace, folder: str) -> None:
     (spec.parent / "train.jsonl").write_text(TRAIN_ROWS)
     spec.write_text("task: attack\nformat: short_answer\nseed: {files: '*.jsonl', license: mit}\n")
     project = str(ws.root / "tsqa.yaml")
-    for result in (ws.run("lint", str(spec), "--project", project), ws.run("seeds", "fetch", str(spec), "--project", project)):
+    for result in (
+        ws.run("lint", str(spec), "--project", project),
+        ws.run("seeds", "fetch", str(spec), "--project", project),
+    ):
         ws.assert_refused(result)
 
 
 @pytest.mark.parametrize("path", ["'Idavidrein%2Fgpqa'", "'Idavidrein / gpqa'", "'idavidrein%2fGPQA'"])
 def test_hub_id_spelled_with_escapes_or_spaces(ws: Workspace, path: str) -> None:
-    ws.build(Attack(f"task: attack\nformat: multiple_choice\nseed: {{hf: {{path: {path}, name: gpqa_main}}, license: mit}}\n"))
+    ws.build(
+        Attack(
+            f"task: attack\nformat: multiple_choice\nseed: {{hf: {{path: {path}, name: gpqa_main}}, license: mit}}\n"
+        )
+    )
     ws.assert_refused(ws.lint())
     ws.assert_refused(ws.fetch())

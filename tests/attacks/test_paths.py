@@ -250,14 +250,22 @@ def test_data_dir_env_named_like_eval_lint_refuses(ws: Workspace, name: str, mon
 
 @pytest.mark.parametrize(
     ("eval_path", "pattern"),
-    [("eval/test.jsonl", "../data/train.jsonl"), ("data/validation.jsonl", "../data/t*.jsonl"), ("dd/arc/ARC-Easy/validation.jsonl", "../data/train.jsonl")],
+    [
+        ("eval/test.jsonl", "../data/train.jsonl"),
+        ("data/validation.jsonl", "../data/t*.jsonl"),
+        ("dd/arc/ARC-Easy/validation.jsonl", "../data/train.jsonl"),
+    ],
     ids=["undeclared eval folder", "glob", "data-dir split"],
 )
 def test_hard_link_to_eval_file(ws: Workspace, eval_path: str, pattern: str) -> None:
     """attack9 2e: a hard link has no target to resolve; its other names are checked instead."""
     import os
 
-    ws.build(Attack(f"task: attack\nformat: short_answer\nseed: {{files: '{pattern}', license: mit}}\n", {eval_path: EVAL_ROWS}))
+    ws.build(
+        Attack(
+            f"task: attack\nformat: short_answer\nseed: {{files: '{pattern}', license: mit}}\n", {eval_path: EVAL_ROWS}
+        )
+    )
     (ws.root / "data").mkdir(exist_ok=True)
     (ws.root / "dd").mkdir(exist_ok=True)
     os.link(ws.root / eval_path, ws.root / "data" / "train.jsonl")

@@ -21,10 +21,9 @@ from jinja2 import nodes
 
 from tsqa.diagnostics import Diagnostic, Severity
 from tsqa.lint.rules.base import LintContext, rule
-from tsqa.spec.load import LoadedSpec
+from tsqa.seeds.local_data import DATA_DIR_ENV
 from tsqa.spec.models import FilesSeed, HfSeed
 from tsqa.spec.templates import ENV, LIMITS, TemplateError, compile_template
-from tsqa.seeds.local_data import DATA_DIR_ENV
 from tsqa.spec.yaml_source import PathKey, YamlDocument
 
 MAX_LOOP_DEPTH = 3
@@ -228,8 +227,8 @@ def seed_path_outside_project(ctx: LintContext) -> Iterator[Diagnostic]:
     for loaded in ctx.specs:
         seed = loaded.spec.seed
         spec_dir = loaded.path.parent
-        for where, problem in _written_path_problems(seed, data_dir):
-            yield loaded.diagnostic(where, "seed-path-outside-project", problem)
+        for at, problem in _written_path_problems(seed, data_dir):
+            yield loaded.diagnostic(at, "seed-path-outside-project", problem)
         paths: list[tuple[PathKey, Path]] = []
         if isinstance(seed, FilesSeed):
             patterns = [seed.files] if isinstance(seed.files, str) else list(seed.files)
