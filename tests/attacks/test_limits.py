@@ -61,7 +61,7 @@ def test_folder_where_a_file_is_expected(ws: Workspace) -> None:
     ws.build(Attack(FILES, {"data/train.jsonl/x": "a"}))
     result = ws.fetch()
     assert result.exit_code == 1 and "Traceback" not in result.output, result.output
-    assert "train.jsonl" in result.output and "is a folder" in result.output, result.output
+    assert "train.jsonl" in result.output and "not a regular file" in result.output, result.output
     assert result.exception is None or isinstance(result.exception, SystemExit), repr(result.exception)
 
 
