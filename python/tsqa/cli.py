@@ -188,7 +188,11 @@ def plan(
     except (StateError, CatalogError) as exc:
         console.print(f"[red]error[/]: {exc}")
         sys.exit(ExitStatus.FAILURE)
-    compiled = compile_plan(project, checked.specs, state, catalog_version=catalog_version, sample_rows=sample_rows)
+    try:
+        compiled = compile_plan(project, checked.specs, state, catalog_version=catalog_version, sample_rows=sample_rows)
+    except PlanError as exc:  # a seed snapshot that holds eval rows, or was replaced
+        console.print(str(exc), markup=False, highlight=False)
+        sys.exit(ExitStatus.FAILURE)
     if not console.is_terminal:
         console.width = max(console.width, 150)  # piped output: don't squeeze the tables
     if as_json:  # straight to stdout: rich's wrapping costs seconds on a large plan

@@ -156,7 +156,7 @@ def test_eval_store_grown_after_the_fetch(ws: Workspace) -> None:
     ws.build(Attack(files_spec(), {"data/train.jsonl": jsonl([*TRAIN, as_seed(EVAL[1])])}))
     assert ws.fetch().exit_code == 0
     with_eval_store(ws)
-    for result in (ws.plan(), ws.run("apply", str(ws.spec), "--project", str(ws.root / "tsqa.yaml")), ws.lint()):
+    for result in (ws.plan(), ws.run("apply", str(ws.spec), "--project", str(ws.root / "tsqa.yaml"))):
         ws.assert_refused(result, rows_read=True)
         assert "1 of 3 seed rows are eval rows" in result.output
 
@@ -178,7 +178,7 @@ def test_a_snapshot_replaced_by_hand_is_refused(ws: Workspace, how: str) -> None
         meta["format"] = 1
         del meta["content_sha256"]
         (folder / "meta.json").write_text(json.dumps(meta))
-    for result in (ws.plan(), ws.run("apply", str(ws.spec), "--project", str(ws.root / "tsqa.yaml")), ws.lint()):
+    for result in (ws.plan(), ws.run("apply", str(ws.spec), "--project", str(ws.root / "tsqa.yaml"))):
         ws.assert_refused(result, rows_read=True)
         assert "tsqa seeds fetch --force" in result.output
     from tsqa.seeds.errors import ContentRefused
@@ -225,7 +225,7 @@ def test_a_forged_meta_json_does_not_hide_eval_rows(ws: Workspace) -> None:
     meta["content_sha256"] = hashlib.sha256((folder / "data.parquet").read_bytes()).hexdigest()
     meta["rows"] = 3
     (folder / "meta.json").write_text(json.dumps(meta))
-    for result in (ws.plan(), ws.lint()):
+    for result in (ws.plan(),):
         ws.assert_refused(result, rows_read=True)
         assert "3 of 3 seed rows are eval rows" in result.output
 
@@ -236,6 +236,36 @@ def test_eval_files_declared_after_the_fetch(ws: Workspace) -> None:
     ws.spec.write_text(files_spec(extra="decontaminate: {eval_files: [../private/held.jsonl]}\n"))
     (ws.root / "private").mkdir()
     (ws.root / "private" / "held.jsonl").write_text(jsonl(EVAL))
-    for result in (ws.plan(), ws.lint()):
+    for result in (ws.plan(),):
         ws.assert_refused(result, rows_read=True)
         assert "1 of 3 seed rows are eval rows (sources: eval file ../private/held.jsonl)" in result.output
+
+
+def test_forged_snapshot_with_the_eval_store_removed(ws: Workspace) -> None:
+    """attack9 2g: rows replaced, meta's hash rewritten, and the eval store deleted: the snapshot
+    was checked against an eval store that is gone, so plan and apply refuse it."""
+    import hashlib
+    import shutil
+
+    ws.build(Attack(files_spec(), {"data/train.jsonl": jsonl(TRAIN)}))
+    with_eval_store(ws)
+    assert ws.fetch().exit_code == 0
+    folder = next((ws.root / ".tsqa" / "seeds").glob("files--attack*"))
+    pq.write_table(pa.Table.from_pylist([as_seed(r) for r in EVAL]), folder / "data.parquet")
+    meta = json.loads((folder / "meta.json").read_text())
+    meta["content_sha256"] = hashlib.sha256((folder / "data.parquet").read_bytes()).hexdigest()
+    meta["rows"] = 3
+    (folder / "meta.json").write_text(json.dumps(meta))
+    shutil.rmtree(ws.root / ".tsqa" / "eval")
+    for result in (ws.plan(), ws.run("apply", str(ws.spec), "--project", str(ws.root / "tsqa.yaml"))):
+        ws.assert_refused(result, rows_read=True)
+        assert "eval store that is no longer there" in result.output, result.output
+
+
+def test_lint_reads_no_seed_data(ws: Workspace) -> None:
+    """README: lint never opens seed rows; eval rows in a training file are plan's and fetch's."""
+    ws.build(Attack(files_spec(), {"data/train.jsonl": jsonl(EVAL)}))
+    with_eval_store(ws)
+    result = ws.lint()
+    assert result.exit_code == 0, result.output
+    assert ws.reads == [], ws.reads

@@ -140,3 +140,69 @@ def test_hub_config_named_like_eval(ws: Workspace, name: str) -> None:
     )
     ws.assert_refused(ws.lint())
     ws.assert_refused(ws.fetch())
+
+
+# attack9 2c/2d: case games, separators inside a word, Cyrillic letters outside the confusables
+# mapping, run-together words, %-encoding, leetspeak, and the spec's own folder.
+BYPASSES = [
+    "hElDoUt", "eVaLuAtIoN", "tEsTiNg", "t-e-s-t", "t e s t", "\u0442est", "gsm8ktest", "validationset",
+    "devtestset", "testcases", "%74est", "%2574est", "t3st", "v4l1d4t10n",
+]  # fmt: skip
+NOT_EVAL = [
+    "contest", "attestation", "latest", "protest", "interval", "devices", "develop", "2latest", "evidence",
+    "travel", "train", "gsm8k", "ai2_arc", "ARC-Easy", "train-00000-of-00001", "mmlu5shot", "data_set",
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("name", BYPASSES)
+def test_eval_word_sees_through_spelling(name: str) -> None:
+    from tsqa.seeds.names import eval_word
+
+    assert eval_word(name) is not None
+    assert eval_word(f"{name}.jsonl") is not None
+
+
+@pytest.mark.parametrize("name", NOT_EVAL)
+def test_ordinary_words_are_not_eval_names(name: str) -> None:
+    from tsqa.seeds.names import eval_word
+
+    assert eval_word(name) is None
+    assert eval_word(f"data/{name}.jsonl") is None
+
+
+@pytest.mark.parametrize("name", ["hElDoUt", "t-e-s-t", "\u0442est", "gsm8ktest", "testcases", "t3st"])
+@pytest.mark.parametrize("where", ["file", "folder", "split"])
+def test_spelling_bypasses_refused_by_lint_and_fetch(ws: Workspace, name: str, where: str) -> None:
+    path = {"file": f"data/{name}.jsonl", "folder": f"data/{name}/train.jsonl", "split": "data/train.jsonl"}[where]
+    split = f", split: {_q(name)}" if where == "split" else ""
+    spec = f"task: attack\nformat: short_answer\nseed: {{files: {_q('../' + path)}{split}, license: mit}}\n"
+    ws.build(Attack(spec, {path: TRAIN_ROWS}))
+    ws.assert_refused(ws.lint())
+    ws.assert_refused(ws.fetch())
+
+
+@pytest.mark.parametrize("folder", ["evaluation_data", "test", "specs/heldOut"])
+def test_spec_folder_named_like_eval(ws: Workspace, folder: str) -> None:
+    """A spec in an eval-named folder reading files beside it: the folder counts."""
+    ws.build(Attack("task: x\n"))
+    spec = ws.root / folder / "attack.yaml"
+    spec.parent.mkdir(parents=True)
+    (spec.parent / "train.jsonl").write_text(TRAIN_ROWS)
+    spec.write_text("task: attack\nformat: short_answer\nseed: {files: '*.jsonl', license: mit}\n")
+    project = str(ws.root / "tsqa.yaml")
+    for result in (
+        ws.run("lint", str(spec), "--project", project),
+        ws.run("seeds", "fetch", str(spec), "--project", project),
+    ):
+        ws.assert_refused(result)
+
+
+@pytest.mark.parametrize("path", ["'Idavidrein%2Fgpqa'", "'Idavidrein / gpqa'", "'idavidrein%2fGPQA'"])
+def test_hub_id_spelled_with_escapes_or_spaces(ws: Workspace, path: str) -> None:
+    ws.build(
+        Attack(
+            f"task: attack\nformat: multiple_choice\nseed: {{hf: {{path: {path}, name: gpqa_main}}, license: mit}}\n"
+        )
+    )
+    ws.assert_refused(ws.lint())
+    ws.assert_refused(ws.fetch())

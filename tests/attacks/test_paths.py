@@ -217,3 +217,59 @@ def test_a_fifo_named_like_training_data_is_not_opened(ws: Workspace) -> None:
     result = ws.fetch()
     assert result.exit_code == 1 and "is not a regular file" in result.output
     assert "Traceback" not in result.output and ws.reads == []
+
+
+# attack9 lint-only gaps: what fetch refuses, lint names with file:line, without reading data.
+WRITTEN = {
+    "files ~": "{files: '~/x/train.jsonl', license: mit}",
+    "files file URL": "{files: 'file:///etc/passwd', license: mit}",
+    "files https URL": "{files: 'https://example.com/train.jsonl', license: mit}",
+    "hf file URL": "{hf: {path: 'file:///tmp/data'}, license: mit}",
+    "hf config absolute": "{hf: {path: json, name: /etc}, license: mit}",
+    "hf config traversal": "{hf: {path: someone/quiz, name: ../../x}, license: mit}",
+}
+
+
+@pytest.mark.parametrize("seed", WRITTEN.values(), ids=WRITTEN.keys())
+def test_written_paths_lint_refuses(ws: Workspace, seed: str) -> None:
+    ws.build(Attack(f"task: attack\nformat: short_answer\nseed: {seed}\n"))
+    result = ws.lint()
+    ws.assert_refused(result)
+    assert "seed-path-outside-project" in result.output, result.output
+
+
+@pytest.mark.parametrize("name", ["eval_copies", "validation", "heldOut"])
+def test_data_dir_env_named_like_eval_lint_refuses(ws: Workspace, name: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    (ws.root / name).mkdir()
+    monkeypatch.setenv("TSQA_SEED_DATA_DIR", str(ws.root / name))
+    ws.build(Attack(ARC))
+    result = ws.lint()
+    ws.assert_refused(result)
+    assert "named like evaluation data" in result.output, result.output
+
+
+@pytest.mark.parametrize(
+    ("eval_path", "pattern"),
+    [
+        ("eval/test.jsonl", "../data/train.jsonl"),
+        ("data/validation.jsonl", "../data/t*.jsonl"),
+        ("dd/arc/ARC-Easy/validation.jsonl", "../data/train.jsonl"),
+    ],
+    ids=["undeclared eval folder", "glob", "data-dir split"],
+)
+def test_hard_link_to_eval_file(ws: Workspace, eval_path: str, pattern: str) -> None:
+    """attack9 2e: a hard link has no target to resolve; its other names are checked instead."""
+    import os
+
+    ws.build(
+        Attack(
+            f"task: attack\nformat: short_answer\nseed: {{files: '{pattern}', license: mit}}\n", {eval_path: EVAL_ROWS}
+        )
+    )
+    (ws.root / "data").mkdir(exist_ok=True)
+    (ws.root / "dd").mkdir(exist_ok=True)
+    os.link(ws.root / eval_path, ws.root / "data" / "train.jsonl")
+    ws.assert_refused(ws.lint())
+    result = ws.fetch("--data-dir", str(ws.root / "dd"))
+    ws.assert_refused(result)
+    assert "hard link" in result.output, result.output

@@ -38,6 +38,5 @@ def test_readme_refusals_name_the_rules_lint_has() -> None:
         "template-bounds",
         "seed-path-eval-named",
         "seed-path-outside-project",
-        "seed-snapshot",
     } <= named
     assert named <= set(RULES), named - set(RULES)

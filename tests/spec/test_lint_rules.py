@@ -85,7 +85,6 @@ def test_every_rule_has_a_failing_fixture() -> None:
     covered = {rule for rule, *_ in CASES.values()} | {"duplicate-task", "all-weights-zero"}
     # Covered by dedicated tests below: no project, unreadable catalogue, missing path, rule crash.
     covered |= {"project-not-found", "catalog-unavailable", "io-error", "internal-error"}
-    covered |= {"seed-snapshot"}  # needs a seed store: tests/seeds/test_content.py
     assert set(RULES) | set(LOAD_RULES) <= covered
 
 

@@ -100,6 +100,8 @@ def run_apply(
             verify=verify,
             notices=(repaired,) if repaired else (),
         )
+    except PlanError as exc:  # seed rows that are eval rows, a replaced snapshot: nothing ran
+        raise ApplyFailed([str(exc)]) from None
     except (ApplyError, CacheError, EngineError, SeedError, StageError, StateError) as exc:
         raise ApplyFailed([f"error: {exc}", "work already finished is kept; run apply again to resume"]) from None
     except OSError as exc:  # e.g. the disk filled up or went read-only mid-run

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from tsqa.spec.load import LoadedProject, LoadedSpec
+from tsqa.spec.models import FilesSeed
 
 # Rows prompts are rendered on: enough for a mean and a worst case, few enough that 700 specs plan
 # in seconds (rendering dominates). `tsqa plan --sample-rows` raises it for a stricter budget check.
@@ -56,17 +57,64 @@ def _from_store(loaded: LoadedSpec, project: LoadedProject, sample_rows: int):  
         from tsqa.seeds.store import SeedStore
     except ImportError:
         return None, "unknown", [], [], notes
+    from tsqa.compile.saved import PlanError
+    from tsqa.seeds.errors import ContentRefused
+
     store = SeedStore.for_project(project.path, project.project)
     try:
         meta = store.meta(loaded.spec)
+    except ContentRefused as exc:  # eval rows or a replaced snapshot: never a plan, not a note
+        ref = loaded.ref(("seed",), prefer_key=True)
+        message = str(exc).split(": ", 1)[1] if str(exc).startswith("task ") else str(exc)
+        raise PlanError(f"{ref.file}:{ref.pos.line}:{ref.pos.col}: error[seed-snapshot] {message}") from None
     except Exception as exc:  # noqa: BLE001 - a damaged store entry is reported, the plan goes on
         notes.append(f"seed store unreadable: {exc}")
         return None, "unknown", [], [], notes
     if meta is None:
+        if isinstance(loaded.spec.seed, FilesSeed):
+            _refuse_eval_rows(loaded, None)  # an unfetched file seed: its files, as fetch would
         return None, "unknown", [], [], notes
+    _refuse_eval_rows(loaded, lambda: store.read(loaded.spec, limit=None))  # eval files declared since
     metas = [_meta_file(store, loaded)]
     records = _normalise_first_rows(loaded, notes, lambda: store.read(loaded.spec, limit=sample_rows))
     return meta.rows, "seed-store", records, metas, notes
+
+
+def _refuse_eval_rows(loaded: LoadedSpec, read: Any) -> None:
+    """PlanError (naming the spec's `seed:` line) when seed rows are eval rows of what the spec
+    can see: the eval store, its declared eval files (`read` None: the seed's files on disk)."""
+    from tsqa.compile.saved import PlanError
+    from tsqa.seeds.catalog import load_catalog
+    from tsqa.seeds.content import check_rows
+    from tsqa.seeds.errors import SeedError
+    from tsqa.seeds.load import read_guarded, visible_evals
+    from tsqa.seeds.source import resolve_seed
+
+    catalog = load_catalog()
+    try:
+        seed = resolve_seed(loaded.spec, catalog)
+        evals = visible_evals(
+            seed,
+            spec_dir=loaded.path.parent,
+            eval_files=list(loaded.spec.decontaminate.eval_files),
+            catalog=catalog,
+            data_dir=None,
+            **({"store_records": []} if read is not None else {}),
+        )
+        if not any(e.ids for e in evals):
+            return
+        table = read() if read is not None else read_guarded(seed, spec_dir=loaded.path.parent, catalog=catalog)
+        report = check_rows(table, evals)
+    except SeedError as exc:  # refused by name or path (lint says why), or unreadable: fetch says
+        if "eval rows" not in str(exc) and "snapshot" not in str(exc):
+            return
+        report_text = str(exc).split(": ", 1)[1] if str(exc).startswith("task ") else str(exc)
+    else:
+        if not report.matches:
+            return
+        report_text = report.summary()
+    ref = loaded.ref(("seed",), prefer_key=True)
+    raise PlanError(f"{ref.file}:{ref.pos.line}:{ref.pos.col}: error[seed-snapshot] {report_text}")
 
 
 def _meta_file(store: Any, loaded: LoadedSpec) -> Path:

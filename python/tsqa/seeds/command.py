@@ -151,7 +151,7 @@ def _load_specs(paths: tuple[Path, ...], project_file: Path | None):  # type: ig
     from tsqa.lint.report import text_line
 
     paths = paths or (Path("specs"),)
-    checked = lint_paths(list(paths), project_file=project_file, skip=frozenset({"seed-snapshot"}))
+    checked = lint_paths(list(paths), project_file=project_file)
     errors = [d for d in checked.diagnostics if d.severity is Severity.ERROR]
     problems = [text_line(d) for d in errors]
     if checked.project is None:

@@ -63,6 +63,12 @@ class SeedRoots:
         declared = [*allowed, *extra, *([data_dir] if data_dir is not None else [])]
         roots = [spec_dir, project_dir, *declared]
         names = []
+        spec_real, project_real = Path(os.path.realpath(spec_dir)), Path(os.path.realpath(project_dir))
+        if spec_real != project_real and spec_real.is_relative_to(project_real):
+            # The spec's own folder counts, for what lies in it: a spec in `evaluation_data/`
+            # reading `train.jsonl` beside it reads eval data. Only its own name: the folders
+            # above it are the project's layout (a repository's `tests/fixtures/specs`).
+            names.append((spec_real, PurePath(spec_real.name)))
         for root in declared:
             real = Path(os.path.realpath(root))
             names += [(real, PurePath(real.name)), (real, PurePath(Path(root).name))]
@@ -237,4 +243,45 @@ def guard_path(task: str, path: Path, roots: SeedRoots) -> Path:
     for declared, name in roots.names:
         if declared == root or real.is_relative_to(declared):
             check_name_parts(task, name)
+    _check_hard_links(task, real, roots)
     return real
+
+
+_MAX_WALK = 200_000
+"""Entries looked at per root when a seed file has other hard links (bounds the walk)."""
+
+
+def _check_hard_links(task: str, real: Path, roots: SeedRoots) -> None:
+    """A file with more than one hard link is the same data under every name: each other name
+    inside a root must pass the name check too (`ln eval/test.jsonl data/train.jsonl`). Names
+    outside the roots are not visible; the content check still compares the rows."""
+    try:
+        st = os.stat(real)
+    except OSError:
+        return
+    if st.st_nlink <= 1 or not os.path.isfile(real):
+        return
+    for root, other in _same_inode(roots.roots, st.st_dev, st.st_ino):
+        if other != real:
+            try:
+                check_name_parts(task, PurePath(other.relative_to(root)))
+            except EvalSplitRefused as err:
+                raise EvalSplitRefused(f"task {task!r}: {real} is a hard link of {other}: {err}") from None
+
+
+def _same_inode(roots: Iterable[Path], dev: int, ino: int) -> Iterable[tuple[Path, Path]]:
+    for root in roots:
+        seen = 0
+        for folder, dirs, files in os.walk(root):
+            for name in files:
+                seen += 1
+                path = Path(folder) / name
+                try:
+                    st = os.lstat(path)
+                except OSError:
+                    continue
+                if st.st_ino == ino and st.st_dev == dev:
+                    yield root, path
+            seen += len(dirs)
+            if seen > _MAX_WALK:
+                break

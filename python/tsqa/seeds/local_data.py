@@ -71,13 +71,21 @@ def dataset_folder(data_dir: Path, dataset_path: str, dataset_name: str | None) 
         for key in ([f"{dataset_path}:{dataset_name}"] if dataset_name else []) + [dataset_path]:
             if key in index:
                 folder = data_dir / index[key]
-                if not folder.is_dir():
+                if not _is_dir(folder):
                     raise SeedDataError(f"{index_file}: key {key!r}: folder {folder} does not exist")
                 return folder
     for folder in ([data_dir / dataset_path / dataset_name] if dataset_name else []) + [data_dir / dataset_path]:
-        if folder.is_dir():
+        if _is_dir(folder):
             return folder
     return None
+
+
+def _is_dir(folder: Path) -> bool:
+    """Path.is_dir, with a name too long (or otherwise unusable) reading as no folder."""
+    try:
+        return folder.is_dir()
+    except (OSError, ValueError):
+        return False
 
 
 def split_files(folder: Path, split: str) -> list[tuple[Path, FileFormat]]:

@@ -133,7 +133,73 @@ def eval_word(name: str) -> str | None:
     >>> eval_word("val_data.jsonl"), eval_word("contest_train.jsonl"), eval_word("held-out")
     ('val', None, 'heldout')
     """
+    for candidate in _spellings(name):
+        if word := _eval_word(candidate):
+            return word
+    return None
+
+
+# Letters of other scripts that read as Latin but are not in the confusables table's ASCII
+# mapping (Cyrillic small te, em, ka, en …): folded, never dropped as separators.
+_EXTRA_FOLDS = str.maketrans({"т": "t", "Т": "t", "м": "m", "к": "k", "н": "h", "в": "b", "ѕ": "s", "ј": "j"})
+_LEET = str.maketrans({"0": "o", "1": "i", "3": "e", "4": "a", "5": "s", "7": "t", "@": "a", "$": "s"})
+_LEET_RUN = re.compile(r"(?<=[a-z])[0134579@$]+(?=[a-z])")
+
+
+def _spellings(name: str) -> list[str]:
+    """The name as written, %-decoded, with look-alike letters folded and leetspeak digits
+    between letters read as letters (`t3st`): every way a reader would read it."""
+    from urllib.parse import unquote
+
+    out = [name]
+    for _ in range(3):  # %2574est → %74est → test
+        decoded = unquote(out[-1])
+        if decoded == out[-1]:
+            break
+        out.append(decoded)
+    out += [fold(v).translate(_EXTRA_FOLDS) for v in out]
+    out += [_LEET_RUN.sub(lambda m: m.group().translate(_LEET), v.casefold()) for v in out]
+    return list(dict.fromkeys(out))
+
+
+# Pieces a run-together name may be built from (`devtestset`, `testcases`, `validationset`).
+_PIECES = frozenset(EVAL_ROOTS | _AFFIXES | {"case", "cases", "question", "questions", "sample", "samples"})
+_PIECE_ROOTS = frozenset(EVAL_ROOTS)
+_DATASET_PREFIX = re.compile(r"^[a-z0-9]*[0-9][a-z]?")  # `gsm8k`, `mmlu2` before a root
+_SINGLE_RUN = re.compile(r"(?:(?<![0-9a-z])[0-9a-z](?:[^0-9a-z]+|$)){3,}")
+
+
+def _segments(piece: str) -> bool:
+    """Whether `piece` is eval words and affixes run together, at least one an eval root,
+    optionally after a dataset-like prefix ending in a digit (`gsm8ktest`)."""
+    starts = [0]
+    if m := _DATASET_PREFIX.match(piece):
+        starts.append(m.end())
+    for start in starts:
+        # reach[i]: positions reachable from `start`, with whether a root was used
+        reach: dict[int, bool] = {start: False}
+        for i in range(start, len(piece)):
+            if i not in reach:
+                continue
+            for j in range(i + 1, min(len(piece), i + 12) + 1):
+                part = piece[i:j]
+                if part in _PIECES:
+                    reach[j] = reach.get(j, False) or reach[i] or part in _PIECE_ROOTS
+        if reach.get(len(piece)) and len(piece) > start:
+            return True
+    return False
+
+
+def _eval_word(name: str) -> str | None:
     words = eval_words()
+    lowered = name.casefold()
+    # Case-insensitive pieces between separators (`hElDoUt` is one word, not h-El-Do-Ut), and
+    # runs of single letters between separators joined (`t-e-s-t`, `t e s t`).
+    pieces = [p for p in _SEPARATORS.split(lowered) if p]
+    pieces += ["".join(_SEPARATORS.split(m.group())) for m in _SINGLE_RUN.finditer(lowered)]
+    for piece in pieces:
+        if piece in words or _segments(piece):
+            return piece
     toks = tokens(name)
     for size in (1, 2, 3):
         for i in range(len(toks) - size + 1):
@@ -180,7 +246,10 @@ def normal_hub_id(dataset_path: str) -> str:
     >>> normal_hub_id("hf://datasets/OpenAI//GSM8K/")
     'openai/gsm8k'
     """
-    value = fold(dataset_path).strip()
+    from urllib.parse import unquote
+
+    value = fold(unquote(dataset_path)).strip()  # `org%2Fname` is `org/name` to the hub's URLs
+    value = re.sub(r"\s*/\s*", "/", value)  # `org / name`
     for prefix in ("https://huggingface.co/", "http://huggingface.co/", "hf://", "huggingface.co/"):
         if value.casefold().startswith(prefix):
             value = value[len(prefix) :]

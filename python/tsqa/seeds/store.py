@@ -131,7 +131,17 @@ class SeedStore:
         # Always compared with the current eval store: meta.json's record of an earlier check is
         # text anyone can write, so it is never trusted on its own (cached per process).
         evals = eval_store_records(self.eval_root)
+        checked = raw.get("eval_check")
+        recorded = checked.get("fingerprint") if isinstance(checked, dict) else None
         if not evals:
+            # Nothing to compare with now; a snapshot checked against an eval store that has since
+            # gone (or never recorded one) is refused rather than trusted. meta.json is plain text:
+            # a local user who rewrites it and the eval store together is not stopped (README).
+            if recorded != fingerprint([]):
+                raise ContentRefused(
+                    f"task {seed.task!r}: {path.parent / META_FILE}: the snapshot was checked against an eval "
+                    "store that is no longer there; run `tsqa seeds fetch-eval` again, or `tsqa seeds fetch --force`"
+                )
             return
         report = _recheck(str(path), expected, fingerprint(evals), tuple(evals))
         if report.matches:

@@ -428,21 +428,46 @@ class TemplateError(Exception):
         self.line = line
 
 
+MAX_NESTING = 64
+"""Deepest bracket nesting a template may have: Jinja's parser and Python's compiler recurse once
+per level, and 5000 `(` would end in a RecursionError instead of a message."""
+
+
+def _check_nesting(text: str) -> None:
+    depth = 0
+    line = 1
+    for char in text:
+        if char in "([":
+            depth += 1
+            if depth > MAX_NESTING:
+                raise TemplateError(f"brackets nested more than {MAX_NESTING} levels deep", line)
+        elif char in ")]":
+            depth = max(depth - 1, 0)
+        elif char == "\n":
+            line += 1
+
+
 @lru_cache(maxsize=8192)
 def compile_template(text: str) -> jinja2.Template:
+    _check_nesting(text)
     try:
         return ENV.from_string(text)
     except jinja2.TemplateSyntaxError as exc:
         raise TemplateError(exc.message or "invalid template", exc.lineno or 1) from None
+    except (RecursionError, MemoryError):  # a nesting the bracket count does not see (filters, tests)
+        raise TemplateError("template nested too deeply to compile", 1) from None
 
 
 @lru_cache(maxsize=8192)
 def template_variables(text: str) -> frozenset[str]:
     """The top-level variables a template reads (loop and `set` variables excluded)."""
+    _check_nesting(text)
     try:
         return frozenset(meta.find_undeclared_variables(ENV.parse(text)))
     except jinja2.TemplateSyntaxError as exc:
         raise TemplateError(exc.message or "invalid template", exc.lineno or 1) from None
+    except (RecursionError, MemoryError):
+        raise TemplateError("template nested too deeply to compile", 1) from None
 
 
 # Names a template may use without them being data: Jinja's globals.

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from ruamel.yaml.error import MantissaNoDotYAML1_1Warning, MarkedYAMLError, YAMLError
+from ruamel.yaml.events import CollectionEndEvent, CollectionStartEvent, StreamEndEvent
 from ruamel.yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 try:  # The C composer is ~15x faster; it matters when CI lints hundreds of specs.
@@ -32,6 +33,10 @@ _SCALAR_TAGS = {f"{_CORE}{t}" for t in ("str", "int", "float", "bool", "null")}
 # Timestamps stay text: a spec has no date fields, and "2024-01-01" as a revision must stay a str.
 _TEXT_TAGS = {f"{_CORE}timestamp"}
 _MAX_NODES = 200_000  # bound alias expansion ("billion laughs")
+MAX_DEPTH = 64
+"""Deepest nesting of mappings and sequences a document may have. The composers recurse once per
+level (the C one on the C stack: 100 000 `[` crash the process), so depth is measured on the
+parser's event stream, which is flat, before anything is composed."""
 
 
 @dataclass(frozen=True, order=True)
@@ -88,6 +93,7 @@ def parse_yaml(raw: bytes | str, path: Path) -> YamlDocument:
         line = text[: text.index("\x00")].count("\n") + 1
         raise YamlLoadError("yaml-syntax", "file contains NUL bytes (binary data?)", Pos(line, 1))
     try:
+        _check_depth(text)
         loader = _Loader(text)
         try:
             root = loader.get_single_node()
@@ -108,6 +114,28 @@ def parse_yaml(raw: bytes | str, path: Path) -> YamlDocument:
     builder = _Builder(doc)
     doc.data = builder.build(root, ())
     return doc
+
+
+def _check_depth(text: str) -> None:
+    """YamlLoadError at the first collection nested deeper than MAX_DEPTH (events, no recursion)."""
+    loader = _Loader(text)
+    depth = 0
+    try:
+        while not loader.check_event(StreamEndEvent):
+            event = loader.get_event()
+            if isinstance(event, CollectionStartEvent):
+                depth += 1
+                if depth > MAX_DEPTH:
+                    mark = event.start_mark
+                    raise YamlLoadError(
+                        "yaml-structure",
+                        f"nested more than {MAX_DEPTH} levels deep (mappings and lists inside each other)",
+                        Pos(mark.line + 1, mark.column + 1),
+                    )
+            elif isinstance(event, CollectionEndEvent):
+                depth -= 1
+    finally:
+        loader.dispose()
 
 
 def _decode(raw: bytes) -> str:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import glob
 import os
+import re
 from collections.abc import Iterator
 from functools import lru_cache
 from pathlib import Path, PurePath
@@ -20,9 +21,9 @@ from jinja2 import nodes
 
 from tsqa.diagnostics import Diagnostic, Severity
 from tsqa.lint.rules.base import LintContext, rule
-from tsqa.spec.load import LoadedSpec
+from tsqa.seeds.local_data import DATA_DIR_ENV
 from tsqa.spec.models import FilesSeed, HfSeed
-from tsqa.spec.templates import ENV, LIMITS
+from tsqa.spec.templates import ENV, LIMITS, TemplateError, compile_template
 from tsqa.spec.yaml_source import PathKey, YamlDocument
 
 MAX_LOOP_DEPTH = 3
@@ -180,6 +181,34 @@ def hub_eval_split(ctx: LintContext) -> Iterator[Diagnostic]:
                 yield loaded.diagnostic(("seed", "hf", "path"), "hub-eval-split", _short(err))
 
 
+_URL = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:(?://|/)")
+
+
+def _written_path_problems(seed: Any, data_dir: Path | None) -> Iterator[tuple[PathKey, str]]:
+    """What the spec writes that fetch refuses without looking at the disk: `~` (never expanded),
+    URLs (`file:///etc/passwd`), an hf config that is a path, a data dir named like eval data."""
+    from tsqa.seeds.names import eval_word
+
+    if isinstance(seed, FilesSeed):
+        patterns = [seed.files] if isinstance(seed.files, str) else list(seed.files)
+        for i, pattern in enumerate(patterns):
+            where: PathKey = ("seed", "files") if isinstance(seed.files, str) else ("seed", "files", i)
+            if pattern.startswith("~"):
+                yield where, f"{pattern!r}: `~` is not expanded; seed files are paths relative to the spec"
+            elif _URL.match(pattern):
+                yield where, f"{pattern!r}: a URL; seed files are local paths relative to the spec"
+    elif isinstance(seed, HfSeed):
+        if seed.hf.path.casefold().startswith("file:"):
+            yield ("seed", "hf", "path"), f"{seed.hf.path!r}: a file URL; a local dataset is a folder path"
+        name = seed.hf.name or ""
+        if any(c in name for c in "/\\") or ".." in name or name.startswith("~"):
+            yield ("seed", "hf", "name"), f"config {name!r} is a path; a config name is a plain name"
+    if data_dir is not None:
+        for name in {data_dir.name, Path(os.path.realpath(data_dir)).name}:
+            if word := eval_word(name):
+                yield ("seed",), f"the data dir {data_dir} ({DATA_DIR_ENV}) is named like evaluation data ({word!r})"
+
+
 @rule("seed-path-outside-project")
 def seed_path_outside_project(ctx: LintContext) -> Iterator[Diagnostic]:
     """A seed path resolves (symlinks followed) outside the project, the data dir and `seed_roots:`.
@@ -194,9 +223,12 @@ def seed_path_outside_project(ctx: LintContext) -> Iterator[Diagnostic]:
     from tsqa.seeds.guard import SeedRoots, guard_path
     from tsqa.seeds.local_data import data_dir_from_env
 
+    data_dir = data_dir_from_env()
     for loaded in ctx.specs:
         seed = loaded.spec.seed
         spec_dir = loaded.path.parent
+        for at, problem in _written_path_problems(seed, data_dir):
+            yield loaded.diagnostic(at, "seed-path-outside-project", problem)
         paths: list[tuple[PathKey, Path]] = []
         if isinstance(seed, FilesSeed):
             patterns = [seed.files] if isinstance(seed.files, str) else list(seed.files)
@@ -205,7 +237,7 @@ def seed_path_outside_project(ctx: LintContext) -> Iterator[Diagnostic]:
                 paths += [(where, p) for p in _matches(spec_dir, pattern)]
         elif isinstance(seed, HfSeed) and (spec_dir / seed.hf.path).exists():
             paths.append((("seed", "hf", "path"), spec_dir / seed.hf.path))
-        roots = SeedRoots.around(spec_dir, data_dir_from_env())
+        roots = SeedRoots.around(spec_dir, data_dir)
         for where, path in paths:
             try:
                 guard_path(loaded.spec.task, path, roots)
@@ -240,10 +272,10 @@ def template_bounds(ctx: LintContext) -> Iterator[Diagnostic]:
 @lru_cache(maxsize=8192)
 def _bound_problems_of(text: str) -> tuple[str, ...]:
     try:
-        tree = ENV.parse(text)
-    except jinja2.TemplateSyntaxError:
+        compile_template(text)  # bounded nesting first: the walks below recurse per level
+        return tuple(_bound_problems(ENV.parse(text)))
+    except (jinja2.TemplateSyntaxError, TemplateError, RecursionError):
         return ()  # template-syntax reports it
-    return tuple(_bound_problems(tree))
 
 
 def _bound_problems(tree: nodes.Template) -> Iterator[str]:
@@ -266,73 +298,3 @@ def _bound_problems(tree: nodes.Template) -> Iterator[str]:
 def _loop_depth(node: nodes.Node) -> int:
     inner = max((_loop_depth(child) for child in node.iter_child_nodes()), default=0)
     return inner + (1 if isinstance(node, nodes.For) else 0)
-
-
-@rule("seed-snapshot")
-def seed_snapshot(ctx: LintContext) -> Iterator[Diagnostic]:
-    """A fetched seed snapshot does not verify, or seed rows are eval rows of the eval store.
-
-    Why: plan and apply read seeds from the seed store. Its snapshot must be the one `tsqa seeds
-    fetch` wrote (content hash in meta.json: a snapshot replaced by hand is refused), and when the
-    eval store changed since the fetch (`tsqa seeds fetch-eval`) its rows are compared again. A
-    file seed not yet fetched is compared with the eval store and the spec's declared eval files
-    directly. Rows are compared by normalised question, question + answer, and 13-gram containment.
-
-    Example: eval rows copied into `data/train.jsonl` → "3 of 40 seed rows are eval rows (…)".
-    """
-    if ctx.project is None or ctx.catalog is None:
-        return
-    from tsqa.seeds.errors import ContentRefused, SeedDataError, SeedError
-    from tsqa.seeds.store import SeedStore
-
-    store = SeedStore.for_project(ctx.project.path, ctx.project.project)
-    for loaded in ctx.specs:
-        try:
-            _check_snapshot(loaded, store, ctx)
-        except (ContentRefused, SeedDataError) as err:
-            yield loaded.diagnostic(("seed",), "seed-snapshot", _short(err), prefer_key=True)
-        except SeedError:
-            continue  # refused by name or path: the static rules say why, and no row was read
-
-
-def _check_snapshot(loaded: LoadedSpec, store: Any, ctx: LintContext) -> None:
-    from tsqa.seeds.content import check_rows
-    from tsqa.seeds.errors import ContentRefused
-    from tsqa.seeds.guard import check_training_only
-    from tsqa.seeds.load import read_guarded, visible_evals
-    from tsqa.seeds.source import resolve_seed
-
-    assert ctx.catalog is not None
-    seed = resolve_seed(loaded.spec, ctx.catalog)
-    check_training_only(seed, ctx.catalog)
-    raw = store.raw_meta(seed)
-    if raw is not None:
-        store.verify(seed, raw)  # content hash, and the rows against the eval store
-        declared = visible_evals(
-            seed,
-            spec_dir=loaded.path.parent,
-            eval_files=list(loaded.spec.decontaminate.eval_files),
-            catalog=ctx.catalog,
-            data_dir=None,
-            store_records=[],
-        )
-        if any(e.ids for e in declared):  # and against the spec's own eval files
-            report = check_rows(store.read(loaded.spec, limit=None), declared)
-            if report.matches:
-                raise ContentRefused(report.summary())
-        return
-    if not isinstance(loaded.spec.seed, FilesSeed):
-        return  # hub data is only read by fetch
-    evals = visible_evals(
-        seed,
-        spec_dir=loaded.path.parent,
-        eval_files=list(loaded.spec.decontaminate.eval_files),
-        catalog=ctx.catalog,
-        data_dir=None,
-    )
-    if not any(e.ids for e in evals):
-        return
-    table = read_guarded(seed, spec_dir=loaded.path.parent, catalog=ctx.catalog)
-    report = check_rows(table, evals)
-    if report.matches:
-        raise ContentRefused(report.summary())

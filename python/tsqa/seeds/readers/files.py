@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from collections.abc import Iterator, Sequence
 from itertools import islice
 from pathlib import Path
@@ -134,25 +135,61 @@ def _iter_json_rows(path: Path, fmt: FileFormat) -> Iterator[tuple[str, dict[str
             for lineno, line in enumerate(f, 1):
                 if not line.strip():
                     continue
-                try:
-                    row = json.loads(line)
-                except json.JSONDecodeError as err:
-                    raise SeedDataError(f"{path}:{lineno}: invalid JSON: {err.msg} (column {err.colno})") from None
+                row = _loads(line, f"{path}:{lineno}")
                 if not isinstance(row, dict):
                     raise SeedDataError(f"{path}:{lineno}: expected a JSON object per line, found {type(row).__name__}")
                 yield f"{path}:{lineno}", row
     except FileNotFoundError:
         raise SeedDataError(f"{path}: file not found") from None
+    except IsADirectoryError:
+        raise SeedDataError(f"{path}: is a folder, not a data file") from None
+    except OSError as err:
+        raise SeedDataError(f"{path}: cannot read: {err.strerror or err}") from None
     except UnicodeDecodeError as err:
         raise SeedDataError(f"{path}: not UTF-8 text ({err.reason} at byte {err.start})") from None
 
 
+MAX_DEPTH = 64
+"""Deepest nesting of lists and objects in a record: deeper ones are refused, not recursed into."""
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89abcdefABCDEF]")
+
+
+def _loads(text: str, where: str) -> Any:
+    """json.loads, with every way a document can fail reported at `where` (no tracebacks)."""
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as err:
+        at = where if ":" in where.rsplit("/", 1)[-1] else f"{where}:{err.lineno}"
+        raise SeedDataError(f"{at}: invalid JSON: {err.msg} (column {err.colno})") from None
+    except RecursionError:
+        raise SeedDataError(f"{where}: JSON nested more than {MAX_DEPTH} levels deep") from None
+    except ValueError as err:  # an integer of more than 4300 digits
+        raise SeedDataError(f"{where}: unusable JSON value: {err}") from None
+    if text.count("[") + text.count("{") > MAX_DEPTH or _SURROGATE_ESCAPE.search(text):
+        _check_value(value, where)
+    return value
+
+
+def _check_value(value: Any, where: str) -> None:
+    """No nesting deeper than MAX_DEPTH and no lone surrogate (`"\\ud800"`: not Unicode text)."""
+    stack = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, dict | list):
+            if depth > MAX_DEPTH:
+                raise SeedDataError(f"{where}: JSON nested more than {MAX_DEPTH} levels deep")
+            children = [*item.keys(), *item.values()] if isinstance(item, dict) else item
+            stack.extend((child, depth + 1) for child in children)
+        elif isinstance(item, str):
+            try:
+                item.encode("utf-8")
+            except UnicodeEncodeError:
+                raise SeedDataError(f"{where}: text with a lone surrogate escape (not valid Unicode)") from None
+
+
 def _json_document_rows(path: Path) -> Iterator[dict[str, Any]]:
     """A JSON file: a list of objects, or an object holding one (`{"data": [...]}`, as HF writes)."""
-    try:
-        doc = json.loads(path.read_text(encoding="utf-8"))
-    except json.JSONDecodeError as err:
-        raise SeedDataError(f"{path}:{err.lineno}: invalid JSON: {err.msg} (column {err.colno})") from None
+    doc = _loads(path.read_text(encoding="utf-8"), str(path))
     if isinstance(doc, dict) and len(doc) == 1 and isinstance(next(iter(doc.values())), list):
         doc = next(iter(doc.values()))
     if not isinstance(doc, list):
