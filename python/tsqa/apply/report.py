@@ -6,11 +6,10 @@ from __future__ import annotations
 from collections import Counter
 from pathlib import Path
 
-import pyarrow.parquet as pq
-
 from tsqa.compile.plan import Plan
 from tsqa.stages.registry import MODEL_STAGE_DEFS, YIELD_STAGES
 from tsqa.store.manifest import Manifest
+from tsqa.store.shards import read_shard
 
 _YIELD = YIELD_STAGES
 
@@ -67,12 +66,10 @@ def _collect(root: Path, manifests: dict[str, dict[str, Manifest]]) -> tuple[lis
         verify, package = stages.get("verify"), stages.get("package")
         for shard in verify.shards if verify else []:
             agreement += [
-                a
-                for a in pq.read_table(root / shard.file, columns=["agreement"]).column(0).to_pylist()
-                if a is not None
+                a for a in read_shard(root / shard.file, columns=["agreement"]).column(0).to_pylist() if a is not None
             ]
         for shard in package.shards if package else []:
-            lengths += [len(t) for t in pq.read_table(root / shard.file, columns=["text"]).column(0).to_pylist()]
+            lengths += [len(t) for t in read_shard(root / shard.file, columns=["text"]).column(0).to_pylist()]
     return agreement, lengths
 
 
