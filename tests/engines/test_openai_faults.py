@@ -80,6 +80,15 @@ def _bad_bodies() -> dict[str, Any]:
         "nocontent": lambda b: json.dumps(
             {"choices": [{"index": i, "message": {"role": "assistant"}} for i in range(b.get("n", 1))]}
         ).encode(),
+        # vLLM sends content null (e.g. nothing decoded): no answer, never an empty success.
+        "nullcontent": lambda b: completion(b, choice={"message": {"role": "assistant", "content": None}}),
+        "onenull": lambda b: completion(
+            b,
+            choices=[
+                {"index": 0, "message": {"role": "assistant", "content": "x"}, "finish_reason": "stop"},
+                {"index": 1, "message": {"role": "assistant", "content": None}, "finish_reason": "stop"},
+            ],
+        ),
         "intcontent": lambda b: completion(b, choice={"message": {"role": "assistant", "content": 7}}),
         "noindex": lambda b: json.dumps({"choices": [{"message": {"content": "x"}}] * b.get("n", 1)}).encode(),
         "dupindex": lambda b: completion(b, choice={"index": 0}),

@@ -82,6 +82,23 @@ def test_every_enrichment_rejection_reason() -> None:
     ) == ["kept", "kept", "contradicts_answer"]
 
 
+def test_enrichments_are_read_with_the_specs_extractor_and_pattern() -> None:
+    """Attack on issue 11, item 4: a regex spec's enrichment was checked with final_answer (it
+    voted 'wrong' out of "The final answer is: wrong"); it is read as verify reads it."""
+    rule = VoteVerify(extractor="regex", pattern=r"ANSWER<<(.+?)>>")
+    rows = [
+        _enriched("I think. The final answer is: wrong0\nANSWER<<901>>"),
+        _enriched("Thinking. ANSWER<<902>>"),
+        _enriched("The final answer is: 902 (no pattern match: nothing read, not a contradiction)"),
+    ]
+    assert check_enrichments("short_answer", rows, rule) == ["kept", "contradicts_answer", "kept"]
+    assert check_enrichments("short_answer", rows[:1]) == ["contradicts_answer"]  # auto reads "wrong0"
+    number = VoteVerify(extractor="number")
+    assert check_enrichments("short_answer", [_enriched("So the final answer is: about 901 apples")], number) == [
+        "kept"
+    ]
+
+
 def _question(i: int, answer: str = "12", **kw: Any) -> dict[str, Any]:
     return {"question_id": f"q{i}", "options": None, "answer_index": None, "answer_text": answer, **kw}
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import sqlite3
 import sys
 import threading
@@ -134,3 +135,27 @@ def test_a_full_disk_is_raised_on_the_next_put_or_flush(tmp_path: Path) -> None:
 def test_settings_are_checked(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="max_batch=0"):
         ResponseCache(tmp_path / "c.sqlite", max_batch=0)
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [
+        {"texts": [], "error": "HTTP 503"},
+        {"texts": [None], "finish_reasons": ["stop"]},
+        {"texts": "answer", "finish_reasons": ["stop"]},
+        {"finish_reasons": ["stop"]},
+    ],
+)
+def test_a_failure_is_never_cached_nor_served(tmp_path: Path, bad: dict[str, object]) -> None:
+    """Failures are not results: put refuses them, and one stored by anything else reads as a miss."""
+    path = tmp_path / "c.sqlite"
+    with ResponseCache(path) as cache:
+        with pytest.raises(ValueError, match="not a success"):
+            cache.put("bad", bad)
+        cache.put("good", value(1))
+    db = sqlite3.connect(path)
+    with db:
+        db.execute("INSERT INTO responses(key, value) VALUES (?, ?)", ("planted", json.dumps(bad)))
+    db.close()
+    with ResponseCache(path) as again:
+        assert again.get_many(["bad", "planted", "good"]) == {"good": value(1)}

@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pyarrow as pa
 
-from tsqa.store.integrity import folder_damage, manifest_damage, shard_damage
+from tsqa.store.integrity import dataset_damage, manifest_damage
 from tsqa.store.manifest import Manifest, ShardInfo
-from tsqa.store.shards import write_shard
+from tsqa.store.shards import export_shards, write_shard
 
 
 def _stage(root: Path, n_shards: int = 3) -> Manifest:
@@ -59,18 +59,22 @@ def test_a_rewritten_shard_is_found_by_rows_cheaply_and_by_hash_in_full(tmp_path
     ]
 
 
-def test_a_packaged_folder_must_hold_its_rows(tmp_path: Path) -> None:
+def test_a_packaged_folder_must_be_the_package_stages_shards(tmp_path: Path) -> None:
+    manifest = _stage(tmp_path, n_shards=2)
     folder = tmp_path / "datasets" / "t"
-    assert folder_damage(folder, 0) == []
-    assert [d.problem for d in folder_damage(folder, 5)] == ["no shards, 5 rows expected"]
-    write_shard(folder, 0, pa.table({"x": [1, 2, 3]}))
-    assert folder_damage(folder, 3) == []
-    assert [d.problem for d in folder_damage(folder, 4)] == ["3 rows, 4 expected"]
-    (folder / "part-00001.parquet").write_bytes(b"PAR1 nope")
-    assert [d.problem for d in folder_damage(folder, 3)] == ["unreadable Parquet (ArrowInvalid)"]
-
-
-def test_shard_damage_on_a_non_parquet_file(tmp_path: Path) -> None:
-    path = tmp_path / "x.parquet"
-    path.write_text("hello")
-    assert (shard_damage(path, 1) or "").startswith("unreadable Parquet")
+    assert [d.problem for d in dataset_damage(folder, manifest)] == ["missing", "missing"]
+    export_shards(tmp_path / manifest.shards[0].file.rsplit("/", 1)[0], folder)
+    assert dataset_damage(folder, manifest, full=True) == []
+    (folder / "part-00002.parquet").write_bytes(b"PAR1 nope")
+    assert [d.problem for d in dataset_damage(folder, manifest)] == ["not in the package stage's manifest"]
+    (folder / "part-00002.parquet").unlink()
+    # a byte flipped in a data page: the footer still reads, only the hash (--verify) sees it
+    target = folder / "part-00001.parquet"
+    target.unlink()  # break the hard link: only the dataset copy is damaged
+    raw = bytearray((tmp_path / manifest.shards[1].file).read_bytes())
+    raw[10] ^= 0xFF  # inside the first column chunk, far from the footer
+    target.write_bytes(bytes(raw))
+    assert dataset_damage(folder, manifest) == []
+    assert [d.problem for d in dataset_damage(folder, manifest, full=True)] == [
+        "content changed (sha256 differs from the manifest)"
+    ]

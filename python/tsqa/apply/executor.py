@@ -41,11 +41,12 @@ from tsqa.spec.models.project import OpenAIModel, VllmModel
 from tsqa.stages.base import Filtered, Kind, ModelStageDef, StageDef, StageError, TaskContext
 from tsqa.stages.dedup import QUESTION_COLUMNS, SEED_COLUMNS, DedupStage
 from tsqa.stages.registry import REGISTRY, STAGES
-from tsqa.store.integrity import Damage, folder_damage, manifest_damage
+from tsqa.store.integrity import Damage, dataset_damage, manifest_damage
 from tsqa.store.manifest import MANIFEST_FILE, Manifest, ShardInfo, read_manifest, write_manifest
 from tsqa.store.response_cache import ResponseCache
 from tsqa.store.shards import (
     ShardWriter,
+    UnreadableShard,
     clear_shards,
     existing_shards,
     export_shards,
@@ -110,11 +111,19 @@ class Executor:
             self._check_on_disk(task)
         cache = ResponseCache(self.run_dir.cache, max_batch=self.commit_every, full_check=self.verify)
         try:
-            for sdef in REGISTRY:
+            # A finished stage's shard whose data does not decode (its footer did) is found only
+            # when read: that stage and those after it are recomputed, never a dead end. Each
+            # repair removes one stage's output, so the loop ends.
+            for _ in range(len(REGISTRY) * len(self.tasks) + 1):
                 try:
-                    self._run(sdef, cache)
-                except (StageError, ModelStageError) as exc:
-                    raise ApplyError(str(exc)) from None
+                    for sdef in REGISTRY:
+                        try:
+                            self._run(sdef, cache)
+                        except (StageError, ModelStageError) as exc:
+                            raise ApplyError(str(exc)) from None
+                    break
+                except UnreadableShard as exc:
+                    self.repair_unreadable(exc)
         finally:
             self.pool.close()
             cache.close()
@@ -287,6 +296,31 @@ class Executor:
         remove_stray_temporaries(folder / "data")
         remove_stray_temporaries(folder / "rejects")
 
+    def repair_unreadable(self, exc: UnreadableShard) -> None:
+        """Invalidate the stage (and those after it) that wrote the shard `exc` could not read;
+        raises ApplyError if the file belongs to no finished stage of this run."""
+        for task in self.tasks:
+            stages = [s for s in REGISTRY if s.kind is not Kind.SINK]
+            for i, sdef in enumerate(stages):
+                folder = self._folder(task, sdef.stage)
+                in_dataset = sdef.exports_dataset and exc.path.parent == self.run_dir.dataset(task.name)
+                if exc.path.parent != folder / "data" and not in_dataset:
+                    continue
+                if read_manifest(folder) is None:
+                    break  # not finished: not ours to repair here
+                if isinstance(sdef, ModelStageDef) and not in_dataset:
+                    remove_chunk(folder, int(exc.path.stem.split("-")[1]))
+                else:
+                    exc.path.unlink(missing_ok=True)
+                for stale in stages[i:]:
+                    (self._folder(task, stale.stage) / MANIFEST_FILE).unlink(missing_ok=True)
+                self.repairs.append(
+                    f"task {task.name!r}: {_relative(exc.path, self.run_dir.root)} {exc.problem}; "
+                    f"recomputing the {sdef.stage.value} stage and those after it"
+                )
+                return
+        raise ApplyError(f"{exc.path}: {exc.problem}")
+
     def _check_on_disk(self, task: TaskContext) -> None:
         """The first completed stage whose shards are not what its manifest says, and every stage
         after it, lose their manifests (so they are recomputed); a model stage keeps its intact
@@ -299,7 +333,7 @@ class Executor:
                 continue
             damage: list[Damage] = manifest_damage(self.run_dir.root, manifest, full=self.verify)
             if sdef.exports_dataset:
-                damage += folder_damage(self.run_dir.dataset(task.name), manifest.rows_out)
+                damage += dataset_damage(self.run_dir.dataset(task.name), manifest, full=self.verify)
             if not damage:
                 continue
             if isinstance(sdef, ModelStageDef):

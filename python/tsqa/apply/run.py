@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from tsqa.apply.executor import Executor, Progress
+from tsqa.apply.executor import ApplyError, Executor, Progress
 from tsqa.apply.model_calls import COMMIT_EVERY
 from tsqa.compile.plan import Plan, TaskPlan
 from tsqa.compile.saved import applied_state
@@ -17,6 +17,7 @@ from tsqa.stages.blend import build_blend
 from tsqa.stages.registry import REGISTRY
 from tsqa.store.atomic import write_json_atomic
 from tsqa.store.manifest import Manifest
+from tsqa.store.shards import UnreadableShard
 from tsqa.store.state import TaskState, load_state, save_state
 
 
@@ -90,13 +91,21 @@ def apply_plan(
         t.task: counter_for(project.project.models[t.stage(Stage.GENERATE).call.model], project.path.parent)  # type: ignore[union-attr]
         for t in plan.tasks
     }
-    write_json_atomic(
-        run.blend, build_blend(plan, {s.spec.task: run.dataset(s.spec.task) for s in specs}, run.root, counters)
-    )
-    measured = {s.spec.task: measured_rates(s, manifests[s.spec.task], plan.task(s.spec.task)) for s in specs}
-    save_state(run.root, applied_state(plan, load_state(run.root), measured))
     from tsqa.report import write_report
 
+    for _ in range(len(plan.tasks) + 1):
+        try:
+            blend = build_blend(plan, {s.spec.task: run.dataset(s.spec.task) for s in specs}, run.root, counters)
+            break
+        except UnreadableShard as exc:  # a packaged shard that no longer decodes: package it again
+            executor.repair_unreadable(exc)
+            manifests = executor.run()
+    else:
+        raise ApplyError("packaged datasets stay unreadable after repackaging them")
+    repairs = (*notices, *executor.repairs)
+    write_json_atomic(run.blend, blend)
+    measured = {s.spec.task: measured_rates(s, manifests[s.spec.task], plan.task(s.spec.task)) for s in specs}
+    save_state(run.root, applied_state(plan, load_state(run.root), measured))
     write_report(run.root, markdown=run.report)  # report.md (+ report/*.png) and report.html
     return ApplyResult(run.root, manifests, run.blend, run.report, repairs=repairs, accepted_failures=accepted)
 

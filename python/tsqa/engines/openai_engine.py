@@ -243,9 +243,13 @@ def _parse(request: Request, data: Any, attempt: int) -> Result:
     choices = sorted(data["choices"], key=lambda c: c["index"])
     if [c["index"] for c in choices] != list(range(request.sampling.n)):
         raise ValueError(f"choice indices {[c['index'] for c in choices]} for n={request.sampling.n}")
-    texts = tuple(c["message"]["content"] or "" for c in choices)
+    # A null or missing content (vLLM emits null when it ran out of tokens or failed to decode)
+    # is no answer: taking it as "" would cache an empty success that no rerun could replace.
+    texts = tuple(c["message"].get("content") for c in choices)
     if not all(isinstance(t, str) for t in texts):
-        raise TypeError("message content is not a string")
+        raise TypeError(
+            f"message content is not a string in choice(s) {[i for i, t in enumerate(texts) if not isinstance(t, str)]}"
+        )
     usage = data.get("usage") or {}
     if not isinstance(usage, dict):
         raise TypeError("usage is not an object")

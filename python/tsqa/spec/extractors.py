@@ -70,3 +70,13 @@ def extractor_use(fmt: Format | str, extractor: Extractor | str) -> ExtractorUse
 def usable(fmt: Format | str) -> set[str]:
     """The extractors that work with `fmt` (`auto` included where it resolves to one)."""
     return set(TABLE.get(fmt, {}))
+
+
+def answer_reader(fmt: Format | str, verify: object) -> tuple[ExtractorUse, str | None]:
+    """How a spec's answers are read wherever tsqa reads one (verify's votes, enrich's check):
+    the verify rule's extractor and, for `regex`, its pattern; `final_answer` where the rule has
+    none that works with `fmt` (verify kind none, free-form auto)."""
+    extractor = getattr(verify, "extractor", "auto") if getattr(verify, "kind", None) == "vote" else "auto"
+    use = extractor_use(fmt, extractor) or extractor_use(fmt, "auto") or ExtractorUse("final_answer")
+    pattern = getattr(verify, "pattern", None) if use.pattern else None
+    return use, pattern

@@ -7,13 +7,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import pyarrow.parquet as pq
-
 from tsqa.compile.plan import Plan
 from tsqa.compile.stages import Stage
 from tsqa.compile.tokens import TokenCounter
 from tsqa.spec.models import TaskSpec
 from tsqa.stages.base import FingerprintContext, Kind, StageDef
+from tsqa.store.shards import read_shard
 
 BLEND_FORMAT_VERSION = 1
 
@@ -37,7 +36,9 @@ def build_blend(
     for task in plan.tasks:
         shards = []
         for path in sorted(dataset_dirs[task.task].glob("part-*.parquet")):
-            texts = pq.read_table(path, columns=["text"]).column("text").to_pylist()
+            # Every column is decoded, not just text: the packaged rows are the product, and a page
+            # that no longer decodes is found (and repackaged) here on every apply.
+            texts = read_shard(path).column("text").to_pylist()
             counter = counters[task.task]
             shards.append(
                 {"path": str(path.relative_to(run_root)), "rows": len(texts), "tokens": counter.count_many(texts)}

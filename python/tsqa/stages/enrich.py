@@ -15,13 +15,12 @@ from typing import TYPE_CHECKING, Any
 import pyarrow as pa
 
 from tsqa.compile.stages import Stage
-from tsqa.spec.extractors import EXTRACTION_VERSION
+from tsqa.spec.extractors import EXTRACTION_VERSION, answer_reader
 from tsqa.spec.models import TaskSpec
 from tsqa.stages.base import Filtered, FingerprintContext, ModelCall, ModelStageDef, PromptSource, TaskContext
 from tsqa.stages.output_schema import LETTERS
 from tsqa.stages.requests import enrich_requests
 from tsqa.stages.schema import SCHEMAS, rejects_from, to_table
-from tsqa.stages.verify import vote_mode
 
 if TYPE_CHECKING:
     from tsqa.compile.plan import ModelCallPlan
@@ -30,8 +29,10 @@ if TYPE_CHECKING:
 _FINAL_MARKERS = ("the final answer is", "final answer:")
 
 
-def check_enrichments(fmt: str, rows: list[dict[str, Any]]) -> list[str]:
-    """A reason per row: `kept`, `engine_error`, `empty`, `truncated` or `contradicts_answer`."""
+def check_enrichments(fmt: str, rows: list[dict[str, Any]], verify: object = None) -> list[str]:
+    """A reason per row: `kept`, `engine_error`, `empty`, `truncated` or `contradicts_answer`.
+    Answers are read as verify reads them (`verify` is the spec's rule: its extractor and
+    pattern), so an enrichment is never rejected for an answer verify would not see."""
     reasons = []
     for row in rows:
         if row.get("error"):
@@ -42,25 +43,33 @@ def check_enrichments(fmt: str, rows: list[dict[str, Any]]) -> list[str]:
             reasons.append("truncated")
         else:
             reasons.append("kept")
-    mode = vote_mode(fmt, "auto") or "final_answer"
+    use, pattern = answer_reader(fmt, verify)
+    # A pattern says where the answer is (no match: no vote); other extractors would pick any
+    # number or letter out of an explanation, so only a text that states a final answer is checked.
     checkable = [
         i
         for i, (r, row) in enumerate(zip(reasons, rows, strict=True))
-        if r == "kept" and any(m in row["text"].lower() for m in _FINAL_MARKERS)
+        if r == "kept" and (pattern is not None or any(m in row["text"].lower() for m in _FINAL_MARKERS))
     ]
     if checkable:
         from tsqa.curate.vote import majority_vote
 
         vote = majority_vote(
             [[rows[i]["text"]] for i in checkable],
-            mode=mode,  # type: ignore[arg-type]
+            mode=use.mode,
             options=[rows[i]["options"] for i in checkable] if fmt == "multiple_choice" else None,
             references=[_reference(fmt, rows[i]) for i in checkable],
+            pattern=pattern,
         )
         for i, votes, match in zip(checkable, vote.votes.tolist(), vote.matches_reference.to_pylist(), strict=True):
             if votes and match is False:
                 reasons[i] = "contradicts_answer"
     return reasons
+
+
+def _reader_inputs(spec: TaskSpec) -> dict[str, Any]:
+    use, pattern = answer_reader(spec.format, spec.verify)
+    return {"mode": use.mode, "pattern": pattern}
 
 
 def _reference(fmt: str, row: dict[str, Any]) -> str:
@@ -122,6 +131,7 @@ class EnrichStage(ModelStageDef):
             "variants": list(spec.enrich.variants),
             "sampling": spec.enrich.sampling.model_dump(mode="json"),
             "extraction": EXTRACTION_VERSION,  # check_enrichments extracts the final answer
+            "reader": _reader_inputs(spec),  # ... with verify's extractor and pattern
         }
 
     def requests(self, task: TaskContext, call: ModelCallPlan, rows: pa.Table) -> tuple[list[Request], list[int]]:
@@ -149,7 +159,7 @@ class EnrichStage(ModelStageDef):
                     "answer_text": row["answer_text"],
                 }
             )
-        reasons = check_enrichments(task.spec.format, checks)
+        reasons = check_enrichments(task.spec.format, checks, task.spec.verify)
         kept = [row for row, reason in zip(rows, reasons, strict=True) if reason == "kept"]
         dropped = [(req.id, reason, check) for req, reason, check in zip(requests, reasons, checks, strict=True)]
         dropped = [d for d in dropped if d[1] != "kept"]

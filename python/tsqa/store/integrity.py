@@ -53,18 +53,14 @@ def manifest_damage(run_root: Path, manifest: Manifest, *, full: bool = False) -
     return damage
 
 
-def folder_damage(folder: Path, rows: int) -> list[Damage]:
-    """A folder of shards that must hold `rows` rows in total (e.g. a packaged dataset)."""
-    shards = sorted(folder.glob(SHARD_GLOB)) if folder.is_dir() else []
-    if not shards:
-        return [] if rows == 0 else [Damage(folder, f"no shards, {rows} rows expected")]
-    found = 0
-    damage = []
-    for path in shards:
-        try:
-            found += pq.ParquetFile(path).metadata.num_rows
-        except Exception as exc:  # noqa: BLE001 -- as above
-            damage.append(Damage(path, f"unreadable Parquet ({type(exc).__name__})"))
-    if not damage and found != rows:
-        damage.append(Damage(folder, f"{found} rows, {rows} expected"))
+def dataset_damage(folder: Path, manifest: Manifest, *, full: bool = False) -> list[Damage]:
+    """The packaged dataset folder: exactly the package stage's shards (same names and rows, and
+    with `full` the same sha256: it is a link or copy of them, and is what users read)."""
+    expected = {Path(s.file).name: s for s in manifest.shards}
+    found = {p.name for p in folder.glob(SHARD_GLOB)} if folder.is_dir() else set()
+    damage = [Damage(folder / name, "not in the package stage's manifest") for name in sorted(found - set(expected))]
+    for name, shard in sorted(expected.items()):
+        problem = shard_damage(folder / name, shard.rows, shard.sha256 if full else None)
+        if problem is not None:
+            damage.append(Damage(folder / name, problem))
     return damage

@@ -42,6 +42,12 @@ def request_key(
     return sha256_text(canonical_json({"model": model, "messages": messages, "sampling": sampling, "schema": schema}))
 
 
+def _is_success(value: Any) -> bool:
+    """A cacheable answer: no error and a list of string texts."""
+    texts = value.get("texts") if isinstance(value, dict) else None
+    return isinstance(texts, list | tuple) and all(isinstance(t, str) for t in texts) and value.get("error") is None
+
+
 class ResponseCache:
     def __init__(self, path: Path, *, max_batch: int = MAX_BATCH, full_check: bool = False) -> None:
         """Open (or create) the cache; `full_check` also runs SQLite's `quick_check` over every page."""
@@ -88,7 +94,9 @@ class ResponseCache:
                 self._recover(exc)  # damaged while running: start empty, the calls are made again
                 return found
         for key, value in rows:
-            found[key] = json.loads(value)
+            hit = json.loads(value)
+            if _is_success(hit):  # a failure stored by anything else is a miss: the call is made again
+                found[key] = hit
         return found
 
     def __len__(self) -> int:
@@ -100,6 +108,9 @@ class ResponseCache:
 
     def put(self, key: str, value: dict[str, Any]) -> None:
         """Hand one finished call to the writer; returns at once unless `max_batch` are waiting."""
+        if not _is_success(value):
+            # Failures are not results: a cached failure would be served to every later run.
+            raise ValueError(f"refusing to cache a response that is not a success: {str(value)[:200]}")
         text = json.dumps(value, ensure_ascii=False)
         with self._cond:
             self._raise_failure()

@@ -48,11 +48,30 @@ def existing_shards(folder: Path) -> dict[int, Path]:
     return {int(p.stem.split("-")[1]): p for p in folder.glob(SHARD_GLOB)}
 
 
+class UnreadableShard(Exception):
+    """A shard whose footer read but whose data does not decode (a flipped byte in a page): the
+    caller recomputes the stage that wrote it instead of failing every apply."""
+
+    def __init__(self, path: Path, problem: str) -> None:
+        super().__init__(f"{path}: {problem}")
+        self.path = path
+        self.problem = problem
+
+
+def read_shard(path: Path, columns: list[str] | None = None) -> pa.Table:
+    """One shard; any decode or I/O error is an UnreadableShard naming the file."""
+    try:
+        return pq.read_table(path, columns=columns)
+    except (pa.ArrowException, OSError) as exc:
+        first = str(exc).splitlines()[0] if str(exc) else ""
+        raise UnreadableShard(path, f"unreadable ({type(exc).__name__}: {first})") from None
+
+
 def read_shards(folder: Path, columns: list[str] | None = None) -> pa.Table | None:
     shards = existing_shards(folder)
     if not shards:
         return None
-    tables = [pq.read_table(shards[i], columns=columns) for i in sorted(shards)]
+    tables = [read_shard(shards[i], columns=columns) for i in sorted(shards)]
     return pa.concat_tables(tables, promote_options="default")
 
 
@@ -83,7 +102,7 @@ def iter_shards(folder: Path, columns: list[str] | None = None) -> Iterator[pa.T
     """The shards of `folder` in order, one table at a time (memory: one shard)."""
     shards = existing_shards(folder)
     for index in sorted(shards):
-        yield pq.read_table(shards[index], columns=columns)
+        yield read_shard(shards[index], columns=columns)
 
 
 def shard_rows(folder: Path) -> int:
