@@ -38,8 +38,8 @@ class Server:
 def _reply(body: dict[str, Any]) -> list[str]:
     prompt = "\n".join(m["content"] for m in body["messages"])
     if "structured_outputs" in body:  # generate: one new question per seed, answer 901
-        case = re.search(r"\(case (\d+)\)", prompt)
-        n = case.group(1) if case else "?"
+        cases = re.findall(r"\(case (\d+)\)", prompt)  # the last: the seed itself (a worked example comes first)
+        n = cases[-1] if cases else "?"
         question = f"Variant {n}: a shop had 900 apples and got one more. How many apples now?"
         return [json.dumps({"questions": [{"question": question, "answer": "901"}]})] * body.get("n", 1)
     return ["Step by step: 900 + 1 = 901.\nThe final answer is: 901"] * body.get("n", 1)  # solve, enrich
