@@ -11,6 +11,7 @@ import click
 from rich.console import Console
 
 from tsqa import __version__
+from tsqa.cli_options import project_option
 from tsqa.exit_status import ExitStatus
 
 console = Console(highlight=False, soft_wrap=True)
@@ -48,12 +49,7 @@ def main() -> None:
 
 @main.command()
 @click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
-@click.option(
-    "--project",
-    "project_file",
-    type=click.Path(path_type=Path, dir_okay=False),
-    help="The project file. Default: the nearest tsqa.yaml beside or above PATHS.",
-)
+@project_option
 @click.option(
     "--format",
     "fmt",
@@ -129,12 +125,7 @@ def schema(kind: str, output_dir: Path | None, reference: bool) -> None:
 
 @main.command()
 @click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
-@click.option(
-    "--project",
-    "project_file",
-    type=click.Path(path_type=Path, dir_okay=False),
-    help="The project file. Default: the nearest tsqa.yaml beside or above PATHS.",
-)
+@project_option
 @click.option("--json", "as_json", is_flag=True, help="Print the plan as JSON instead of tables.")
 @click.option(
     "-o",
@@ -214,12 +205,7 @@ def plan(
 
 @main.command()
 @click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
-@click.option(
-    "--project",
-    "project_file",
-    type=click.Path(path_type=Path, dir_okay=False),
-    help="The project file. Default: the nearest tsqa.yaml beside or above PATHS.",
-)
+@project_option
 @click.option("--limit", type=click.IntRange(min=1), help="Use at most N seed rows per task: a quick trial run.")
 @click.option("--progress/--no-progress", default=True, help="Show progress bars per stage.")
 @click.option(

@@ -16,6 +16,7 @@ import click
 from rich.console import Console
 from rich.table import Table
 
+from tsqa.cli_options import project_option
 from tsqa.seeds.catalog import Catalog, CatalogError, build_catalog, load_catalog
 from tsqa.seeds.groups import SEED_GROUPS, family_group
 from tsqa.seeds.local_data import DATA_DIR_ENV
@@ -29,12 +30,7 @@ def seeds() -> None:
 
 @seeds.command("fetch")
 @click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
-@click.option(
-    "--project",
-    "project_file",
-    type=click.Path(path_type=Path, dir_okay=False),
-    help="The project file. Default: the nearest tsqa.yaml beside or above PATHS.",
-)
+@project_option
 @click.option(
     "--license",
     "licenses",
@@ -98,12 +94,7 @@ def fetch(
 
 @seeds.command("fetch-eval")
 @click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
-@click.option(
-    "--project",
-    "project_file",
-    type=click.Path(path_type=Path, dir_okay=False),
-    help="The project file. Default: the nearest tsqa.yaml beside or above PATHS.",
-)
+@project_option
 @click.option(
     "--data-dir",
     type=click.Path(path_type=Path, file_okay=False, exists=True),
