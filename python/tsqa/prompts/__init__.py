@@ -143,8 +143,10 @@ def resolve_prompt_text(ref: object, base_dir: Path) -> str:
     if isinstance(ref, PromptInline):
         return ref.inline
     if isinstance(ref, PromptFile):
-        try:
-            return (base_dir / ref.file).read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError) as exc:
-            raise PromptNotFound(f"prompt file {ref.file!r}: {exc}") from None
+        from tsqa.spec.prompt_files import PromptFileRefused, read_prompt_file
+
+        try:  # inside the project, a small regular UTF-8 file (never /proc/self/environ, /dev/zero)
+            return read_prompt_file(ref.file, base_dir)
+        except PromptFileRefused as exc:
+            raise PromptNotFound(str(exc)) from None
     raise PromptNotFound(f"not a prompt reference: {ref!r}")

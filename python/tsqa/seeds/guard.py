@@ -26,7 +26,7 @@ from functools import cache
 from pathlib import Path, PurePath
 
 from tsqa.seeds.catalog import Catalog
-from tsqa.seeds.errors import EvalSplitRefused, SeedError, SeedPathRefused
+from tsqa.seeds.errors import EvalSplitRefused, SeedDataError, SeedError, SeedPathRefused
 from tsqa.seeds.names import eval_word, normal_config, normal_hub_id
 from tsqa.seeds.source import ResolvedSeed
 from tsqa.seeds.sources import FILE_LOADERS, canonical_dataset
@@ -34,6 +34,64 @@ from tsqa.seeds.sources import FILE_LOADERS, canonical_dataset
 _SLICE = re.compile(r"\[[^\]]*\]$")
 _MAX_LINK_HOPS = 40
 PROJECT_FILE = "tsqa.yaml"
+SYSTEM_ROOTS = (Path("/proc"), Path("/dev"), Path("/sys"))
+"""Kernel and device trees: never data. `/proc/self/root/...` reaches any file (and escapes every
+root check made on the resolved path), `/dev/zero` never ends, `/proc/self/environ` holds secrets."""
+
+
+def resolve_steps(path: Path) -> tuple[Path, list[Path]]:
+    """(real path, every path visited on the way): `os.path.realpath` done by hand, so that each
+    symlink hop (of a folder too, anywhere in the path) can be checked, not only where it ends.
+
+    Raises SeedPathRefused on a link loop or too many links."""
+    start = Path(path) if os.path.isabs(path) else Path(os.getcwd()) / path
+    stack = list(reversed(start.parts[1:]))
+    current = Path(start.anchor or "/")
+    visited: list[Path] = [start]
+    hops = 0
+    while stack:
+        part = stack.pop()
+        if part in ("", "."):
+            continue
+        if part == "..":
+            current = current.parent
+            visited.append(current)
+            continue
+        candidate = current / part
+        visited.append(candidate)
+        if os.path.islink(candidate):
+            hops += 1
+            if hops > _MAX_LINK_HOPS:
+                raise SeedPathRefused(f"{path}: too many symbolic links (a loop?)")
+            target = Path(os.readlink(candidate))
+            visited.append(target if target.is_absolute() else current / target)
+            if target.is_absolute():
+                current = Path(target.anchor)
+            stack.extend(reversed([p for p in target.parts if p != target.anchor]))
+        else:
+            current = candidate
+    return current, visited
+
+
+def system_path(path: Path) -> Path | None:
+    """The first step of `path` (as written, each link hop, resolved) inside /proc, /dev or /sys."""
+    try:
+        real, visited = resolve_steps(path)
+    except OSError:
+        return Path(path)
+    for step in [*visited, real]:
+        normal = Path(os.path.normpath(step))
+        if any(normal == root or normal.is_relative_to(root) for root in SYSTEM_ROOTS):
+            return step
+    return None
+
+
+def check_system_path(task: str, path: Path) -> None:
+    """SeedPathRefused when `path` goes through /proc, /dev or /sys."""
+    if (step := system_path(path)) is not None:
+        raise SeedPathRefused(
+            f"task {task!r}: {path} goes through {step}, a system path (/proc, /dev, /sys): never data"
+        )
 
 
 def split_parts(split: str) -> list[str]:
@@ -102,12 +160,32 @@ def _declared_roots(project_file: str, mtime_ns: int, size: int) -> tuple[str, .
     return tuple(loaded.project.seed_roots) if loaded is not None else ()
 
 
+_PLAIN_SPLIT = re.compile(r"\w[\w.-]*")
+_ALL_SPLITS = frozenset({"all", "any", "every", "full", "*"})
+
+
+def split_problem(split: str) -> str | None:
+    """Why `split` is not one plain split name, or None. `datasets` reads split *expressions*
+    (`train+test`, `train[:50%]`, `all`) that can mix in eval splits; a seed names one split.
+
+    >>> split_problem("train"), split_problem("train[:50%]") is not None, split_problem("all") is not None
+    (None, True, True)
+    """
+    if split.strip().casefold() in _ALL_SPLITS:
+        return f"split {split!r} reads every split (eval splits included); name the training split"
+    if not _PLAIN_SPLIT.fullmatch(split):
+        return f"split {split!r} is not a plain split name (no `+`, slices `[:n%]`, spaces or other syntax)"
+    return None
+
+
 def check_training_only(seed: ResolvedSeed, catalog: Catalog, files: Iterable[PurePath] = ()) -> None:
     """Raise EvalSplitRefused unless `seed` reads training data only; SeedError if unknowable.
 
     Checks what the seed names (split, hub id, file patterns); paths on disk are checked by
     `guard_path` as they are opened.
     """
+    if problem := split_problem(seed.split):
+        raise EvalSplitRefused(f"task {seed.task!r}: {problem}; seeds read training data only")
     parts = split_parts(seed.split)
     for part in parts:
         if not part:
@@ -219,6 +297,7 @@ def guard_path(task: str, path: Path, roots: SeedRoots) -> Path:
 
     Checks the path as written, every symlink hop, and the resolved path; each below its root.
     """
+    check_system_path(task, path)
     hops = [Path(os.path.abspath(path))]
     current = hops[0]
     for _ in range(_MAX_LINK_HOPS):
@@ -252,21 +331,49 @@ _MAX_WALK = 200_000
 
 
 def _check_hard_links(task: str, real: Path, roots: SeedRoots) -> None:
-    """A file with more than one hard link is the same data under every name: each other name
-    inside a root must pass the name check too (`ln eval/test.jsonl data/train.jsonl`). Names
-    outside the roots are not visible; the content check still compares the rows."""
+    """A file with more than one hard link is the same data under every name
+    (`ln eval/test.jsonl data/train.jsonl`): every other name must be found inside a root and
+    pass the name check too. A name that cannot be found (outside the roots, or past the walk's
+    bound) cannot be checked, so the file is refused: copy it instead of linking it."""
     try:
         st = os.stat(real)
     except OSError:
         return
     if st.st_nlink <= 1 or not os.path.isfile(real):
         return
+    found = {real}
     for root, other in _same_inode(roots.roots, st.st_dev, st.st_ino):
-        if other != real:
-            try:
-                check_name_parts(task, PurePath(other.relative_to(root)))
-            except EvalSplitRefused as err:
-                raise EvalSplitRefused(f"task {task!r}: {real} is a hard link of {other}: {err}") from None
+        if other in found:
+            continue
+        found.add(other)
+        try:
+            check_name_parts(task, PurePath(other.relative_to(root)))
+        except EvalSplitRefused as err:
+            raise EvalSplitRefused(f"task {task!r}: {real} is a hard link of {other}: {err}") from None
+    if len(found) < st.st_nlink:
+        raise SeedPathRefused(
+            f"task {task!r}: {real} has {st.st_nlink} hard links and {st.st_nlink - len(found)} of them lie "
+            "outside the project and the data dir, where they cannot be checked (an eval file under another "
+            "name?); copy the file instead of linking it"
+        )
+
+
+def check_not_eval_file(task: str, real: Path, eval_files: Iterable[Path]) -> None:
+    """EvalSplitRefused when `real` is one of the eval files (same real path or same inode)."""
+    try:
+        st = os.stat(real)
+    except OSError:
+        return
+    for eval_file in eval_files:
+        try:
+            other = os.stat(eval_file)
+        except OSError:
+            continue
+        if (other.st_dev, other.st_ino) == (st.st_dev, st.st_ino):
+            raise EvalSplitRefused(
+                f"task {task!r}: {real} is the eval file {eval_file} (same file: a link or hard link); "
+                "seeds read training data only"
+            )
 
 
 def _same_inode(roots: Iterable[Path], dev: int, ino: int) -> Iterable[tuple[Path, Path]]:
@@ -281,7 +388,24 @@ def _same_inode(roots: Iterable[Path], dev: int, ino: int) -> Iterable[tuple[Pat
                 except OSError:
                     continue
                 if st.st_ino == ino and st.st_dev == dev:
-                    yield root, path
+                    yield root, Path(os.path.realpath(folder)) / name
             seen += len(dirs)
             if seen > _MAX_WALK:
                 break
+
+
+def check_eval_file(task: str, spec_dir: Path, name: str) -> Path:
+    """The real path of a declared eval file (`decontaminate.eval_files`), once it is known to be
+    a regular file inside the project's roots (as seed paths, without the name check: it *is*
+    eval data). Raises SeedPathRefused / SeedDataError."""
+    path = spec_dir / name
+    check_system_path(task, path)
+    real, _ = resolve_steps(path)
+    if SeedRoots.around(spec_dir).root_of(real) is None:
+        raise SeedPathRefused(
+            f"task {task!r}: eval file {name} resolves to {real}, outside the project "
+            "(or a root listed in tsqa.yaml `seed_roots:`)"
+        )
+    if os.path.lexists(real) and not os.path.isfile(real):
+        raise SeedDataError(f"task {task!r}: eval file {name} is not a regular file")
+    return real

@@ -47,6 +47,11 @@ class RenderLimits:
     """Loop iterations in one render, all loops together."""
     max_int_bits: int = 8_192
     """Integers a template computes (str() of a larger one would fail anyway)."""
+    max_input_chars: int = 1_000_000
+    """The values a render is given (a seed document, a prompt's variables), all together."""
+    max_slow_input: int = 100_000
+    """Input of a filter that is slow per character in Python (`wordwrap`, `urlize` …): a 10 MB
+    value through `wordwrap` would take seconds in one call, which no deadline check can cut."""
 
 
 LIMITS = RenderLimits()
@@ -57,14 +62,24 @@ class RenderLimitError(Exception):
 
 
 class _Budget:
-    __slots__ = ("deadline", "iterations", "limits", "output", "ticks")
+    __slots__ = ("built", "deadline", "iterations", "limits", "output", "ticks")
 
     def __init__(self, limits: RenderLimits) -> None:
         self.limits = limits
         self.deadline = time.monotonic() + limits.seconds
         self.iterations = 0
         self.output = 0
+        self.built = 0
         self.ticks = 0
+
+    def add_output(self, size: int) -> None:
+        """Output written anywhere: the template's own, and what `{% set %}` blocks, `{% filter %}`
+        blocks, macros and `caller()` capture (each joined into one string later, unseen)."""
+        self.built += size
+        if self.built > self.limits.max_chars:
+            raise RenderLimitError(
+                f"template wrote over {self.limits.max_chars:,} characters (captured blocks and macros included)"
+            )
 
     def tick(self) -> None:
         # The clock is read every 16th check: each step between two is small (sizes are checked
@@ -270,6 +285,19 @@ def _check_result(value: Any) -> None:
 _STRINGIFY = frozenset({"string", "pprint", "tojson", "e", "escape", "forceescape", "urlencode", "xmlattr", "list"})
 
 
+# Filters whose work per character (or item) is Python code rather than C: their input is capped
+# at max_slow_input, since one call cannot be interrupted by the deadline.
+SLOW_FILTERS = frozenset(
+    {"wordwrap", "urlize", "striptags", "unique", "groupby", "sort", "dictsort", "truncate", "xmlattr", "title"}
+    | {"wordcount", "pprint", "indent", "center", "filesizeformat", "slice", "batch", "map", "select", "reject"}
+    | {"selectattr", "rejectattr", "sum", "min", "max", "regex_replace"}
+)
+NONDETERMINISTIC_FILTERS = frozenset({"random", "shuffle"})
+NONDETERMINISTIC_GLOBALS = frozenset({"lipsum"})
+"""Filters and globals whose result differs between renders: refused (a render must give the same
+text every time, or the content check at fetch and the text at apply would differ)."""
+
+
 def _wrap_filter(name: str, fn: Callable[..., Any]) -> Callable[..., Any]:
     def bounded(*args: Any, **kwargs: Any) -> Any:
         _tick()
@@ -277,6 +305,10 @@ def _wrap_filter(name: str, fn: Callable[..., Any]) -> Callable[..., Any]:
         value: Any = values[0] if values else None
         rest: tuple[Any, ...] = tuple(values[1:])
         _check_int_args(name, rest, kwargs)
+        if name in SLOW_FILTERS and (size := _size(value, LIMITS.max_slow_input)) > LIMITS.max_slow_input:
+            raise RenderLimitError(
+                f"filter {name!r} on a value of over {LIMITS.max_slow_input:,} characters ({size:,}+): too slow to bound"
+            )
         if name in _STRINGIFY or name == "join":
             _too_big(name, _size(value) + (_size(rest[0]) * _len(value) if name == "join" and rest else 0))
         elif name == "replace" and len(rest) >= 2:
@@ -346,6 +378,28 @@ class _Loop:
 
 _LOOP_FILTER = "tsqa_bounded_loop"
 _CONCAT_FILTER = "tsqa_bounded_concat"
+_OUTPUT_FILTER = "tsqa_bounded_output"
+_ADDRESS = re.compile(r" at 0x[0-9a-fA-F]+>")
+
+
+@jinja2.pass_context  # never evaluated at compile time: constants are counted too
+def _count_output(context: Any, value: Any) -> Any:
+    """Every piece of output (`{{ … }}` and literal text), wherever it is written: counted against
+    the render's budget, and refused when it is not data (`{{ x.split }}`, `{{ x|map('upper') }}`
+    print a memory address, which differs between runs)."""
+    size = len(value) if isinstance(value, str) else _size(value)
+    if not isinstance(value, str):
+        _too_big("output", size)
+        if value is not None and not isinstance(value, (int, float, list, tuple, dict, jinja2.Undefined)):
+            text = str(value)
+            if _ADDRESS.search(text):
+                raise RenderLimitError(
+                    f"template outputs {type(value).__name__!r}, not data (its text differs between runs)"
+                )
+    budget = _BUDGET.get()
+    if budget is not None:
+        budget.add_output(size)
+    return value
 
 
 def _bound_ast(tree: nodes.Template) -> nodes.Template:
@@ -359,6 +413,20 @@ def _bound_ast(tree: nodes.Template) -> nodes.Template:
         if loop.recursive:
             raise jinja2.TemplateSyntaxError("recursive loops are not allowed", loop.lineno)
         loop.iter = nodes.Filter(loop.iter, _LOOP_FILTER, [], [], None, None, lineno=loop.lineno)
+    for node in tree.find_all((nodes.Filter, nodes.Name)):
+        name = node.name
+        if (isinstance(node, nodes.Filter) and name in NONDETERMINISTIC_FILTERS) or (
+            isinstance(node, nodes.Name) and node.ctx == "load" and name in NONDETERMINISTIC_GLOBALS
+        ):
+            what = "filter" if isinstance(node, nodes.Filter) else "global"
+            raise NondeterministicTemplate(
+                f"{what} {name!r} is not deterministic: a render must give the same text every time",
+                node.lineno,
+            )
+    for output in list(tree.find_all(nodes.Output)):
+        output.nodes = [
+            nodes.Filter(child, _OUTPUT_FILTER, [], [], None, None, lineno=child.lineno) for child in output.nodes
+        ]
     for concat in list(tree.find_all(nodes.Concat)):
         parts = nodes.List(list(concat.nodes), lineno=concat.lineno)
         # Concat has no child slot for a Filter: replace its operands with one pre-joined string.
@@ -366,16 +434,53 @@ def _bound_ast(tree: nodes.Template) -> nodes.Template:
     return tree
 
 
+class NondeterministicTemplate(jinja2.TemplateSyntaxError):
+    """A template that uses a nondeterministic filter or global (`|random`)."""
+
+
 class BoundedTemplate(jinja2.Template):
-    """`render` under a budget, output counted as it streams."""
+    """`render` under a budget, its input sized first, output counted as it streams."""
 
     def render(self, *args: Any, **kwargs: Any) -> str:
-        ctx = self.new_context(dict(*args, **kwargs))
+        values = dict(*args, **kwargs)
+        check_input(values)
+        ctx = self.new_context(values)
         try:
-            return render_stream(self.root_render_func(ctx))
+            out = render_stream(self.root_render_func(ctx))
         except Exception:
             self.environment.handle_exception()
             raise
+        if (found := _ADDRESS.search(out)) and not _in_strings(values, found.group()):
+            raise RenderLimitError(
+                "template output holds a memory address (an object printed, not data): it differs between runs"
+            )
+        return out
+
+
+def _in_strings(value: Any, needle: str) -> bool:
+    """Whether a string inside `value` holds `needle` (the input's own text may show an address)."""
+    stack = [value]
+    while stack:
+        v = stack.pop()
+        if isinstance(v, str):
+            if needle in v:
+                return True
+        elif isinstance(v, Mapping):
+            stack.extend(v.values())
+        elif isinstance(v, (list, tuple)):
+            stack.extend(v)
+    return False
+
+
+def check_input(values: Mapping[str, Any], limits: RenderLimits = LIMITS) -> None:
+    """RenderLimitError when the values given to a render are over `max_input_chars` together
+    (a 10 MB seed field); the record fails with that reason, the others go on."""
+    size = _size(values, limits.max_input_chars)
+    if size > limits.max_input_chars:
+        biggest = max(values, key=lambda k: _size(values[k], limits.max_input_chars), default="?")
+        raise RenderLimitError(
+            f"template input is over {limits.max_input_chars:,} characters (largest value: {biggest!r})"
+        )
 
 
 def render_stream(chunks: Iterator[str], limits: RenderLimits = LIMITS) -> str:
@@ -408,11 +513,13 @@ def _make_env() -> _Sandbox:
         finalize=_finalize,
     )
     env.template_class = BoundedTemplate
-    env.globals.pop("lipsum", None)  # builds text of any size, and no template needs it
+    env.globals.pop("lipsum", None)  # random text of any size: neither bounded nor deterministic
+    env.filters.pop("random", None)  # nondeterministic (NONDETERMINISTIC)
     env.filters["regex_replace"] = _regex_replace
     env.filters = {name: _wrap_filter(name, fn) for name, fn in env.filters.items()}
     env.filters[_LOOP_FILTER] = _Loop.bounded
     env.filters[_CONCAT_FILTER] = _concat
+    env.filters[_OUTPUT_FILTER] = _count_output
     return env
 
 
@@ -420,12 +527,14 @@ ENV = _make_env()
 
 
 class TemplateError(Exception):
-    """A template that does not compile; `line` is 1-based within the template text."""
+    """A template that does not compile; `line` is 1-based within the template text.
+    `nondeterministic`: it uses `|random` or the like (lint rule template-nondeterministic)."""
 
-    def __init__(self, message: str, line: int) -> None:
+    def __init__(self, message: str, line: int, *, nondeterministic: bool = False) -> None:
         super().__init__(message)
         self.message = message
         self.line = line
+        self.nondeterministic = nondeterministic
 
 
 MAX_NESTING = 64
@@ -453,7 +562,11 @@ def compile_template(text: str) -> jinja2.Template:
     try:
         return ENV.from_string(text)
     except jinja2.TemplateSyntaxError as exc:
-        raise TemplateError(exc.message or "invalid template", exc.lineno or 1) from None
+        raise TemplateError(
+            exc.message or "invalid template",
+            exc.lineno or 1,
+            nondeterministic=isinstance(exc, NondeterministicTemplate),
+        ) from None
     except (RecursionError, MemoryError):  # a nesting the bracket count does not see (filters, tests)
         raise TemplateError("template nested too deeply to compile", 1) from None
 
@@ -465,7 +578,11 @@ def template_variables(text: str) -> frozenset[str]:
     try:
         return frozenset(meta.find_undeclared_variables(ENV.parse(text)))
     except jinja2.TemplateSyntaxError as exc:
-        raise TemplateError(exc.message or "invalid template", exc.lineno or 1) from None
+        raise TemplateError(
+            exc.message or "invalid template",
+            exc.lineno or 1,
+            nondeterministic=isinstance(exc, NondeterministicTemplate),
+        ) from None
     except (RecursionError, MemoryError):
         raise TemplateError("template nested too deeply to compile", 1) from None
 

@@ -112,7 +112,10 @@ def parse_yaml(raw: bytes | str, path: Path) -> YamlDocument:
     if root is None:
         return doc
     builder = _Builder(doc)
-    doc.data = builder.build(root, ())
+    try:
+        doc.data = builder.build(root, ())
+    except RecursionError:  # a shape the checks above do not foresee: still a message, not a traceback
+        raise YamlLoadError("yaml-structure", "document nested too deeply (aliases?)", Pos(1, 1)) from None
     return doc
 
 
@@ -170,17 +173,30 @@ class _Builder:
         self.doc = doc
         self.nodes = 0
         self.constructor = _Loader("")  # used only for scalar conversion (ints, floats, bools)
+        self.open: set[int] = set()  # collections being built: an alias to one of them is a cycle
 
     def build(self, node: Node, path: PathKey) -> Any:
         self.nodes += 1
         if self.nodes > _MAX_NODES:
             raise YamlLoadError("yaml-syntax", "document too large (alias expansion?)", _pos(node))
+        if len(path) > MAX_DEPTH:
+            raise YamlLoadError(
+                "yaml-structure", f"nested more than {MAX_DEPTH} levels deep (through aliases)", _pos(node)
+            )
         self.doc.values.setdefault(path, _pos(node))
-        if isinstance(node, MappingNode):
-            return self._mapping(node, path)
-        if isinstance(node, SequenceNode):
-            self._check_tag(node, f"{_CORE}seq")
-            return [self.build(item, (*path, i)) for i, item in enumerate(node.value)]
+        if isinstance(node, MappingNode | SequenceNode):
+            if id(node) in self.open:
+                raise YamlLoadError(
+                    "yaml-structure", "an alias refers to a collection that contains it (a cycle)", _pos(node)
+                )
+            self.open.add(id(node))
+            try:
+                if isinstance(node, MappingNode):
+                    return self._mapping(node, path)
+                self._check_tag(node, f"{_CORE}seq")
+                return [self.build(item, (*path, i)) for i, item in enumerate(node.value)]
+            finally:
+                self.open.discard(id(node))
         return self._scalar(node)
 
     def _check_tag(self, node: Node, expected: str) -> None:
@@ -220,6 +236,10 @@ class _Builder:
         return out
 
     def _merge_sources(self, node: Node) -> list[MappingNode]:
+        if id(node) in self.open or (
+            isinstance(node, SequenceNode) and any(id(n) in self.open for n in node.value)
+        ):
+            raise YamlLoadError("yaml-structure", "'<<' merges a mapping into itself (a cycle)", _pos(node))
         if isinstance(node, MappingNode):
             return [node]
         if isinstance(node, SequenceNode) and all(isinstance(n, MappingNode) for n in node.value):

@@ -298,3 +298,85 @@ def _bound_problems(tree: nodes.Template) -> Iterator[str]:
 def _loop_depth(node: nodes.Node) -> int:
     inner = max((_loop_depth(child) for child in node.iter_child_nodes()), default=0)
     return inner + (1 if isinstance(node, nodes.For) else 0)
+
+
+@rule("template-nondeterministic")
+def template_nondeterministic(ctx: LintContext) -> Iterator[Diagnostic]:
+    """A template uses a filter or global whose result differs between renders (`|random`).
+
+    Why: a render must give the same text every time. The content check at fetch compares the
+    *rendered* seed question with eval data, and apply renders it again: a random choice lets an
+    eval row through one render and into the output in the other, and breaks "rerun gives the
+    same output". Renders refuse them too; objects printed with their memory address
+    (`{{ x.split }}`) fail the record.
+
+    Example: `fields: {question: "{{ [question, eval_question]|random }}"}` → refused.
+    """
+    from tsqa.lint.rules.templates import _prompts
+
+    for loaded in ctx.specs:
+        texts: list[tuple[PathKey, str]] = [
+            (("fields", n), t) for n, t in loaded.spec.fields.model_dump(exclude_none=True).items()
+        ]
+        texts += [(p, t) for p, _, t in _prompts(loaded) if t is not None]
+        for path, text in texts:
+            try:
+                compile_template(text)
+            except TemplateError as exc:
+                if exc.nondeterministic:
+                    yield loaded.diagnostic(
+                        path, "template-nondeterministic", f"{exc.message} (template line {exc.line})"
+                    )
+
+
+@rule("prompt-file-unsafe")
+def prompt_file_unsafe(ctx: LintContext) -> Iterator[Diagnostic]:
+    """A prompt file (`prompt: {file: …}`) that may not be read: outside the project, through
+    /proc, /dev or /sys, not a regular file, over 256 KiB, or not UTF-8.
+
+    Why: a prompt file's text is sent to the model with every request. `{file:
+    /proc/self/environ}` would send the environment's secrets, `{file: ../../etc/passwd}` any
+    file of the machine, `{file: /dev/zero}` never ends. Prompt paths follow the rules of seed
+    paths: resolved (symlinks followed) inside the spec's folder, the project or a `seed_roots:`
+    root; nothing opens a refused file, below lint either.
+
+    Example: `generate: {prompt: {file: /proc/self/environ}}` → refused.
+    """
+    from tsqa.lint.rules.templates import _prompt_refs, prompt_file_problem
+    from tsqa.spec.models.prompts import PromptFile
+    from tsqa.spec.prompt_files import PromptFileRefused, read_prompt_file
+
+    for loaded in ctx.specs:
+        for path, _, ref in _prompt_refs(loaded):
+            if not isinstance(ref, PromptFile):
+                continue
+            problem = prompt_file_problem(loaded, path, ref)
+            if problem is None:
+                try:  # checked: now its content (UTF-8, size as read)
+                    read_prompt_file(ref.file, loaded.ref(path).file.parent)
+                except PromptFileRefused as err:
+                    problem = err
+            if problem is not None and not problem.missing:
+                yield loaded.diagnostic((*path, "file"), "prompt-file-unsafe", str(problem))
+
+
+@rule("eval-file-unsafe")
+def eval_file_unsafe(ctx: LintContext) -> Iterator[Diagnostic]:
+    """A `decontaminate.eval_files` path outside the project, through /proc, /dev or /sys, or not
+    a regular file.
+
+    Why: eval files are read (their content enters the plan's digest and the decontamination
+    index); a path a spec names must not reach the machine's other files or a device that never
+    ends (`/dev/zero`, `/proc/self/root/…`).
+
+    Example: `decontaminate: {eval_files: [/dev/zero]}` → refused.
+    """
+    from tsqa.seeds.errors import SeedError
+    from tsqa.seeds.guard import check_eval_file
+
+    for loaded in ctx.specs:
+        for i, name in enumerate(loaded.spec.decontaminate.eval_files):
+            try:
+                check_eval_file(loaded.spec.task, loaded.path.parent, name)
+            except SeedError as err:
+                yield loaded.diagnostic(("decontaminate", "eval_files", i), "eval-file-unsafe", _short(err))

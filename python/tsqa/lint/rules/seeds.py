@@ -7,6 +7,7 @@ from collections.abc import Iterator
 
 from tsqa.diagnostics import Diagnostic, Severity
 from tsqa.lint.rules.base import LintContext, rule
+from tsqa.seeds.guard import split_problem
 from tsqa.spec.load import LoadedSpec
 from tsqa.spec.models import FilesSeed, HfSeed, LmEvalSeed
 from tsqa.spec.yaml_source import PathKey
@@ -91,12 +92,19 @@ def seed_split_not_training(ctx: LintContext) -> Iterator[Diagnostic]:
     """The seed split is not the task's training split (or, for files and hf seeds, is named like
     an eval split: test, validation, dev …).
 
-    Why: eval data must never become seed data. Leave `split` out to use the training split.
+    Why: eval data must never become seed data. Leave `split` out to use the training split. A
+    split is one plain name: `datasets` split expressions (`train+test`, `train[:50%]`, `all`)
+    can mix eval splits in, so they are refused too.
 
     Example: `seed: {lm_eval: arc_easy, split: test}` → expected 'train'.
     """
     for loaded in ctx.specs:
         seed = loaded.spec.seed
+        written = seed.hf.split if isinstance(seed, HfSeed) else seed.split
+        if written is not None and (problem := split_problem(written)):
+            where: PathKey = ("seed", "hf", "split") if isinstance(seed, HfSeed) else ("seed", "split")
+            yield loaded.diagnostic(where, "seed-split-not-training", problem)
+            continue
         if isinstance(seed, LmEvalSeed) and seed.split is not None:
             info = ctx.catalog.get(seed.lm_eval) if ctx.catalog is not None else None
             if info is not None and info.training_split is not None and seed.split != info.training_split:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from pathlib import Path
 
 from tsqa.diagnostics import Diagnostic
 from tsqa.lint.rules.base import LintContext, rule
@@ -11,6 +10,7 @@ from tsqa.prompts import BUILTIN_PROMPTS, STAGE_VARIABLES, PromptStage
 from tsqa.spec.load import LoadedSpec
 from tsqa.spec.models import LmEvalSeed, VoteVerify
 from tsqa.spec.models.prompts import PromptFile, PromptInline
+from tsqa.spec.prompt_files import PromptFileRefused
 from tsqa.spec.templates import JINJA_GLOBALS, TemplateError, template_variables
 from tsqa.spec.yaml_source import PathKey
 
@@ -54,6 +54,8 @@ def template_syntax(ctx: LintContext) -> Iterator[Diagnostic]:
             try:
                 template_variables(text)
             except TemplateError as exc:
+                if exc.nondeterministic:
+                    continue  # template-nondeterministic's finding
                 yield loaded.diagnostic(
                     path, "template-syntax", f"invalid template (template line {exc.line}): {exc.message}"
                 )
@@ -76,7 +78,11 @@ def unknown_prompt(ctx: LintContext) -> Iterator[Diagnostic]:
                     yield loaded.diagnostic(
                         path, "unknown-prompt", f"no built-in {stage} prompt {ref!r} (built-ins: {', '.join(names)})"
                     )
-            elif isinstance(ref, PromptFile) and _read_prompt_file(loaded, path, ref) is None:
+            elif (
+                isinstance(ref, PromptFile)
+                and (problem := prompt_file_problem(loaded, path, ref)) is not None
+                and problem.missing
+            ):
                 yield loaded.diagnostic(
                     (*path, "file"),
                     "unknown-prompt",
@@ -122,9 +128,22 @@ def _prompts(loaded: LoadedSpec) -> Iterator[tuple[PathKey, PromptStage, str | N
 
 
 def _read_prompt_file(loaded: LoadedSpec, path: PathKey, ref: PromptFile) -> str | None:
+    """The prompt file's text; None when it is missing or refused (rule prompt-file-unsafe)."""
+    from tsqa.spec.prompt_files import read_prompt_file
+
     # Relative to the file that names it: the spec, or tsqa.yaml for a default prompt.
-    base = loaded.ref(path).file.parent
     try:
-        return (base / Path(ref.file)).read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError):
+        return read_prompt_file(ref.file, loaded.ref(path).file.parent)
+    except PromptFileRefused:
         return None
+
+
+def prompt_file_problem(loaded: LoadedSpec, path: PathKey, ref: PromptFile) -> PromptFileRefused | None:
+    """Why the prompt file may not be read (checked before anything opens it), or None."""
+    from tsqa.spec.prompt_files import prompt_file_path
+
+    try:
+        prompt_file_path(ref.file, loaded.ref(path).file.parent)
+    except PromptFileRefused as err:
+        return err
+    return None
