@@ -21,7 +21,7 @@ import pyarrow.parquet as pq
 
 from tsqa.seeds.catalog import Catalog
 from tsqa.seeds.content import EvalRecords, record_text, text_fields
-from tsqa.seeds.errors import SeedError
+from tsqa.seeds.errors import ContentRefused, SeedError
 from tsqa.seeds.local_data import data_dir_from_env, dataset_folder, split_files
 from tsqa.seeds.readers.files import WHERE_COLUMN, read_files
 from tsqa.seeds.readers.hub import read_hub_split
@@ -55,7 +55,7 @@ class EvalStore:
         ids: list[str] = []
         texts: list[str] = []
         for path in self.splits():
-            table = pq.read_table(path, columns=["id", "text"])
+            table = _read_split(path)
             ids += table.column("id").to_pylist()
             texts += table.column("text").to_pylist()
         return ids, texts
@@ -64,15 +64,18 @@ class EvalStore:
         """Every stored split as EvalRecords (text fields from the sidecar, when written)."""
         out = []
         for path in self.splits():
-            table = pq.read_table(path, columns=["id", "text"])
+            table = _read_split(path)
             source = f"eval store {path.parent.name}/{path.stem}"
             ids = [f"{source} record {i + 1}" for i in range(table.num_rows)]
             texts = [t or "" for t in table.column("text").to_pylist()]
             fields: list[list[str]] = [[] for _ in ids]
             sidecar = path.with_suffix(FIELDS_SUFFIX)
             if sidecar.is_file():
-                with pa.memory_map(str(sidecar)) as mapped:
-                    stored = pa.ipc.open_file(mapped).read_all().column("fields").to_pylist()
+                try:
+                    with pa.memory_map(str(sidecar)) as mapped:
+                        stored = pa.ipc.open_file(mapped).read_all().column("fields").to_pylist()
+                except (OSError, KeyError, pa.ArrowException) as err:
+                    raise EvalStoreDamaged(f"{sidecar}: {_damaged(err)}") from None
                 if len(stored) == len(ids):
                     fields = [list(f or []) for f in stored]
             out.append(EvalRecords(source, ids, texts, fields))
@@ -93,6 +96,32 @@ class EvalStore:
         shard.replace(folder / f"{split}.parquet")
         tmp_folder.rmdir()
         return EvalSplit(key, split, len(texts))
+
+
+def _read_split(path: Path) -> pa.Table:
+    """One stored eval split (id, text); a damaged file is a message naming it, not a traceback."""
+    try:
+        table = pq.read_table(path, columns=["id", "text"])
+        if not pa.types.is_string(table.schema.field("text").type) and not pa.types.is_large_string(
+            table.schema.field("text").type
+        ):
+            raise EvalStoreDamaged(f"{path}: {_damaged('column text is not text')}")
+        return table
+    except (OSError, KeyError, pa.ArrowException) as err:
+        raise EvalStoreDamaged(f"{path}: {_damaged(err)}") from None
+
+
+class EvalStoreDamaged(ContentRefused):
+    """An eval store file that cannot be read: seed rows cannot be compared with it, so nothing
+    that needs the comparison (fetch, plan, apply) goes on."""
+
+
+def _damaged(err: BaseException | str) -> str:
+    first = (str(err).splitlines() or [type(err).__name__])[0] if not isinstance(err, str) else err
+    return (
+        f"damaged eval store file ({first}): seed rows cannot be compared with eval rows; "
+        "run `tsqa seeds fetch-eval` again"
+    )
 
 
 def fetch_eval(

@@ -21,7 +21,15 @@ import jinja2
 
 from tsqa.seeds.errors import SeedError
 from tsqa.seeds.functions import code_reference, import_function, is_function
-from tsqa.spec.templates import TemplateError, compile_template, render_budget, render_stream, template_variables
+from tsqa.spec.templates import (
+    TemplateError,
+    check_input,
+    check_output,
+    compile_template,
+    render_budget,
+    render_stream,
+    template_variables,
+)
 
 _ONE_EXPRESSION = re.compile(r"^\{\{(?P<expr>(?:(?!\}\}|\{\{|\{%|\{#).)*)\}\}$", re.DOTALL)
 _RESULT = "__tsqa_value"
@@ -117,9 +125,10 @@ def fast_render(template: jinja2.Template) -> Callable[[Doc], str]:
     new_context, root = template.new_context, template.root_render_func
 
     def render(doc: Doc) -> str:
+        check_input(doc)  # a 10 MB field fails its record before any filter sees it
         ctx = new_context({**globals_, **doc}, shared=True)
         try:
-            return render_stream(root(ctx))  # bounded: time, size, loop iterations
+            return check_output(render_stream(root(ctx)), doc)  # bounded: time, size, loop iterations
         except Exception:
             template.environment.handle_exception()  # re-raises with the template's traceback
             raise
@@ -133,6 +142,7 @@ def fast_value(template: jinja2.Template) -> Callable[[Doc], Any]:
     new_context, root = template.new_context, template.root_render_func
 
     def value(doc: Doc) -> Any:
+        check_input(doc)
         ctx = new_context({**globals_, **doc}, shared=True)
         with render_budget():
             for _ in root(ctx):

@@ -301,7 +301,9 @@ text every time, or the content check at fetch and the text at apply would diffe
 def _wrap_filter(name: str, fn: Callable[..., Any]) -> Callable[..., Any]:
     def bounded(*args: Any, **kwargs: Any) -> Any:
         _tick()
-        values = [a for a in args if not isinstance(a, (jinja2.runtime.Context, jinja2.nodes.EvalContext))]
+        values = [
+            a for a in args if not isinstance(a, (jinja2.runtime.Context, jinja2.nodes.EvalContext, jinja2.Environment))
+        ]
         value: Any = values[0] if values else None
         rest: tuple[Any, ...] = tuple(values[1:])
         _check_int_args(name, rest, kwargs)
@@ -423,6 +425,13 @@ def _bound_ast(tree: nodes.Template) -> nodes.Template:
                 f"{what} {name!r} is not deterministic: a render must give the same text every time",
                 node.lineno,
             )
+    for call in tree.find_all((nodes.Filter, nodes.Test)):  # `map('random')`: a filter named as text
+        for arg in call.args:
+            if isinstance(arg, nodes.Const) and arg.value in NONDETERMINISTIC_FILTERS:
+                raise NondeterministicTemplate(
+                    f"filter {arg.value!r} is not deterministic: a render must give the same text every time",
+                    call.lineno,
+                )
     for output in list(tree.find_all(nodes.Output)):
         output.nodes = [
             nodes.Filter(child, _OUTPUT_FILTER, [], [], None, None, lineno=child.lineno) for child in output.nodes
@@ -450,11 +459,17 @@ class BoundedTemplate(jinja2.Template):
         except Exception:
             self.environment.handle_exception()
             raise
-        if (found := _ADDRESS.search(out)) and not _in_strings(values, found.group()):
-            raise RenderLimitError(
-                "template output holds a memory address (an object printed, not data): it differs between runs"
-            )
-        return out
+        return check_output(out, values)
+
+
+def check_output(out: str, values: Mapping[str, Any]) -> str:
+    """`out`, unless it shows a memory address its input did not hold (an object printed, such
+    as `{{ x|map('upper') ~ '' }}`): such text differs between runs."""
+    if (found := _ADDRESS.search(out)) and not _in_strings(values, found.group()):
+        raise RenderLimitError(
+            "template output holds a memory address (an object printed, not data): it differs between runs"
+        )
+    return out
 
 
 def _in_strings(value: Any, needle: str) -> bool:

@@ -81,6 +81,12 @@ def rows_to_table(rows: list[dict[str, Any]], where: str, locations: list[str] |
         values = [_missing_if_nan(row.get(name)) for row in rows]
         try:
             columns[name] = pa.array(values)
+        except OverflowError:  # an integer past 64 bits (Arrow has no wider integer)
+            bad = next((i for i, v in enumerate(values) if _has_huge_int(v)), None)
+            at = (locations[bad] if locations else f"row {bad + 1}") if bad is not None else where
+            raise SeedDataError(
+                f"{at}: column {name!r} holds an integer that does not fit in 64 bits; write it as a string"
+            ) from None
         except (pa.ArrowInvalid, pa.ArrowTypeError) as err:
             bad = _first_odd_row(values)
             at = (locations[bad] if locations else f"row {bad + 1}") if bad is not None else None
@@ -90,6 +96,19 @@ def rows_to_table(rows: list[dict[str, Any]], where: str, locations: list[str] |
                 + f": {err}"
             ) from None
     return pa.table(columns)
+
+
+def _has_huge_int(value: Any) -> bool:
+    stack = [value]
+    while stack:
+        v = stack.pop()
+        if isinstance(v, int) and not isinstance(v, bool) and not -(2**63) <= v < 2**63:
+            return True
+        if isinstance(v, dict):
+            stack.extend(v.values())
+        elif isinstance(v, list):
+            stack.extend(v)
+    return False
 
 
 def _missing_if_nan(value: Any) -> Any:
