@@ -101,7 +101,9 @@ def _fetch_one(
         rows = existing["rows"] if existing else "?"
         return FetchResult(spec.task, "up to date", f"{rows} rows, {seed.source}")
     spec_dir = loaded.path.parent
-    table = read_guarded(seed, spec_dir=spec_dir, catalog=catalog, data_dir=data_dir)
+    table = read_guarded(
+        seed, spec_dir=spec_dir, catalog=catalog, data_dir=data_dir, eval_files=spec.decontaminate.eval_files
+    )
     evals = visible_evals(
         seed, spec_dir=spec_dir, eval_files=list(spec.decontaminate.eval_files), catalog=catalog, data_dir=data_dir
     )

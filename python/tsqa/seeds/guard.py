@@ -111,6 +111,8 @@ class SeedRoots:
     names: tuple[tuple[Path, PurePath], ...] = ()
     """Roots whose own names are checked too (data dir, `seed_roots:`): their last component, as
     written and resolved, so `--data-dir eval_copies` is refused like a folder would be."""
+    eval_files: tuple[Path, ...] = ()
+    """Declared eval files: a seed file that is one of them (same inode) is refused."""
 
     @classmethod
     def around(cls, spec_dir: Path, data_dir: Path | None = None, extra: Iterable[Path] = ()) -> SeedRoots:
@@ -323,6 +325,7 @@ def guard_path(task: str, path: Path, roots: SeedRoots) -> Path:
         if declared == root or real.is_relative_to(declared):
             check_name_parts(task, name)
     _check_hard_links(task, real, roots)
+    check_not_eval_file(task, real, roots.eval_files)
     return real
 
 
@@ -409,3 +412,28 @@ def check_eval_file(task: str, spec_dir: Path, name: str) -> Path:
     if os.path.lexists(real) and not os.path.isfile(real):
         raise SeedDataError(f"task {task!r}: eval file {name} is not a regular file")
     return real
+
+
+def local_shadow(dataset_path: str) -> Path | None:
+    """The local path `datasets.load_dataset(dataset_path)` would load instead of the hub: a
+    folder or file of that name (or a `<name>.py` loading script) relative to the working folder.
+    `datasets` prefers it, with its README split configs, scripts and symlinks, unguarded."""
+    if is_local_dataset(dataset_path):
+        return None
+    base = Path(os.getcwd())
+    for candidate in (base / dataset_path, base / f"{dataset_path}.py"):
+        try:
+            if os.path.lexists(candidate):
+                return candidate
+        except (OSError, ValueError):
+            continue
+    return None
+
+
+def check_hub_not_local(task: str, dataset_path: str) -> None:
+    """SeedPathRefused when a hub id is also a local path (see local_shadow)."""
+    if (shadow := local_shadow(dataset_path)) is not None:
+        raise SeedPathRefused(
+            f"task {task!r}: hub id {dataset_path!r} is also the local path {shadow}, which `datasets` would "
+            f"load instead of the hub (unguarded); write `./{dataset_path}` for a local folder, or run elsewhere"
+        )

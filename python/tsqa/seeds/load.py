@@ -11,6 +11,7 @@ The readers in `readers/` are not meant to be called directly.
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -19,7 +20,15 @@ import pyarrow as pa
 from tsqa.seeds.catalog import Catalog, load_catalog
 from tsqa.seeds.content import ContentReport, EvalRecords, check_rows
 from tsqa.seeds.errors import ContentRefused, SeedDataError, SeedError
-from tsqa.seeds.guard import SeedRoots, check_training_only, guard_path, hub_eval_splits, is_local_dataset
+from tsqa.seeds.guard import (
+    SeedRoots,
+    check_eval_file,
+    check_hub_not_local,
+    check_training_only,
+    guard_path,
+    hub_eval_splits,
+    is_local_dataset,
+)
 from tsqa.seeds.local_data import INDEX_FILE, data_dir_from_env, dataset_folder, split_files
 from tsqa.seeds.names import is_eval_name, normal_config, normal_hub_id
 from tsqa.seeds.readers.files import read_files
@@ -73,11 +82,18 @@ def read_guarded(
     catalog: Catalog | None = None,
     data_dir: Path | None = None,
     limit: int | None = None,
+    eval_files: Sequence[str] = (),
 ) -> pa.Table:
-    """The rows, every path guarded; no content check (callers run it)."""
+    """The rows, every path guarded; no content check (callers run it). `eval_files`: the spec's
+    declared eval files (`decontaminate.eval_files`): a seed file that *is* one of them (a link or
+    a hard link under a training name) is refused before it is read."""
     catalog = catalog or load_catalog()
     data_dir = data_dir or data_dir_from_env()
-    roots = SeedRoots.around(spec_dir, data_dir)
+    roots = SeedRoots(
+        SeedRoots.around(spec_dir, data_dir).roots,
+        SeedRoots.around(spec_dir, data_dir).names,
+        tuple(spec_dir / f for f in eval_files),
+    )
     check_training_only(seed, catalog)  # the seed as written, before touching the disk
     if seed.kind == "files":
         files = expand_files(seed, spec_dir)
@@ -93,6 +109,7 @@ def read_guarded(
             guard_path(seed.task, data_dir / INDEX_FILE, roots)
         guard_path(seed.task, folder, roots)
         return read_files(_guarded(seed.task, split_files(folder, seed.split), roots), limit)
+    check_hub_not_local(seed.task, seed.dataset_path)
     return read_hub_split(
         seed.dataset_path,
         seed.dataset_name,
@@ -154,7 +171,7 @@ def visible_evals(
     eval files, and the eval splits of the same dataset in the data dir (or its local folder)."""
     out = list(store_records if store_records is not None else project_eval_records(spec_dir))
     for name in eval_files:
-        path = spec_dir / name
+        path = check_eval_file(seed.task, spec_dir, name)  # inside the project, a regular file
         if path.is_file():
             out.append(_records_of(f"eval file {name}", [(path, file_format(path))]))
     data_dir = data_dir or data_dir_from_env()

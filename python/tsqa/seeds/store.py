@@ -18,6 +18,7 @@ import hashlib
 import json
 import os
 import shutil
+import stat
 import tempfile
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -90,6 +91,7 @@ class SeedStore:
 
     def raw_meta(self, seed: ResolvedSeed) -> dict[str, Any] | None:
         path = self.folder(seed) / META_FILE
+        _check_not_linked(seed, self.folder(seed))  # before reading: meta.json → /dev/zero never ends
         try:
             raw = json.loads(path.read_text(encoding="utf-8"))
         except FileNotFoundError:
@@ -111,6 +113,7 @@ class SeedStore:
         from tsqa.seeds.content import eval_store_records
 
         path = self.folder(seed) / DATA_FILE
+        _check_not_linked(seed, self.folder(seed))
         expected = raw.get("content_sha256")
         if raw.get("format") != META_FORMAT or not isinstance(expected, str):
             raise ContentRefused(
@@ -228,6 +231,24 @@ class SeedStore:
             split=seed.split,
             fetched_at=meta["fetched_at"],
         )
+
+
+def _check_not_linked(seed: ResolvedSeed, folder: Path) -> None:
+    """A snapshot is the folder fetch wrote: not a symlink to other data, and its files neither
+    symlinks nor hard links (whose other names could be anything, eval files included)."""
+    for path in (folder, folder / DATA_FILE, folder / META_FILE):
+        try:
+            st = os.lstat(path)
+        except FileNotFoundError:
+            continue
+        except OSError as err:
+            raise SeedDataError(f"{path}: unreadable seed snapshot ({err.strerror}); run `tsqa seeds fetch --force`") from None
+        if stat.S_ISLNK(st.st_mode) or (path != folder and (not stat.S_ISREG(st.st_mode) or st.st_nlink > 1)):
+            what = "a symbolic link" if stat.S_ISLNK(st.st_mode) else "not a plain file of its own"
+            raise ContentRefused(
+                f"task {seed.task!r}: {path}: the snapshot is {what}, not what `tsqa seeds fetch` wrote; "
+                "run `tsqa seeds fetch --force`"
+            )
 
 
 def _sha256(path: Path) -> str:

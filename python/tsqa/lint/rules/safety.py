@@ -223,12 +223,32 @@ def seed_path_outside_project(ctx: LintContext) -> Iterator[Diagnostic]:
     from tsqa.seeds.guard import SeedRoots, guard_path
     from tsqa.seeds.local_data import data_dir_from_env
 
+    from tsqa.seeds.guard import system_path
+
     data_dir = data_dir_from_env()
     for loaded in ctx.specs:
         seed = loaded.spec.seed
         spec_dir = loaded.path.parent
         for at, problem in _written_path_problems(seed, data_dir):
             yield loaded.diagnostic(at, "seed-path-outside-project", problem)
+        written: list[tuple[PathKey, str]] = []
+        if isinstance(seed, FilesSeed):
+            patterns = [seed.files] if isinstance(seed.files, str) else list(seed.files)
+            written = [
+                (("seed", "files") if isinstance(seed.files, str) else ("seed", "files", i), p)
+                for i, p in enumerate(patterns)
+            ]
+        elif isinstance(seed, HfSeed):
+            written = [(("seed", "hf", "path"), seed.hf.path)]
+        refused = False
+        for at, pattern in written:  # as written, whether or not it exists (`/proc/self/cwd/…`)
+            if (step := system_path(spec_dir / pattern.split("*")[0])) is not None:
+                refused = True
+                yield loaded.diagnostic(
+                    at, "seed-path-outside-project", f"{pattern!r} goes through {step}, a system path (/proc, /dev, /sys)"
+                )
+        if refused:
+            continue
         paths: list[tuple[PathKey, Path]] = []
         if isinstance(seed, FilesSeed):
             patterns = [seed.files] if isinstance(seed.files, str) else list(seed.files)
@@ -380,3 +400,31 @@ def eval_file_unsafe(ctx: LintContext) -> Iterator[Diagnostic]:
                 check_eval_file(loaded.spec.task, loaded.path.parent, name)
             except SeedError as err:
                 yield loaded.diagnostic(("decontaminate", "eval_files", i), "eval-file-unsafe", _short(err))
+
+
+@rule("hub-id-is-local-path")
+def hub_id_is_local_path(ctx: LintContext) -> Iterator[Diagnostic]:
+    """An `hf:` hub id (no `./`) that is also a local folder or file where tsqa runs.
+
+    Why: `datasets.load_dataset("mydata")` loads `./mydata` when it exists, with its README split
+    configs, loading scripts and symlinks, none of which the seed guard sees: eval data can hide
+    there under a training split's name. A local folder is written `./mydata` (guarded: every file
+    checked); a hub id must not be a local path.
+
+    Example: `seed: {hf: {path: mydata}}` with a folder `mydata/` → refused; write `./mydata`.
+    """
+    from tsqa.seeds.guard import is_local_dataset, local_shadow
+
+    for loaded in ctx.specs:
+        seed = loaded.spec.seed
+        if not isinstance(seed, HfSeed) or is_local_dataset(seed.hf.path):
+            continue
+        if (loaded.path.parent / seed.hf.path).is_dir():
+            continue  # read as a guarded local folder (seed-path-eval-named, seed-path-outside-project)
+        if (shadow := local_shadow(seed.hf.path)) is not None:
+            yield loaded.diagnostic(
+                ("seed", "hf", "path"),
+                "hub-id-is-local-path",
+                f"hub id {seed.hf.path!r} is also the local path {shadow}, which `datasets` would load instead; "
+                f"write './{seed.hf.path}' for a local folder",
+            )

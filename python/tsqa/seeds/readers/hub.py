@@ -24,6 +24,9 @@ def read_hub_split(
     data_files: Any = None,
     limit: int | None = None,
 ) -> pa.Table:
+    from tsqa.seeds.guard import check_hub_not_local
+
+    check_hub_not_local(path, path)  # `datasets` would load a local folder of that name instead
     try:
         import datasets
 
