@@ -269,3 +269,76 @@ def test_lint_reads_no_seed_data(ws: Workspace) -> None:
     result = ws.lint()
     assert result.exit_code == 0, result.output
     assert ws.reads == [], ws.reads
+
+
+# -- eval files the content check could not read were silently no reference (class 6) ----------
+def _gz(text: str) -> bytes:
+    import gzip
+
+    return gzip.compress(text.encode())
+
+
+UNREADABLE_LOOKING = {
+    "byte-order mark": ("validation.jsonl", "\ufeff" + jsonl(EVAL)),
+    "one broken line": ("validation.jsonl", jsonl(EVAL[:1]) + '{"question": "broken\n' + jsonl(EVAL[1:])),
+    "csv": ("validation.csv", "question,answer\n" + "".join(f'"{r["question"]}",blue\n' for r in EVAL)),
+    "tsv": ("test.tsv", "question\tanswer\n" + "".join(f"{r['question']}\tblue\n" for r in EVAL)),
+    "gzipped jsonl": ("validation.jsonl.gz", _gz(jsonl(EVAL))),
+    "json lines under .json": ("validation.json", jsonl(EVAL)),
+    "plain text": ("test.txt", "".join(r["question"] + "\n" for r in EVAL)),
+    "hidden folder": (".cache/validation.jsonl", jsonl(EVAL)),
+    "13 levels deep": ("/".join(f"d{i}" for i in range(13)) + "/test.jsonl", jsonl(EVAL)),
+    "eval folder, neutral file": ("heldout/part-0.jsonl", jsonl(EVAL)),
+    "upper-case suffix": ("validation.JSONL", jsonl(EVAL)),
+}
+
+
+@pytest.mark.parametrize(("name", "content"), UNREADABLE_LOOKING.values(), ids=UNREADABLE_LOOKING.keys())
+def test_every_eval_looking_file_in_the_data_dir_is_a_reference(ws: Workspace, name: str, content: object) -> None:
+    dd = ws.root / "dd" / "allenai" / "ai2_arc" / "ARC-Easy"
+    ws.build(Attack(ARC_SPEC, {"dd/allenai/ai2_arc/ARC-Easy/train.jsonl": jsonl(EVAL)}))
+    path = dd / name
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if isinstance(content, bytes):
+        path.write_bytes(content)
+    else:
+        path.write_text(content, encoding="utf-8")
+    result = ws.fetch("--data-dir", str(ws.root / "dd"))
+    ws.assert_refused(result, rows_read=True)
+    assert "3 of 3 seed rows are eval rows" in result.output, result.output
+    assert not list((ws.root / ".tsqa" / "seeds").glob("*/data.parquet"))
+
+
+UNREADABLE_FORMATS = {
+    "zip": ("validation.zip", b"PK\x03\x04 not really"),
+    "unknown suffix": ("test.data", b"\x00\x01\x02"),
+    "no suffix": ("test", b"rows"),
+    "broken parquet": ("validation.parquet", b"PAR1 broken"),
+    "broken gzip": ("test.jsonl.gz", b"\x1f\x8b broken"),
+    "link to a folder": ("validation", None),
+}
+
+
+@pytest.mark.parametrize(("name", "content"), UNREADABLE_FORMATS.values(), ids=UNREADABLE_FORMATS.keys())
+def test_an_eval_looking_file_tsqa_cannot_read_fails_the_fetch(ws: Workspace, name: str, content: bytes | None) -> None:
+    """Not a silent gap in the references: the fetch fails, naming the file."""
+    dd = ws.root / "dd" / "allenai" / "ai2_arc" / "ARC-Easy"
+    ws.build(Attack(ARC_SPEC, {"dd/allenai/ai2_arc/ARC-Easy/train.jsonl": jsonl([as_seed(r) for r in EVAL])}))
+    if content is None:
+        (ws.outside / "somewhere").mkdir()
+        (dd / name).symlink_to(ws.outside / "somewhere")
+    else:
+        (dd / name).write_bytes(content)
+    result = ws.fetch("--data-dir", str(ws.root / "dd"))
+    assert result.exit_code == 1, result.output
+    assert "Traceback" not in result.output and "attack.yaml:3:" in result.output, result.output
+    assert name in result.output, result.output
+    assert not list((ws.root / ".tsqa" / "seeds").glob("*/data.parquet"))
+
+
+def test_ordinary_files_beside_eval_files_are_not_references(ws: Workspace) -> None:
+    """The control case: a README or sources.json in the data dir is no eval file."""
+    dd = "dd/allenai/ai2_arc/ARC-Easy/"
+    ws.build(Attack(ARC_SPEC, {dd + "train.jsonl": jsonl(EVAL[:1]), dd + "README.md": "# ARC", dd + "notes.bin": "x"}))
+    result = ws.fetch("--data-dir", str(ws.root / "dd"))
+    assert result.exit_code == 0, result.output

@@ -29,11 +29,12 @@ from tsqa.seeds.guard import (
     hub_eval_splits,
     is_local_dataset,
 )
+from tsqa.seeds.eval_refs import eval_looking_files, read_reference
 from tsqa.seeds.local_data import INDEX_FILE, data_dir_from_env, dataset_folder, split_files
-from tsqa.seeds.names import is_eval_name, normal_config, normal_hub_id
+from tsqa.seeds.names import normal_config, normal_hub_id
 from tsqa.seeds.readers.files import read_files
 from tsqa.seeds.readers.hub import read_hub_split
-from tsqa.seeds.source import FileFormat, ResolvedSeed, expand_files, file_format
+from tsqa.seeds.source import FileFormat, ResolvedSeed, expand_files
 
 
 @dataclass(frozen=True)
@@ -173,7 +174,7 @@ def visible_evals(
     for name in eval_files:
         path = check_eval_file(seed.task, spec_dir, name)  # inside the project, a regular file
         if path.is_file():
-            out.append(_records_of(f"eval file {name}", [(path, file_format(path))]))
+            out.append(read_reference(path, f"eval file {name}"))
     data_dir = data_dir or data_dir_from_env()
     folder: Path | None = None
     if seed.kind != "files" and seed.dataset_path:
@@ -184,12 +185,15 @@ def visible_evals(
                 folder = dataset_folder(data_dir, seed.dataset_path, seed.dataset_name)
             except SeedError:
                 folder = None
-    if folder is not None and folder.is_dir():
-        wanted = {s.casefold() for s in _dataset_eval_splits(seed, catalog)}
-        for path in sorted(p for p in folder.rglob("*") if p.is_file() and p.suffix in (".jsonl", ".json", ".parquet")):
-            split = path.name.split(".")[0].split("-")[0]
-            if split.casefold() in wanted or is_eval_name(path.name):
-                out.append(_records_of(f"{seed.dataset_path} {path.name}", [(path, file_format(path))]))
+    # Every eval-looking file of the data dir and the dataset's folder: read, or the fetch fails
+    # (eval_refs.py): a file the check cannot read must not silently be no reference at all.
+    if data_dir is not None or (folder is not None and folder.is_dir()):
+        splits = _dataset_eval_splits(seed, catalog) if seed.kind != "files" and seed.dataset_path else frozenset()
+        root = data_dir or folder
+        assert root is not None
+        for path in eval_looking_files(root, splits, folder):
+            where = seed.dataset_path if folder is not None and path.is_relative_to(folder) else None
+            out.append(read_reference(path, f"{where} {path.name}" if where else f"data dir {path.relative_to(root)}"))
     return out
 
 
@@ -198,15 +202,3 @@ def _dataset_eval_splits(seed: ResolvedSeed, catalog: Catalog) -> frozenset[str]
     splits = hub_eval_splits(catalog, normal_hub_id(seed.dataset_path), normal_config(seed.dataset_name))
     info = catalog.get(seed.lm_eval_task or "") if seed.lm_eval_task else None
     return splits | (info.eval_splits if info is not None else frozenset())
-
-
-def _records_of(source: str, files: list[tuple[Path, FileFormat]]) -> EvalRecords:
-    try:
-        table = read_files(files, None)
-    except SeedError:
-        return EvalRecords(source, [], [])
-    names = set(table.column_names)
-    if {"id", "text"} <= names and len(names - {"_tsqa_where"}) == 2:  # an eval-store style file
-        ids = [str(i) for i in table.column("id").to_pylist()]
-        return EvalRecords(source, ids, [t or "" for t in table.column("text").to_pylist()], [[] for _ in ids])
-    return EvalRecords.from_rows(source, table.to_pylist())

@@ -150,7 +150,7 @@ def _iter_json_rows(path: Path, fmt: FileFormat) -> Iterator[tuple[str, dict[str
             for i, row in enumerate(_json_document_rows(path)):
                 yield f"{path} item {i + 1}", row
             return
-        with path.open("r", encoding="utf-8") as f:
+        with path.open("r", encoding="utf-8-sig") as f:  # a byte-order mark is not part of the data
             for lineno, line in enumerate(f, 1):
                 if not line.strip():
                     continue
@@ -208,7 +208,7 @@ def _check_value(value: Any, where: str) -> None:
 
 def _json_document_rows(path: Path) -> Iterator[dict[str, Any]]:
     """A JSON file: a list of objects, or an object holding one (`{"data": [...]}`, as HF writes)."""
-    doc = _loads(path.read_text(encoding="utf-8"), str(path))
+    doc = _loads(path.read_text(encoding="utf-8-sig"), str(path))
     if isinstance(doc, dict) and len(doc) == 1 and isinstance(next(iter(doc.values())), list):
         doc = next(iter(doc.values()))
     if not isinstance(doc, list):
