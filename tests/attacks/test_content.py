@@ -342,3 +342,126 @@ def test_ordinary_files_beside_eval_files_are_not_references(ws: Workspace) -> N
     ws.build(Attack(ARC_SPEC, {dd + "train.jsonl": jsonl(EVAL[:1]), dd + "README.md": "# ARC", dd + "notes.bin": "x"}))
     result = ws.fetch("--data-dir", str(ws.root / "dd"))
     assert result.exit_code == 0, result.output
+
+
+# -- near copies in disguise (class 7): text folded to a canonical form, containment against the
+# shorter text, nested strings and keys, the rendered question ----------------------------------
+FILLERS = ["basically", "um", "actually", "like", "literally", "honestly"]
+
+
+def disguise(q: str, how: str) -> str:
+    words = q.split()
+    return {
+        "hangul filler for spaces": "\u3164".join(words),
+        "hangul filler inside words": " ".join(w[:2] + "\u3164" + w[2:] if len(w) > 3 else w for w in words),
+        "combining grapheme joiner": " ".join(w[:1] + "\u034f" + w[1:] for w in words),
+        "nbsp entities": "&nbsp;".join(words),
+        "numeric entities": " ".join("".join(f"&#{ord(c)};" for c in w) for w in words),
+        "percent escapes": "%20".join(words),
+        "double-escaped": "%2520".join(words),
+        "doubled words": " ".join(w + " " + w for w in words),
+        "filler words": " ".join(w + " " + FILLERS[i % len(FILLERS)] for i, w in enumerate(words)),
+        "truncated to two thirds": " ".join(words[: 2 * len(words) // 3]),
+        "reordered halves": " ".join(words[len(words) // 2 :] + words[: len(words) // 2]),
+        "extra spacing and tabs": "\t \u2003".join(words),
+        "letters spaced out": " ".join(" ".join(w) for w in words),
+        "soft hyphens": " ".join(w[:2] + "\u00ad" + w[2:] for w in words),
+        "variation selectors": " ".join(w + "\ufe0f" for w in words),
+    }[how]
+
+
+DISGUISES = [
+    "hangul filler for spaces", "hangul filler inside words", "combining grapheme joiner", "nbsp entities",
+    "numeric entities", "percent escapes", "double-escaped", "doubled words", "filler words",
+    "truncated to two thirds", "reordered halves", "extra spacing and tabs", "letters spaced out", "soft hyphens",
+    "variation selectors",
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("how", DISGUISES)
+def test_disguised_eval_questions_are_refused(ws: Workspace, how: str) -> None:
+    rows = [{"question": disguise(r["question"], how), "answer": "blue"} for r in EVAL]
+    ws.build(Attack(files_spec(), {"data/train.jsonl": jsonl(rows)}))
+    with_eval_store(ws)
+    for result in (ws.fetch(), ws.plan()):
+        ws.assert_refused(result, rows_read=True)
+        assert "3 of 3 seed rows are eval rows" in result.output, result.output
+
+
+NESTED = {
+    "in a list": lambda q: {"question": "Pick one.", "answer": "a", "items": ["x", q]},
+    "in a nested object": lambda q: {"question": "Pick one.", "answer": "a", "meta": {"deep": {"text": q}}},
+    "as a key": lambda q: {"question": "Pick one.", "answer": "a", "table": {q: "blue"}},
+}
+
+
+@pytest.mark.parametrize("shape", NESTED.values(), ids=NESTED.keys())
+def test_eval_questions_nested_or_as_keys(ws: Workspace, shape: object) -> None:
+    rows = [shape(r["question"]) for r in EVAL]  # type: ignore[operator]
+    ws.build(Attack(files_spec(), {"data/train.jsonl": jsonl(rows)}))
+    with_eval_store(ws)
+    result = ws.fetch()
+    ws.assert_refused(result, rows_read=True)
+    assert "3 of 3 seed rows are eval rows" in result.output, result.output
+
+
+def test_a_question_assembled_by_the_fields_template(ws: Workspace) -> None:
+    """Each column alone is too short to match; the rendered question is the eval question."""
+    rows = []
+    for r in EVAL:
+        words = r["question"].split()
+        rows.append({"a": " ".join(words[:3]), "b": " ".join(words[3:6]), "c": " ".join(words[6:]), "answer": "blue"})
+    extra = 'fields: {question: "{{ a }} {{ b }} {{ c }}", answer: "{{ answer }}"}\n'
+    ws.build(
+        Attack(
+            "task: attack\nformat: short_answer\nseed: {files: ../data/train.jsonl, license: mit, columns: [a, b, c, answer]}\n"
+            + extra,
+            {"data/train.jsonl": jsonl(rows)},
+        )
+    )
+    with_eval_store(ws)
+    result = ws.fetch()
+    ws.assert_refused(result, rows_read=True)
+    assert "3 of 3 seed rows are eval rows" in result.output, result.output
+
+
+def test_related_but_different_questions_pass(ws: Workspace) -> None:
+    """The control case: same topic and many shared words, not a copy."""
+    rows = [
+        {"question": "Which planet is closest to the sun, and how long is one year on its surface?", "answer": "Mercury"},
+        {"question": "At what temperature does pure water freeze at sea level on the Fahrenheit scale?", "answer": "32"},
+        {"question": "Which organ of the human body filters the blood and produces urine?", "answer": "kidney"},
+    ]
+    ws.build(Attack(files_spec(), {"data/train.jsonl": jsonl(rows)}))
+    with_eval_store(ws)
+    result = ws.fetch()
+    assert result.exit_code == 0, result.output
+
+
+# -- the recorded verdict (class 11): plan trusts fetch's check while nothing changed --------------
+def test_plan_uses_the_recorded_verdict_until_the_eval_store_changes(ws: Workspace, monkeypatch: pytest.MonkeyPatch) -> None:
+    from tsqa.seeds import store as store_module
+
+    ws.build(Attack(files_spec(), {"data/train.jsonl": jsonl(TRAIN)}))
+    with_eval_store(ws)
+    assert ws.fetch().exit_code == 0
+    meta = json.loads(next((ws.root / ".tsqa" / "seeds").glob("files--attack*/meta.json")).read_text())
+    assert meta["eval_check"]["verdict"] == "no eval rows" and meta["eval_check"]["eval_store"]
+    store_module._RECHECKED.clear()
+    checked: list[str] = []
+    original = store_module.check_rows
+
+    def spy(table: pa.Table, evals: object, *args: object) -> object:
+        checked.append("store re-check")
+        return original(table, evals, *args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(store_module, "check_rows", spy)
+    assert ws.plan().exit_code == 0
+    assert checked == []  # nothing changed: the recorded verdict holds, no row compared
+    # The eval store grows: the snapshot is checked again (and now refused).
+    split = next((ws.root / ".tsqa" / "eval").glob("*/test.parquet"))
+    pq.write_table(pa.table({"id": ["x:test:9"], "text": [TRAIN[0]["question"] + " " + TRAIN[0]["answer"]]}), split)
+    (split.parent / "test.fields.arrow").unlink()
+    result = ws.plan()
+    assert checked, "the eval store changed: the snapshot must be checked again"
+    ws.assert_refused(result, rows_read=True)

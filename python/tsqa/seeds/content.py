@@ -20,6 +20,7 @@ more than MAX_SHARE of a seed's rows match, the seed is refused as a whole.
 from __future__ import annotations
 
 import hashlib
+import html
 import json
 import re
 from collections import Counter
@@ -28,6 +29,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
+from urllib.parse import unquote
 
 import pyarrow as pa
 
@@ -42,6 +44,8 @@ MIN_SHARED_GRAMS = 5
 MAX_SHARE = 0.01
 """More matching rows than this share (or any, for a seed of under 100 rows) refuse the seed."""
 MIN_FIELD_WORDS = 4
+QUESTION_WORDS = 8
+"""A text of this many words that equals an eval text is an eval row even where many seed rows share it."""
 _NON_WORD = re.compile(r"[\W_]+")
 _URL = re.compile(r"^(?:[a-z][a-z0-9+.-]*://|www\.)\S*$", re.IGNORECASE)
 
@@ -52,35 +56,79 @@ def _boilerplate(counts: Counter[str], total: int) -> set[str]:
     return {v for v, n in counts.items() if n > bound}
 
 
-def normal_text(text: str) -> str:
-    """Folded, lower-case words joined by single spaces.
+# Default-ignorable code points that are not format characters (names.fold drops those): the
+# Hangul fillers, the combining grapheme joiner, variation selectors, Mongolian selectors, tags.
+_BLANK = re.compile("[\u115f\u1160\u3164\uffa0]")  # Hangul fillers: letters that print as a space
+_IGNORABLE = re.compile(
+    "[\u00ad\u034f\u17b4\u17b5\u180b-\u180f\u200b-\u200f\u202a-\u202e\u2060-\u206f"
+    "\ufe00-\ufe0f\ufeff\U000e0000-\U000e0fff]"
+)
+_PERCENT = re.compile(r"%[0-9A-Fa-f]{2}")
+_ENTITY = re.compile(r"&(?:#[0-9]+|#[xX][0-9A-Fa-f]+|[A-Za-z][A-Za-z0-9]*);")
 
-    >>> normal_text("  What is 2+2?\\n")
+
+def canonical(text: str) -> str:
+    """The text as a reader sees it: HTML entities (`&nbsp;`) and %-escapes (`%20`) decoded,
+    default-ignorable characters (U+3164, U+034F, zero-width …) dropped, names.fold (NFKC, marks,
+    look-alike letters)."""
+    for _ in range(3):  # `&amp;nbsp;`, `%2520`: decoded as often as a browser or a URL parser would
+        before = text
+        if "&" in text and _ENTITY.search(text):
+            text = html.unescape(text)
+        if "%" in text and _PERCENT.search(text):
+            text = unquote(text)
+        if text == before:
+            break
+    return fold(_IGNORABLE.sub("", _BLANK.sub(" ", text)))
+
+
+def normal_text(text: str) -> str:
+    """Canonical (see `canonical`), lower-case words joined by single spaces, a word repeated
+    right after itself counted once ("the the", a doubled-word disguise).
+
+    >>> normal_text("  What&nbsp;is  is 2+2?\\n")
     'what is 2 2'
     """
-    return " ".join(_NON_WORD.sub(" ", fold(text).casefold()).split())
+    words = _NON_WORD.sub(" ", canonical(text).casefold()).split()
+    return " ".join(w for i, w in enumerate(words) if i == 0 or w != words[i - 1] or len(w) == 1)
+
+
+def squashed(norm: str) -> str:
+    """A normalised text without its spaces: equal for "t h e  q u e s t i o n" and "the question"."""
+    return norm.replace(" ", "")
 
 
 def record_text(value: Any) -> str:
-    """Every string of a record (nested ones too), joined: the text that eval records are stored as."""
-    return " ".join(_strings(value))
+    """Every string value of a record (nested ones too), joined: the text that eval records are
+    stored as. Keys are left out here (field names shared by every record would be 13-grams
+    shared by every record); text_fields compares the keys that are texts."""
+    return " ".join(_strings(value, keys=False))
 
 
-def _strings(value: Any) -> list[str]:
-    if isinstance(value, str):
-        return [value]
-    if isinstance(value, dict):
-        return [s for k, v in value.items() if k != WHERE_COLUMN for s in _strings(v)]
-    if isinstance(value, list | tuple):
-        return [s for v in value for s in _strings(v)]
-    return []
+def _strings(value: Any, *, keys: bool = True) -> list[str]:
+    out: list[str] = []
+    stack = [value]
+    while stack:  # no recursion: a record may be nested deep
+        v = stack.pop()
+        if isinstance(v, str):
+            out.append(v)
+        elif isinstance(v, dict):
+            items = [(k, x) for k, x in v.items() if k != WHERE_COLUMN]
+            for k, x in reversed(items):
+                stack.append(x)
+                if keys and isinstance(k, str):
+                    stack.append(k)
+        elif isinstance(v, list | tuple):
+            stack.extend(reversed(v))
+    return out
 
 
-def text_fields(row: dict[str, Any]) -> list[str]:
-    """The row's top-level text fields of MIN_FIELD_WORDS words or more, normalised (not URLs)."""
+def text_fields(row: Any) -> list[str]:
+    """Every string of the row (nested ones and dict keys too) of MIN_FIELD_WORDS words or
+    more, normalised (not URLs): an eval question inside a list or as a key is still one."""
     out = []
-    for key, value in row.items():
-        if key != WHERE_COLUMN and isinstance(value, str) and not _URL.match(value.strip()):
+    for value in _strings(row):
+        if not _URL.match(value.strip()):
             norm = normal_text(value)
             if norm.count(" ") + 1 >= MIN_FIELD_WORDS:
                 out.append(norm)
@@ -137,8 +185,12 @@ class ContentReport:
         return "; ".join([head, *lines]) + (f"; … and {more} more" if more > 0 else "")
 
 
-def check_rows(table: pa.Table, evals: Sequence[EvalRecords]) -> ContentReport:
-    """Which rows of `table` are eval rows (see the module doc)."""
+def check_rows(
+    table: pa.Table, evals: Sequence[EvalRecords], rendered: Sequence[Sequence[str]] | None = None
+) -> ContentReport:
+    """Which rows of `table` are eval rows (see the module doc). `rendered`: per row, the texts
+    its spec's templates render from it (the question, question + options + answer), compared
+    like its own fields: what a template builds from several columns is what the model sees."""
     sources = [e.source for e in evals]
     evals = [e for e in evals if e.ids]
     if not evals or table.num_rows == 0:
@@ -146,29 +198,58 @@ def check_rows(table: pa.Table, evals: Sequence[EvalRecords]) -> ContentReport:
     rows = table.to_pylist()
     where = [r.get(WHERE_COLUMN) or f"row {i + 1}" for i, r in enumerate(rows)]
     texts = [record_text(r) for r in rows]
-    exact_fields, exact_texts, ids, all_texts = _eval_lookup(tuple(evals))
+    lookup = _eval_lookup(tuple(evals))
     row_fields = [text_fields(r) for r in rows]
+    if rendered is not None:
+        for fields, extra in zip(row_fields, rendered, strict=True):
+            fields += [n for n in map(normal_text, extra) if n.count(" ") + 1 >= MIN_FIELD_WORDS]
     common = _boilerplate(Counter(v for fs in row_fields for v in set(fs)), len(rows))
     found: dict[int, RowMatch] = {}
     for i, (fields, text) in enumerate(zip(row_fields, texts, strict=True)):
         norm = normal_text(text)
-        if norm and norm in exact_texts:
-            found[i] = RowMatch(i, where[i], "question + answer", exact_texts[norm])
+        hit = lookup.exact_texts.get(norm) or lookup.squashed_texts.get(squashed(norm)) if norm else None
+        if hit:
+            found[i] = RowMatch(i, where[i], "question + answer", hit)
             continue
         for value in fields:
-            if value in exact_fields and value not in common:
-                found[i] = RowMatch(i, where[i], "question", exact_fields[value])
+            hit = lookup.exact_fields.get(value) or lookup.squashed_fields.get(squashed(value))
+            # A value many seed rows share is boilerplate (an instruction), unless it is a whole
+            # question-length eval text: then every row carries that eval row.
+            if hit and (value not in common or value.count(" ") + 1 >= QUESTION_WORDS):
+                found[i] = RowMatch(i, where[i], "question", hit)
                 break
     rest = [i for i in range(len(rows)) if i not in found and texts[i].strip()]
     if rest:
-        for i, shared, share, hit in _containment([texts[i] for i in rest], all_texts, ids):
+        extra = rendered or [[] for _ in rows]
+        normed = [" ".join([normal_text(texts[i]), *map(normal_text, extra[i])]) for i in rest]
+        for j, shared, share, hit in _containment(normed, lookup.texts, lookup.ids):
             if share >= CONTAINMENT or shared >= MIN_SHARED_GRAMS:
                 how = f"13-gram containment {share:.0%} ({shared} shared 13-grams)"
-                found[rest[i]] = RowMatch(rest[i], where[rest[i]], how, hit)
+                found[rest[j]] = RowMatch(rest[j], where[rest[j]], how, hit)
+    for i in range(len(rows)):
+        if i in found:
+            continue
+        for value in [v for v in row_fields[i] if v not in common]:
+            if (bag := lookup.bags.match(value)) is not None:
+                eval_id, share = bag
+                found[i] = RowMatch(i, where[i], f"word containment {share:.0%} (reordered, padded or cut)", eval_id)
+                break
     return ContentReport(table.num_rows, [found[i] for i in sorted(found)], sources)
 
 
-def _eval_lookup(evals: tuple[EvalRecords, ...]) -> tuple[dict[str, str], dict[str, str], list[str], list[str]]:
+@dataclass(frozen=True)
+class _Lookup:
+    exact_fields: dict[str, str]
+    squashed_fields: dict[str, str]
+    exact_texts: dict[str, str]
+    squashed_texts: dict[str, str]
+    ids: list[str]
+    texts: list[str]  # normalised, for the 13-gram index
+    bags: _Bags
+
+
+@lru_cache(maxsize=4)
+def _eval_lookup(evals: tuple[EvalRecords, ...]) -> _Lookup:
     exact_fields: dict[str, str] = {}
     exact_texts: dict[str, str] = {}
     ids: list[str] = []
@@ -181,14 +262,84 @@ def _eval_lookup(evals: tuple[EvalRecords, ...]) -> tuple[dict[str, str], dict[s
             norm = normal_text(text)
             if norm:
                 exact_texts.setdefault(norm, rid)
-            for value in set(fields):
+            for value in {normal_text(f) for f in fields}:  # stored by an older tsqa: normalised again
                 exact_fields.setdefault(value, rid)
                 counts[value] += 1
             ids.append(rid)
-            texts.append(text)
+            texts.append(norm)
     for value in _boilerplate(counts, len(ids)):
         del exact_fields[value]
-    return exact_fields, exact_texts, ids, texts
+    bag_texts = [(rid, value) for value, rid in exact_fields.items()]
+    bag_texts += [(rid, norm) for norm, rid in exact_texts.items() if norm.count(" ") < 200]
+    return _Lookup(
+        exact_fields,
+        {squashed(v): rid for v, rid in exact_fields.items() if len(squashed(v)) >= 20},
+        exact_texts,
+        {squashed(v): rid for v, rid in exact_texts.items() if len(squashed(v)) >= 20},
+        ids,
+        texts,
+        _Bags(bag_texts),
+    )
+
+
+BAG_CONTAINMENT = 0.9
+"""Share of the shorter text's distinct content words found in the other, from which a seed text
+counts as an eval text reordered, padded with filler words or cut short."""
+BAG_MIN_WORDS = 6
+"""Distinct content words the shorter text needs (fewer say too little to call it a copy)."""
+BAG_MAX_RATIO = 3.0
+"""The longer text has at most this many times the shorter's words (a passage that merely
+mentions a question's words is not a copy of it)."""
+_POSTINGS_CAP = 500
+_STOPWORDS = frozenset(
+    "a an the and or but if of to in on at by for with from as is are was were be been being it its this that these "
+    "those which what who whom whose when where why how do does did not no so than then there their they them he "
+    "she his her we our you your i me my can could would should will shall may might must has have had about into "
+    "over under up down out also just very only some any all each".split()
+)
+
+
+def _content_words(norm: str) -> frozenset[str]:
+    return frozenset(w for w in norm.split() if w not in _STOPWORDS and len(w) > 1)
+
+
+class _Bags:
+    """Distinct content words of every eval text, with an inverted index to find candidates."""
+
+    def __init__(self, texts: list[tuple[str, str]]) -> None:
+        self.ids: list[str] = []
+        self.bags: list[frozenset[str]] = []
+        self.postings: dict[str, list[int]] = {}
+        for rid, norm in texts:
+            bag = _content_words(norm)
+            if len(bag) < BAG_MIN_WORDS:
+                continue
+            n = len(self.bags)
+            self.ids.append(rid)
+            self.bags.append(bag)
+            for word in bag:
+                self.postings.setdefault(word, []).append(n)
+
+    def match(self, norm: str) -> tuple[str, float] | None:
+        """(eval id, containment) of the eval text `norm` is a disguised copy of, or None."""
+        bag = _content_words(norm)
+        if len(bag) < BAG_MIN_WORDS:
+            return None
+        keyed = sorted((len(p), w) for w in bag if (p := self.postings.get(w)))
+        candidates: set[int] = set()
+        for df, word in keyed[:8]:  # its rarest words: a copy shares them with its source
+            if df <= _POSTINGS_CAP:
+                candidates.update(self.postings[word])
+        best: tuple[str, float] | None = None
+        for n in candidates:
+            other = self.bags[n]
+            small, large = sorted((len(bag), len(other)))
+            if large > BAG_MAX_RATIO * small:
+                continue
+            share = len(bag & other) / small
+            if share >= BAG_CONTAINMENT and (best is None or share > best[1]):
+                best = (self.ids[n], share)
+        return best
 
 
 def _containment(texts: list[str], eval_texts: list[str], eval_ids: list[str]) -> Iterable[tuple[int, int, float, str]]:

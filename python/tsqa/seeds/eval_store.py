@@ -12,8 +12,10 @@ every eval split found there, so the outputs of one task are checked against the
 
 from __future__ import annotations
 
+import hashlib
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 
 import pyarrow as pa
@@ -49,6 +51,21 @@ class EvalStore:
 
     def splits(self) -> list[Path]:
         return sorted(self.root.glob("*/*.parquet")) if self.root.is_dir() else []
+
+    def fingerprint(self) -> str:
+        """Identifies the stored eval data (every split file and sidecar, by content): a seed
+        snapshot records the fingerprint its content check ran against, and is checked again
+        only when it changes. Files are hashed once per process per (size, mtime, inode)."""
+        h = hashlib.sha256(b"tsqa eval store v1")
+        files = sorted(self.root.glob("*/*.parquet")) + sorted(self.root.glob(f"*/*{FIELDS_SUFFIX}"))
+        for path in files if self.root.is_dir() else []:
+            try:
+                st = path.stat()
+            except OSError:
+                continue
+            h.update(str(path.relative_to(self.root)).encode())
+            h.update(_file_digest(str(path), st.st_size, st.st_mtime_ns, st.st_ino).encode())
+        return h.hexdigest()[:32]
 
     def texts(self) -> tuple[list[str], list[str]]:
         """(ids, texts) of every stored eval record."""
@@ -96,6 +113,15 @@ class EvalStore:
         shard.replace(folder / f"{split}.parquet")
         tmp_folder.rmdir()
         return EvalSplit(key, split, len(texts))
+
+
+@lru_cache(maxsize=1024)
+def _file_digest(path: str, size: int, mtime_ns: int, inode: int) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
 
 
 def _read_split(path: Path) -> pa.Table:

@@ -15,6 +15,8 @@ import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
+
+import pyarrow as pa
 from typing import Literal
 
 from tsqa.seeds.catalog import Catalog, load_catalog
@@ -26,6 +28,7 @@ from tsqa.seeds.readers.hub import card_license
 from tsqa.seeds.source import ResolvedSeed, expand_files, resolve_seed
 from tsqa.seeds.store import SeedStore
 from tsqa.spec.load import LoadedSpec
+from tsqa.spec.models import LmEvalSeed, TaskSpec
 
 Outcome = Literal["fetched", "up to date", "skipped", "failed"]
 
@@ -107,7 +110,7 @@ def _fetch_one(
     evals = visible_evals(
         seed, spec_dir=spec_dir, eval_files=list(spec.decontaminate.eval_files), catalog=catalog, data_dir=data_dir
     )
-    report = check_rows(table, evals)
+    report = check_rows(table, evals, rendered_texts(spec, catalog, table) if evals else None)
     lines = tuple(m.line() for m in report.matches)
     if report.refused:
         raise ContentRefusedRows(f"seed {seed.source} refused: {report.summary()}", lines)
@@ -158,3 +161,25 @@ def _files_fingerprint(seed: ResolvedSeed, spec_dir: Path) -> str:
         st = path.stat()
         parts.append((os.path.relpath(path, spec_dir), st.st_size, st.st_mtime_ns))
     return hashlib.sha256(json.dumps(parts).encode()).hexdigest()[:16]
+
+
+def rendered_texts(spec: TaskSpec, catalog: Catalog, table: pa.Table) -> list[list[str]] | None:
+    """Per row, what the spec's field templates build from it (the question; question, options
+    and answer together): an eval question assembled by a template from harmless-looking columns
+    is still an eval question. None when the rows cannot be mapped back (process_docs dropped
+    some) or the fields cannot be compiled (lint and normalise report that)."""
+    from tsqa.seeds.normalise import normalise
+
+    info = catalog.get(spec.seed.lm_eval) if isinstance(spec.seed, LmEvalSeed) else None
+    try:
+        result = normalise(spec, info, table)
+    except SeedError:
+        return None
+    if len(result.records) + len(result.failures) != table.num_rows:
+        return None
+    out: list[list[str]] = [[] for _ in range(table.num_rows)]
+    for record in result.records:
+        i = int(record.seed_id.rsplit(":", 1)[1])
+        whole = " ".join([record.question, *(record.options or ()), record.answer_text or ""])
+        out[i] = [record.question, whole]
+    return out

@@ -33,6 +33,7 @@ from tsqa import __version__
 from tsqa.seeds.catalog import load_catalog
 from tsqa.seeds.content import ContentReport, EvalRecords, check_rows, fingerprint
 from tsqa.seeds.errors import ContentRefused, SeedDataError, SeedNotFetched
+from tsqa.seeds.eval_store import EvalStore
 from tsqa.seeds.guard import SeedRoots, check_training_only
 from tsqa.seeds.readers.files import WHERE_COLUMN, count_rows
 from tsqa.seeds.source import ResolvedSeed, expand_files, resolve_seed
@@ -131,11 +132,19 @@ class SeedStore:
                 f"task {seed.task!r}: {path}: the snapshot is not the one `tsqa seeds fetch` wrote "
                 "(content hash differs: replaced or edited by hand); run `tsqa seeds fetch --force`"
             )
-        # Always compared with the current eval store: meta.json's record of an earlier check is
-        # text anyone can write, so it is never trusted on its own (cached per process).
-        evals = eval_store_records(self.eval_root)
         checked = raw.get("eval_check")
         recorded = checked.get("fingerprint") if isinstance(checked, dict) else None
+        # The verdict fetch recorded holds while the eval store's files and the snapshot are the
+        # ones it was computed on: no row is compared again (plan stays fast). Otherwise every row
+        # is compared with the current eval store (cached per process).
+        if (
+            isinstance(checked, dict)
+            and checked.get("verdict") == "no eval rows"
+            and checked.get("content_sha256") == expected
+            and checked.get("eval_store") == EvalStore(self.eval_root).fingerprint()
+        ):
+            return
+        evals = eval_store_records(self.eval_root)
         if not evals:
             # Nothing to compare with now; a snapshot checked against an eval store that has since
             # gone (or never recorded one) is refused rather than trusted. meta.json is plain text:
@@ -204,6 +213,11 @@ class SeedStore:
             "fingerprint": fingerprint,  # file seeds: files, sizes, mtimes at fetch time
             "eval_check": {
                 "fingerprint": _store_fingerprint(self.eval_root),
+                # The verdict of this check, bound to the eval store's files (by content) and to
+                # the snapshot's hash: plan and apply trust it while both are unchanged, instead of
+                # comparing every row again (see verify).
+                "eval_store": EvalStore(self.eval_root).fingerprint(),
+                "verdict": "no eval rows",
                 "sources": report.sources if report else [],
                 "refused_rows": len(report.matches) if report else 0,
                 "refused": [m.line() for m in report.matches[:MAX_LISTED]] if report else [],
@@ -215,6 +229,7 @@ class SeedStore:
         try:
             pq.write_table(table, tmp / DATA_FILE, compression="zstd")
             meta["content_sha256"] = _sha256(tmp / DATA_FILE)
+            meta["eval_check"]["content_sha256"] = meta["content_sha256"]
             (tmp / META_FILE).write_text(json.dumps(meta, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
             target = self.folder(seed)
             if target.exists():
