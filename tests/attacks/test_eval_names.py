@@ -206,3 +206,47 @@ def test_hub_id_spelled_with_escapes_or_spaces(ws: Workspace, path: str) -> None
     )
     ws.assert_refused(ws.lint())
     ws.assert_refused(ws.fetch())
+
+
+# Class 8: look-alike letters outside the confusables table (Greek, stroked and hooked Latin),
+# leetspeak at a word's edge, and the words for "test"/"validation"/"evaluation" in other
+# languages and scripts.
+FOREIGN = [
+    "τest", "τεστ", "Τest", "7est", "7es7", "t€st", "ŧest", "ƭest", "ʈest", "ᴛest", "ᴛᴇꜱᴛ", "3val", "v4l",
+    "prueba", "pruebas_1", "évaluation", "evaluación", "validación", "validação", "avaliação", "teste",
+    "Prüfung", "Validierung", "valutazione", "validatie", "walidacja", "doğrulama", "тест", "тестовые_данные",
+    "проверка", "валидация", "测试集", "測試", "验证集", "テスト", "検証データ", "테스트", "검증", "اختبار", "परीक्षण",
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("name", FOREIGN)
+def test_eval_words_in_other_spellings_and_languages(name: str) -> None:
+    from tsqa.seeds.names import eval_word
+
+    assert eval_word(name) is not None
+    assert eval_word(f"data_{name}.jsonl") is not None or eval_word(f"{name}.jsonl") is not None
+
+
+NOT_EVAL_FOREIGN = [
+    "entrenamiento", "formation", "training_daten", "обучение", "训练集", "トレーニング", "훈련", "7b", "gpt4",
+    "llama3", "t5", "3d", "wiki40b", "c4", "level7", "détente", "protesta",
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("name", NOT_EVAL_FOREIGN)
+def test_training_words_in_other_languages_are_not_eval_names(name: str) -> None:
+    from tsqa.seeds.names import eval_word
+
+    assert eval_word(name) is None
+
+
+@pytest.mark.parametrize("name", ["τest", "7est", "prueba", "тест", "测试", "validación"])
+@pytest.mark.parametrize("where", ["file", "folder", "split"])
+def test_foreign_names_refused_by_lint_and_fetch(ws: Workspace, name: str, where: str) -> None:
+    path = {"file": f"data/{name}.jsonl", "folder": f"data/{name}/train.jsonl", "split": "data/train.jsonl"}[where]
+    split = f", split: {_q(name)}" if where == "split" else ""
+    spec = f"task: attack\nformat: short_answer\nseed: {{files: {_q('../' + path)}{split}, license: mit}}\n"
+    ws.build(Attack(spec, {path: TRAIN_ROWS}))
+    for result in (ws.lint(), ws.fetch()):
+        ws.assert_refused(result)
+        assert "attack.yaml:3:" in result.output, result.output

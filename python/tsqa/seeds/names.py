@@ -57,7 +57,23 @@ EVAL_ROOTS = frozenset(
         "heldout",
         "holdout",
     }
+    # The same words in other languages written in Latin letters (accents are folded away):
+    # Spanish, Portuguese, French, Italian, German, Dutch, Polish, Turkish, Swedish, Indonesian.
+    | {"prueba", "pruebas", "evaluacion", "evaluaciones", "validacion", "teste", "testes", "avaliacao", "validacao"}
+    | {"evaluations", "valutazione", "convalida", "collaudo", "prufung", "pruefung", "validierung", "auswertung"}
+    | {"testdaten", "testsatz", "validatie", "evaluatie", "walidacja", "ewaluacja", "testowy", "testowe"}
+    | {"dogrulama", "degerlendirme", "utvardering", "ujian", "pengujian", "validasi", "evaluasi"}
 )
+# Eval words in scripts that do not fold to Latin: matched as words (Cyrillic, Greek) or anywhere
+# in the name (Chinese, Japanese, Korean: written without spaces; Arabic, Hebrew, Devanagari:
+# their vowel signs are not word characters to a regex).
+NATIVE_WORDS = frozenset(
+    {"тест", "тесты", "тестовый", "тестовая", "тестовые", "проверка", "валидация", "валидационный", "оценка"}
+    | {"τεστ", "δοκιμή", "δοκιμη", "αξιολόγηση", "αξιολογηση", "επικύρωση", "επικυρωση", }
+)
+NATIVE_SUBSTRINGS = ("测试", "測試", "验证", "驗證", "评估", "評估", "评测", "評測", "テスト", "検証", "評価")
+NATIVE_SUBSTRINGS_ABJAD = ("اختبار", "تقييم", "בדיקה", "מבחן", "परीक्षण", "परीक्षा", "मूल्यांकन", "सत्यापन")
+NATIVE_SUBSTRINGS_KO = ("테스트", "검증", "평가", "시험")
 # Registry split names that are ordinary words used as subset names, not eval markers by themselves
 # (lm-eval has tasks whose test split is called `train`, `default`, `en` …). Their eval use is
 # refused per dataset (Catalog.dataset_eval_splits), not as a name.
@@ -113,7 +129,30 @@ def fold(text: str) -> str:
     text = unicodedata.normalize("NFKC", text)
     text = "".join(c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c))
     table = _confusables()
-    return "".join(table.get(c, c) for c in text)
+    return "".join(_latin(table.get(c, c)) for c in text)
+
+
+_LATIN_NAME = re.compile(r"^LATIN (?:SMALL |CAPITAL )?LETTER (?:SMALL CAPITAL )?([A-Z])(?: WITH .*| BAR| STROKE)?$")
+# Greek letters read as the Latin letter they look like (or stand for): `τest`, `τεστ`.
+_GREEK = str.maketrans(
+    {"τ": "t", "Τ": "T", "ε": "e", "Ε": "E", "σ": "s", "ς": "s", "Σ": "S", "ν": "v", "α": "a", "ι": "i"}
+    | {"κ": "k", "ρ": "p", "υ": "u", "η": "n", "ο": "o", "ϲ": "c", "δ": "d", "λ": "l", "μ": "m", "β": "b"}
+)
+
+
+@lru_cache(maxsize=4096)
+def _latin(char: str) -> str:
+    """A Latin letter with a stroke, hook or bar (`ŧ`, `ƭ`, `ʈ`, `ᴛ`) as its base letter; a Greek
+    letter as the Latin one it looks like; anything else as it is."""
+    if char.isascii() or len(char) != 1:
+        return char
+    greek = char.translate(_GREEK)
+    if greek != char:
+        return greek
+    m = _LATIN_NAME.match(unicodedata.name(char, ""))
+    if m is None:
+        return char
+    return m.group(1).lower() if unicodedata.category(char) == "Ll" or "SMALL" in unicodedata.name(char) else m.group(1)
 
 
 def tokens(name: str) -> list[str]:
@@ -133,8 +172,25 @@ def eval_word(name: str) -> str | None:
     >>> eval_word("val_data.jsonl"), eval_word("contest_train.jsonl"), eval_word("held-out")
     ('val', None, 'heldout')
     """
+    if not name.isascii() and (native := _native_word(name)):
+        return native
     for candidate in _spellings(name):
         if word := _eval_word(candidate):
+            return word
+    return None
+
+
+_WORD = re.compile(r"[^\W\d_]+")
+
+
+def _native_word(name: str) -> str | None:
+    text = "".join(c for c in unicodedata.normalize("NFKC", name) if unicodedata.category(c) != "Cf").casefold()
+    for sub in (*NATIVE_SUBSTRINGS, *NATIVE_SUBSTRINGS_KO, *NATIVE_SUBSTRINGS_ABJAD):
+        if sub in text:
+            return sub
+    for word in _WORD.findall(text):
+        bare = "".join(c for c in unicodedata.normalize("NFKD", word) if not unicodedata.combining(c))
+        if word in NATIVE_WORDS or bare in NATIVE_WORDS or any(bare.startswith(w) and len(w) >= 4 for w in NATIVE_WORDS):
             return word
     return None
 
@@ -142,8 +198,8 @@ def eval_word(name: str) -> str | None:
 # Letters of other scripts that read as Latin but are not in the confusables table's ASCII
 # mapping (Cyrillic small te, em, ka, en …): folded, never dropped as separators.
 _EXTRA_FOLDS = str.maketrans({"т": "t", "Т": "t", "м": "m", "к": "k", "н": "h", "в": "b", "ѕ": "s", "ј": "j"})
-_LEET = str.maketrans({"0": "o", "1": "i", "3": "e", "4": "a", "5": "s", "7": "t", "@": "a", "$": "s"})
-_LEET_RUN = re.compile(r"(?<=[a-z])[0134579@$]+(?=[a-z])")
+_LEET = str.maketrans({"0": "o", "1": "i", "3": "e", "4": "a", "5": "s", "7": "t", "@": "a", "$": "s", "€": "e"})
+_LEET_RUN = re.compile(r"(?<=[a-z])[0134579@$€]+|[0134579@$€]+(?=[a-z])")
 
 
 def _spellings(name: str) -> list[str]:
