@@ -38,5 +38,9 @@ def test_readme_refusals_name_the_rules_lint_has() -> None:
         "template-bounds",
         "seed-path-eval-named",
         "seed-path-outside-project",
+        "template-nondeterministic",
+        "prompt-file-unsafe",
+        "eval-file-unsafe",
+        "hub-id-is-local-path",
     } <= named
     assert named <= set(RULES), named - set(RULES)

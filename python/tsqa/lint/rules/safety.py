@@ -271,7 +271,7 @@ def seed_path_outside_project(ctx: LintContext) -> Iterator[Diagnostic]:
 def template_bounds(ctx: LintContext) -> Iterator[Diagnostic]:
     """A template that cannot fit its render bounds (literal sizes, ranges, powers; deep loops).
 
-    Why: every render is bounded (2 s, 1,000,000 characters, 100,000 loop iterations per record);
+    Why: every render is bounded (1 s, 1,000,000 characters, 100,000 loop iterations per record);
     a template that cannot fit fails every record. `'x' * 10**9`, `range(10**7)`, `9 ** 99999`
     and four nested loops are caught here, before any data is read.
 
@@ -351,8 +351,10 @@ def template_nondeterministic(ctx: LintContext) -> Iterator[Diagnostic]:
 
 @rule("prompt-file-unsafe")
 def prompt_file_unsafe(ctx: LintContext) -> Iterator[Diagnostic]:
-    """A prompt file (`prompt: {file: …}`) that may not be read: outside the project, through
-    /proc, /dev or /sys, not a regular file, over 256 KiB, or not UTF-8.
+    """A prompt file (`prompt: {file: …}`) lies outside the project or is not a small UTF-8 file.
+
+    It may not be read when it resolves outside the project, goes through /proc, /dev or /sys, is
+    not a regular file, is over 256 KiB, or is not UTF-8.
 
     Why: a prompt file's text is sent to the model with every request. `{file:
     /proc/self/environ}` would send the environment's secrets, `{file: ../../etc/passwd}` any
@@ -382,8 +384,10 @@ def prompt_file_unsafe(ctx: LintContext) -> Iterator[Diagnostic]:
 
 @rule("eval-file-unsafe")
 def eval_file_unsafe(ctx: LintContext) -> Iterator[Diagnostic]:
-    """A `decontaminate.eval_files` path outside the project, through /proc, /dev or /sys, or not
-    a regular file.
+    """A `decontaminate.eval_files` path lies outside the project or is not a regular file.
+
+    It may not be read when it resolves outside the project (or `seed_roots:`), goes through
+    /proc, /dev or /sys, or is a device, a FIFO or a folder.
 
     Why: eval files are read (their content enters the plan's digest and the decontamination
     index); a path a spec names must not reach the machine's other files or a device that never
