@@ -428,8 +428,14 @@ def test_a_question_assembled_by_the_fields_template(ws: Workspace) -> None:
 def test_related_but_different_questions_pass(ws: Workspace) -> None:
     """The control case: same topic and many shared words, not a copy."""
     rows = [
-        {"question": "Which planet is closest to the sun, and how long is one year on its surface?", "answer": "Mercury"},
-        {"question": "At what temperature does pure water freeze at sea level on the Fahrenheit scale?", "answer": "32"},
+        {
+            "question": "Which planet is closest to the sun, and how long is one year on its surface?",
+            "answer": "Mercury",
+        },
+        {
+            "question": "At what temperature does pure water freeze at sea level on the Fahrenheit scale?",
+            "answer": "32",
+        },
         {"question": "Which organ of the human body filters the blood and produces urine?", "answer": "kidney"},
     ]
     ws.build(Attack(files_spec(), {"data/train.jsonl": jsonl(rows)}))
@@ -439,7 +445,9 @@ def test_related_but_different_questions_pass(ws: Workspace) -> None:
 
 
 # -- the recorded verdict (class 11): plan trusts fetch's check while nothing changed --------------
-def test_plan_uses_the_recorded_verdict_until_the_eval_store_changes(ws: Workspace, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_plan_uses_the_recorded_verdict_until_the_eval_store_changes(
+    ws: Workspace, monkeypatch: pytest.MonkeyPatch
+) -> None:
     from tsqa.seeds import store as store_module
 
     ws.build(Attack(files_spec(), {"data/train.jsonl": jsonl(TRAIN)}))

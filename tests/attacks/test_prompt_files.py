@@ -29,7 +29,9 @@ def prompt_attack(file: str, **kw: object) -> Attack:
 PROMPT_PATHS = {
     "environment of the process": prompt_attack("/proc/self/environ"),
     "environment through thread-self": prompt_attack("/proc/thread-self/environ"),
-    "root of the process": prompt_attack("/proc/self/root{ROOT}/specs/ok.j2", files={"specs/ok.j2": "Hi {{ question }}"}),
+    "root of the process": prompt_attack(
+        "/proc/self/root{ROOT}/specs/ok.j2", files={"specs/ok.j2": "Hi {{ question }}"}
+    ),
     "command line": prompt_attack("/proc/self/cmdline"),
     "dot-dot to passwd": prompt_attack("../../../../../../../../../../etc/passwd"),
     "absolute passwd": prompt_attack("/etc/passwd"),
@@ -42,7 +44,9 @@ PROMPT_PATHS = {
     "link to passwd": prompt_attack("p.j2", links={"specs/p.j2": "/etc/passwd"}),
     "link to environ": prompt_attack("p.j2", links={"specs/p.j2": "/proc/self/environ"}),
     "link to zero": prompt_attack("p.j2", links={"specs/p.j2": "/dev/zero"}),
-    "folder link out": prompt_attack("lnk/p.j2", outside={"p.j2": "Write {{ question }}"}, links={"specs/lnk": "{OUTSIDE}"}),
+    "folder link out": prompt_attack(
+        "lnk/p.j2", outside={"p.j2": "Write {{ question }}"}, links={"specs/lnk": "{OUTSIDE}"}
+    ),
     "folder link to proc": prompt_attack("lnk/environ", links={"specs/lnk": "/proc/self"}),
     "a folder": prompt_attack("prompts", files={"specs/prompts/x.j2": "x"}),
     "too large": prompt_attack("p.j2", files={"specs/p.j2": "{{ question }} " + "x" * 300_000}),
@@ -118,7 +122,9 @@ def test_a_declared_seed_root_allows_prompts_there(ws: Workspace) -> None:
 
     ws.build(
         prompt_attack(
-            "{OUTSIDE}/shared/p.j2", outside={"shared/p.j2": "Write {{ question }}"}, project="seed_roots: ['{OUTSIDE}/shared']\n"
+            "{OUTSIDE}/shared/p.j2",
+            outside={"shared/p.j2": "Write {{ question }}"},
+            project="seed_roots: ['{OUTSIDE}/shared']\n",
         )
     )
     assert read_prompt_file(str(ws.outside / "shared" / "p.j2"), ws.spec.parent) == "Write {{ question }}"

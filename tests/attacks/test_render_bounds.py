@@ -26,8 +26,12 @@ DATA = {"data/train.jsonl": TRAIN_ROWS}
 
 CAPTURED = {
     "set block of a loop": "{% set y %}{% for i in range(100000) %}{{ q }}{% endfor %}{% endset %}{{ y|length }}",
-    "set block of literal text": "{% set y %}{% for i in range(100000) %}" + "x" * 3000 + "{% endfor %}{% endset %}{{ y|length }}",
-    "set block of a constant": "{% set y %}{% for i in range(100000) %}{{ '" + "x" * 3000 + "' }}{% endfor %}{% endset %}1",
+    "set block of literal text": "{% set y %}{% for i in range(100000) %}"
+    + "x" * 3000
+    + "{% endfor %}{% endset %}{{ y|length }}",
+    "set block of a constant": "{% set y %}{% for i in range(100000) %}{{ '"
+    + "x" * 3000
+    + "' }}{% endfor %}{% endset %}1",
     "filter block": "{% filter upper %}{% for i in range(100000) %}{{ q }}{% endfor %}{% endfilter %}",
     "macro output": "{% macro m() %}{% for i in range(100000) %}{{ q }}{% endfor %}{% endmacro %}{{ m()|length }}",
     "caller": "{% macro m() %}{{ caller() }}{% endmacro %}{% call m() %}{% for i in range(100000) %}{{ q }}{% endfor %}{% endcall %}1",
@@ -54,7 +58,7 @@ def test_slow_filters_take_bounded_input(name: str) -> None:
     """A value of 500k characters (under the input bound) through a slow filter fails fast."""
     start = time.monotonic()
     with pytest.raises(RenderLimitError, match="too slow to bound"):
-        compile_template("{{ q|%s }}" % name).render(q="word " * 100_000)
+        compile_template("{{ q|" + name + " }}").render(q="word " * 100_000)
     assert time.monotonic() - start < 2
 
 
@@ -120,12 +124,17 @@ def test_nondeterministic_templates_never_render(template: str) -> None:
         compile_template(template).render(question="q")
 
 
-PRINTED_OBJECTS = ["{{ question.split }}", "{{ question|map('upper') }}", "{{ cycler(1, 2) }}", "{{ question.split ~ '' }}"]
+PRINTED_OBJECTS = [
+    "{{ question.split }}",
+    "{{ question|map('upper') }}",
+    "{{ cycler(1, 2) }}",
+    "{{ question.split ~ '' }}",
+]
 
 
 @pytest.mark.parametrize("template", PRINTED_OBJECTS)
 def test_printing_an_object_address_fails_the_render(template: str) -> None:
-    with pytest.raises(RenderLimitError, match="not data|memory address"):
+    with pytest.raises(RenderLimitError, match=r"not data|memory address"):
         compile_template(template).render(question="q")
 
 
@@ -134,7 +143,18 @@ def test_an_address_in_the_data_itself_is_fine() -> None:
     assert compile_template("{{ question }}").render(question=text) == text
 
 
-SPLITS = ["all", "ALL", "train+test", "train[:50%]", "train[:100]", "train[10:20]", "train + train", "train[:50%]+train[50%:]", "*", "tr ain"]
+SPLITS = [
+    "all",
+    "ALL",
+    "train+test",
+    "train[:50%]",
+    "train[:100]",
+    "train[10:20]",
+    "train + train",
+    "train[:50%]+train[50%:]",
+    "*",
+    "tr ain",
+]
 
 
 @pytest.mark.parametrize("split", SPLITS)
@@ -215,7 +235,9 @@ def test_a_damaged_eval_store_is_a_message(ws: Workspace, damage: object) -> Non
         split.write_bytes(damage)
     for result in (ws.fetch(), ws.plan()):
         assert result.exit_code == 1, result.output
-        assert "Traceback" not in result.output and result.exception is None or isinstance(result.exception, SystemExit)
+        assert ("Traceback" not in result.output and result.exception is None) or isinstance(
+            result.exception, SystemExit
+        )
         assert "test.parquet" in result.output and "damaged eval store" in result.output, result.output
 
 

@@ -31,14 +31,20 @@ SYSTEM = {
     "sysfs": files_attack("/sys/kernel/mm/transparent_hugepage/enabled"),
     "glob in proc": files_attack("/proc/self/root{ROOT}/data/*.jsonl", files={"data/train.jsonl": TRAIN_ROWS}),
     "link into proc root": files_attack(
-        "../data/train.jsonl", files={"eval/x.jsonl": EVAL_ROWS}, links={"data/train.jsonl": "/proc/self/root{ROOT}/eval/x.jsonl"}
+        "../data/train.jsonl",
+        files={"eval/x.jsonl": EVAL_ROWS},
+        links={"data/train.jsonl": "/proc/self/root{ROOT}/eval/x.jsonl"},
     ),
     "folder link to proc self root": files_attack(
-        "../data/train.jsonl", files={"real/data/train.jsonl": TRAIN_ROWS}, links={"data": "/proc/self/root{ROOT}/real/data"}
+        "../data/train.jsonl",
+        files={"real/data/train.jsonl": TRAIN_ROWS},
+        links={"data": "/proc/self/root{ROOT}/real/data"},
     ),
     "link to dev zero": files_attack("../data/train.jsonl", links={"data/train.jsonl": "/dev/zero"}),
     "seed root in proc": files_attack(
-        "/proc/self/root{ROOT}/data/train.jsonl", files={"data/train.jsonl": TRAIN_ROWS}, project="seed_roots: ['/proc']\n"
+        "/proc/self/root{ROOT}/data/train.jsonl",
+        files={"data/train.jsonl": TRAIN_ROWS},
+        project="seed_roots: ['/proc']\n",
     ),
     "hf local folder through proc": Attack(
         "task: attack\nformat: short_answer\nseed: {hf: {path: '/proc/self/root{ROOT}/local'}, license: mit}\n",
@@ -76,7 +82,9 @@ def test_the_guard_refuses_system_paths_below_lint(ws: Workspace) -> None:
 
     ws.build(files_attack("../data/train.jsonl", files={"data/train.jsonl": TRAIN_ROWS}))
     roots = SeedRoots.around(ws.spec.parent)
-    assert guard_path("t", ws.root / "data" / "train.jsonl", roots) == Path(os.path.realpath(ws.root / "data" / "train.jsonl"))
+    assert guard_path("t", ws.root / "data" / "train.jsonl", roots) == Path(
+        os.path.realpath(ws.root / "data" / "train.jsonl")
+    )
     for path in (f"/proc/self/root{ws.root}/data/train.jsonl", "/dev/zero", "/proc/self/environ"):
         with pytest.raises(SeedPathRefused, match="system path"):
             guard_path("t", Path(path), roots)
@@ -85,7 +93,10 @@ def test_the_guard_refuses_system_paths_below_lint(ws: Workspace) -> None:
 HUB_SHADOWS = {
     "folder of the id": ({"mydata/train.jsonl": EVAL_ROWS}, "mydata"),
     "folder with README split configs": (
-        {"mydata/README.md": "---\nconfigs:\n- config_name: default\n  data_files:\n  - split: train\n    path: test.jsonl\n---\n", "mydata/test.jsonl": EVAL_ROWS},
+        {
+            "mydata/README.md": "---\nconfigs:\n- config_name: default\n  data_files:\n  - split: train\n    path: test.jsonl\n---\n",
+            "mydata/test.jsonl": EVAL_ROWS,
+        },
         "mydata",
     ),
     "org/name folder": ({"someorg/somedata/train.jsonl": EVAL_ROWS}, "someorg/somedata"),
@@ -98,7 +109,9 @@ def test_a_hub_id_that_is_a_local_path(
     ws: Workspace, files: dict[str, str], hub_id: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """`datasets` loads `./mydata` for `hf: {path: mydata}`: refused, wherever tsqa runs from."""
-    ws.build(Attack(f"task: attack\nformat: short_answer\nseed: {{hf: {{path: {hub_id}}}, license: mit}}\n", files=files))
+    ws.build(
+        Attack(f"task: attack\nformat: short_answer\nseed: {{hf: {{path: {hub_id}}}, license: mit}}\n", files=files)
+    )
     monkeypatch.chdir(ws.root)
     for result in (ws.lint(), ws.fetch(), ws.plan()):
         ws.assert_refused(result)

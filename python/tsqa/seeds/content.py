@@ -220,8 +220,8 @@ def check_rows(
                 break
     rest = [i for i in range(len(rows)) if i not in found and texts[i].strip()]
     if rest:
-        extra = rendered or [[] for _ in rows]
-        normed = [" ".join([normal_text(texts[i]), *map(normal_text, extra[i])]) for i in rest]
+        built: Sequence[Sequence[str]] = rendered if rendered is not None else [[] for _ in rows]
+        normed = [" ".join([normal_text(texts[i]), *map(normal_text, built[i])]) for i in rest]
         for j, shared, share, hit in _containment(normed, lookup.texts, lookup.ids):
             if share >= CONTAINMENT or shared >= MIN_SHARED_GRAMS:
                 how = f"13-gram containment {share:.0%} ({shared} shared 13-grams)"
@@ -292,10 +292,97 @@ BAG_MAX_RATIO = 3.0
 mentions a question's words is not a copy of it)."""
 _POSTINGS_CAP = 500
 _STOPWORDS = frozenset(
-    "a an the and or but if of to in on at by for with from as is are was were be been being it its this that these "
-    "those which what who whom whose when where why how do does did not no so than then there their they them he "
-    "she his her we our you your i me my can could would should will shall may might must has have had about into "
-    "over under up down out also just very only some any all each".split()
+    [
+        "a",
+        "an",
+        "the",
+        "and",
+        "or",
+        "but",
+        "if",
+        "of",
+        "to",
+        "in",
+        "on",
+        "at",
+        "by",
+        "for",
+        "with",
+        "from",
+        "as",
+        "is",
+        "are",
+        "was",
+        "were",
+        "be",
+        "been",
+        "being",
+        "it",
+        "its",
+        "this",
+        "that",
+        "these",
+        "those",
+        "which",
+        "what",
+        "who",
+        "whom",
+        "whose",
+        "when",
+        "where",
+        "why",
+        "how",
+        "do",
+        "does",
+        "did",
+        "not",
+        "no",
+        "so",
+        "than",
+        "then",
+        "there",
+        "their",
+        "they",
+        "them",
+        "he",
+        "she",
+        "his",
+        "her",
+        "we",
+        "our",
+        "you",
+        "your",
+        "i",
+        "me",
+        "my",
+        "can",
+        "could",
+        "would",
+        "should",
+        "will",
+        "shall",
+        "may",
+        "might",
+        "must",
+        "has",
+        "have",
+        "had",
+        "about",
+        "into",
+        "over",
+        "under",
+        "up",
+        "down",
+        "out",
+        "also",
+        "just",
+        "very",
+        "only",
+        "some",
+        "any",
+        "all",
+        "each",
+    ]
 )
 
 

@@ -86,7 +86,9 @@ def read_reference(path: Path, source: str | None = None) -> EvalRecords:
     records = _read_cached(str(path), st.st_size, st.st_mtime_ns, st.st_ino)
     if source is None or source == records.source:
         return records
-    return EvalRecords(source, [f"{source} record {i + 1}" for i in range(len(records.ids))], records.texts, records.fields)
+    return EvalRecords(
+        source, [f"{source} record {i + 1}" for i in range(len(records.ids))], records.texts, records.fields
+    )
 
 
 @lru_cache(maxsize=256)

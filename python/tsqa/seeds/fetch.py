@@ -15,9 +15,9 @@ import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
 
 import pyarrow as pa
-from typing import Literal
 
 from tsqa.seeds.catalog import Catalog, load_catalog
 from tsqa.seeds.content import check_rows

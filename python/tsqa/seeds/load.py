@@ -20,6 +20,7 @@ import pyarrow as pa
 from tsqa.seeds.catalog import Catalog, load_catalog
 from tsqa.seeds.content import ContentReport, EvalRecords, check_rows
 from tsqa.seeds.errors import ContentRefused, SeedDataError, SeedError
+from tsqa.seeds.eval_refs import eval_looking_files, read_reference
 from tsqa.seeds.guard import (
     SeedRoots,
     check_eval_file,
@@ -29,7 +30,6 @@ from tsqa.seeds.guard import (
     hub_eval_splits,
     is_local_dataset,
 )
-from tsqa.seeds.eval_refs import eval_looking_files, read_reference
 from tsqa.seeds.local_data import INDEX_FILE, data_dir_from_env, dataset_folder, split_files
 from tsqa.seeds.names import normal_config, normal_hub_id
 from tsqa.seeds.readers.files import read_files

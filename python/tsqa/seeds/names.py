@@ -69,7 +69,15 @@ EVAL_ROOTS = frozenset(
 # their vowel signs are not word characters to a regex).
 NATIVE_WORDS = frozenset(
     {"тест", "тесты", "тестовый", "тестовая", "тестовые", "проверка", "валидация", "валидационный", "оценка"}
-    | {"τεστ", "δοκιμή", "δοκιμη", "αξιολόγηση", "αξιολογηση", "επικύρωση", "επικυρωση", }
+    | {
+        "τεστ",
+        "δοκιμή",
+        "δοκιμη",
+        "αξιολόγηση",
+        "αξιολογηση",
+        "επικύρωση",
+        "επικυρωση",
+    }
 )
 NATIVE_SUBSTRINGS = ("测试", "測試", "验证", "驗證", "评估", "評估", "评测", "評測", "テスト", "検証", "評価")
 NATIVE_SUBSTRINGS_ABJAD = ("اختبار", "تقييم", "בדיקה", "מבחן", "परीक्षण", "परीक्षा", "मूल्यांकन", "सत्यापन")
@@ -190,8 +198,12 @@ def _native_word(name: str) -> str | None:
             return sub
     for word in _WORD.findall(text):
         bare = "".join(c for c in unicodedata.normalize("NFKD", word) if not unicodedata.combining(c))
-        if word in NATIVE_WORDS or bare in NATIVE_WORDS or any(bare.startswith(w) and len(w) >= 4 for w in NATIVE_WORDS):
-            return word
+        if (
+            word in NATIVE_WORDS
+            or bare in NATIVE_WORDS
+            or any(bare.startswith(w) and len(w) >= 4 for w in NATIVE_WORDS)
+        ):
+            return str(word)
     return None
 
 

@@ -257,7 +257,9 @@ def _check_not_linked(seed: ResolvedSeed, folder: Path) -> None:
         except FileNotFoundError:
             continue
         except OSError as err:
-            raise SeedDataError(f"{path}: unreadable seed snapshot ({err.strerror}); run `tsqa seeds fetch --force`") from None
+            raise SeedDataError(
+                f"{path}: unreadable seed snapshot ({err.strerror}); run `tsqa seeds fetch --force`"
+            ) from None
         if stat.S_ISLNK(st.st_mode) or (path != folder and (not stat.S_ISREG(st.st_mode) or st.st_nlink > 1)):
             what = "a symbolic link" if stat.S_ISLNK(st.st_mode) else "not a plain file of its own"
             raise ContentRefused(

@@ -415,15 +415,15 @@ def _bound_ast(tree: nodes.Template) -> nodes.Template:
         if loop.recursive:
             raise jinja2.TemplateSyntaxError("recursive loops are not allowed", loop.lineno)
         loop.iter = nodes.Filter(loop.iter, _LOOP_FILTER, [], [], None, None, lineno=loop.lineno)
-    for node in tree.find_all((nodes.Filter, nodes.Name)):
-        name = node.name
-        if (isinstance(node, nodes.Filter) and name in NONDETERMINISTIC_FILTERS) or (
-            isinstance(node, nodes.Name) and node.ctx == "load" and name in NONDETERMINISTIC_GLOBALS
+    for used in tree.find_all((nodes.Filter, nodes.Name)):
+        name = str(getattr(used, "name", ""))
+        if (isinstance(used, nodes.Filter) and name in NONDETERMINISTIC_FILTERS) or (
+            isinstance(used, nodes.Name) and used.ctx == "load" and name in NONDETERMINISTIC_GLOBALS
         ):
-            what = "filter" if isinstance(node, nodes.Filter) else "global"
+            what = "filter" if isinstance(used, nodes.Filter) else "global"
             raise NondeterministicTemplate(
                 f"{what} {name!r} is not deterministic: a render must give the same text every time",
-                node.lineno,
+                used.lineno,
             )
     for call in tree.find_all((nodes.Filter, nodes.Test)):  # `map('random')`: a filter named as text
         for arg in call.args:

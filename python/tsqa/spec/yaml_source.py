@@ -236,9 +236,7 @@ class _Builder:
         return out
 
     def _merge_sources(self, node: Node) -> list[MappingNode]:
-        if id(node) in self.open or (
-            isinstance(node, SequenceNode) and any(id(n) in self.open for n in node.value)
-        ):
+        if id(node) in self.open or (isinstance(node, SequenceNode) and any(id(n) in self.open for n in node.value)):
             raise YamlLoadError("yaml-structure", "'<<' merges a mapping into itself (a cycle)", _pos(node))
         if isinstance(node, MappingNode):
             return [node]

@@ -220,10 +220,8 @@ def seed_path_outside_project(ctx: LintContext) -> Iterator[Diagnostic]:
     `seed_roots: [../../shared/train]` and the file lies there.
     """
     from tsqa.seeds.errors import SeedPathRefused
-    from tsqa.seeds.guard import SeedRoots, guard_path
+    from tsqa.seeds.guard import SeedRoots, guard_path, system_path
     from tsqa.seeds.local_data import data_dir_from_env
-
-    from tsqa.seeds.guard import system_path
 
     data_dir = data_dir_from_env()
     for loaded in ctx.specs:
@@ -245,7 +243,9 @@ def seed_path_outside_project(ctx: LintContext) -> Iterator[Diagnostic]:
             if (step := system_path(spec_dir / pattern.split("*")[0])) is not None:
                 refused = True
                 yield loaded.diagnostic(
-                    at, "seed-path-outside-project", f"{pattern!r} goes through {step}, a system path (/proc, /dev, /sys)"
+                    at,
+                    "seed-path-outside-project",
+                    f"{pattern!r} goes through {step}, a system path (/proc, /dev, /sys)",
                 )
         if refused:
             continue

@@ -82,10 +82,10 @@ def rows_to_table(rows: list[dict[str, Any]], where: str, locations: list[str] |
         try:
             columns[name] = pa.array(values)
         except OverflowError:  # an integer past 64 bits (Arrow has no wider integer)
-            bad = next((i for i, v in enumerate(values) if _has_huge_int(v)), None)
-            at = (locations[bad] if locations else f"row {bad + 1}") if bad is not None else where
+            huge = next((i for i, v in enumerate(values) if _has_huge_int(v)), None)
+            place = (locations[huge] if locations else f"row {huge + 1}") if huge is not None else where
             raise SeedDataError(
-                f"{at}: column {name!r} holds an integer that does not fit in 64 bits; write it as a string"
+                f"{place}: column {name!r} holds an integer that does not fit in 64 bits; write it as a string"
             ) from None
         except (pa.ArrowInvalid, pa.ArrowTypeError) as err:
             bad = _first_odd_row(values)
