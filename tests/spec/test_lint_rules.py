@@ -60,6 +60,15 @@ CASES = {
     "hub_eval_split.yaml": ("hub-eval-split", 4, 14, "seed.hf.path", "split 'train' of hf://datasets/Idavidrein/GPQA/"),
     "seed_outside_project.yaml": ("seed-path-outside-project", 4, 10, "seed.files", "outside the project"),
     "template_bounds.yaml": ("template-bounds", 8, 13, "fields.question", "literal 100,000,000"),
+    "template_nondeterministic.yaml": (
+        "template-nondeterministic",
+        8,
+        13,
+        "fields.question",
+        "filter 'random' is not deterministic",
+    ),
+    "prompt_file_unsafe.yaml": ("prompt-file-unsafe", 5, 18, "generate.prompt.file", "a system path"),
+    "eval_file_unsafe.yaml": ("eval-file-unsafe", 5, 16, "decontaminate.eval_files[0]", "a system path"),
 }
 
 
@@ -85,6 +94,8 @@ def test_every_rule_has_a_failing_fixture() -> None:
     covered = {rule for rule, *_ in CASES.values()} | {"duplicate-task", "all-weights-zero"}
     # Covered by dedicated tests below: no project, unreadable catalogue, missing path, rule crash.
     covered |= {"project-not-found", "catalog-unavailable", "io-error", "internal-error"}
+    # Depends on the working folder: tests/attacks/test_system_paths.py (test_a_hub_id_that_is_a_local_path).
+    covered |= {"hub-id-is-local-path"}
     assert set(RULES) | set(LOAD_RULES) <= covered
 
 
