@@ -7,6 +7,7 @@ checked against an older eval store is refused when it is read."""
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import pyarrow as pa
@@ -316,18 +317,25 @@ UNREADABLE_FORMATS = {
     "broken parquet": ("validation.parquet", b"PAR1 broken"),
     "broken gzip": ("test.jsonl.gz", b"\x1f\x8b broken"),
     "link to a folder": ("validation", None),
+    "link to an endless device": ("test.jsonl", "/dev/zero"),
+    "a FIFO": ("validation.jsonl", "fifo"),
 }
 
 
 @pytest.mark.parametrize(("name", "content"), UNREADABLE_FORMATS.values(), ids=UNREADABLE_FORMATS.keys())
-def test_an_eval_looking_file_tsqa_cannot_read_fails_the_fetch(ws: Workspace, name: str, content: bytes | None) -> None:
+def test_an_eval_looking_file_tsqa_cannot_read_fails_the_fetch(ws: Workspace, name: str, content: object) -> None:
     """Not a silent gap in the references: the fetch fails, naming the file."""
     dd = ws.root / "dd" / "allenai" / "ai2_arc" / "ARC-Easy"
     ws.build(Attack(ARC_SPEC, {"dd/allenai/ai2_arc/ARC-Easy/train.jsonl": jsonl([as_seed(r) for r in EVAL])}))
     if content is None:
         (ws.outside / "somewhere").mkdir()
         (dd / name).symlink_to(ws.outside / "somewhere")
+    elif content == "/dev/zero":
+        (dd / name).symlink_to("/dev/zero")
+    elif content == "fifo":
+        os.mkfifo(dd / name)
     else:
+        assert isinstance(content, bytes)
         (dd / name).write_bytes(content)
     result = ws.fetch("--data-dir", str(ws.root / "dd"))
     assert result.exit_code == 1, result.output

@@ -23,6 +23,7 @@ import io
 import json
 import lzma
 import os
+import stat
 from collections.abc import Iterable, Iterator
 from functools import lru_cache
 from pathlib import Path, PurePath
@@ -77,12 +78,18 @@ def eval_looking_files(data_dir: Path, splits: Iterable[str] = (), dataset_folde
 def read_reference(path: Path, source: str | None = None) -> EvalRecords:
     """The eval records of one file (see the module doc), named `source` in reports;
     EvalReferenceUnreadable otherwise."""
+    from tsqa.seeds.guard import system_path
+
+    if (step := system_path(path)) is not None:
+        raise EvalReferenceUnreadable(f"{path}: eval file goes through {step}, a system path (/proc, /dev, /sys)")
     try:
         st = path.stat()
     except OSError as err:
         raise EvalReferenceUnreadable(f"{path}: eval file cannot be read ({err.strerror})") from None
     if os.path.isdir(path):
         raise EvalReferenceUnreadable(f"{path}: a link to a folder named like eval data; tsqa cannot check it")
+    if not stat.S_ISREG(st.st_mode):
+        raise EvalReferenceUnreadable(f"{path}: eval file is not a regular file (a device or a FIFO?)")
     records = _read_cached(str(path), st.st_size, st.st_mtime_ns, st.st_ino)
     if source is None or source == records.source:
         return records
