@@ -432,7 +432,13 @@ def _bound_ast(tree: nodes.Template) -> nodes.Template:
                     f"filter {arg.value!r} is not deterministic: a render must give the same text every time",
                     call.lineno,
                 )
-    for output in list(tree.find_all(nodes.Output)):
+    # Output captured out of the stream's sight (joined later into one string) is counted as it is
+    # written; output written to the stream is counted there (render_stream), at no extra cost.
+    captured: dict[int, nodes.Output] = {}
+    for block in tree.find_all((nodes.AssignBlock, nodes.FilterBlock, nodes.Macro, nodes.CallBlock)):
+        for output in block.find_all(nodes.Output):
+            captured[id(output)] = output
+    for output in captured.values():
         output.nodes = [
             nodes.Filter(child, _OUTPUT_FILTER, [], [], None, None, lineno=child.lineno) for child in output.nodes
         ]
@@ -465,7 +471,7 @@ class BoundedTemplate(jinja2.Template):
 def check_output(out: str, values: Mapping[str, Any]) -> str:
     """`out`, unless it shows a memory address its input did not hold (an object printed, such
     as `{{ x|map('upper') ~ '' }}`): such text differs between runs."""
-    if (found := _ADDRESS.search(out)) and not _in_strings(values, found.group()):
+    if " at 0x" in out and (found := _ADDRESS.search(out)) and not _in_strings(values, found.group()):
         raise RenderLimitError(
             "template output holds a memory address (an object printed, not data): it differs between runs"
         )
