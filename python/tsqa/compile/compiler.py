@@ -25,7 +25,8 @@ from tsqa.compile.plan import (
     Wave,
 )
 from tsqa.compile.rates import rates_for
-from tsqa.compile.seed_sample import SAMPLE_ROWS, SeedSample, sample_seeds
+from tsqa.compile.prompt_tokens import PromptRenders
+from tsqa.compile.seed_sample import SAMPLE_ROWS, EvalRecordsCache, SeedSample, sample_seeds
 from tsqa.compile.stages import CHANGE_BY_STAGE, MODEL_STAGES, STAGE_ORDER, ChangeKind, Stage
 from tsqa.compile.tokens import TokenCounter, counter_for
 from tsqa.engines.replicas import describe_workers
@@ -33,7 +34,6 @@ from tsqa.prompts import STAGE_VARIABLES, resolve_prompt_text
 from tsqa.spec.load import LoadedProject, LoadedSpec
 from tsqa.spec.models import LmEvalSeed
 from tsqa.spec.models.project import OpenAIModel, VllmModel
-from tsqa.spec.templates import compile_template
 from tsqa.stages.base import FingerprintContext
 from tsqa.stages.dedup import group_key, shares_corpus
 from tsqa.stages.registry import REGISTRY
@@ -52,11 +52,13 @@ def compile_plan(
 ) -> Plan:
     inputs: dict[str, str] = {str(project.path): sha256_text(project.path.read_bytes())}
     tasks: list[TaskPlan] = []
-    samples = [sample_seeds(loaded, project, sample_rows) for loaded in specs]
+    evals = EvalRecordsCache()
+    samples = [sample_seeds(loaded, project, sample_rows, evals) for loaded in specs]
     resolved = [_model_calls(loaded, project.project.models) for loaded in specs]
     peers = _dedup_peers(specs, [calls for calls, _ in resolved], samples, catalog_version)
     eval_data = _eval_store_hashes(project)
     inputs.update(eval_data)
+    renders = PromptRenders()
     for loaded, sample, (calls, read_prompts) in zip(specs, samples, resolved, strict=True):
         inputs[str(loaded.path)] = sha256_text(loaded.path.read_bytes())
         for meta in sample.meta_files:
@@ -71,6 +73,7 @@ def compile_plan(
             catalog_version,
             peers.get(loaded.spec.task, []),
             sorted(eval_data.values()),
+            renders,
         )
         for path in prompt_files:
             inputs[str(path)] = sha256_text(path.read_bytes())
@@ -124,6 +127,7 @@ def _plan_task(
     catalog_version: str | None,
     dedup_peers: list[str],
     eval_data: list[str],
+    renders: PromptRenders,
 ) -> tuple[TaskPlan, list[Path]]:
     spec, models = loaded.spec, project.project.models
     notes = list(sample.notes)
@@ -148,7 +152,7 @@ def _plan_task(
         model = models[call.model]
         counter = counter_for(model, project.path.parent)
         methods.add(counter.method)
-        tokens, worst, over = _prompt_tokens(call, loaded, sample, counter, model.max_model_len)
+        tokens, worst, over = _prompt_tokens(call, loaded, sample, counter, model.max_model_len, renders)
         costs[stage] = StageCost(
             tokens, call.max_tokens, model.throughput_tokens_per_s, getattr(model, "tensor_parallel_size", 1)
         )
@@ -283,6 +287,7 @@ def _prompt_tokens(
     sample: SeedSample,
     counter: TokenCounter,
     max_model_len: int,
+    renders: PromptRenders,
 ) -> tuple[float, tuple[int, str], int]:
     """Mean prompt tokens over the sample, the worst (tokens, seed id), and rows over budget."""
     spec = loaded.spec
@@ -300,12 +305,9 @@ def _prompt_tokens(
     counts: list[tuple[int, str]] = []
     for record in records:
         for variant, text in call.prompts.items():
-            values = {**base, **record, "variant": variant}
-            try:
-                rendered = compile_template(text).render(**{k: v for k, v in values.items() if k in allowed})
-            except Exception:  # noqa: BLE001, S112 - lint reports template errors; here the row is skipped
-                continue
-            counts.append((counter.count_prompt(rendered), str(record.get("seed_id", ""))))
+            tokens = renders.count(text, {**base, **record, "variant": variant}, allowed, counter)
+            if tokens is not None:  # None: the template failed on the row (lint reports it); skipped
+                counts.append((tokens, str(record.get("seed_id", ""))))
     if not counts:
         return 0.0, (0, ""), 0
     over = sum(1 for tokens, _ in counts if tokens + call.max_tokens > max_model_len)
