@@ -112,7 +112,7 @@ def _dedup_peers(
     for loaded, resolved, sample in zip(specs, calls, samples, strict=True):
         if not shares_corpus(loaded.spec):
             continue
-        enrich = _fingerprints(loaded, resolved, sample, catalog_version, [])[Stage.ENRICH]
+        enrich = _fingerprints(loaded, resolved, sample, catalog_version, [], until=Stage.ENRICH)[Stage.ENRICH]
         groups.setdefault(group_key(loaded.spec), []).append((loaded.spec.task, enrich))
     return {task: sorted(f"{t}:{fp}" for t, fp in members) for members in groups.values() for task, _ in members}
 
@@ -266,7 +266,9 @@ def _fingerprints(
     catalog_version: str | None,
     dedup_peers: list[str],
     eval_data: list[str] | None = None,
+    until: Stage | None = None,
 ) -> dict[Stage, str]:
+    """Every stage's fingerprint, in DAG order; with `until`, the stages up to it only."""
     ctx = FingerprintContext(
         snapshot=sorted(sha256_text(p.read_bytes()) for p in sample.meta_files),
         catalog_version=catalog_version,
@@ -278,6 +280,8 @@ def _fingerprints(
     upstream: str | None = None
     for sdef in REGISTRY:
         upstream = out[sdef.stage] = fingerprint(sdef.fingerprint_inputs(loaded.spec, ctx), upstream)
+        if sdef.stage is until:
+            break
     return out
 
 
