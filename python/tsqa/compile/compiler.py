@@ -114,7 +114,11 @@ def _dedup_peers(
             continue
         enrich = _fingerprints(loaded, resolved, sample, catalog_version, [], until=Stage.ENRICH)[Stage.ENRICH]
         groups.setdefault(group_key(loaded.spec), []).append((loaded.spec.task, enrich))
-    return {task: sorted(f"{t}:{fp}" for t, fp in members) for members in groups.values() for task, _ in members}
+    peers: dict[str, list[str]] = {}
+    for members in groups.values():
+        listed = sorted(f"{t}:{fp}" for t, fp in members)  # one list per group, shared (read only)
+        peers.update(dict.fromkeys((task for task, _ in members), listed))
+    return peers
 
 
 def _plan_task(

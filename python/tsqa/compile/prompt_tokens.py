@@ -10,59 +10,72 @@ other variables hold.
 from __future__ import annotations
 
 from collections.abc import Hashable, Mapping
+from functools import lru_cache
 from typing import Any
 
 from tsqa.compile.tokens import TokenCounter
-from tsqa.spec.templates import TemplateError, compile_template, template_variables
+from tsqa.spec.templates import compile_template, template_variables
 
 _FAILED = -1
+_ABSENT = object()
+"""An absent variable (`is defined` is false): keys apart from every value."""
 
 
 class PromptRenders:
     def __init__(self) -> None:
-        self._tokens: dict[tuple[str, str, Hashable], int] = {}
+        self._tokens: dict[tuple[str, str, tuple[Hashable, ...]], int] = {}
 
     def count(
         self, text: str, values: Mapping[str, Any], allowed: frozenset[str], counter: TokenCounter
     ) -> int | None:
         """Prompt tokens of `text` rendered with the `allowed` variables of `values`; None when
         the render fails."""
-        variables = {k: v for k, v in values.items() if k in allowed}
-        try:
-            read = template_variables(text)
-        except TemplateError:
+        names = _read_names(text)
+        if names is None:  # does not compile: the render fails (lint names the error)
             return None
         try:
-            # An absent variable (`is defined` is false) keys apart from any value.
-            key = (counter.method, text, tuple((n, n in variables, _freeze(variables.get(n))) for n in sorted(read)))
+            key = (counter.method, text, tuple(_key(values.get(n, _ABSENT) if n in allowed else _ABSENT) for n in names))
         except TypeError:  # a value of another type: rendered without the cache
-            return self._render_count(text, variables, counter)
+            return self._render_count(text, values, allowed, counter)
         tokens = self._tokens.get(key)
         if tokens is None:
-            counted = self._render_count(text, variables, counter)
+            counted = self._render_count(text, values, allowed, counter)
             tokens = self._tokens[key] = _FAILED if counted is None else counted
         return None if tokens == _FAILED else tokens
 
     @staticmethod
-    def _render_count(text: str, variables: dict[str, Any], counter: TokenCounter) -> int | None:
+    def _render_count(
+        text: str, values: Mapping[str, Any], allowed: frozenset[str], counter: TokenCounter
+    ) -> int | None:
         try:
-            rendered = compile_template(text).render(**variables)
+            rendered = compile_template(text).render(**{k: v for k, v in values.items() if k in allowed})
         except Exception:  # noqa: BLE001 - lint reports template errors; here the row is skipped
             return None
         return counter.count_prompt(rendered)
 
 
-_SCALARS = (str, int, float, bool, type(None))
+@lru_cache(maxsize=1024)
+def _read_names(text: str) -> tuple[str, ...] | None:
+    try:
+        return tuple(sorted(template_variables(text)))
+    except Exception:  # noqa: BLE001 - a template that does not parse fails its render, as before
+        return None
 
 
-def _freeze(value: Any) -> Hashable:
-    """A key that tells apart every value that could render differently: types included (1,
-    1.0, True and "1" differ; a list and a tuple print differently)."""
+_SCALARS = (int, float, bool)
+
+
+def _key(value: Any) -> Hashable:
+    """A key that tells apart every value that could render differently. Strings, None and the
+    absent marker equal only their own kind; other types are tagged (1, 1.0 and True are equal
+    keys otherwise; a list and a tuple print differently)."""
     kind = type(value)
+    if kind is str or value is None or value is _ABSENT:
+        return value  # type: ignore[no-any-return]
     if kind in _SCALARS:
         return (kind.__name__, value)
     if kind in (list, tuple):
-        return (kind.__name__, tuple(_freeze(v) for v in value))
+        return (kind.__name__, tuple(_key(v) for v in value))
     if kind is dict:
-        return ("dict", tuple((_freeze(k), _freeze(v)) for k, v in value.items()))
+        return ("dict", tuple((_key(k), _key(v)) for k, v in value.items()))
     raise TypeError(kind.__name__)
