@@ -24,8 +24,8 @@ from tsqa.compile.plan import (
     Totals,
     Wave,
 )
-from tsqa.compile.rates import rates_for
 from tsqa.compile.prompt_tokens import PromptRenders
+from tsqa.compile.rates import rates_for
 from tsqa.compile.seed_sample import SAMPLE_ROWS, EvalRecordsCache, SeedSample, sample_seeds
 from tsqa.compile.stages import CHANGE_BY_STAGE, MODEL_STAGES, STAGE_ORDER, ChangeKind, Stage
 from tsqa.compile.tokens import TokenCounter, counter_for

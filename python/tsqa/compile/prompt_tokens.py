@@ -25,16 +25,18 @@ class PromptRenders:
     def __init__(self) -> None:
         self._tokens: dict[tuple[str, str, tuple[Hashable, ...]], int] = {}
 
-    def count(
-        self, text: str, values: Mapping[str, Any], allowed: frozenset[str], counter: TokenCounter
-    ) -> int | None:
+    def count(self, text: str, values: Mapping[str, Any], allowed: frozenset[str], counter: TokenCounter) -> int | None:
         """Prompt tokens of `text` rendered with the `allowed` variables of `values`; None when
         the render fails."""
         names = _read_names(text)
         if names is None:  # does not compile: the render fails (lint names the error)
             return None
         try:
-            key = (counter.method, text, tuple(_key(values.get(n, _ABSENT) if n in allowed else _ABSENT) for n in names))
+            key = (
+                counter.method,
+                text,
+                tuple(_key(values.get(n, _ABSENT) if n in allowed else _ABSENT) for n in names),
+            )
         except TypeError:  # a value of another type: rendered without the cache
             return self._render_count(text, values, allowed, counter)
         tokens = self._tokens.get(key)
