@@ -64,7 +64,28 @@ def test_absent_and_not_allowed_variables_are_not_defined() -> None:
     assert renders.count(text, {"example": None}, ALLOWED, counter) == len("ENone") + 12
     # A variable the stage may not see is absent, even when the record holds it.
     assert renders.count(text, {"example": "x"}, frozenset({"question"}), counter) == len("none") + 12
-    assert seen == ["none", "ENone"]
+    assert seen == ["none", "ENone", "none"]
+
+
+def test_stages_that_pass_other_variables_key_apart() -> None:
+    counter, seen = counting()
+    renders = PromptRenders()
+    text = "{{ question if question is defined else '' }}|{{ answer if answer is defined else '' }}"
+    assert renders.count(text, {"question": "x", "answer": "x"}, frozenset({"question"}), counter) == 2 + 12
+    assert renders.count(text, {"question": "x", "answer": "x"}, frozenset({"answer"}), counter) == 2 + 12
+    assert seen == ["x|", "|x"]
+
+
+def test_keys_given_by_the_caller_are_used() -> None:
+    counter, seen = counting()
+    renders = PromptRenders()
+    values = {"question": "q", "seed_id": "1"}
+    keys = renders.keys(values)
+    assert keys == {"question": "q", "seed_id": "1"}
+    renders.count("{{ question }}", values, ALLOWED, counter, keys)
+    renders.count("{{ question }}", {"question": "q", "seed_id": "2"}, ALLOWED, counter)
+    assert seen == ["q"]
+    assert renders.keys({"question": {1}}) is None
 
 
 def test_failed_renders_are_none_and_cached() -> None:

@@ -312,8 +312,12 @@ def _prompt_tokens(
     ]
     counts: list[tuple[int, str]] = []
     for record in records:
+        row = {**base, **record}
+        keys = renders.keys(row)  # once per row, for every variant
         for variant, text in call.prompts.items():
-            tokens = renders.count(text, {**base, **record, "variant": variant}, allowed, counter)
+            variables = {**row, "variant": variant}
+            variant_keys = None if keys is None else {**keys, "variant": variant}
+            tokens = renders.count(text, variables, allowed, counter, variant_keys)
             if tokens is not None:  # None: the template failed on the row (lint reports it); skipped
                 counts.append((tokens, str(record.get("seed_id", ""))))
     if not counts:

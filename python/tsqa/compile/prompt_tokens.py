@@ -23,22 +23,34 @@ _ABSENT = object()
 
 class PromptRenders:
     def __init__(self) -> None:
-        self._tokens: dict[tuple[str, str, tuple[Hashable, ...]], int] = {}
+        self._tokens: dict[tuple[str, str, tuple[str, ...], tuple[Hashable, ...]], int] = {}
 
-    def count(self, text: str, values: Mapping[str, Any], allowed: frozenset[str], counter: TokenCounter) -> int | None:
+    @staticmethod
+    def keys(values: Mapping[str, Any]) -> dict[str, Hashable] | None:
+        """The cache keys of a row's values, computed once per row (None: a value of a type
+        without a key; its renders skip the cache)."""
+        try:
+            return {name: _key(value) for name, value in values.items()}
+        except TypeError:
+            return None
+
+    def count(
+        self,
+        text: str,
+        values: Mapping[str, Any],
+        allowed: frozenset[str],
+        counter: TokenCounter,
+        keys: Mapping[str, Hashable] | None = None,
+    ) -> int | None:
         """Prompt tokens of `text` rendered with the `allowed` variables of `values`; None when
-        the render fails."""
-        names = _read_names(text)
+        the render fails. `keys`: `keys(values)`, when the caller has it already."""
+        names = _read_names(text, allowed)
         if names is None:  # does not compile: the render fails (lint names the error)
             return None
-        try:
-            key = (
-                counter.method,
-                text,
-                tuple(_key(values.get(n, _ABSENT) if n in allowed else _ABSENT) for n in names),
-            )
-        except TypeError:  # a value of another type: rendered without the cache
+        keys = keys if keys is not None else self.keys(values)
+        if keys is None:
             return self._render_count(text, values, allowed, counter)
+        key = (counter.method, text, names, tuple([keys.get(n, _ABSENT) for n in names]))
         tokens = self._tokens.get(key)
         if tokens is None:
             counted = self._render_count(text, values, allowed, counter)
@@ -57,9 +69,10 @@ class PromptRenders:
 
 
 @lru_cache(maxsize=1024)
-def _read_names(text: str) -> tuple[str, ...] | None:
+def _read_names(text: str, allowed: frozenset[str]) -> tuple[str, ...] | None:
+    """The variables the template reads that the stage passes (the others are never defined)."""
     try:
-        return tuple(sorted(template_variables(text)))
+        return tuple(sorted(template_variables(text) & allowed))
     except Exception:  # noqa: BLE001 - a template that does not parse fails its render, as before
         return None
 
