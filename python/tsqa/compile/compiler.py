@@ -4,7 +4,7 @@ dataset read in full."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Hashable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -152,11 +152,12 @@ def _plan_task(
     costs: dict[Stage, StageCost] = {}
     violations: list[BudgetViolation] = []
     methods = set()
+    rows = [(row, renders.keys(row)) for row in _prompt_rows(loaded, sample)]  # keyed once for every stage
     for stage, call in calls.items():
         model = models[call.model]
         counter = counter_for(model, project.path.parent)
         methods.add(counter.method)
-        tokens, worst, over = _prompt_tokens(call, loaded, sample, counter, model.max_model_len, renders)
+        tokens, worst, over = _prompt_tokens(call, rows, counter, model.max_model_len, renders)
         costs[stage] = StageCost(
             tokens, call.max_tokens, model.throughput_tokens_per_s, getattr(model, "tensor_parallel_size", 1)
         )
@@ -289,17 +290,10 @@ def _fingerprints(
     return out
 
 
-def _prompt_tokens(
-    call: ModelCallPlan,
-    loaded: LoadedSpec,
-    sample: SeedSample,
-    counter: TokenCounter,
-    max_model_len: int,
-    renders: PromptRenders,
-) -> tuple[float, tuple[int, str], int]:
-    """Mean prompt tokens over the sample, the worst (tokens, seed id), and rows over budget."""
+def _prompt_rows(loaded: LoadedSpec, sample: SeedSample) -> list[dict[str, Any]]:
+    """The variables prompts are rendered with, one dict per sampled row (a blank row without a
+    sample): the task's own and the record's."""
     spec = loaded.spec
-    allowed = STAGE_VARIABLES[call.prompt_stage]
     base = {
         "task": spec.task,
         "description": spec.description,
@@ -310,16 +304,27 @@ def _prompt_tokens(
     records = sample.records or [
         {"seed_id": "<template>", "question": "", "choices": [], "answer": "", "answer_text": "", "context": None}
     ]
+    return [{**base, **record} for record in records]
+
+
+def _prompt_tokens(
+    call: ModelCallPlan,
+    rows: list[tuple[dict[str, Any], dict[str, Hashable] | None]],
+    counter: TokenCounter,
+    max_model_len: int,
+    renders: PromptRenders,
+) -> tuple[float, tuple[int, str], int]:
+    """Mean prompt tokens over the sample, the worst (tokens, seed id), and rows over budget.
+    `rows`: each row's variables with their render keys (PromptRenders.keys)."""
+    allowed = STAGE_VARIABLES[call.prompt_stage]
     counts: list[tuple[int, str]] = []
-    for record in records:
-        row = {**base, **record}
-        keys = renders.keys(row)  # once per row, for every variant
+    for row, keys in rows:
         for variant, text in call.prompts.items():
             variables = {**row, "variant": variant}
             variant_keys = None if keys is None else {**keys, "variant": variant}
             tokens = renders.count(text, variables, allowed, counter, variant_keys)
             if tokens is not None:  # None: the template failed on the row (lint reports it); skipped
-                counts.append((tokens, str(record.get("seed_id", ""))))
+                counts.append((tokens, str(row.get("seed_id", ""))))
     if not counts:
         return 0.0, (0, ""), 0
     over = sum(1 for tokens, _ in counts if tokens + call.max_tokens > max_model_len)
