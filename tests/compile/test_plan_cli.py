@@ -5,10 +5,12 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
 from click.testing import CliRunner
 from plan_workspace import SPEC, Workspace
 
 from tsqa.cli import main
+from tsqa.compile.plan import Plan
 from tsqa.compile.saved import applied_state, load_plan
 from tsqa.store.state import AppliedState, save_state
 
@@ -74,3 +76,26 @@ def test_without_paths_the_project_specs_list_is_used(ws: Workspace) -> None:
     result = CliRunner().invoke(main, ["plan", "--project", str(project), "--json"])
     assert result.exit_code == 0, result.output
     assert [t["task"] for t in json.loads(result.output)["tasks"]] == ["quiz"]
+
+
+def test_json_of_many_specs_is_the_plan_itself_not_console_text(ws: Workspace, monkeypatch: pytest.MonkeyPatch) -> None:
+    """--json bypasses rich (its wrapping cost seconds on 700 specs and could reflow long lines):
+    the output is exactly the plan model's JSON, long values on one line."""
+    import tsqa.cli
+
+    long = "a description longer than any terminal " * 10
+    for i in range(40):
+        spec = SPEC.replace("task: quiz", f"task: quiz{i:02d}\ndescription: {long.strip()}")
+        (ws.root / "specs" / f"quiz{i:02d}.yaml").write_text(spec)
+
+    def no_console(*args: object, **kwargs: object) -> None:
+        raise AssertionError("--json went through the rich console")
+
+    monkeypatch.setattr(tsqa.cli.console, "print", no_console)
+    monkeypatch.setattr(tsqa.cli.console, "out", no_console)
+    code, out = run(ws, "--json")
+    assert code == 0
+    plan = Plan.model_validate_json(out)
+    assert len(plan.tasks) == 41
+    assert out == plan.model_dump_json(indent=2) + "\n"
+    assert max(len(line) for line in out.splitlines()) > 1000  # prompt templates: one line each, unwrapped

@@ -4,7 +4,7 @@ dataset read in full."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Hashable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -24,8 +24,9 @@ from tsqa.compile.plan import (
     Totals,
     Wave,
 )
+from tsqa.compile.prompt_tokens import PromptRenders
 from tsqa.compile.rates import rates_for
-from tsqa.compile.seed_sample import SAMPLE_ROWS, SeedSample, sample_seeds
+from tsqa.compile.seed_sample import SAMPLE_ROWS, EvalRecordsCache, SeedSample, sample_seeds
 from tsqa.compile.stages import CHANGE_BY_STAGE, MODEL_STAGES, STAGE_ORDER, ChangeKind, Stage
 from tsqa.compile.tokens import TokenCounter, counter_for
 from tsqa.engines.replicas import describe_workers
@@ -33,7 +34,6 @@ from tsqa.prompts import STAGE_VARIABLES, resolve_prompt_text
 from tsqa.spec.load import LoadedProject, LoadedSpec
 from tsqa.spec.models import LmEvalSeed
 from tsqa.spec.models.project import OpenAIModel, VllmModel
-from tsqa.spec.templates import compile_template
 from tsqa.stages.base import FingerprintContext
 from tsqa.stages.dedup import group_key, shares_corpus
 from tsqa.stages.registry import REGISTRY
@@ -52,11 +52,13 @@ def compile_plan(
 ) -> Plan:
     inputs: dict[str, str] = {str(project.path): sha256_text(project.path.read_bytes())}
     tasks: list[TaskPlan] = []
-    samples = [sample_seeds(loaded, project, sample_rows) for loaded in specs]
+    evals = EvalRecordsCache()
+    samples = [sample_seeds(loaded, project, sample_rows, evals) for loaded in specs]
     resolved = [_model_calls(loaded, project.project.models) for loaded in specs]
     peers = _dedup_peers(specs, [calls for calls, _ in resolved], samples, catalog_version)
     eval_data = _eval_store_hashes(project)
     inputs.update(eval_data)
+    renders = PromptRenders()
     for loaded, sample, (calls, read_prompts) in zip(specs, samples, resolved, strict=True):
         inputs[str(loaded.path)] = sha256_text(loaded.path.read_bytes())
         for meta in sample.meta_files:
@@ -71,6 +73,7 @@ def compile_plan(
             catalog_version,
             peers.get(loaded.spec.task, []),
             sorted(eval_data.values()),
+            renders,
         )
         for path in prompt_files:
             inputs[str(path)] = sha256_text(path.read_bytes())
@@ -109,9 +112,13 @@ def _dedup_peers(
     for loaded, resolved, sample in zip(specs, calls, samples, strict=True):
         if not shares_corpus(loaded.spec):
             continue
-        enrich = _fingerprints(loaded, resolved, sample, catalog_version, [])[Stage.ENRICH]
+        enrich = _fingerprints(loaded, resolved, sample, catalog_version, [], until=Stage.ENRICH)[Stage.ENRICH]
         groups.setdefault(group_key(loaded.spec), []).append((loaded.spec.task, enrich))
-    return {task: sorted(f"{t}:{fp}" for t, fp in members) for members in groups.values() for task, _ in members}
+    peers: dict[str, list[str]] = {}
+    for members in groups.values():
+        listed = sorted(f"{t}:{fp}" for t, fp in members)  # one list per group, shared (read only)
+        peers.update(dict.fromkeys((task for task, _ in members), listed))
+    return peers
 
 
 def _plan_task(
@@ -124,6 +131,7 @@ def _plan_task(
     catalog_version: str | None,
     dedup_peers: list[str],
     eval_data: list[str],
+    renders: PromptRenders,
 ) -> tuple[TaskPlan, list[Path]]:
     spec, models = loaded.spec, project.project.models
     notes = list(sample.notes)
@@ -144,11 +152,12 @@ def _plan_task(
     costs: dict[Stage, StageCost] = {}
     violations: list[BudgetViolation] = []
     methods = set()
+    rows = [(row, renders.keys(row)) for row in _prompt_rows(loaded, sample)]  # keyed once for every stage
     for stage, call in calls.items():
         model = models[call.model]
         counter = counter_for(model, project.path.parent)
         methods.add(counter.method)
-        tokens, worst, over = _prompt_tokens(call, loaded, sample, counter, model.max_model_len)
+        tokens, worst, over = _prompt_tokens(call, rows, counter, model.max_model_len, renders)
         costs[stage] = StageCost(
             tokens, call.max_tokens, model.throughput_tokens_per_s, getattr(model, "tensor_parallel_size", 1)
         )
@@ -262,7 +271,9 @@ def _fingerprints(
     catalog_version: str | None,
     dedup_peers: list[str],
     eval_data: list[str] | None = None,
+    until: Stage | None = None,
 ) -> dict[Stage, str]:
+    """Every stage's fingerprint, in DAG order; with `until`, the stages up to it only."""
     ctx = FingerprintContext(
         snapshot=sorted(sha256_text(p.read_bytes()) for p in sample.meta_files),
         catalog_version=catalog_version,
@@ -274,19 +285,15 @@ def _fingerprints(
     upstream: str | None = None
     for sdef in REGISTRY:
         upstream = out[sdef.stage] = fingerprint(sdef.fingerprint_inputs(loaded.spec, ctx), upstream)
+        if sdef.stage is until:
+            break
     return out
 
 
-def _prompt_tokens(
-    call: ModelCallPlan,
-    loaded: LoadedSpec,
-    sample: SeedSample,
-    counter: TokenCounter,
-    max_model_len: int,
-) -> tuple[float, tuple[int, str], int]:
-    """Mean prompt tokens over the sample, the worst (tokens, seed id), and rows over budget."""
+def _prompt_rows(loaded: LoadedSpec, sample: SeedSample) -> list[dict[str, Any]]:
+    """The variables prompts are rendered with, one dict per sampled row (a blank row without a
+    sample): the task's own and the record's."""
     spec = loaded.spec
-    allowed = STAGE_VARIABLES[call.prompt_stage]
     base = {
         "task": spec.task,
         "description": spec.description,
@@ -297,15 +304,27 @@ def _prompt_tokens(
     records = sample.records or [
         {"seed_id": "<template>", "question": "", "choices": [], "answer": "", "answer_text": "", "context": None}
     ]
+    return [{**base, **record} for record in records]
+
+
+def _prompt_tokens(
+    call: ModelCallPlan,
+    rows: list[tuple[dict[str, Any], dict[str, Hashable] | None]],
+    counter: TokenCounter,
+    max_model_len: int,
+    renders: PromptRenders,
+) -> tuple[float, tuple[int, str], int]:
+    """Mean prompt tokens over the sample, the worst (tokens, seed id), and rows over budget.
+    `rows`: each row's variables with their render keys (PromptRenders.keys)."""
+    allowed = STAGE_VARIABLES[call.prompt_stage]
     counts: list[tuple[int, str]] = []
-    for record in records:
+    for row, keys in rows:
         for variant, text in call.prompts.items():
-            values = {**base, **record, "variant": variant}
-            try:
-                rendered = compile_template(text).render(**{k: v for k, v in values.items() if k in allowed})
-            except Exception:  # noqa: BLE001, S112 - lint reports template errors; here the row is skipped
-                continue
-            counts.append((counter.count_prompt(rendered), str(record.get("seed_id", ""))))
+            variables = {**row, "variant": variant}
+            variant_keys = None if keys is None else {**keys, "variant": variant}
+            tokens = renders.count(text, variables, allowed, counter, variant_keys)
+            if tokens is not None:  # None: the template failed on the row (lint reports it); skipped
+                counts.append((tokens, str(row.get("seed_id", ""))))
     if not counts:
         return 0.0, (0, ""), 0
     over = sum(1 for tokens, _ in counts if tokens + call.max_tokens > max_model_len)

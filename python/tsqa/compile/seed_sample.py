@@ -10,10 +10,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from tsqa.spec.load import LoadedProject, LoadedSpec
 from tsqa.spec.models import FilesSeed
+
+if TYPE_CHECKING:
+    from tsqa.seeds.content import EvalRecords
 
 # Rows prompts are rendered on: enough for a mean and a worst case, few enough that 700 specs plan
 # in seconds (rendering dominates). `tsqa plan --sample-rows` raises it for a stricter budget check.
@@ -31,14 +34,35 @@ class SeedSample:
     notes: list[str] = field(default_factory=list)
 
 
-def sample_seeds(loaded: LoadedSpec, project: LoadedProject, sample_rows: int = SAMPLE_ROWS) -> SeedSample:
+class EvalRecordsCache:
+    """The eval store's records per spec folder, read once per plan (not once per spec: a plan of
+    700 specs otherwise parses the project file and reads the eval store 1,400 times)."""
+
+    def __init__(self) -> None:
+        self._by_dir: dict[Path, list[EvalRecords]] = {}
+
+    def __call__(self, spec_dir: Path) -> list[EvalRecords]:
+        if spec_dir not in self._by_dir:
+            from tsqa.seeds.load import project_eval_records
+
+            self._by_dir[spec_dir] = project_eval_records(spec_dir)
+        return self._by_dir[spec_dir]
+
+
+def sample_seeds(
+    loaded: LoadedSpec,
+    project: LoadedProject,
+    sample_rows: int = SAMPLE_ROWS,
+    evals: EvalRecordsCache | None = None,
+) -> SeedSample:
     spec = loaded.spec
     limit = spec.seed.limit
-    rows, source, records, metas, notes = _from_store(loaded, project, sample_rows)
+    evals = evals or EvalRecordsCache()
+    rows, source, records, metas, notes = _from_store(loaded, project, sample_rows, evals)
     if rows is None:
         rows, source = _from_files(loaded), "files"
         if rows is not None:
-            records = _file_sample(loaded, notes, sample_rows)
+            records = _file_sample(loaded, notes, sample_rows, evals)
         if rows is None:
             source = "unknown"
             if limit is None:
@@ -51,7 +75,7 @@ def sample_seeds(loaded: LoadedSpec, project: LoadedProject, sample_rows: int = 
     return SeedSample(rows, source, records, metas, notes)
 
 
-def _from_store(loaded: LoadedSpec, project: LoadedProject, sample_rows: int):  # type: ignore[no-untyped-def]
+def _from_store(loaded: LoadedSpec, project: LoadedProject, sample_rows: int, evals: EvalRecordsCache):  # type: ignore[no-untyped-def]
     notes: list[str] = []
     try:
         from tsqa.seeds.store import SeedStore
@@ -72,15 +96,15 @@ def _from_store(loaded: LoadedSpec, project: LoadedProject, sample_rows: int):  
         return None, "unknown", [], [], notes
     if meta is None:
         if isinstance(loaded.spec.seed, FilesSeed):
-            _refuse_eval_rows(loaded, None)  # an unfetched file seed: its files, as fetch would
+            _refuse_eval_rows(loaded, None, evals)  # an unfetched file seed: its files, as fetch would
         return None, "unknown", [], [], notes
-    _refuse_eval_rows(loaded, lambda: store.read(loaded.spec, limit=None))  # eval files declared since
+    _refuse_eval_rows(loaded, lambda: store.read(loaded.spec, limit=None), evals)  # eval files declared since
     metas = [_meta_file(store, loaded)]
     records = _normalise_first_rows(loaded, notes, lambda: store.read(loaded.spec, limit=sample_rows))
     return meta.rows, "seed-store", records, metas, notes
 
 
-def _refuse_eval_rows(loaded: LoadedSpec, read: Any) -> None:
+def _refuse_eval_rows(loaded: LoadedSpec, read: Any, store_evals: EvalRecordsCache) -> None:
     """PlanError (naming the spec's `seed:` line) when seed rows are eval rows of what the spec
     can see: the eval store, its declared eval files (`read` None: the seed's files on disk)."""
     from tsqa.compile.saved import PlanError
@@ -99,7 +123,7 @@ def _refuse_eval_rows(loaded: LoadedSpec, read: Any) -> None:
             eval_files=list(loaded.spec.decontaminate.eval_files),
             catalog=catalog,
             data_dir=None,
-            **({"store_records": []} if read is not None else {}),
+            store_records=[] if read is not None else store_evals(loaded.path.parent),
         )
         if not any(e.ids for e in evals):
             return
@@ -125,7 +149,9 @@ def _meta_file(store: Any, loaded: LoadedSpec) -> Path:
     return Path(store.folder(resolve_seed(loaded.spec, load_catalog()))) / META_FILE
 
 
-def _file_sample(loaded: LoadedSpec, notes: list[str], sample_rows: int) -> list[dict[str, Any]]:
+def _file_sample(
+    loaded: LoadedSpec, notes: list[str], sample_rows: int, evals: EvalRecordsCache
+) -> list[dict[str, Any]]:
     from tsqa.seeds.catalog import load_catalog
     from tsqa.seeds.load import read_split
     from tsqa.seeds.source import resolve_seed
@@ -133,7 +159,12 @@ def _file_sample(loaded: LoadedSpec, notes: list[str], sample_rows: int) -> list
     return _normalise_first_rows(
         loaded,
         notes,
-        lambda: read_split(resolve_seed(loaded.spec, load_catalog()), spec_dir=loaded.path.parent, limit=sample_rows),
+        lambda: read_split(
+            resolve_seed(loaded.spec, load_catalog()),
+            spec_dir=loaded.path.parent,
+            limit=sample_rows,
+            evals=evals(loaded.path.parent),
+        ),
     )
 
 

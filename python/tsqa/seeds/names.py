@@ -174,6 +174,7 @@ def tokens(name: str) -> list[str]:
     return [t for t in _SEPARATORS.split(folded) if t]
 
 
+@lru_cache(maxsize=65536)  # pure (eval_words is fixed per process); lint and plan ask ~25 times per spec
 def eval_word(name: str) -> str | None:
     """The eval word `name` contains (as a token or joined tokens), or None.
 
