@@ -50,7 +50,12 @@ def test_apply_publishes_the_run_directory_and_resumes_from_it_elsewhere(tmp_pat
     again = scripted_engine()
     run_apply([elsewhere / "specs"], project_file=elsewhere / "tsqa.yaml", engine_factory=lambda _: again)
     assert again.calls == []
-    assert files(elsewhere / "run") == local
+    rewritten = {"blend.json", "state.json", "report.md", "report.html"}  # stamped with this apply's time
+    resumed = files(elsewhere / "run")
+    assert {k: v for k, v in resumed.items() if k not in rewritten} == {
+        k: v for k, v in local.items() if k not in rewritten
+    }
+    assert resumed.keys() == local.keys()
 
 
 def test_manifests_reach_the_store_after_their_shards(tmp_path: Path) -> None:
@@ -103,10 +108,10 @@ def test_pyarrows_mock_filesystem_holds_a_run(tmp_path: Path) -> None:
 
 
 def test_a_store_uri_pyarrow_cannot_open_is_a_clear_error(tmp_path: Path) -> None:
-    with pytest.raises(StoreError, match="cannot be opened through pyarrow.fs"):
+    with pytest.raises(StoreError, match=r"cannot be opened through pyarrow\.fs"):
         RunStore.open("nosuchscheme://bucket/x")
     root = tmp_path / "project"
     write_project(root)
     with_store(root, "nosuchscheme://bucket/x")
-    with pytest.raises(ApplyFailed, match="output.store 'nosuchscheme://bucket/x' cannot be opened"):
+    with pytest.raises(ApplyFailed, match=r"output\.store .nosuchscheme://bucket/x. cannot be opened"):
         run_apply([root / "specs"], project_file=root / "tsqa.yaml", engine_factory=lambda _: scripted_engine())

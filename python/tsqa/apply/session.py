@@ -115,14 +115,20 @@ def run_apply(
         ) from None
     finally:
         try:
-            if store is not None:
-                store.push(run_dir)  # also after a failure: what finished is kept there too
-        except OSError as exc:
-            raise ApplyFailed(
-                [f"error: could not write to output.store {store.uri!r}: {exc}", "run apply again to publish"]
-            ) from None
+            _push(store, run_dir)  # also after a failure: what finished is kept there too
         finally:
             lock.release()
+
+
+def _push(store: RunStore | None, run_dir: Path) -> None:
+    if store is None:
+        return
+    try:
+        store.push(run_dir)
+    except OSError as exc:
+        raise ApplyFailed(
+            [f"error: could not write to output.store {store.uri!r}: {exc}", "run apply again to publish"]
+        ) from None
 
 
 def _open_store(uri: str | None, lock: RunLock) -> RunStore | None:

@@ -28,7 +28,6 @@ import subprocess
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from itertools import islice
 from typing import Any, Literal, Self
 
 from tsqa.engines.base import Engine, EngineError, EngineStream, Request, Result, StreamingEngine, stream
@@ -175,7 +174,9 @@ def _take(channels: _Channels, index: int, *, block: bool) -> tuple[int, list[An
     a batch still queued for another replica (`stolen`). None when there is nothing to take."""
     own = channels.work[index]
     try:
-        item = own.get(timeout=_POLL_S) if block and channels.draining.value != channels.epoch.value else own.get_nowait()
+        item = (
+            own.get(timeout=_POLL_S) if block and channels.draining.value != channels.epoch.value else own.get_nowait()
+        )
     except queue.Empty:
         item = False
     if item is None:
@@ -255,7 +256,10 @@ class ReplicaEngine:
         ctx = mp.get_context("spawn")  # a fresh interpreter: devices are pinned before torch loads
         n = len(layout.replicas)
         self._channels = _Channels(
-            work=[ctx.Queue() for _ in range(n)], results=ctx.Queue(), epoch=ctx.Value("i", 0), draining=ctx.Value("i", -1)
+            work=[ctx.Queue() for _ in range(n)],
+            results=ctx.Queue(),
+            epoch=ctx.Value("i", 0),
+            draining=ctx.Value("i", -1),
         )
         self._results: Any = self._channels.results
         self._epoch: Any = self._channels.epoch

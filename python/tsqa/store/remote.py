@@ -114,7 +114,7 @@ class RunStore:
         for info in self.fs.get_file_info(selector):
             if info.type != pafs.FileType.File:
                 continue
-            rel = info.path[len(prefix) :] if info.path.startswith(prefix) else info.path
+            rel = info.path.removeprefix(prefix)
             if _published(rel):
                 yield rel
 
