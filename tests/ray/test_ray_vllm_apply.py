@@ -99,7 +99,7 @@ def test_vllm_on_ray_survives_a_killed_driver_and_actor_and_writes_the_local_row
     assert driver.poll() is None, driver.communicate()[1][-3000:]
     driver.send_signal(signal.SIGKILL)
     driver.communicate(timeout=60)
-    assert 0 < shards(remote) and not (remote / "run" / "datasets").exists()  # killed mid-run
+    assert shards(remote) > 0 and not (remote / "run" / "datasets").exists()  # killed mid-run
 
     # 2. `tsqa apply` again (in this process) finishes it, through an engine actor killed mid-stage.
     killed: list[int] = []
