@@ -37,7 +37,7 @@ pytestmark = [
 PROJECT = """\
 name: ray-vllm
 models:
-  generator: {{engine: vllm, model: {model}, max_model_len: 1024, dtype: float32, enforce_eager: true,
+  generator: {{engine: vllm, model: {model}, max_model_len: 3072, dtype: float32, enforce_eager: true,
     max_num_seqs: 16, chunk_size: 4, workers: {workers}}}
 defaults:
   generate: {{per_seed: 2, sampling: {{max_tokens: 160}}}}
