@@ -58,7 +58,9 @@ def rows(root: Path, stage: str) -> list[dict[str, Any]]:
 
 
 def shards(root: Path) -> int:
-    return len(list((root / "run" / "tasks").glob("*/*/*/data/part-*.parquet")))
+    """Model output written so far: shards of the model stages."""
+    tasks = root / "run" / "tasks"
+    return sum(len(list(tasks.glob(f"*/{stage}/*/data/part-*.parquet"))) for stage in ("generate", "solve", "enrich"))
 
 
 def write(root: Path, model: Path, workers: int, address: str | None) -> None:
