@@ -70,9 +70,17 @@ class RayRuntime:
         context = ray.data.DataContext.get_current()
         context.execution_options.preserve_order = True  # same row order as the local executor
         paths = [str(shards[i]) for i in sorted(shards)]
-        dataset = ray.data.read_parquet(paths, filesystem=_filesystem(paths[0]), override_num_blocks=len(paths))
+        # Ray Data asks 1 CPU per task by default; beside engine actors on a small CPU-only node
+        # (half a CPU each) that never fits and the stage waits forever: ask what is left.
+        cpus = _cpus_per_replica()
+        dataset = ray.data.read_parquet(
+            paths,
+            filesystem=_filesystem(paths[0]),
+            override_num_blocks=len(paths),
+            ray_remote_args={"num_cpus": cpus},
+        )
         work = partial(_process_batch, sdef.stage, portable(task))
-        out = dataset.map_batches(work, batch_format="pyarrow", batch_size=None, zero_copy_batch=True)
+        out = dataset.map_batches(work, batch_format="pyarrow", batch_size=None, zero_copy_batch=True, num_cpus=cpus)
         for batch in out.iter_batches(batch_format="pyarrow", batch_size=None):
             assert isinstance(batch, pa.Table)
             for kept, rejects in zip(
@@ -122,8 +130,8 @@ def _filesystem(path: str) -> Any:
 
 
 def _cpus_per_replica() -> float:
-    """A whole CPU per replica, except on CPU-only clusters with few CPUs per node, where half of
-    one leaves room for Ray Data's row tasks beside each engine."""
+    """A whole CPU per replica (and per row task), except on CPU-only clusters with few CPUs per
+    node, where half of one each lets a row task run beside an engine replica on every node."""
     import ray
 
     resources = ray.cluster_resources()  # type: ignore[no-untyped-call]
