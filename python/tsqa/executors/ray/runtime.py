@@ -77,7 +77,7 @@ class RayRuntime:
             paths,
             filesystem=_filesystem(paths[0]),
             override_num_blocks=len(paths),
-            ray_remote_args={"num_cpus": cpus},
+            num_cpus=cpus,
         )
         work = partial(_process_batch, sdef.stage, portable(task))
         out = dataset.map_batches(work, batch_format="pyarrow", batch_size=None, zero_copy_batch=True, num_cpus=cpus)
