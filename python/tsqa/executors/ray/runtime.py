@@ -70,17 +70,13 @@ class RayRuntime:
         context = ray.data.DataContext.get_current()
         context.execution_options.preserve_order = True  # same row order as the local executor
         paths = [str(shards[i]) for i in sorted(shards)]
-        # Ray Data asks 1 CPU per task by default; beside engine actors on a small CPU-only node
-        # (half a CPU each) that never fits and the stage waits forever: ask what is left.
-        cpus = _cpus_per_replica()
-        dataset = ray.data.read_parquet(
-            paths,
-            filesystem=_filesystem(paths[0]),
-            override_num_blocks=len(paths),
-            num_cpus=cpus,
+        # One row per shard path, each read inside its task: no read_parquet, whose file-listing
+        # step asks a whole CPU. Every task asks the share a replica leaves free (Ray Data's default
+        # of 1 CPU never fits beside engine actors on a small CPU-only node: the stage waited forever).
+        work = partial(_process_shards, sdef.stage, portable(task))
+        out = ray.data.from_items([{"path": p} for p in paths]).map_batches(
+            work, batch_format="pyarrow", batch_size=1, num_cpus=_cpus_per_replica()
         )
-        work = partial(_process_batch, sdef.stage, portable(task))
-        out = dataset.map_batches(work, batch_format="pyarrow", batch_size=None, zero_copy_batch=True, num_cpus=cpus)
         for batch in out.iter_batches(batch_format="pyarrow", batch_size=None):
             assert isinstance(batch, pa.Table)
             for kept, rejects in zip(
@@ -102,13 +98,19 @@ def _unavailable(*_: Any) -> Any:
     raise RuntimeError("row-local stages do not read other stages on Ray workers")
 
 
-def _process_batch(stage: Any, task: TaskContext, batch: pa.Table) -> pa.Table:
-    """One Arrow batch through the stage's own `process`; kept and rejected rows travel back as
-    Arrow IPC (two schemas in one output row)."""
+def _process_shards(stage: Any, task: TaskContext, batch: pa.Table) -> pa.Table:
+    """Each upstream shard (by path, read here through pyarrow.fs) through the stage's own
+    `process`; kept and rejected rows travel back as Arrow IPC (two schemas in one output row)."""
+    import pyarrow.parquet as pq
+
     from tsqa.stages.registry import STAGES
 
-    out = STAGES[stage].process(batch, task)
-    return pa.table({"kept": [_dump(out.kept)], "rejects": [_dump(out.rejects)]})
+    kept, rejects = [], []
+    for path in batch.column("path").to_pylist():
+        out = STAGES[stage].process(pq.read_table(path, filesystem=_filesystem(path)), task)
+        kept.append(_dump(out.kept))
+        rejects.append(_dump(out.rejects))
+    return pa.table({"kept": kept, "rejects": rejects})
 
 
 def _dump(table: pa.Table) -> bytes:
