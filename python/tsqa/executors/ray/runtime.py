@@ -3,9 +3,9 @@ work placed on a Ray cluster.
 
 - Model stages: each model's engine is a `RayEngine` (one actor per `workers` replica); the
   executor's wave code drives it through the same engine stream as a local engine.
-- Row-local stages (parse, verify, decontaminate, package …): the upstream shards are read by Ray
-  Data (`read_parquet` through `pyarrow.fs`) and the stage's own `process` runs as `map_batches`
-  over Arrow batches on the cluster, order preserved; the driver writes the outputs with the same
+- Row-local stages (parse, verify, decontaminate, package …): Ray Data `map_batches` over the
+  upstream shard paths, one shard per task (read there through `pyarrow.fs`), runs the stage's own
+  `process` on the cluster, order preserved; the driver writes the outputs with the same
   shard writer, so the run directory, manifests and fingerprints are the executor-independent ones.
   The run directory must be on a filesystem every node sees (NFS, Lustre, a mounted bucket).
 
