@@ -39,7 +39,7 @@ def test_layout_gpu_groups_and_cpu_split() -> None:
         plan_layout(3, gpus=[], cpus=[0, 1])
 
 
-def test_scripted_replicas_steal_work_evenly_and_answer_every_request() -> None:
+def test_scripted_replicas_get_work_dealt_evenly_and_answer_every_request() -> None:
     layout = plan_layout(2, gpus=[], cpus=[0, 1])
     options = {"per_step": 4, "step_seconds": 0.01, "max_in_flight": 8}
     with ReplicaEngine(options, layout, builder=echo_engine, max_in_flight_per_replica=8) as engine:
@@ -47,10 +47,65 @@ def test_scripted_replicas_steal_work_evenly_and_answer_every_request() -> None:
         served = list(engine.served)
         assert sorted(r.id for r in results) == sorted(r.id for r in requests(400))
         assert all(r.texts == (f"echo:{r.id}:{r.id.split('/r')[1]}",) * 2 for r in results)
+        assert abs(engine.dealt_cost[0] - engine.dealt_cost[1]) <= 52  # within one request (3 + 24 × 2 tokens)
         assert sum(served) == 400 and min(served) >= 0.9 * max(served), served
         # the stream is reusable: a second wave goes through the same replicas
         again = list(stream(engine, requests(40)))
         assert len(again) == 40
+
+
+def test_a_slow_replica_keeps_its_share_and_the_fast_one_steals_only_the_tail() -> None:
+    """Replica 0 steps 5x slower (a loaded core): dealing keeps the split within 10%, and at the
+    end the fast replica takes what the slow one still had queued instead of waiting for it."""
+    layout = plan_layout(2, gpus=[], cpus=[0, 1])
+    options = {"per_step": 4, "step_seconds": 0.002, "max_in_flight": 4, "slow_core": 0, "slow_factor": 50}
+    with ReplicaEngine(options, layout, builder=echo_engine, max_in_flight_per_replica=4) as engine:
+        results = {r.id: r for r in stream(engine, requests(400))}
+        served, stolen = list(engine.served), list(engine.stolen)
+    assert sorted(results) == sorted(r.id for r in requests(400))
+    assert all(r.texts == (f"echo:{r.id}:{r.id.split('/r')[1]}",) for r in results.values())
+    assert sum(served) == 400 and min(served) >= 0.9 * max(served), served
+    # Only the slow one's queued tail can move (its engine holds 4, its queue a batch of 4 more).
+    assert stolen[0] == 0 and stolen[1] <= 8, stolen
+
+
+class _Value:
+    def __init__(self, value: int) -> None:
+        self.value = value
+
+
+def test_a_replica_steals_only_once_the_input_has_ended_and_its_own_queue_is_empty() -> None:
+    import queue
+
+    from tsqa.engines.replicas import _Channels, _take
+
+    work: list[queue.Queue[object]] = [queue.Queue(), queue.Queue()]
+    channels = _Channels(work=work, results=queue.Queue(), epoch=_Value(3), draining=_Value(-1))
+    work[1].put((3, ["b1"]))
+    work[1].put((3, ["b2"]))
+    assert _take(channels, 0, block=False) is None  # input still coming: replica 1's work stays its own
+    work[0].put((3, ["a1"]))
+    channels.draining.value = 3  # the driver's input has ended
+    assert _take(channels, 0, block=False) == (3, ["a1"], False)  # its own queue first
+    assert _take(channels, 0, block=False) == (3, ["b1"], True)  # then the other's tail
+    assert _take(channels, 1, block=False) == (3, ["b2"], False)
+    assert _take(channels, 0, block=False) is None
+
+
+def test_dealing_follows_estimated_cost_not_request_count() -> None:
+    """Requests asking for 4 samples of 64 tokens weigh 8x those asking for 1 of 32."""
+    from tsqa.engines.replicas import request_cost
+
+    heavy = Request(id="h", messages=[{"role": "user", "content": "x" * 40}], sampling=Sampling(n=4, max_tokens=64))
+    light = heavy.model_copy(update={"id": "l", "sampling": Sampling(n=1, max_tokens=32)})
+    assert request_cost(heavy) == 11 + 256 and request_cost(light) == 11 + 32
+    layout = plan_layout(2, gpus=[], cpus=[0, 1])
+    work = [heavy.model_copy(update={"id": f"h{i}"}) for i in range(10)]
+    work += [light.model_copy(update={"id": f"l{i}"}) for i in range(60)]
+    with ReplicaEngine({"per_step": 8}, layout, builder=echo_engine, max_in_flight_per_replica=64) as engine:
+        assert len(list(stream(engine, work))) == 70
+        low, high = sorted(engine.dealt_cost)
+    assert high - low <= request_cost(heavy), engine.dealt_cost
 
 
 def test_a_replica_that_cannot_start_is_an_engine_error() -> None:
@@ -82,9 +137,9 @@ def test_two_cpu_vllm_replicas_balance_and_match_one_engine(tmp_path: Path, monk
         served = list(engine.served)
     assert all(r.ok for r in one.values()) and all(r.ok for r in two.values())
     assert {k: v.texts for k, v in two.items()} == {k: v.texts for k, v in one.items()}
-    # Work is pulled from one queue, so a replica sharing its core with the driver serves less: the
-    # issue's 10% goal is not met reliably (85/75 measured on a quiet 2-core machine); 25% is held.
-    assert sum(served) == 160 and min(served) >= 0.75 * max(served), served
+    # Dealt by estimated cost, stolen only at the tail: within the issue's 10% even when one
+    # replica shares its core with the driver.
+    assert sum(served) == 160 and min(served) >= 0.9 * max(served), served
     assert Counter(len(r.texts) for r in two.values()) == {2: 160}
 
 

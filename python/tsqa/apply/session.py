@@ -25,6 +25,7 @@ from tsqa.seeds.errors import SeedError
 from tsqa.spec.load import LoadedProject, LoadedSpec
 from tsqa.stages.base import StageError
 from tsqa.store.lock import LockError, RunLock
+from tsqa.store.remote import RunStore, StoreError
 from tsqa.store.response_cache import CacheError
 from tsqa.store.state import StateError, load_state, repair_state
 from tsqa.store.writable import Need, NotWritable, check
@@ -78,9 +79,12 @@ def run_apply(
         lock = RunLock(run_dir).acquire()
     except LockError as exc:
         raise ApplyFailed([f"error: {exc}"]) from None
+    store = _open_store(project.project.output.store, lock)
     try:
         from tsqa.seeds.catalog import load_catalog
 
+        if store is not None:
+            store.pull(run_dir)  # finished work published by an apply elsewhere
         repaired = repair_state(run_dir)
         catalog_version = load_catalog().lm_eval_version
         if saved is not None:
@@ -110,7 +114,31 @@ def run_apply(
             [f"error: {exc.strerror or exc}{where}", "work already finished is kept; run apply again to resume"]
         ) from None
     finally:
+        try:
+            _push(store, run_dir)  # also after a failure: what finished is kept there too
+        finally:
+            lock.release()
+
+
+def _push(store: RunStore | None, run_dir: Path) -> None:
+    if store is None:
+        return
+    try:
+        store.push(run_dir)
+    except OSError as exc:
+        raise ApplyFailed(
+            [f"error: could not write to output.store {store.uri!r}: {exc}", "run apply again to publish"]
+        ) from None
+
+
+def _open_store(uri: str | None, lock: RunLock) -> RunStore | None:
+    if uri is None:
+        return None
+    try:
+        return RunStore.open(uri)
+    except StoreError as exc:
         lock.release()
+        raise ApplyFailed([f"error: {exc}"]) from None
 
 
 def _check_places(project: LoadedProject, run_dir: Path) -> None:

@@ -115,6 +115,15 @@ class EngineStream(Protocol):
         """Abort what is still in flight; the engine can open a new stream afterwards."""
 
 
+def _end_of_input(session: EngineStream) -> None:
+    """Tell a stream that nothing more will be added, if it cares (replicas then steal each other's
+    queued work so the last results are not held by the slowest one); optional, so other streams
+    need not implement it."""
+    hook = getattr(session, "end_of_input", None)
+    if hook is not None:
+        hook()
+
+
 @runtime_checkable
 class StreamingEngine(Engine, Protocol):
     """An engine with its own batching loop; `max_in_flight` is what keeps that loop full."""
@@ -145,6 +154,8 @@ def stream(engine: Engine, requests: Iterable[Request], *, max_in_flight: int | 
                 exhausted = not batch
                 if batch:
                     yield from session.add(batch)
+                else:
+                    _end_of_input(session)
             if session.in_flight:
                 yield from session.step()
             elif exhausted:

@@ -7,10 +7,14 @@ behind one request stream.
 
 Each replica process pins its devices before anything imports torch (`CUDA_VISIBLE_DEVICES` on
 GPU; on CPU its share of the cores through `VLLM_CPU_OMP_THREADS_BIND`), builds the ordinary
-single engine for the model and runs that engine's stream. Work is stolen, not dealt: the driver
-puts small batches on one shared queue and a replica takes the next batch only when it has room
-in flight, so a faster or less loaded replica simply takes more. Sampling is seeded per request,
-so which replica serves a request never changes its result.
+single engine for the model and runs that engine's stream. Work is dealt, not pulled: each
+request goes to the replica with the least estimated cost dealt so far (prompt + max_tokens × n
+tokens), so the split is deterministic and even whatever else runs on the node (a shared pull
+queue measured 49/111 on 2 cores when one replica shared its core with the driver). Each replica
+has its own queue; only once the driver has no more input does an idle replica steal queued
+batches from the others (tail stealing), so a slow replica cannot hold the end of the run while
+the split stays within a batch or two of even. Sampling is seeded per request, so which replica
+serves a request never changes its result.
 """
 
 from __future__ import annotations
@@ -24,15 +28,16 @@ import subprocess
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from itertools import islice
 from typing import Any, Literal, Self
 
 from tsqa.engines.base import Engine, EngineError, EngineStream, Request, Result, StreamingEngine, stream
 
 log = logging.getLogger(__name__)
 
-BATCH = 8
-"""Requests per queue item: small enough to balance, large enough that queue traffic is noise."""
+BATCH = 4
+"""Requests per queue item: the unit a thief steals at the tail, so small; queue traffic stays noise."""
+CHARS_PER_TOKEN = 4
+"""Prompt size estimate for dealing (no tokenizer in the driver); only relative costs matter."""
 START_TIMEOUT_S = 1800.0
 """A replica that has not loaded its model by then is reported as failed (large models take minutes)."""
 _POLL_S = 0.5
@@ -123,17 +128,29 @@ EngineBuilder = Callable[[Any], Engine]
 it pickles): `tsqa.engines.registry.create_single_engine` for real models."""
 
 
+def request_cost(request: Request) -> int:
+    """Estimated tokens a request costs its replica: the prompt plus every sample's budget."""
+    prompt = sum(len(m.content) for m in request.messages) // CHARS_PER_TOKEN + 1
+    return prompt + request.sampling.max_tokens * request.sampling.n
+
+
+@dataclass
+class _Channels:
+    """What a replica process shares with the driver: one work queue per replica, the results
+    queue, the current stream's epoch and the epoch whose input has ended (tail stealing allowed)."""
+
+    work: list[Any]
+    results: Any
+    epoch: Any
+    draining: Any
+
+
 def _replica_main(
-    replica: Replica,
-    builder: EngineBuilder,
-    config: Any,
-    work: Any,
-    results: Any,
-    epoch: Any,
-    max_in_flight: int | None,
+    replica: Replica, builder: EngineBuilder, config: Any, channels: _Channels, max_in_flight: int | None
 ) -> None:
-    """One replica: pin devices, build the engine, then steal batches and stream them through it."""
+    """One replica: pin devices, build the engine, then serve its queue (and steal at the tail)."""
     os.environ.update(replica.env())
+    results = channels.results
     try:
         engine = builder(config)
     except Exception as exc:  # EngineError and load failures alike: the driver reports it
@@ -141,45 +158,84 @@ def _replica_main(
         return
     results.put(("ready", replica.index, None))
     try:
-        _serve(replica.index, engine, work, results, epoch, max_in_flight)
+        _serve(replica.index, engine, channels, max_in_flight)
     except Exception as exc:  # an engine that died mid-stream
         results.put(("failed", replica.index, f"{type(exc).__name__}: {exc}"))
     finally:
         engine.close()
 
 
-def _serve(index: int, engine: Engine, work: Any, results: Any, epoch: Any, max_in_flight: int | None) -> None:
+class _Shutdown(Exception):
+    pass
+
+
+def _take(channels: _Channels, index: int, *, block: bool) -> tuple[int, list[Any], bool] | None:
+    """The next batch for replica `index`: its own queue first; when the driver's input has ended,
+    a batch still queued for another replica (`stolen`). None when there is nothing to take."""
+    own = channels.work[index]
+    try:
+        item = (
+            own.get(timeout=_POLL_S) if block and channels.draining.value != channels.epoch.value else own.get_nowait()
+        )
+    except queue.Empty:
+        item = False
+    if item is None:
+        raise _Shutdown
+    if item is not False:
+        return item[0], item[1], False
+    if channels.draining.value != channels.epoch.value:
+        return None
+    n = len(channels.work)
+    for victim in ((index + k) % n for k in range(1, n)):
+        try:
+            stolen = channels.work[victim].get_nowait()
+        except queue.Empty:
+            continue
+        if stolen is None:  # shutting down: leave the victim its sentinel
+            channels.work[victim].put(None)
+            raise _Shutdown
+        return stolen[0], stolen[1], True
+    if block:
+        time.sleep(_POLL_S / 10)  # nothing anywhere: the driver is collecting the last results
+    return None
+
+
+def _serve(index: int, engine: Engine, channels: _Channels, max_in_flight: int | None) -> None:
     if not isinstance(engine, StreamingEngine):
         raise EngineError(f"engine {engine.name!r} has no request stream to run as a replica")
     bound = max_in_flight or engine.max_in_flight
+    results, epoch = channels.results, channels.epoch
     session: EngineStream = engine.open_stream()
     current = epoch.value
-    while True:
-        if epoch.value != current:  # the driver abandoned that stream: drop what is left of it
-            session.close()
-            session, current = engine.open_stream(), epoch.value
-        while session.in_flight < bound:
-            try:
-                item = work.get(timeout=_POLL_S) if session.in_flight == 0 else work.get_nowait()
-            except queue.Empty:
-                break
-            if item is None:  # shutdown
+    try:
+        while True:
+            if epoch.value != current:  # the driver abandoned that stream: drop what is left of it
                 session.close()
-                return
-            item_epoch, batch = item
-            if item_epoch != epoch.value:
-                continue
-            requests = [Request.model_validate(r) for r in batch]
-            early = session.add(requests)
-            results.put(("results", index, (item_epoch, [r.model_dump(mode="json") for r in early], len(requests))))
-        if session.in_flight:
-            done = session.step()
-            if done:
-                results.put(("results", index, (current, [r.model_dump(mode="json") for r in done], 0)))
+                session, current = engine.open_stream(), epoch.value
+            while session.in_flight < bound:
+                taken = _take(channels, index, block=session.in_flight == 0)
+                if taken is None:
+                    break
+                item_epoch, batch, stolen = taken
+                if item_epoch != epoch.value:
+                    continue
+                requests = [Request.model_validate(r) for r in batch]
+                early = session.add(requests)
+                payload = (item_epoch, [r.model_dump(mode="json") for r in early], len(requests), stolen)
+                results.put(("results", index, payload))
+            if session.in_flight:
+                done = session.step()
+                if done:
+                    results.put(("results", index, (current, [r.model_dump(mode="json") for r in done], 0, False)))
+    except _Shutdown:
+        pass
+    finally:
+        session.close()
 
 
 class ReplicaEngine:
-    """N replicas behind one stream; `served[i]` counts the requests replica i took."""
+    """N replicas behind one stream. `served[i]` counts the requests replica i took (its own and
+    stolen ones), `stolen[i]` those it took from another replica's queue at the tail."""
 
     name = "replicas"
 
@@ -198,18 +254,27 @@ class ReplicaEngine:
             builder = create_single_engine
         self.layout = layout
         ctx = mp.get_context("spawn")  # a fresh interpreter: devices are pinned before torch loads
-        self._work: Any = ctx.Queue()
-        self._results: Any = ctx.Queue()
-        self._epoch: Any = ctx.Value("i", 0)
-        self.served = [0] * len(layout.replicas)
+        n = len(layout.replicas)
+        self._channels = _Channels(
+            work=[ctx.Queue() for _ in range(n)],
+            results=ctx.Queue(),
+            epoch=ctx.Value("i", 0),
+            draining=ctx.Value("i", -1),
+        )
+        self._results: Any = self._channels.results
+        self._epoch: Any = self._channels.epoch
+        self.served = [0] * n
+        self.stolen = [0] * n
+        self.dealt_cost = [0] * n
+        """Estimated tokens dealt to each replica, over the engine's life (what assignment balances)."""
         per = max_in_flight_per_replica
-        # Enough queued for every replica to stay full, plus one batch each to steal next.
-        self.max_in_flight = len(layout.replicas) * ((per or 256) + BATCH)
+        # Enough queued for every replica to stay full, plus a batch each queued behind it.
+        self.max_in_flight = n * ((per or 256) + BATCH)
         self._procs = []
         for replica in layout.replicas:
             proc = ctx.Process(
                 target=_replica_main,
-                args=(replica, builder, config, self._work, self._results, self._epoch, per),
+                args=(replica, builder, config, self._channels, per),
                 name=f"tsqa-replica-{replica.index}",
                 daemon=False,  # vLLM starts its own engine-core process inside each replica
             )
@@ -223,7 +288,7 @@ class ReplicaEngine:
             raise
 
     def _wait_ready(self, timeout_s: float) -> None:
-        """All replicas loaded before any work is queued: an early one would otherwise steal it all."""
+        """All replicas loaded before any work is queued (a load failure is reported before work waits)."""
         ready: set[int] = set()
         deadline = time.monotonic() + timeout_s
         while len(ready) < len(self._procs):
@@ -258,15 +323,16 @@ class ReplicaEngine:
 
     def close(self) -> None:
         procs, self._procs = self.__dict__.get("_procs", []), []
-        for _ in procs:
-            self._work.put(None)
+        for work in self._channels.work if procs else ():
+            work.put(None)
         for proc in procs:
             proc.join(timeout=60)
             if proc.is_alive():
                 proc.terminate()
                 proc.join(timeout=10)
         if procs:
-            self._work.close()
+            for work in self._channels.work:
+                work.close()
             self._results.close()
 
     def __enter__(self) -> Self:
@@ -277,25 +343,50 @@ class ReplicaEngine:
 
 
 class _ReplicaStream:
-    """Queue batches, collect results; `in_flight` counts queued plus running requests."""
+    """Deal batches to the replicas' queues, collect results; `in_flight` counts queued plus
+    running requests."""
 
     def __init__(self, engine: ReplicaEngine) -> None:
         self._engine = engine
         engine._streaming = True
         self._in_flight = 0
-        self._ready: list[Result] = []
         self._epoch = engine._epoch.value
+        self._owner: dict[str, int] = {}  # request id → the replica it was dealt to
+        self._outstanding = [0] * len(engine.dealt_cost)
+        engine._channels.draining.value = -1  # a new stream's input has not ended
 
     @property
     def in_flight(self) -> int:
-        return self._in_flight
+        """As if every replica held as much as the fullest one: the driver adds work only when the
+        fullest has room, so a slow replica's queue never grows past its share of the bound and the
+        tail that others may steal from stays a batch or two."""
+        return len(self._outstanding) * max(self._outstanding) if self._in_flight else 0
 
     def add(self, requests: Sequence[Request]) -> list[Result]:
-        source = iter(requests)
-        while batch := list(islice(source, BATCH)):
-            self._engine._work.put((self._epoch, [r.model_dump(mode="json") for r in batch]))
-            self._in_flight += len(batch)
+        """Each request to the replica with the least cost dealt so far (ties: the lowest index), so
+        the assignment depends only on the requests and their order, never on timing."""
+        engine = self._engine
+        dealt = engine.dealt_cost
+        hands: list[list[dict[str, Any]]] = [[] for _ in dealt]
+        for request in requests:
+            target = min(range(len(dealt)), key=dealt.__getitem__)
+            dealt[target] += request_cost(request)
+            self._owner[request.id] = target
+            self._outstanding[target] += 1
+            hand = hands[target]
+            hand.append(request.model_dump(mode="json"))
+            if len(hand) == BATCH:
+                engine._channels.work[target].put((self._epoch, hand))
+                hands[target] = []
+        for target, hand in enumerate(hands):
+            if hand:
+                engine._channels.work[target].put((self._epoch, hand))
+        self._in_flight += len(requests)
         return []
+
+    def end_of_input(self) -> None:
+        """The driver has nothing more to add: idle replicas may now steal what others still queue."""
+        self._engine._channels.draining.value = self._epoch
 
     def step(self) -> list[Result]:
         """Blocks until some results are back (the replicas generate meanwhile)."""
@@ -304,11 +395,17 @@ class _ReplicaStream:
             raise EngineError(f"engine replica {index} failed: {payload}")
         if kind != "results":
             return []
-        epoch, rows, taken = payload
+        epoch, rows, taken, stolen = payload
         if epoch != self._epoch:  # a late result of an abandoned stream
             return []
         self._engine.served[index] += taken
+        if stolen:
+            self._engine.stolen[index] += taken
         done = [Result.model_validate(r) for r in rows]
+        for result in done:
+            owner = self._owner.pop(result.id, None)
+            if owner is not None:
+                self._outstanding[owner] -= 1
         self._in_flight -= len(done)
         return done
 

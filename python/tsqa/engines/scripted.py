@@ -9,6 +9,7 @@ so results arrive out of input order as they would from a real engine.
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import Self
@@ -125,10 +126,16 @@ class _ScriptedStream:
 def echo_engine(options: Mapping[str, float]) -> ScriptedEngine:
     """A scripted engine answering `echo:<request id>:<seed>` for every sample, built from plain
     options (`per_step`, `step_seconds`, `max_in_flight`): picklable, so a replica process can build
-    it (replica tests without a model)."""
+    it (replica tests without a model). `slow_core` and `slow_factor` make the replica pinned to that
+    CPU core (`VLLM_CPU_OMP_THREADS_BIND`) step that many times slower: a loaded replica."""
+    step_seconds = float(options.get("step_seconds", 0.0))
+    if "slow_core" in options:
+        bound = os.environ.get("VLLM_CPU_OMP_THREADS_BIND", "").split(",")
+        if str(int(options["slow_core"])) in bound:
+            step_seconds *= float(options.get("slow_factor", 1.0))
     return ScriptedEngine(
         lambda r: f"echo:{r.id}:{r.sampling.seed}",
         max_in_flight=int(options.get("max_in_flight", 64)),
         per_step=int(options.get("per_step", 1)),
-        step_seconds=float(options.get("step_seconds", 0.0)),
+        step_seconds=step_seconds,
     )

@@ -111,6 +111,12 @@ class EngineActor:
         builder: Callable[[Any], Engine] | None = None,
     ) -> None:
         os.environ.update(env or {})
+        # vLLM's engine core runs in this actor process, not in a subprocess of it: the actor is
+        # already the replica's own process, and a core spawned under a Ray worker is outside Ray's
+        # view (not killed with the actor, so a killed or restarted actor leaves an orphan holding
+        # the model and its KV cache; nor counted in its resources). In-process, a dead actor is
+        # all of the replica, which is what the pool's restart-and-retry assumes.
+        os.environ.setdefault("VLLM_ENABLE_V1_MULTIPROCESSING", "0")
         if builder is None:
             from tsqa.engines.registry import create_single_engine
 

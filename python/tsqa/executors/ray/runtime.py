@@ -3,9 +3,9 @@ work placed on a Ray cluster.
 
 - Model stages: each model's engine is a `RayEngine` (one actor per `workers` replica); the
   executor's wave code drives it through the same engine stream as a local engine.
-- Row-local stages (parse, verify, decontaminate, package …): the upstream shards are read by Ray
-  Data (`read_parquet` through `pyarrow.fs`) and the stage's own `process` runs as `map_batches`
-  over Arrow batches on the cluster, order preserved; the driver writes the outputs with the same
+- Row-local stages (parse, verify, decontaminate, package …): Ray Data `map_batches` over the
+  upstream shard paths, one shard per task (read there through `pyarrow.fs`), runs the stage's own
+  `process` on the cluster, order preserved; the driver writes the outputs with the same
   shard writer, so the run directory, manifests and fingerprints are the executor-independent ones.
   The run directory must be on a filesystem every node sees (NFS, Lustre, a mounted bucket).
 
@@ -70,9 +70,13 @@ class RayRuntime:
         context = ray.data.DataContext.get_current()
         context.execution_options.preserve_order = True  # same row order as the local executor
         paths = [str(shards[i]) for i in sorted(shards)]
-        dataset = ray.data.read_parquet(paths, filesystem=_filesystem(paths[0]), override_num_blocks=len(paths))
-        work = partial(_process_batch, sdef.stage, portable(task))
-        out = dataset.map_batches(work, batch_format="pyarrow", batch_size=None, zero_copy_batch=True)
+        # One row per shard path, each read inside its task: no read_parquet, whose file-listing
+        # step asks a whole CPU. Every task asks the share a replica leaves free (Ray Data's default
+        # of 1 CPU never fits beside engine actors on a small CPU-only node: the stage waited forever).
+        work = partial(_process_shards, sdef.stage, portable(task))
+        out = ray.data.from_items([{"path": p} for p in paths]).map_batches(
+            work, batch_format="pyarrow", batch_size=1, num_cpus=_cpus_per_replica()
+        )
         for batch in out.iter_batches(batch_format="pyarrow", batch_size=None):
             assert isinstance(batch, pa.Table)
             for kept, rejects in zip(
@@ -94,13 +98,19 @@ def _unavailable(*_: Any) -> Any:
     raise RuntimeError("row-local stages do not read other stages on Ray workers")
 
 
-def _process_batch(stage: Any, task: TaskContext, batch: pa.Table) -> pa.Table:
-    """One Arrow batch through the stage's own `process`; kept and rejected rows travel back as
-    Arrow IPC (two schemas in one output row)."""
+def _process_shards(stage: Any, task: TaskContext, batch: pa.Table) -> pa.Table:
+    """Each upstream shard (by path, read here through pyarrow.fs) through the stage's own
+    `process`; kept and rejected rows travel back as Arrow IPC (two schemas in one output row)."""
+    import pyarrow.parquet as pq
+
     from tsqa.stages.registry import STAGES
 
-    out = STAGES[stage].process(batch, task)
-    return pa.table({"kept": [_dump(out.kept)], "rejects": [_dump(out.rejects)]})
+    kept, rejects = [], []
+    for path in batch.column("path").to_pylist():
+        out = STAGES[stage].process(pq.read_table(path, filesystem=_filesystem(path)), task)
+        kept.append(_dump(out.kept))
+        rejects.append(_dump(out.rejects))
+    return pa.table({"kept": kept, "rejects": rejects})
 
 
 def _dump(table: pa.Table) -> bytes:
@@ -122,8 +132,8 @@ def _filesystem(path: str) -> Any:
 
 
 def _cpus_per_replica() -> float:
-    """A whole CPU per replica, except on CPU-only clusters with few CPUs per node, where half of
-    one leaves room for Ray Data's row tasks beside each engine."""
+    """A whole CPU per replica (and per row task), except on CPU-only clusters with few CPUs per
+    node, where half of one each lets a row task run beside an engine replica on every node."""
     import ray
 
     resources = ray.cluster_resources()  # type: ignore[no-untyped-call]

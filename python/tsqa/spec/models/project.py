@@ -86,6 +86,10 @@ class OutputConfig(SpecModel):
     """Run directory, relative to the project file."""
     shard_rows: Annotated[int, Field(ge=1)] = 50_000
     """Rows per Parquet shard."""
+    store: Annotated[str, Field(pattern=r"^[a-z][a-z0-9+.-]*://")] | None = None
+    """Object-store URI the run directory is mirrored to through `pyarrow.fs` (`s3://bucket/runs/x`,
+    `gs://…`, `file:///shared/runs/x`): same layout and manifests; `dir` stays the local working
+    copy (lock, response cache). Apply pulls finished work from it first and pushes after."""
 
 
 class Project(SpecModel):
