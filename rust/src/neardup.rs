@@ -172,7 +172,12 @@ const VERIFY_CHUNK: usize = 256;
 /// Stage 4: keeps the edges whose similarity reaches the threshold. Edges arrive sorted by
 /// centre; each task re-reads its centre once and its members one by one, so nothing per record
 /// is stored (the shingle sets of every record on an edge would cost ~1.2 KB each).
-pub(crate) fn verify<T: Texts + ?Sized>(texts: &T, edges: Vec<u64>, sketcher: &Sketcher, params: &DedupParams) -> Vec<u64> {
+pub(crate) fn verify<T: Texts + ?Sized>(
+    texts: &T,
+    edges: Vec<u64>,
+    sketcher: &Sketcher,
+    params: &DedupParams,
+) -> Vec<u64> {
     if params.verify == Verify::None || edges.is_empty() {
         return edges;
     }

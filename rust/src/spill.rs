@@ -326,8 +326,12 @@ impl StreamDedup {
         self.edges.dedup();
         self.seed_pairs.par_sort_unstable();
         self.seed_pairs.dedup();
-        let mut need: Vec<u32> =
-            self.edges.iter().flat_map(|&e| [(e >> 32) as u32, e as u32]).chain(self.seed_pairs.iter().map(|&e| (e >> 32) as u32)).collect();
+        let mut need: Vec<u32> = self
+            .edges
+            .iter()
+            .flat_map(|&e| [(e >> 32) as u32, e as u32])
+            .chain(self.seed_pairs.iter().map(|&e| (e >> 32) as u32))
+            .collect();
         need.par_sort_unstable();
         need.dedup();
         self.q_texts = vec![None; need.len()];
@@ -458,9 +462,9 @@ impl StreamDedup {
         // Ids: the position among the kept records (as `add` numbers them), skipping those without shingles.
         let mut ids = Vec::with_capacity(8192);
         let mut position = 0u64;
-        for i in 0..n {
-            if kept[i] {
-                if !self.empty[i] {
+        for (&keep, &empty) in kept.iter().zip(&self.empty) {
+            if keep {
+                if !empty {
                     ids.push(position);
                 }
                 position += 1;
@@ -625,9 +629,9 @@ mod tests {
         let r = near_dedup(&texts, &p, Some(&sc), Some(&idx)).unwrap();
         let mut out = Verdicts::default();
         let mut alive_at = 0;
-        for i in 0..questions.len() {
-            let verdict = if first[i] as usize != i {
-                Some((Reason::Exact, i64::from(first[i])))
+        for (i, &f) in first.iter().enumerate() {
+            let verdict = if f as usize != i {
+                Some((Reason::Exact, i64::from(f)))
             } else {
                 let j = alive_at;
                 alive_at += 1;

@@ -16,7 +16,22 @@ import pyarrow.compute as pc
 from tsqa.spec.models import TaskSpec
 from tsqa.stages.dedup import find_duplicates, group_key, index_file_name, question_keys
 
-WORDS = "apple river stone cloud maple ember quartz willow harbor delta prism raven sable talc".split()
+WORDS = [
+    "apple",
+    "river",
+    "stone",
+    "cloud",
+    "maple",
+    "ember",
+    "quartz",
+    "willow",
+    "harbor",
+    "delta",
+    "prism",
+    "raven",
+    "sable",
+    "talc",
+]
 
 
 def spec(task: str, **dedup: object) -> TaskSpec:
@@ -113,7 +128,9 @@ def in_memory(
             else:
                 dropped[i] = ("near_duplicate", f"near-duplicate of {uid(int(alive[dup_of[j]]))}")
         params = {"threshold": threshold, "num_perm": num_perm, "ngram": ngram, "shingle": shingle}
-        for path in sorted({p for name in names if "index" in tasks[name][0].dedup.against for p in index_files.get(name, [])}):
+        for path in sorted(
+            {p for name in names if "index" in tasks[name][0].dedup.against for p in index_files.get(name, [])}
+        ):
             earlier = MinHashIndex.load(path, **params)
             matches = np.asarray(near_dedup(texts, index=earlier, **params).index_match)
             for i in np.flatnonzero(matches >= 0).tolist():

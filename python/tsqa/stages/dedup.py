@@ -11,7 +11,7 @@ from __future__ import annotations
 import bisect
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeAlias
 
 import pyarrow as pa
 
@@ -106,9 +106,9 @@ class DedupIndexError(StageError):
     """A saved dedup index that cannot be used (missing, damaged, other parameters)."""
 
 
-Shards = Callable[[], Iterable[pa.Table]]
+Shards: TypeAlias = Callable[[], Iterable[pa.Table]]
 """The shards of one table, read again at each call (dedup streams the questions several times)."""
-Source = pa.Table | Shards
+Source: TypeAlias = pa.Table | Shards
 
 
 def shards_of(source: Source) -> Iterator[pa.Table]:

@@ -3,7 +3,7 @@
 
 use std::path::PathBuf;
 
-use numpy::{PyArray1, PyArrayMethods, PyReadonlyArray1};
+use numpy::{PyArray1, PyReadonlyArray1};
 use pyo3::prelude::*;
 
 use crate::neardup::{DedupParams, Verify};
@@ -43,8 +43,12 @@ impl StreamDedup {
         kernel_name: &str,
     ) -> PyResult<Self> {
         let sketch = sketch_params(threshold, num_perm, ngram, shingle, keep_digits, seed, bands, rows)?;
-        let params =
-            DedupParams { sketch, threshold, verify: Verify::parse(verify).map_err(to_py)?, kernel: kernel(kernel_name)? };
+        let params = DedupParams {
+            sketch,
+            threshold,
+            verify: Verify::parse(verify).map_err(to_py)?,
+            kernel: kernel(kernel_name)?,
+        };
         Ok(StreamDedup { inner: Core::new(params, &spill_dir).map_err(to_py)?, threads })
     }
 
@@ -109,8 +113,9 @@ impl StreamDedup {
     /// representative each duplicates.
     fn finish<'py>(&mut self, py: Python<'py>) -> PyResult<Verdicts<'py>> {
         let inner = &mut self.inner;
-        let (rows, reasons, other) =
-            detached(py, self.threads, || inner.finish().map(|v| (v.rows.clone(), v.reasons.clone(), v.other.clone())))?;
+        let (rows, reasons, other) = detached(py, self.threads, || {
+            inner.finish().map(|v| (v.rows.clone(), v.reasons.clone(), v.other.clone()))
+        })?;
         Ok((PyArray1::from_vec(py, rows), PyArray1::from_vec(py, reasons), PyArray1::from_vec(py, other)))
     }
 
