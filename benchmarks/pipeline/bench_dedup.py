@@ -2,7 +2,7 @@
 streamed dedup of `tsqa apply`) on the enriched rows the pipeline benchmark makes from N seeds
 (per_seed 2, two enrichment variants: 2N questions, 4N rows in Parquet shards of 50,000), against
 the N seeds, saving the dedup index. Each size runs in a fresh process, after the data is written
-by another, so the peak is the stage's own (plus the interpreter and pyarrow, ~100 MiB).
+by another, so the peak is the stage's own; "before" is the process with its libraries loaded.
 
     python benchmarks/pipeline/bench_dedup.py --seeds 50000,500000
 """
@@ -57,8 +57,12 @@ def write_data(root: Path, seeds: int) -> None:
 
 
 def run_one(root: Path) -> dict[str, Any]:
+    import numpy  # noqa: F401 - imported before the baseline is taken, as in `tsqa apply`
+    import pyarrow.compute  # noqa: F401
+    import pyarrow.dataset  # noqa: F401
     import pyarrow.parquet as pq
 
+    from tsqa import _native  # noqa: F401
     from tsqa.spec.models import TaskSpec
     from tsqa.stages.dedup import find_duplicates
 
