@@ -58,7 +58,7 @@ def write_data(root: Path, seeds: int) -> None:
 
 def run_one(root: Path) -> dict[str, Any]:
     import numpy  # noqa: F401 - imported before the baseline is taken, as in `tsqa apply`
-    import pyarrow.compute  # noqa: F401
+    import pyarrow.compute
     import pyarrow.dataset  # noqa: F401
     import pyarrow.parquet as pq
 

@@ -161,7 +161,6 @@ class TimedEngine:
 def run_one(seeds: int, shard_rows: int) -> dict[str, Any]:
     from tsqa.apply import executor as executor_module
     from tsqa.apply.session import run_apply
-
     from tsqa.spec import templates
 
     # One render is bounded at 1 s of wall time; on this shared machine (load 10+) a scheduling
