@@ -201,7 +201,7 @@ def find_duplicates(
             if save_dir is not None:
                 save_dir.mkdir(parents=True, exist_ok=True)
                 target = save_dir / index_file_name(params)
-                partial = target.with_name(f".tmp-{target.name}")
+                partial = target.with_name(f"{target.name}.partial")  # a kill leaves no half index
                 earlier_rows = np.array(sorted(in_index), dtype=np.uint32)
                 dd.begin_save(str(partial), earlier_rows)
                 for row, texts in unique(question_keys):
