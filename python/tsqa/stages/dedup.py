@@ -209,11 +209,13 @@ def find_duplicates(
                 dd.end_save()
                 partial.replace(target)
             # The question ids of the dropped questions and of those they duplicate.
-            wanted = set(verdicts) | set(in_index) | {o for why, o in verdicts.values() if why in (1, 3)}
+            wanted = np.array(
+                sorted(set(verdicts) | set(in_index) | {o for why, o in verdicts.values() if why in (1, 3)}), np.int64
+            )
             qids: dict[int, str] = {}
-            for row, ids in unique(lambda shard: shard.column("question_id")):
-                hit = [r - row for r in wanted if row <= r < row + len(ids)]
-                qids.update((row + j, ids[j].as_py()) for j in hit)
+            for row, ids in unique(lambda shard: shard.column("question_id")) if len(wanted) else ():
+                hit = wanted[np.searchsorted(wanted, row) : np.searchsorted(wanted, row + len(ids))]
+                qids.update(zip(hit.tolist(), ids.take(pa.array(hit - row)).to_pylist(), strict=True))
 
         def task_of(row: int, names: list[str] = names, starts: list[int] = starts) -> str:
             return names[bisect.bisect_right(starts, row) - 1]
