@@ -24,6 +24,7 @@ __all__ = [
     "NgramIndex",
     "NullValueError",
     "ParameterError",
+    "StreamDedup",
     "__version__",
     "band_keys",
     "check_pattern",
@@ -157,6 +158,16 @@ class MinHashIndex:
         column: str = "texts",
     ) -> int:
         """Adds records (skipping those without shingles); returns how many were added."""
+    def matches(
+        self,
+        texts_obj: Any,
+        *,
+        threshold: float = 0.8,
+        threads: int | None = None,
+        kernel_name: _Kernel = "auto",
+        column: str = "texts",
+    ) -> npt.NDArray[np.int64]:
+        """Per record, the lowest id of a verified match in the index, or -1."""
     def save(self, path: str | PathLike[str]) -> None: ...
     @staticmethod
     def load(
@@ -175,6 +186,45 @@ class MinHashIndex:
     def __len__(self) -> int: ...
     @property
     def params(self) -> dict[str, Any]: ...
+
+@final
+class StreamDedup:
+    """Exact + near-duplicate dedup of questions streamed shard by shard (band keys spilled to
+    files in ``spill_dir``), against seeds streamed the same way."""
+
+    def __new__(
+        cls,
+        spill_dir: str | PathLike[str],
+        *,
+        threshold: float = 0.8,
+        num_perm: int = 128,
+        ngram: int = 5,
+        shingle: _Shingle = "word",
+        keep_digits: bool = True,
+        seed: int = 1,
+        bands: int | None = None,
+        rows: int | None = None,
+        verify: _Verify = "exact",
+        threads: int | None = None,
+        kernel_name: _Kernel = "auto",
+    ) -> StreamDedup: ...
+    def __len__(self) -> int: ...
+    @property
+    def seeds(self) -> int: ...
+    def next_task(self) -> None: ...
+    def add_questions(self, ids: Any, texts_obj: Any, scores: npt.NDArray[np.float64]) -> npt.NDArray[np.uint32]:
+        """Adds one shard (rows whose id this task already had are skipped); returns the
+        positions of the rows added."""
+    def add_seeds(self, texts_obj: Any) -> None: ...
+    def resolve(self) -> tuple[bool, bool]:
+        """Groups the spilled keys; returns whether questions / seeds must be fed again."""
+    def feed_questions(self, start: int, texts_obj: Any) -> None: ...
+    def feed_seeds(self, start: int, texts_obj: Any) -> None: ...
+    def finish(self) -> tuple[npt.NDArray[np.uint32], npt.NDArray[np.uint8], npt.NDArray[np.int64]]:
+        """Dropped rows (sorted), reasons (1 exact, 2 seed, 3 near) and what each duplicates."""
+    def begin_save(self, path: str | PathLike[str], also_dropped: npt.NDArray[np.uint32]) -> None: ...
+    def save_feed(self, start: int, texts_obj: Any) -> None: ...
+    def end_save(self) -> None: ...
 
 def exact_dedup(
     columns: list[Any],

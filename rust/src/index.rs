@@ -136,17 +136,7 @@ impl MinHashIndex {
 
     /// Writes the index to `path` (see the module docs for the format).
     pub fn save(&self, path: &Path) -> Result<()> {
-        let p = &self.params;
-        let mut w = Writer::create(path)?;
-        HEADER.write(&mut w)?;
-        w.u64(p.seed)?;
-        w.u32(p.num_perm as u32)?;
-        w.u32(p.bands as u32)?;
-        w.u32(p.rows as u32)?;
-        w.u8(p.shingle.code())?;
-        w.u32(p.shingle.n() as u32)?;
-        w.u8(u8::from(p.normalize.keep_digits))?;
-        w.u64(self.ids.len() as u64)?;
+        let mut w = start_file(path, &self.params, self.ids.len())?;
         w.u64s(&self.ids)?;
         w.u32s(&self.sigs)?;
         for t in &self.tables {
@@ -194,6 +184,22 @@ impl MinHashIndex {
         }
         Ok(index)
     }
+}
+
+/// Creates `path` and writes the header and record count up to the ids (shared with the
+/// streaming writer of `spill`, which must produce the same bytes).
+pub(crate) fn start_file(path: &Path, p: &SketchParams, n: usize) -> Result<Writer> {
+    let mut w = Writer::create(path)?;
+    HEADER.write(&mut w)?;
+    w.u64(p.seed)?;
+    w.u32(p.num_perm as u32)?;
+    w.u32(p.bands as u32)?;
+    w.u32(p.rows as u32)?;
+    w.u8(p.shingle.code())?;
+    w.u32(p.shingle.n() as u32)?;
+    w.u8(u8::from(p.normalize.keep_digits))?;
+    w.u64(n as u64)?;
+    Ok(w)
 }
 
 #[cfg(test)]

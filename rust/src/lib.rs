@@ -19,6 +19,7 @@ pub mod normalize;
 mod persist;
 pub mod shingle;
 pub mod sketch;
+pub mod spill;
 pub mod text;
 pub mod vote;
 

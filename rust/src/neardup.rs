@@ -172,7 +172,12 @@ const VERIFY_CHUNK: usize = 256;
 /// Stage 4: keeps the edges whose similarity reaches the threshold. Edges arrive sorted by
 /// centre; each task re-reads its centre once and its members one by one, so nothing per record
 /// is stored (the shingle sets of every record on an edge would cost ~1.2 KB each).
-fn verify<T: Texts + ?Sized>(texts: &T, edges: Vec<u64>, sketcher: &Sketcher, params: &DedupParams) -> Vec<u64> {
+pub(crate) fn verify<T: Texts + ?Sized>(
+    texts: &T,
+    edges: Vec<u64>,
+    sketcher: &Sketcher,
+    params: &DedupParams,
+) -> Vec<u64> {
     if params.verify == Verify::None || edges.is_empty() {
         return edges;
     }
@@ -222,8 +227,24 @@ fn verify<T: Texts + ?Sized>(texts: &T, edges: Vec<u64>, sketcher: &Sketcher, pa
     keep.concat()
 }
 
+/// Stage 2 alone, for a stream of shards: per record, the lowest id of a verified match in
+/// `index`, or -1.
+pub fn index_matches<T: Texts + ?Sized>(
+    texts: &T,
+    index: &MinHashIndex,
+    threshold: f64,
+    kernel: Kernel,
+) -> Result<Vec<i64>> {
+    if index.is_empty() {
+        return Ok(vec![-1; texts.len()]);
+    }
+    let sketcher = Sketcher::new(*index.params(), kernel)?;
+    let keys = sketcher.band_keys(texts);
+    Ok(match_index(texts, &keys, &sketcher, index, threshold))
+}
+
 /// Stage 2: for each record, the lowest index id among verified candidates sharing a band key.
-fn match_index<T: Texts + ?Sized>(
+pub(crate) fn match_index<T: Texts + ?Sized>(
     texts: &T,
     keys: &BandKeys,
     sketcher: &Sketcher,

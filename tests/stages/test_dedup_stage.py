@@ -63,7 +63,7 @@ def test_no_verdicts_keeps_the_shard_as_is() -> None:
     assert out.kept.equals(table) and out.rejects.num_rows == 0
 
 
-def test_question_keys_and_unique_questions_on_columns() -> None:
+def test_question_keys_on_columns() -> None:
     table = pa.table(
         {
             "question_id": ["q1", "q1", "q2", "q3", "q2"],
@@ -71,8 +71,7 @@ def test_question_keys_and_unique_questions_on_columns() -> None:
             "options": pa.array([["a", "b"], ["a", "b"], None, [], None], pa.list_(pa.string())),
         }
     )
-    from tsqa.stages.dedup import question_key, question_keys, unique_questions
+    from tsqa.stages.dedup import question_key, question_keys
 
     assert question_keys(table).to_pylist() == [question_key(r) for r in table.to_pylist()]
     assert question_keys(table).to_pylist()[:4] == ["one? a b", "one? a b", "two?", "three?"]
-    assert unique_questions(table).column("question_id").to_pylist() == ["q1", "q2", "q3"]

@@ -245,8 +245,12 @@ class Executor:
     def _dedup(self, sdef: DedupStage, pending: list[TaskContext]) -> None:
         # Dedup reads the questions of every task (duplicates across tasks: their text columns,
         # not their rows), then filters the pending tasks' rows shard by shard.
+        def shards(t: TaskContext, stage: Stage, columns: list[str]) -> Callable[[], Iterator[pa.Table]]:
+            return lambda: iter_shards(self.run_dir.data(t.name, stage.value, t.plan.stage(stage).fingerprint), columns)
+
+        # Shard by shard, read several times: dedup holds a few bytes per question, not the texts.
         tasks = {
-            t.name: (t.spec, t.read(Stage.ENRICH, QUESTION_COLUMNS), t.read(Stage.NORMALISE, SEED_COLUMNS))
+            t.name: (t.spec, shards(t, Stage.ENRICH, QUESTION_COLUMNS), shards(t, Stage.NORMALISE, SEED_COLUMNS))
             for t in self.tasks
         }
         index_files = {t.name: [t.loaded.path.parent / p for p in t.spec.dedup.index] for t in self.tasks}

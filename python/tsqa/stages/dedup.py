@@ -8,9 +8,10 @@ highest vote agreement (ties: the first). A question dropped here drops all its 
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import bisect
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeAlias
 
 import pyarrow as pa
 
@@ -53,17 +54,14 @@ class DedupStage(StageDef):
 
     def verdicts(
         self,
-        tasks: Mapping[str, tuple[TaskSpec, pa.Table, pa.Table]],
+        tasks: Mapping[str, tuple[TaskSpec, Source, Source]],
         index_files: Mapping[str, list[Path]],
         save_dir: Path | None,
     ) -> dict[str, dict[str, tuple[str, str]]]:
         """Which questions each task drops, and why. `tasks`: name → (spec, its enriched rows'
-        QUESTION_COLUMNS, its normalised seeds' SEED_COLUMNS) for every task dedup reads."""
-        return find_duplicates(
-            {name: (spec, unique_questions(rows), seeds) for name, (spec, rows, seeds) in tasks.items()},
-            dict(index_files),
-            save_dir=save_dir,
-        )
+        QUESTION_COLUMNS, its normalised seeds' SEED_COLUMNS), each a table or a function returning
+        its shards, for every task dedup reads."""
+        return find_duplicates(tasks, index_files, save_dir=save_dir)
 
     def apply(self, rows: pa.Table, dropped: Mapping[str, tuple[str, str]]) -> Filtered:
         """One shard of a task's enriched rows with its verdicts: every variant row of a dropped
@@ -104,36 +102,43 @@ def question_keys(table: pa.Table) -> pa.ChunkedArray:
     return pc.binary_join_element_wise(table.column("question"), joined, " ", null_handling="skip")
 
 
-def unique_questions(rows: pa.Table) -> pa.Table:
-    """The first row of each question (its variant rows share question, options and agreement)."""
-    import numpy as np
-    import pyarrow.compute as pc
-
-    ids = rows.column("question_id")
-    first = pc.index_in(pc.unique(ids), value_set=ids).to_numpy()
-    return rows.take(pa.array(np.sort(first)))
-
-
 class DedupIndexError(StageError):
     """A saved dedup index that cannot be used (missing, damaged, other parameters)."""
 
 
+Shards: TypeAlias = Callable[[], Iterable[pa.Table]]
+"""The shards of one table, read again at each call (dedup streams the questions several times)."""
+Source: TypeAlias = pa.Table | Shards
+
+
+def shards_of(source: Source) -> Iterator[pa.Table]:
+    return iter([source]) if isinstance(source, pa.Table) else iter(source())
+
+
+_REASONS = {1: "exact_duplicate", 2: "duplicate_of_seed", 3: "near_duplicate"}
+
+
 def find_duplicates(
-    tasks: dict[str, tuple[TaskSpec, pa.Table, pa.Table]],
-    index_files: dict[str, list[Path]] | None = None,
+    tasks: Mapping[str, tuple[TaskSpec, Source, Source]],
+    index_files: Mapping[str, list[Path]] | None = None,
     save_dir: Path | None = None,
 ) -> dict[str, dict[str, tuple[str, str]]]:
-    """`tasks`: name → (spec, unique questions, normalised seeds), as Arrow columns; `index_files`:
-    name → saved indexes of earlier runs to dedup against (`against: [index]`). Returns name →
-    question id → (reason, detail) of each dropped question. With `save_dir`, the kept questions of
-    each parameter set are saved there as an index that later runs can name in `dedup.index`.
+    """`tasks`: name → (spec, its enriched rows, its normalised seeds), each a table or a function
+    returning its shards (QUESTION_COLUMNS / SEED_COLUMNS at least; every variant row of a question
+    carries the question); `index_files`: name → saved indexes of earlier runs to dedup against
+    (`against: [index]`). Returns name → question id → (reason, detail) of each dropped question.
+    With `save_dir`, the kept questions of each parameter set are saved there as an index that
+    later runs can name in `dedup.index`.
 
-    Memory: the question texts of one group (Arrow) and the verdicts; never the rows."""
+    Memory: a few bytes per question (the Rust core spills band keys to temporary files, see
+    rust/src/spill.rs) and the verdicts; never the rows nor the texts. The shards are read up to
+    four times: keys, candidate texts, the dropped questions' ids, the saved index."""
+    import tempfile
+
     import numpy as np
     import pyarrow.compute as pc
 
-    from tsqa.curate.exact import exact_dedup
-    from tsqa.curate.neardup import build_index, near_dedup
+    from tsqa import _native
 
     index_files = index_files or {}
     out: dict[str, dict[str, tuple[str, str]]] = {name: {} for name in tasks}
@@ -144,62 +149,85 @@ def find_duplicates(
             groups.setdefault(key, []).append(name)
     for key, names in groups.items():
         threshold, num_perm, ngram, shingle, with_seeds = key[:5]
-        parts = [tasks[name][1] for name in names]
-        if not sum(p.num_rows for p in parts):
-            continue
-        texts = pa.chunked_array([question_keys(p) for p in parts], pa.string()).combine_chunks()
-        owner = np.repeat(np.arange(len(names)), [p.num_rows for p in parts])
-        qids = pa.chunked_array([p.column("question_id") for p in parts], pa.string()).to_pylist()
-        scores_all = np.concatenate([pc.fill_null(p.column("agreement"), 0.0).to_numpy() for p in parts])
-        dropped: dict[int, tuple[str, str]] = {}  # position in the group → (reason, detail)
-
-        def uid(i: int, names: list[str] = names, owner: Any = owner, qids: list[str] = qids) -> str:
-            return f"{names[owner[i]]}/{qids[i]}"
-
-        first = np.asarray(exact_dedup(texts).first_index)
-        for i in np.flatnonzero(first != np.arange(len(first))).tolist():
-            dropped[i] = ("exact_duplicate", f"same text as {uid(int(first[i]))}")
-        index = None
-        if with_seeds:
-            seeds = [question_keys(tasks[name][2]) for name in names if tasks[name][2].num_rows]
-            if seeds:
-                seed_texts = pa.chunked_array(seeds, pa.string()).combine_chunks()
-                index = build_index(seed_texts, threshold=threshold, num_perm=num_perm, ngram=ngram, shingle=shingle)
-        # Near duplicates among the exact survivors only: a representative is never a row that
-        # exact dedup already dropped (that would drop the whole cluster).
-        alive = np.flatnonzero(first == np.arange(len(first)))
-        near = near_dedup(
-            texts.take(pa.array(alive)),
-            threshold=threshold,
-            num_perm=num_perm,
-            ngram=ngram,
-            shingle=shingle,
-            scores=scores_all[alive].astype(np.float64),
-            index=index,
-        )
-        dup_of, seed_match = np.asarray(near.duplicate_of), np.asarray(near.index_match)
-        for j in np.flatnonzero((dup_of >= 0) | (seed_match >= 0)).tolist():
-            i = int(alive[j])
-            if seed_match[j] >= 0:
-                dropped[i] = ("duplicate_of_seed", f"near-duplicate of seed question #{seed_match[j]}")
-            else:
-                dropped[i] = ("near_duplicate", f"near-duplicate of {uid(int(alive[dup_of[j]]))}")
         params = {"threshold": threshold, "num_perm": num_perm, "ngram": ngram, "shingle": shingle}
-        for path in sorted(
-            {p for name in names if "index" in tasks[name][0].dedup.against for p in index_files.get(name, [])}
-        ):
-            earlier = _load_index(path, params)
-            matches = np.asarray(near_dedup(texts, index=earlier, **params).index_match)
-            for i in np.flatnonzero(matches >= 0).tolist():
-                if i not in dropped:
-                    dropped[i] = ("duplicate_of_index", f"near-duplicate of record #{matches[i]} of {path.name}")
-        if save_dir is not None:
-            keep = np.ones(len(texts), dtype=bool)
-            keep[list(dropped)] = False
-            save_dir.mkdir(parents=True, exist_ok=True)
-            build_index(texts.filter(pa.array(keep)), **params).save(save_dir / index_file_name(params))
-        for i, verdict in dropped.items():
-            out[names[owner[i]]][qids[i]] = verdict
+        with tempfile.TemporaryDirectory(prefix="tsqa-dedup-") as tmp:
+            dd = _native.StreamDedup(tmp, **params)
+            takes: list[Any] = []  # per shard, in order: the positions of its questions' first rows
+            starts = []  # the first row of each task in the group
+            for name in names:
+                dd.next_task()
+                starts.append(len(dd))
+                for shard in shards_of(tasks[name][1]):
+                    scores = pc.fill_null(shard.column("agreement"), 0.0).to_numpy().astype(np.float64)
+                    takes.append(dd.add_questions(shard.column("question_id"), question_keys(shard), scores))
+            if not len(dd):
+                continue
+
+            def unique(columns: Callable[[pa.Table], Any], names: list[str] = names, takes: list[Any] = takes) -> Any:
+                """(first row, column of the shard's questions) for every shard, in row order."""
+                row, shards = 0, iter(takes)
+                for name in names:
+                    for shard in shards_of(tasks[name][1]):
+                        take = next(shards)
+                        yield row, columns(shard).take(pa.array(take))
+                        row += len(take)
+
+            if with_seeds:
+                for name in names:
+                    for shard in shards_of(tasks[name][2]):
+                        dd.add_seeds(question_keys(shard))
+            need_questions, need_seeds = dd.resolve()
+            if need_questions:
+                for row, texts in unique(question_keys):
+                    dd.feed_questions(row, texts)
+            if need_seeds:
+                row = 0
+                for name in names:
+                    for shard in shards_of(tasks[name][2]):
+                        dd.feed_seeds(row, question_keys(shard))
+                        row += shard.num_rows
+            rows, reasons, other = dd.finish()
+            verdicts = {int(r): (int(why), int(o)) for r, why, o in zip(rows, reasons, other, strict=True)}
+            in_index: dict[int, str] = {}  # row → detail, for rows an earlier run's index holds
+            for path in sorted(
+                {p for name in names if "index" in tasks[name][0].dedup.against for p in index_files.get(name, [])}
+            ):
+                earlier = _load_index(path, params)
+                for row, texts in unique(question_keys):
+                    matches = earlier.matches(texts, threshold=threshold)
+                    for j in np.flatnonzero(matches >= 0).tolist():
+                        if row + j not in verdicts and row + j not in in_index:
+                            in_index[row + j] = f"near-duplicate of record #{matches[j]} of {path.name}"
+            if save_dir is not None:
+                save_dir.mkdir(parents=True, exist_ok=True)
+                target = save_dir / index_file_name(params)
+                partial = target.with_name(f"{target.name}.partial")  # a kill leaves no half index
+                earlier_rows = np.array(sorted(in_index), dtype=np.uint32)
+                dd.begin_save(str(partial), earlier_rows)
+                for row, texts in unique(question_keys):
+                    dd.save_feed(row, texts)
+                dd.end_save()
+                partial.replace(target)
+            # The question ids of the dropped questions and of those they duplicate.
+            wanted = np.array(
+                sorted(set(verdicts) | set(in_index) | {o for why, o in verdicts.values() if why in (1, 3)}), np.int64
+            )
+            qids: dict[int, str] = {}
+            for row, ids in unique(lambda shard: shard.column("question_id")) if len(wanted) else ():
+                hit = wanted[np.searchsorted(wanted, row) : np.searchsorted(wanted, row + len(ids))]
+                qids.update(zip(hit.tolist(), ids.take(pa.array(hit - row)).to_pylist(), strict=True))
+
+        def task_of(row: int, names: list[str] = names, starts: list[int] = starts) -> str:
+            return names[bisect.bisect_right(starts, row) - 1]
+
+        for row, (why, o) in verdicts.items():
+            if why == 2:
+                detail = f"near-duplicate of seed question #{o}"
+            else:
+                detail = f"{'same text as' if why == 1 else 'near-duplicate of'} {task_of(o)}/{qids[o]}"
+            out[task_of(row)][qids[row]] = (_REASONS[why], detail)
+        for row, detail in in_index.items():
+            out[task_of(row)][qids[row]] = ("duplicate_of_index", detail)
     return out
 
 

@@ -191,18 +191,9 @@ class ParseStage(StageDef):
         return {"parser": PARSER_VERSION, "format": spec.format}
 
     def process(self, rows: pa.Table, task: TaskContext) -> Filtered:
-        candidates = [
-            Candidate(
-                r["candidate_id"],
-                r["seed_id"],
-                r["seed_question"],
-                r["n_options"],
-                r["text"],
-                r["finish_reason"],
-                r["error"],
-            )
-            for r in rows.to_pylist()
-        ]
+        # Column by column: a dict per row (Table.to_pylist) costs more than the candidate itself.
+        fields = ("candidate_id", "seed_id", "seed_question", "n_options", "text", "finish_reason", "error")
+        candidates = [Candidate(*values) for values in zip(*(rows.column(f).to_pylist() for f in fields), strict=True)]
         result = parse_candidates(task.spec.format, candidates, with_context=task.with_context)
         rejects = result.rejects
         return Filtered(

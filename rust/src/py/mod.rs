@@ -7,6 +7,7 @@ mod error;
 mod exact;
 mod neardup;
 mod run;
+mod spill;
 mod vote;
 
 use pyo3::prelude::*;
@@ -26,5 +27,6 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(vote::majority_vote, m)?)?;
     m.add_function(wrap_pyfunction!(vote::check_pattern, m)?)?;
     m.add_class::<contamination::NgramIndex>()?;
+    m.add_class::<spill::StreamDedup>()?;
     Ok(())
 }

@@ -11,7 +11,7 @@ use crate::error::Error;
 use crate::index::MinHashIndex as CoreIndex;
 use crate::lsh;
 use crate::minhash::Kernel;
-use crate::neardup::{near_dedup as core_near_dedup, DedupParams, Verify};
+use crate::neardup::{index_matches, near_dedup as core_near_dedup, DedupParams, Verify};
 use crate::normalize::NormalizeOptions;
 use crate::py::arrow::texts;
 use crate::py::error::to_py;
@@ -22,7 +22,7 @@ use crate::text::Texts;
 
 /// Checks and assembles the sketch parameters shared by every near-dup entry point.
 #[allow(clippy::too_many_arguments)]
-fn sketch_params(
+pub(crate) fn sketch_params(
     threshold: f64,
     num_perm: usize,
     ngram: usize,
@@ -54,7 +54,7 @@ fn sketch_params(
     SketchParams::new(num_perm, seed, threshold, bands_rows, kind, NormalizeOptions { keep_digits }).map_err(to_py)
 }
 
-fn kernel(name: &str) -> PyResult<Kernel> {
+pub(crate) fn kernel(name: &str) -> PyResult<Kernel> {
     Kernel::parse(name).map_err(to_py)
 }
 
@@ -219,6 +219,23 @@ impl MinHashIndex {
         let ids: Option<Vec<u64>> = ids.map(|a| a.as_array().to_vec());
         let inner = &mut self.inner;
         detached(py, threads, || inner.add(&texts, ids.as_deref(), k))
+    }
+
+    /// Per record of `texts`, the lowest id of a verified match in the index, or -1.
+    #[pyo3(signature = (texts_obj, *, threshold=0.8, threads=None, kernel_name="auto", column="texts"))]
+    fn matches<'py>(
+        &self,
+        py: Python<'py>,
+        texts_obj: &Bound<'py, PyAny>,
+        threshold: f64,
+        threads: Option<usize>,
+        kernel_name: &str,
+        column: &str,
+    ) -> PyResult<Bound<'py, PyArray1<i64>>> {
+        let k = kernel(kernel_name)?;
+        let texts = texts(texts_obj, column)?;
+        let inner = &self.inner;
+        Ok(PyArray1::from_vec(py, detached(py, threads, || index_matches(&texts, inner, threshold, k))?))
     }
 
     fn save(&self, py: Python<'_>, path: PathBuf) -> PyResult<()> {
