@@ -232,3 +232,60 @@ def _catalog_version() -> str:
     from tsqa.seeds.catalog import load_catalog
 
     return load_catalog().lm_eval_version
+
+
+def test_answer_by_text_votes_on_option_texts_and_a_resume_reuses_them(project: Path) -> None:
+    """`verify.answer_by: text`: each vote sample's schema is an enum of the options it was shown,
+    it answers with an option's text, the vote counts texts (same verdicts as the letter script).
+    A run stopped by failing solver calls resumes with the answers it had cached, and switching back
+    to letters asks again: the per-request schema and prompt are in the cache key."""
+    import re
+
+    import pytest
+    from scripted_project import script
+
+    from tsqa.apply.session import ApplyFailed
+    from tsqa.engines.base import Request, Result
+    from tsqa.engines.scripted import ScriptedEngine
+
+    spec = project / "specs" / "colours.yaml"
+    original = spec.read_text()
+    spec.write_text(original + "verify: {answer_by: text}\n")
+
+    def by_text(request: Request) -> str | list[str]:
+        reply = script(request)
+        if "/solve/" not in request.id:
+            return reply
+        shown = re.findall(r"^[A-Z]\. (.*)$", request.messages[-1].content, re.MULTILINE)
+        assert request.json_schema is not None
+        assert request.json_schema["properties"]["answer"]["enum"] == shown  # only the options shown
+        assert "copied exactly" in request.messages[-1].content
+        letter = str(reply).rsplit(": ", 1)[1]
+        return json.dumps({"answer": shown[ord(letter) - ord("A")]})
+
+    half: list[str] = []
+
+    def fails_late(request: Request) -> Result | str | list[str]:
+        if "/solve/" in request.id and len(half) >= 6:
+            return Result.failed(request.id, "HTTP 503")
+        half.append(request.id) if "/solve/" in request.id else None
+        return by_text(request)
+
+    with pytest.raises(ApplyFailed, match="requests failed; first error: HTTP 503"):
+        apply(project, ScriptedEngine(fails_late))
+    assert len(half) == 6
+    resumed = ScriptedEngine(by_text)
+    result = apply(project, resumed)
+    assert result.manifests["colours"]["verify"].rows_out == 5  # as with letters: the vote is on texts
+    asked = {c.id for c in resumed.calls if "/solve/" in c.id}
+    assert asked and not asked & set(half)  # the 6 answered samples came from the cache
+    again = ScriptedEngine(by_text)
+    apply(project, again)
+    assert again.calls == []
+
+    spec.write_text(original)  # back to letters: new requests (other schema), the same verdicts
+    letters = scripted_engine()
+    result = apply(project, letters)
+    solved = [c for c in letters.calls if "/solve/" in c.id]
+    assert solved and all(c.json_schema["properties"]["answer"]["enum"][0] == "A" for c in solved)  # type: ignore[index]
+    assert result.manifests["colours"]["verify"].rows_out == 5

@@ -129,6 +129,26 @@ def test_solve_prompt_example_ends_with_the_line_the_vote_reads(fmt: str) -> Non
     assert "Correct answer" not in text and "72" not in turns[2][1].replace(seed["question"], "")  # never the answer
 
 
+def test_solve_prompt_answer_by_text_shows_an_option_text_reply() -> None:
+    """`verify.answer_by: text`: the worked reply is the option's text (JSON-escaped), and the
+    request asks for the option copied; without an example the built-in one does the same."""
+    seed, other = SEEDS["multiple_choice"]
+    other = {**other, "options": ['a "quoted" form', "chemical", "thermal", "kinetic"]}
+    example = worked_example(other, "multiple_choice", with_context=False)
+    template = compile_template(builtin_prompt_text("solve"))
+    turns = split_turns(template.render(**values("multiple_choice", "solve", seed, example, answer_by="text")))
+    assert json.loads(turns[1][1].splitlines()[-1]) == {"answer": "kinetic"}
+    assert "copied exactly" in turns[2][1] and "letter" not in turns[2][1]
+    other = {**other, "answer_index": 0, "answer_text": other["options"][0]}
+    example = worked_example(other, "multiple_choice", with_context=False)
+    turns = split_turns(template.render(**values("multiple_choice", "solve", seed, example, answer_by="text")))
+    assert json.loads(turns[1][1].splitlines()[-1]) == {"answer": 'a "quoted" form'}
+    builtin = split_turns(template.render(**values("multiple_choice", "solve", seed, None, answer_by="text")))
+    assert json.loads(builtin[1][1]) == {"answer": "Carbon dioxide"}
+    lettered = split_turns(template.render(**values("multiple_choice", "solve", seed, None, answer_by="letter")))
+    assert json.loads(lettered[1][1]) == {"answer": "C"} and "letter of the correct option" in lettered[2][1]
+
+
 @pytest.mark.parametrize("name", sorted(n for n, p in BUILTIN_PROMPTS.items() if p.stage == "enrich"))
 @pytest.mark.parametrize("fmt", sorted(SEEDS))
 def test_enrich_prompts_answer_a_builtin_question_first(name: str, fmt: str) -> None:

@@ -52,6 +52,7 @@ CASES = {
     ),
     "undeclared_model.yaml": ("undeclared-model", 5, 10, "enrich.model", "'genrator' is not declared"),
     "vote_free_form.yaml": ("verify-format-mismatch", 4, 1, "verify", "needs an extractor"),
+    "answer_by_text_short_answer.yaml": ("verify-answer-by", 6, 14, "verify.answer_by", "has no options"),
     "regex_no_group.yaml": ("verify-pattern", 6, 12, "verify.pattern", "needs exactly one capture group"),
     "negative_weight.yaml": ("negative-weight", 5, 11, "blend.weight", "found -0.5"),
     "missing_license.yaml": ("missing-license", 2, 1, "seed", "no licence declared"),
@@ -115,6 +116,25 @@ def test_error_in_project_defaults_points_into_the_project_file(tmp_path: Path) 
     assert [(d.rule, d.file.name, d.line, d.col, d.field) for d in diags] == [
         ("undeclared-model", "tsqa.yaml", 6, 12, "verify.model")
     ]
+
+
+def test_answer_by_text_from_project_defaults_is_refused_on_short_answers(tmp_path: Path) -> None:
+    """`defaults.verify.answer_by: text` reaches every spec: fine for multiple choice, an error (in
+    the project file) for a short-answer task, where it would otherwise be silently ignored."""
+    (tmp_path / "tsqa.yaml").write_text(
+        "name: p\nmodels:\n  generator: {engine: vllm, model: m}\ndefaults:\n  verify:\n    answer_by: text\n"
+    )
+    choice = tmp_path / "choice.yaml"
+    choice.write_text("task: piqa\nseed: {lm_eval: piqa, license: mit}\nformat: multiple_choice\n")
+    assert lint_paths([choice]).diagnostics == []
+    sums = tmp_path / "sums.yaml"
+    sums.write_text("task: gsm8k\nseed: {lm_eval: gsm8k, license: mit}\nformat: short_answer\n")
+    diags = lint_paths([sums]).diagnostics
+    assert [(d.rule, d.file.name, d.line, d.field) for d in diags] == [
+        ("verify-answer-by", "tsqa.yaml", 6, "verify.answer_by")
+    ]
+    sums.write_text(sums.read_text() + "verify: {answer_by: letter}\n")
+    assert lint_paths([sums]).diagnostics == []
 
 
 def test_defaults_merge_under_spec_values(tmp_path: Path) -> None:

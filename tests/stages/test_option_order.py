@@ -15,6 +15,7 @@ from tsqa.stages.option_order import (
     position_counts,
     reorder,
     shuffle_options,
+    text_choice_schema,
     uniformity_p_value,
     vote_orders,
     votes_in_original_order,
@@ -113,6 +114,43 @@ def test_a_solver_that_knows_the_answer_is_unanimous_on_text() -> None:
     shown = reorder(options, orders[0])
     assert chosen_indices([json.dumps({"answer": LETTERS[shown.index("Bern")]})], orders[:1], options) == [3]
     assert choice_schema(3)["properties"]["answer"]["enum"] == ["A", "B", "C"]  # type: ignore[index]
+
+
+def test_text_answers_count_on_option_text() -> None:
+    """`answer_by: text`: each sample names its option by text (schema: an enum of the shown
+    options); the vote maps every text to the option in the question's own order."""
+    options = ["Paris", "Rome", "Oslo", 'The "old" port']
+    orders = vote_orders(4, 3, key="capital")
+    shown = [reorder(options, o) for o in orders]
+    enum = text_choice_schema(shown[0])["properties"]["answer"]["enum"]  # type: ignore[index]
+    assert enum == shown[0]  # the options in the order this sample sees them
+    assert text_choice_schema(["a", "b", "a"])["properties"]["answer"]["enum"] == ["a", "b"]  # type: ignore[index]
+    texts = [json.dumps({"answer": "Oslo"})] * 3
+    assert chosen_indices(texts, orders, options, by_text=True) == [2, 2, 2]
+    votes = votes_in_original_order(texts, orders, options, by_text=True)
+    result = majority_vote([votes], mode="multiple_choice", options=[options])
+    assert result.winner_text.to_pylist() == ["Oslo"] and result.votes.tolist() == [3]
+    quoted = json.dumps({"answer": 'The "old" port'})
+    assert chosen_indices([quoted], orders[:1], options, by_text=True) == [3]
+    # A reply that is not an exact option text still goes through the extractor (letters as shown).
+    letter = json.dumps({"answer": LETTERS[shown[0].index("Rome")]})
+    assert chosen_indices([letter, "no idea"], orders[:2], options, by_text=True) == [1, None]
+    # Repeated option texts: the text is the first option with it.
+    assert chosen_indices([json.dumps({"answer": "x"})], [(1, 0)], ["x", "x"], by_text=True) == [0]
+
+
+@pytest.mark.parametrize(("n_options", "samples"), [(4, 3), (2, 3), (5, 5)])
+def test_a_first_option_text_solver_gets_no_agreement(n_options: int, samples: int) -> None:
+    """A solver that copies whatever option is shown first: with permuted orders its texts spread."""
+    ceiling = position_bias_votes(n_options, samples)
+    for i in range(50):
+        _, options, answer = scripted_generator(i, n_options)
+        options, answer = shuffle_options(options, answer, key=f"q{i}")
+        orders = vote_orders(n_options, samples, key=f"q{i}")
+        texts = [json.dumps({"answer": reorder(options, o)[0]}) for o in orders]
+        votes = votes_in_original_order(texts, orders, options, by_text=True)
+        result = majority_vote([votes], mode="multiple_choice", options=[options])
+        assert result.votes.tolist()[0] <= ceiling
 
 
 def test_position_helpers() -> None:

@@ -32,8 +32,9 @@ STAGE_VARIABLES: dict[PromptStage, frozenset[str]] = {
     "generate": _RECORD | {"answer", "answer_text", "per_seed", "group", "example", "example_json"},
     # A generated question with its answer, and the variant being written.
     "enrich": _RECORD | {"answer", "answer_text", "variant"},
-    # Solving must not see the answer: it is what the vote checks. The example is another record.
-    "solve": _RECORD | {"example"},
+    # Solving must not see the answer: it is what the vote checks. The example is another record;
+    # `answer_by` (`letter` or `text`, from verify) is how a multiple-choice reply names its option.
+    "solve": _RECORD | {"example", "answer_by"},
 }
 
 Role = Literal["system", "user", "assistant"]

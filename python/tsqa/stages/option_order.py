@@ -69,6 +69,17 @@ def choice_schema(n_options: int) -> dict[str, object]:
     }
 
 
+def text_choice_schema(shown: Sequence[str]) -> dict[str, object]:
+    """`verify.answer_by: text`: the JSON a vote sample must return names its option by text, one
+    of the options as this sample sees them (an enum, in the shown order; repeated texts once)."""
+    return {
+        "type": "object",
+        "properties": {"answer": {"type": "string", "enum": list(dict.fromkeys(shown))}},
+        "required": ["answer"],
+        "additionalProperties": False,
+    }
+
+
 def _json_answer(text: str) -> str:
     """`{"answer": "B"}` → "B" (a schema-constrained sample); any other text as it is."""
     import json
@@ -88,13 +99,25 @@ def reorder(options: Sequence[str], order: Order) -> list[str]:
     return [options[i] for i in order]
 
 
-def chosen_indices(texts: Sequence[str], orders: Sequence[Order], options: Sequence[str]) -> list[int | None]:
+def chosen_indices(
+    texts: Sequence[str], orders: Sequence[Order], options: Sequence[str], *, by_text: bool = False
+) -> list[int | None]:
     """Per sample, the index (in `options`' own order) of the option it chose, read in the order that
-    sample saw (letter or option text, by the Rust vote core's extractor); None when none is found."""
+    sample saw (letter or option text, by the Rust vote core's extractor); None when none is found.
+    `by_text` (`answer_by: text`): a JSON answer that is exactly an option's text is that option
+    (the first with that text), whatever position the sample saw it in."""
     if len(texts) != len(orders):
         raise ValueError(f"{len(texts)} samples but {len(orders)} orders")
     if not texts:
         return []
+    if by_text:
+        first = {text: i for i, text in reversed(list(enumerate(options)))}
+        exact = [first.get(_json_answer(t).strip()) for t in texts]
+        if all(i is not None for i in exact):
+            return exact
+        # a sample that is not an exact option text (free text, a letter): the extractor below
+        fallback = chosen_indices(texts, orders, options)
+        return [e if e is not None else f for e, f in zip(exact, fallback, strict=True)]
     shown = [reorder(options, o) for o in orders]
     picked = majority_vote([[_json_answer(t)] for t in texts], mode="multiple_choice", options=shown).winner.to_pylist()
     out: list[int | None] = []
@@ -104,13 +127,15 @@ def chosen_indices(texts: Sequence[str], orders: Sequence[Order], options: Seque
     return out
 
 
-def votes_in_original_order(texts: Sequence[str], orders: Sequence[Order], options: Sequence[str]) -> list[str]:
+def votes_in_original_order(
+    texts: Sequence[str], orders: Sequence[Order], options: Sequence[str], *, by_text: bool = False
+) -> list[str]:
     """The samples rewritten as "The final answer is: <letter>" of the chosen option in the
     question's own order (an empty string where nothing was extracted), ready for the ordinary
     multiple-choice vote: each letter stands for one option text, whatever position a sample saw."""
     return [
         "" if index is None else f"The final answer is: {LETTERS[index]}"
-        for index in chosen_indices(texts, orders, options)
+        for index in chosen_indices(texts, orders, options, by_text=by_text)
     ]
 
 

@@ -11,7 +11,7 @@ from tsqa.prompts import STAGE_VARIABLES, PromptShapeError, PromptStage, example
 from tsqa.spec.models import TaskSpec, VoteVerify
 from tsqa.spec.models.sampling import Sampling as SpecSampling
 from tsqa.spec.templates import compile_template
-from tsqa.stages.option_order import Order, choice_schema, reorder, vote_orders
+from tsqa.stages.option_order import Order, choice_schema, reorder, text_choice_schema, vote_orders
 from tsqa.stages.output_schema import generation_schema
 
 
@@ -126,6 +126,8 @@ def solve_requests(
     `<task>/solve/<question>/<k>`). Other formats: one request with n = samples. `examples`: seed
     records of the task, one of which (picked by question id) is the prompt's worked example."""
     template, sampling, base = call.prompts[""], _sampling(call), task_values(spec)
+    by_text = isinstance(spec.verify, VoteVerify) and spec.verify.answer_by == "text"
+    base["answer_by"] = "text" if by_text else "letter"
     out = []
     for row in questions:
         rid = f"{spec.task}/solve/{row['question_id']}"
@@ -143,13 +145,14 @@ def solve_requests(
             continue
         for k, order in enumerate(orders):
             sid = f"{rid}/{k}"
-            values = {**base, **record_values(row), "choices": reorder(row["options"], order), **example}
+            shown = reorder(row["options"], order)
+            values = {**base, **record_values(row), "choices": shown, **example}
             out.append(
                 Request(
                     id=sid,
                     messages=chat(template, call.prompt_stage, values, sid),
                     sampling=engine_sampling(sampling, sid),
-                    json_schema=choice_schema(len(order)),
+                    json_schema=text_choice_schema(shown) if by_text else choice_schema(len(order)),
                 )
             )
     return out

@@ -1,7 +1,8 @@
 """solve: `samples` independent solutions per parsed question, for the vote in verify. Multiple
 choice: one request per sample, each showing the options in its own order (stages/option_order.py),
-and every sample's choice is written back as the letter of the option in the question's own order,
-so the vote counts option texts, not positions. Other formats: one request with n = samples.
+and every sample's choice (the option's letter, or with `verify.answer_by: text` its text) is written
+back as the letter of the option in the question's own order, so the vote counts option texts, not
+positions. Other formats: one request with n = samples.
 With `verify: {kind: none}` no model is called and no samples are recorded."""
 
 from __future__ import annotations
@@ -57,6 +58,8 @@ class SolveStage(ModelStageDef):
             "samples": spec.verify.samples,
             "sampling": spec.verify.sampling.model_dump(mode="json"),
             "solver": SOLVER_VERSION,
+            # only when set: the default keeps the fingerprints of specs written before the field
+            **({"answer_by": spec.verify.answer_by} if spec.verify.answer_by != "letter" else {}),
         }
 
     def process(self, rows: pa.Table, task: TaskContext) -> Filtered:
@@ -96,7 +99,8 @@ class SolveStage(ModelStageDef):
                 samples.append([t for res in group for t in res.texts])
             else:  # each sample's choice as the letter of that option in the question's own order
                 texts = [res.texts[0] if res.ok and res.texts else "" for res in group]
-                samples.append(votes_in_original_order(texts, orders, row["options"]))
+                by_text = spec.verify.answer_by == "text"  # type: ignore[union-attr]
+                samples.append(votes_in_original_order(texts, orders, row["options"], by_text=by_text))
         table = conform(rows, SCHEMAS["solve"])
         table = table.set_column(
             table.schema.get_field_index("samples"), "samples", pa.array(samples, pa.list_(pa.string()))

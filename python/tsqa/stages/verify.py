@@ -110,8 +110,9 @@ class VerifyStage(StageDef):
     keep_rate = True
 
     def fingerprint_inputs(self, spec: TaskSpec, ctx: FingerprintContext) -> dict[str, Any]:
-        # The solver's model, prompt, samples and sampling are solve's inputs, not the vote's.
-        rule = spec.verify.model_dump(mode="json", exclude={"model", "prompt", "samples", "sampling"})
+        # The solver's model, prompt, samples, sampling and answer form are solve's inputs, not the
+        # vote's (solve hands every sample over as the letter of the option in the question's order).
+        rule = spec.verify.model_dump(mode="json", exclude={"model", "prompt", "samples", "sampling", "answer_by"})
         return {**rule, "extraction": EXTRACTION_VERSION}
 
     def process(self, rows: pa.Table, task: TaskContext) -> Filtered:

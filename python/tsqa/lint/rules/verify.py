@@ -41,6 +41,29 @@ def verify_format_mismatch(ctx: LintContext) -> Iterator[Diagnostic]:
         yield loaded.diagnostic(path, "verify-format-mismatch", message, prefer_key=path == ("verify",))
 
 
+@rule("verify-answer-by")
+def verify_answer_by(ctx: LintContext) -> Iterator[Diagnostic]:
+    """`answer_by: text` on a task whose answers are not options.
+
+    Why: `verify.answer_by` says how a multiple-choice vote sample names its option (its letter or
+    its text). Other formats have no options to name, so the setting would be accepted and then
+    ignored; lint refuses it instead, in the spec or in the project defaults the spec inherits.
+
+    Example: `format: short_answer` with `verify: {answer_by: text}` → drop `answer_by`; in the
+    project's `defaults.verify`, set `answer_by: letter` in the short-answer specs.
+    """
+    for loaded in ctx.specs:
+        spec = loaded.spec
+        verify = spec.verify
+        if not isinstance(verify, VoteVerify) or verify.answer_by != "text" or spec.format == "multiple_choice":
+            continue
+        message = (
+            f"answer_by 'text' names an option by its text; format {spec.format!r} has no options "
+            "(use answer_by: letter, the default)"
+        )
+        yield loaded.diagnostic(("verify", "answer_by"), "verify-answer-by", message)
+
+
 @rule("verify-pattern")
 def verify_pattern(ctx: LintContext) -> Iterator[Diagnostic]:
     """An answer `pattern` that cannot cut the answer out of a solution.

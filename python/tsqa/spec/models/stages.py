@@ -59,6 +59,10 @@ class VoteVerify(SpecModel):
     pattern: str | None = None
     """Regular expression with one group; required when extractor is `regex`."""
     sampling: Sampling = Sampling(temperature=0.7)
+    answer_by: Literal["letter", "text"] = "letter"
+    """Multiple choice only: how a vote sample names its choice, the option's letter (`letter`) or
+    its text (`text`, constrained to the shown options). Small models copy an option's text more
+    reliably than they map it to a letter. Lint refuses `text` on other formats."""
 
     @model_validator(mode="after")
     def _pattern_goes_with_regex(self) -> VoteVerify:
