@@ -24,6 +24,7 @@ from tsqa.lint.report import text_line
 from tsqa.seeds.errors import SeedError
 from tsqa.spec.load import LoadedProject, LoadedSpec
 from tsqa.stages.base import StageError
+from tsqa.stages.requests import PromptRenderError
 from tsqa.store.lock import LockError, RunLock
 from tsqa.store.remote import RunStore, StoreError
 from tsqa.store.response_cache import CacheError
@@ -106,6 +107,10 @@ def run_apply(
         )
     except PlanError as exc:  # seed rows that are eval rows, a replaced snapshot: nothing ran
         raise ApplyFailed([str(exc)]) from None
+    except PromptRenderError as exc:  # the same record fails the same way on every run
+        raise ApplyFailed(
+            [f"error: {exc}", "work already finished is kept; fix the prompt template or that seed record"]
+        ) from None
     except (ApplyError, CacheError, EngineError, SeedError, StageError, StateError) as exc:
         raise ApplyFailed([f"error: {exc}", "work already finished is kept; run apply again to resume"]) from None
     except OSError as exc:  # e.g. the disk filled up or went read-only mid-run

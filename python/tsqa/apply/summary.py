@@ -20,10 +20,12 @@ def render_summary(result: ApplyResult, console: Console) -> None:
     table.add_column("task")
     for column in _COLUMNS:
         table.add_column(column, justify="right")
-    total = 0
+    total = with_rows = 0
     for task, stages in result.manifests.items():
         table.add_row(task, *[f"{stages[c].rows_out:,}" if c in stages else "—" for c in _COLUMNS])
-        total += stages["package"].rows_out if "package" in stages else 0
+        packaged = stages["package"].rows_out if "package" in stages else 0
+        total += packaged
+        with_rows += packaged > 0
     console.print(table)
     for line in result.repairs:
         console.print(f"repaired: {line}", highlight=False)
@@ -44,7 +46,7 @@ def render_summary(result: ApplyResult, console: Console) -> None:
         )
         return
     console.print(
-        f"Applied: {total:,} rows packaged in {len(result.manifests)} tasks. Run directory "
+        f"Applied: {total:,} rows packaged in {with_rows} of {len(result.manifests)} tasks. Run directory "
         f"{_shown(result.run_dir)}; blend {_shown(result.blend)}; report {_shown(result.report)}.",
         highlight=False,
     )

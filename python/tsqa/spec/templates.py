@@ -66,7 +66,7 @@ class _Budget:
 
     def __init__(self, limits: RenderLimits) -> None:
         self.limits = limits
-        self.deadline = time.monotonic() + limits.seconds
+        self.deadline = time.thread_time() + limits.seconds
         self.iterations = 0
         self.output = 0
         self.built = 0
@@ -85,11 +85,11 @@ class _Budget:
         # The clock is read every 16th check: each step between two is small (sizes are checked
         # before anything is built), and reading it on every attribute access halves throughput.
         self.ticks += 1
-        if not self.ticks & 15 and time.monotonic() > self.deadline:
+        if not self.ticks & 15 and time.thread_time() > self.deadline:
             raise RenderLimitError(f"template render took over {self.limits.seconds:g}s")
 
     def remaining(self) -> float:
-        return max(self.deadline - time.monotonic(), 0.001)
+        return max(self.deadline - time.thread_time(), 0.001)
 
 
 _BUDGET: ContextVar[_Budget | None] = ContextVar("tsqa_render_budget", default=None)

@@ -33,7 +33,8 @@ def render(template: str, stage: PromptStage, values: dict[str, Any]) -> str:
 
 
 class PromptRenderError(ValueError):
-    """A rendered prompt whose turn markers do not form a chat; the message names the request."""
+    """A prompt that does not render for one record (over a render bound, a template error, turn
+    markers that do not form a chat); the message names the request (task/stage/record)."""
 
 
 def chat(template: str, stage: PromptStage, values: dict[str, Any], request_id: str) -> tuple[ChatMessage, ...]:
@@ -43,6 +44,8 @@ def chat(template: str, stage: PromptStage, values: dict[str, Any], request_id: 
         turns = split_turns(render(template, stage, values))
     except PromptShapeError as exc:
         raise PromptRenderError(f"{request_id}: {exc}") from None
+    except Exception as exc:  # noqa: BLE001 - a bound, an undefined value, a filter failing on this record
+        raise PromptRenderError(f"{request_id}: the prompt does not render: {type(exc).__name__}: {exc}") from None
     return tuple(ChatMessage(role=role, content=content) for role, content in turns)
 
 
