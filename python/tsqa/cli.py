@@ -166,24 +166,28 @@ def plan(
     from tsqa.lint import lint_paths
     from tsqa.lint.report import render
     from tsqa.seeds.catalog import CatalogError, load_catalog
+    from tsqa.seeds.guard_memo import remembering
     from tsqa.store.state import StateError, load_state
 
-    checked = lint_paths(list(paths) or default_spec_paths(project_file), project_file=project_file)
-    if checked.errors or checked.project is None:
-        render(checked, "text", console)
-        sys.exit(ExitStatus.FAILURE)
-    project = checked.project
-    try:
-        state = load_state(project.path.parent / project.project.output.dir)
-        catalog_version = load_catalog().lm_eval_version
-    except (StateError, CatalogError) as exc:
-        console.print(f"[red]error[/]: {exc}")
-        sys.exit(ExitStatus.FAILURE)
-    try:
-        compiled = compile_plan(project, checked.specs, state, catalog_version=catalog_version, sample_rows=sample_rows)
-    except PlanError as exc:  # a seed snapshot that holds eval rows, or was replaced
-        console.print(str(exc), markup=False, highlight=False)
-        sys.exit(ExitStatus.FAILURE)
+    with remembering():  # lint, the row counts and the samples guard each seed file once
+        checked = lint_paths(list(paths) or default_spec_paths(project_file), project_file=project_file)
+        if checked.errors or checked.project is None:
+            render(checked, "text", console)
+            sys.exit(ExitStatus.FAILURE)
+        project = checked.project
+        try:
+            state = load_state(project.path.parent / project.project.output.dir)
+            catalog_version = load_catalog().lm_eval_version
+        except (StateError, CatalogError) as exc:
+            console.print(f"[red]error[/]: {exc}")
+            sys.exit(ExitStatus.FAILURE)
+        try:
+            compiled = compile_plan(
+                project, checked.specs, state, catalog_version=catalog_version, sample_rows=sample_rows
+            )
+        except PlanError as exc:  # a seed snapshot that holds eval rows, or was replaced
+            console.print(str(exc), markup=False, highlight=False)
+            sys.exit(ExitStatus.FAILURE)
     if not console.is_terminal:
         console.width = max(console.width, 150)  # piped output: don't squeeze the tables
     if as_json:  # straight to stdout: rich's wrapping costs seconds on a large plan
