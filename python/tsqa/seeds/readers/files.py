@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import re
 from array import array
 from collections.abc import Iterator, Sequence
+from functools import lru_cache
 from itertools import accumulate, islice
 from pathlib import Path
 from typing import Any
@@ -71,7 +73,7 @@ def count_rows(path: Path, fmt: FileFormat) -> int:
     """Rows of one file without building a table: the Parquet footer, or non-blank JSONL lines."""
     try:
         if fmt == "parquet":
-            return int(pq.ParquetFile(path).metadata.num_rows)
+            return int(_footer(path).num_rows)
         if fmt == "jsonl":
             with path.open("rb") as f:
                 return sum(1 for line in f if line.strip())
@@ -139,9 +141,13 @@ def _read_parquet(path: Path, limit: int | None) -> pa.Table:
     try:
         if limit is None:
             return pq.read_table(path)
-        pf = pq.ParquetFile(path)
+        pf = pq.ParquetFile(path, metadata=_footer(path))
+        groups, rows = [], 0
+        while rows < limit and len(groups) < pf.metadata.num_row_groups:  # only the groups it needs
+            rows += pf.metadata.row_group(len(groups)).num_rows
+            groups.append(len(groups))
         batches = []
-        for batch in pf.iter_batches(batch_size=min(limit, 65_536)):
+        for batch in pf.iter_batches(batch_size=min(limit, 65_536), row_groups=groups):
             batches.append(batch)
             limit -= batch.num_rows
             if limit <= 0:
@@ -152,6 +158,18 @@ def _read_parquet(path: Path, limit: int | None) -> pa.Table:
         raise SeedDataError(f"{path}: file not found") from None
     except (OSError, pa.ArrowException) as err:
         raise SeedDataError(f"{path}: not a readable Parquet file: {err}") from None
+
+
+def _footer(path: Path) -> pq.FileMetaData:
+    """A Parquet file's footer, parsed once for its count and again only if the file changed
+    (a plan counts a file's rows, then reads its first rows)."""
+    st = os.stat(path)
+    return _parsed_footer(os.fspath(path), st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
+
+
+@lru_cache(maxsize=64)
+def _parsed_footer(path: str, dev: int, inode: int, size: int, mtime_ns: int, ctime_ns: int) -> pq.FileMetaData:
+    return pq.read_metadata(path)
 
 
 def _iter_json_rows(path: Path, fmt: FileFormat) -> Iterator[tuple[str, dict[str, Any]]]:
