@@ -147,7 +147,7 @@ def _read_parquet(path: Path, limit: int | None) -> pa.Table:
             rows += pf.metadata.row_group(len(groups)).num_rows
             groups.append(len(groups))
         batches = []
-        for batch in pf.iter_batches(batch_size=min(limit, 65_536), row_groups=groups):
+        for batch in pf.iter_batches(batch_size=min(limit, 65_536), row_groups=groups, use_threads=False):
             batches.append(batch)
             limit -= batch.num_rows
             if limit <= 0:
