@@ -73,7 +73,7 @@ def count_rows(path: Path, fmt: FileFormat) -> int:
     """Rows of one file without building a table: the Parquet footer, or non-blank JSONL lines."""
     try:
         if fmt == "parquet":
-            return int(_footer(path).num_rows)
+            return int(_parquet_file(path).metadata.num_rows)
         if fmt == "jsonl":
             with path.open("rb") as f:
                 return sum(1 for line in f if line.strip())
@@ -141,7 +141,7 @@ def _read_parquet(path: Path, limit: int | None) -> pa.Table:
     try:
         if limit is None:
             return pq.read_table(path)
-        pf = pq.ParquetFile(path, metadata=_footer(path))
+        pf = _parquet_file(path)
         groups, rows = [], 0
         while rows < limit and len(groups) < pf.metadata.num_row_groups:  # only the groups it needs
             rows += pf.metadata.row_group(len(groups)).num_rows
@@ -160,16 +160,16 @@ def _read_parquet(path: Path, limit: int | None) -> pa.Table:
         raise SeedDataError(f"{path}: not a readable Parquet file: {err}") from None
 
 
-def _footer(path: Path) -> pq.FileMetaData:
-    """A Parquet file's footer, parsed once for its count and again only if the file changed
-    (a plan counts a file's rows, then reads its first rows)."""
+def _parquet_file(path: Path) -> pq.ParquetFile:
+    """A Parquet file opened (its footer parsed) once for its row count and its first rows, as a
+    plan reads them; opened again whenever the file changed (device, inode, size, times)."""
     st = os.stat(path)
-    return _parsed_footer(os.fspath(path), st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
+    return _opened(os.fspath(path), st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
 
 
-@lru_cache(maxsize=64)
-def _parsed_footer(path: str, dev: int, inode: int, size: int, mtime_ns: int, ctime_ns: int) -> pq.FileMetaData:
-    return pq.read_metadata(path)
+@lru_cache(maxsize=4)  # one spec's files at a time: few open handles
+def _opened(path: str, dev: int, inode: int, size: int, mtime_ns: int, ctime_ns: int) -> pq.ParquetFile:
+    return pq.ParquetFile(path)
 
 
 def _iter_json_rows(path: Path, fmt: FileFormat) -> Iterator[tuple[str, dict[str, Any]]]:
