@@ -84,7 +84,10 @@ def lint(
             for rule_id, doc in docs.items():
                 console.out(f"{rule_id:28} {doc.strip().splitlines()[0]}")
         return
-    result = lint_paths(list(paths) or [Path("specs")], project_file=project_file, strict=strict)
+    from tsqa.seeds.guard_memo import remembering
+
+    with remembering():  # the two seed-path rules guard each seed file once
+        result = lint_paths(list(paths) or [Path("specs")], project_file=project_file, strict=strict)
     render(result, fmt, console)  # type: ignore[arg-type]
     sys.exit(ExitStatus.FAILURE if result.errors else ExitStatus.SUCCESS)
 
