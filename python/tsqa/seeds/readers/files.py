@@ -142,7 +142,8 @@ def _read_parquet(path: Path, limit: int | None) -> pa.Table:
         if limit is None:
             return pq.read_table(path)
         pf = _parquet_file(path)
-        groups, rows = [], 0
+        groups: list[int] = []
+        rows = 0
         while rows < limit and len(groups) < pf.metadata.num_row_groups:  # only the groups it needs
             rows += pf.metadata.row_group(len(groups)).num_rows
             groups.append(len(groups))
