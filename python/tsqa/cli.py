@@ -84,7 +84,10 @@ def lint(
             for rule_id, doc in docs.items():
                 console.out(f"{rule_id:28} {doc.strip().splitlines()[0]}")
         return
-    result = lint_paths(list(paths) or [Path("specs")], project_file=project_file, strict=strict)
+    from tsqa.seeds.guard_memo import remembering
+
+    with remembering():  # the two seed-path rules guard each seed file once
+        result = lint_paths(list(paths) or [Path("specs")], project_file=project_file, strict=strict)
     render(result, fmt, console)  # type: ignore[arg-type]
     sys.exit(ExitStatus.FAILURE if result.errors else ExitStatus.SUCCESS)
 
@@ -166,24 +169,28 @@ def plan(
     from tsqa.lint import lint_paths
     from tsqa.lint.report import render
     from tsqa.seeds.catalog import CatalogError, load_catalog
+    from tsqa.seeds.guard_memo import remembering
     from tsqa.store.state import StateError, load_state
 
-    checked = lint_paths(list(paths) or default_spec_paths(project_file), project_file=project_file)
-    if checked.errors or checked.project is None:
-        render(checked, "text", console)
-        sys.exit(ExitStatus.FAILURE)
-    project = checked.project
-    try:
-        state = load_state(project.path.parent / project.project.output.dir)
-        catalog_version = load_catalog().lm_eval_version
-    except (StateError, CatalogError) as exc:
-        console.print(f"[red]error[/]: {exc}")
-        sys.exit(ExitStatus.FAILURE)
-    try:
-        compiled = compile_plan(project, checked.specs, state, catalog_version=catalog_version, sample_rows=sample_rows)
-    except PlanError as exc:  # a seed snapshot that holds eval rows, or was replaced
-        console.print(str(exc), markup=False, highlight=False)
-        sys.exit(ExitStatus.FAILURE)
+    with remembering():  # lint, the row counts and the samples guard each seed file once
+        checked = lint_paths(list(paths) or default_spec_paths(project_file), project_file=project_file)
+        if checked.errors or checked.project is None:
+            render(checked, "text", console)
+            sys.exit(ExitStatus.FAILURE)
+        project = checked.project
+        try:
+            state = load_state(project.path.parent / project.project.output.dir)
+            catalog_version = load_catalog().lm_eval_version
+        except (StateError, CatalogError) as exc:
+            console.print(f"[red]error[/]: {exc}")
+            sys.exit(ExitStatus.FAILURE)
+        try:
+            compiled = compile_plan(
+                project, checked.specs, state, catalog_version=catalog_version, sample_rows=sample_rows
+            )
+        except PlanError as exc:  # a seed snapshot that holds eval rows, or was replaced
+            console.print(str(exc), markup=False, highlight=False)
+            sys.exit(ExitStatus.FAILURE)
     if not console.is_terminal:
         console.width = max(console.width, 150)  # piped output: don't squeeze the tables
     if as_json:  # straight to stdout: rich's wrapping costs seconds on a large plan

@@ -185,3 +185,25 @@ def test_regenerating_one_task_re_dedups_its_cross_task_peers(ws: Workspace) -> 
     )
     changes = {t.task: t.change for t in ws.plan(applied).tasks}
     assert changes == {"other": ChangeKind.REGENERATE, "quiz": ChangeKind.NONE}  # no longer peers
+
+
+def test_stages_up_to_enrich_read_no_peers_or_eval_data(ws: Workspace) -> None:
+    """The plan computes the fingerprints up to enrich once (for dedup peers, with neither peers
+    nor eval data) and reuses them for the task: that holds only while no stage up to enrich reads
+    them. A stage that starts to must fail here, not silently keep a stale fingerprint."""
+    from tsqa.compile.compiler import _fingerprints, _model_calls
+    from tsqa.compile.seed_sample import sample_seeds
+    from tsqa.lint import lint_paths
+
+    checked = lint_paths([ws.root / "specs"], project_file=ws.root / "tsqa.yaml")
+    assert checked.project is not None
+    loaded = checked.specs[0]
+    calls, _ = _model_calls(loaded, checked.project.project.models)
+    sample = sample_seeds(loaded, checked.project)
+    bare = _fingerprints(loaded, calls, sample, "0.4.13", [], until=Stage.ENRICH)
+    full = _fingerprints(loaded, calls, sample, "0.4.13", ["peer:abc"], ["evalhash"])
+    assert list(bare) == list(full)[: len(bare)] and list(bare)[-1] is Stage.ENRICH
+    assert {s: full[s] for s in bare} == bare
+    assert full[Stage.DEDUP] != _fingerprints(loaded, calls, sample, "0.4.13", [])[Stage.DEDUP]
+    reused = _fingerprints(loaded, calls, sample, "0.4.13", ["peer:abc"], ["evalhash"], known=bare)
+    assert reused == full

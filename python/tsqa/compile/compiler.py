@@ -55,7 +55,8 @@ def compile_plan(
     evals = EvalRecordsCache()
     samples = [sample_seeds(loaded, project, sample_rows, evals) for loaded in specs]
     resolved = [_model_calls(loaded, project.project.models) for loaded in specs]
-    peers = _dedup_peers(specs, [calls for calls, _ in resolved], samples, catalog_version)
+    enrich_prefixes: dict[str, dict[Stage, str]] = {}  # fingerprints up to enrich, computed for peers
+    peers = _dedup_peers(specs, [calls for calls, _ in resolved], samples, catalog_version, enrich_prefixes)
     eval_data = _eval_store_hashes(project)
     inputs.update(eval_data)
     renders = PromptRenders()
@@ -74,6 +75,7 @@ def compile_plan(
             peers.get(loaded.spec.task, []),
             sorted(eval_data.values()),
             renders,
+            enrich_prefixes.get(loaded.spec.task),
         )
         for path in prompt_files:
             inputs[str(path)] = sha256_text(path.read_bytes())
@@ -105,14 +107,19 @@ def _dedup_peers(
     calls: list[dict[Stage, ModelCallPlan]],
     samples: list[SeedSample],
     catalog_version: str | None,
+    prefixes: dict[str, dict[Stage, str]],
 ) -> dict[str, list[str]]:
     """For tasks deduplicated across tasks: the enrich fingerprints of every task in their dedup
-    group. They enter the dedup fingerprint, so regenerating one task re-dedups its peers (no GPU)."""
+    group. They enter the dedup fingerprint, so regenerating one task re-dedups its peers (no GPU).
+    `prefixes` receives each such task's fingerprints up to enrich (they read no peers)."""
     groups: dict[object, list[tuple[str, str]]] = {}
     for loaded, resolved, sample in zip(specs, calls, samples, strict=True):
         if not shares_corpus(loaded.spec):
             continue
-        enrich = _fingerprints(loaded, resolved, sample, catalog_version, [], until=Stage.ENRICH)[Stage.ENRICH]
+        prefix = prefixes[loaded.spec.task] = _fingerprints(
+            loaded, resolved, sample, catalog_version, [], until=Stage.ENRICH
+        )
+        enrich = prefix[Stage.ENRICH]
         groups.setdefault(group_key(loaded.spec), []).append((loaded.spec.task, enrich))
     peers: dict[str, list[str]] = {}
     for members in groups.values():
@@ -132,6 +139,7 @@ def _plan_task(
     dedup_peers: list[str],
     eval_data: list[str],
     renders: PromptRenders,
+    enrich_prefix: dict[Stage, str] | None = None,
 ) -> tuple[TaskPlan, list[Path]]:
     spec, models = loaded.spec, project.project.models
     notes = list(sample.notes)
@@ -147,6 +155,7 @@ def _plan_task(
         catalog_version,
         dedup_peers + [f"index:{sha256_text(f.read_bytes())}" for f in dedup_indexes],
         eval_data + sorted(sha256_text(f.read_bytes()) for f in eval_files if f.is_file()),
+        known=enrich_prefix,
     )
 
     costs: dict[Stage, StageCost] = {}
@@ -272,8 +281,11 @@ def _fingerprints(
     dedup_peers: list[str],
     eval_data: list[str] | None = None,
     until: Stage | None = None,
+    known: dict[Stage, str] | None = None,
 ) -> dict[Stage, str]:
-    """Every stage's fingerprint, in DAG order; with `until`, the stages up to it only."""
+    """Every stage's fingerprint, in DAG order; with `until`, the stages up to it only. `known`:
+    fingerprints of the first stages computed already with the same inputs (a prefix of the DAG
+    whose inputs read neither dedup peers nor eval data)."""
     ctx = FingerprintContext(
         snapshot=sorted(sha256_text(p.read_bytes()) for p in sample.meta_files),
         catalog_version=catalog_version,
@@ -281,9 +293,12 @@ def _fingerprints(
         dedup_peers=dedup_peers,
         eval_data=eval_data or [],
     )
-    out: dict[Stage, str] = {}
+    out: dict[Stage, str] = dict(known or {})
     upstream: str | None = None
     for sdef in REGISTRY:
+        if sdef.stage in out:
+            upstream = out[sdef.stage]
+            continue
         upstream = out[sdef.stage] = fingerprint(sdef.fingerprint_inputs(loaded.spec, ctx), upstream)
         if sdef.stage is until:
             break

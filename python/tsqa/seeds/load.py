@@ -26,10 +26,10 @@ from tsqa.seeds.guard import (
     check_eval_file,
     check_hub_not_local,
     check_training_only,
-    guard_path,
     hub_eval_splits,
     is_local_dataset,
 )
+from tsqa.seeds.guard_memo import guard_path, roots_around
 from tsqa.seeds.local_data import INDEX_FILE, data_dir_from_env, dataset_folder, split_files
 from tsqa.seeds.names import normal_config, normal_hub_id
 from tsqa.seeds.readers.files import read_files
@@ -90,11 +90,8 @@ def read_guarded(
     a hard link under a training name) is refused before it is read."""
     catalog = catalog or load_catalog()
     data_dir = data_dir or data_dir_from_env()
-    roots = SeedRoots(
-        SeedRoots.around(spec_dir, data_dir).roots,
-        SeedRoots.around(spec_dir, data_dir).names,
-        tuple(spec_dir / f for f in eval_files),
-    )
+    around = roots_around(spec_dir, data_dir)
+    roots = SeedRoots(around.roots, around.names, tuple(spec_dir / f for f in eval_files))
     check_training_only(seed, catalog)  # the seed as written, before touching the disk
     if seed.kind == "files":
         files = expand_files(seed, spec_dir)

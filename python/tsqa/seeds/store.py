@@ -34,7 +34,7 @@ from tsqa.seeds.catalog import load_catalog
 from tsqa.seeds.content import ContentReport, EvalRecords, check_rows, fingerprint
 from tsqa.seeds.errors import ContentRefused, SeedDataError, SeedNotFetched
 from tsqa.seeds.eval_store import EvalStore
-from tsqa.seeds.guard import SeedRoots, check_training_only
+from tsqa.seeds.guard import check_training_only
 from tsqa.seeds.readers.files import WHERE_COLUMN, count_rows
 from tsqa.seeds.source import ResolvedSeed, expand_files, resolve_seed
 from tsqa.spec.models import FilesSeed, Project, TaskSpec
@@ -315,8 +315,9 @@ def seed_rows_without_fetch(spec: TaskSpec, spec_dir: Path) -> int | None:
     catalog = load_catalog()
     seed = resolve_seed(spec, catalog)
     check_training_only(seed, catalog)
+    from tsqa.seeds.guard_memo import roots_around
     from tsqa.seeds.load import _guarded
 
-    files = _guarded(seed.task, expand_files(seed, spec_dir), SeedRoots.around(spec_dir))
+    files = _guarded(seed.task, expand_files(seed, spec_dir), roots_around(spec_dir))
     rows = sum(count_rows(path, fmt) for path, fmt in files)
     return rows if spec.seed.limit is None else min(rows, spec.seed.limit)

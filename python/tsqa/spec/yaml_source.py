@@ -93,7 +93,10 @@ def parse_yaml(raw: bytes | str, path: Path) -> YamlDocument:
         line = text[: text.index("\x00")].count("\n") + 1
         raise YamlLoadError("yaml-syntax", "file contains NUL bytes (binary data?)", Pos(line, 1))
     try:
-        _check_depth(text)
+        # Every mapping or list opens with an indicator of its own (a key's `:` or `?`, an entry's
+        # `-`, a `[` or `{`): a text with at most MAX_DEPTH of them cannot nest deeper (most specs).
+        if sum(text.count(c) for c in "[{-:?") > MAX_DEPTH:
+            _check_depth(text)
         loader = _Loader(text)
         try:
             root = loader.get_single_node()

@@ -94,7 +94,8 @@ def seed_path_eval_named(ctx: LintContext) -> Iterator[Diagnostic]:
     Example: `seed: {files: data/validation/part-1.jsonl}` → refused.
     """
     from tsqa.seeds.errors import SeedError, SeedPathRefused
-    from tsqa.seeds.guard import SeedRoots, check_name_parts, guard_path, is_local_dataset
+    from tsqa.seeds.guard import check_name_parts, is_local_dataset
+    from tsqa.seeds.guard_memo import guard_path, roots_around
     from tsqa.seeds.local_data import data_dir_from_env, split_files
     from tsqa.seeds.names import eval_word, normal_hub_id
 
@@ -109,7 +110,7 @@ def seed_path_eval_named(ctx: LintContext) -> Iterator[Diagnostic]:
                 try:
                     check_name_parts(task, PurePath(pattern))
                     for path in _matches(spec_dir, pattern):
-                        guard_path(task, path, SeedRoots.around(spec_dir, data_dir_from_env()))
+                        guard_path(task, path, roots_around(spec_dir, data_dir_from_env()))
                 except SeedPathRefused:
                     continue  # seed-path-outside-project's finding
                 except SeedError as err:
@@ -122,7 +123,7 @@ def seed_path_eval_named(ctx: LintContext) -> Iterator[Diagnostic]:
                         check_name_parts(task, PurePath(seed.hf.path))
                     folder = spec_dir / seed.hf.path
                     if folder.exists():
-                        roots = SeedRoots.around(spec_dir, data_dir_from_env())
+                        roots = roots_around(spec_dir, data_dir_from_env())
                         guard_path(task, folder, roots)
                         for path, _ in split_files(folder, seed.hf.split):
                             guard_path(task, path, roots)
@@ -220,7 +221,8 @@ def seed_path_outside_project(ctx: LintContext) -> Iterator[Diagnostic]:
     `seed_roots: [../../shared/train]` and the file lies there.
     """
     from tsqa.seeds.errors import SeedPathRefused
-    from tsqa.seeds.guard import SeedRoots, guard_path, system_path
+    from tsqa.seeds.guard import system_path
+    from tsqa.seeds.guard_memo import guard_path, roots_around
     from tsqa.seeds.local_data import data_dir_from_env
 
     data_dir = data_dir_from_env()
@@ -257,7 +259,7 @@ def seed_path_outside_project(ctx: LintContext) -> Iterator[Diagnostic]:
                 paths += [(where, p) for p in _matches(spec_dir, pattern)]
         elif isinstance(seed, HfSeed) and (spec_dir / seed.hf.path).exists():
             paths.append((("seed", "hf", "path"), spec_dir / seed.hf.path))
-        roots = SeedRoots.around(spec_dir, data_dir)
+        roots = roots_around(spec_dir, data_dir)
         for where, path in paths:
             try:
                 guard_path(loaded.spec.task, path, roots)

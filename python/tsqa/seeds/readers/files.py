@@ -10,9 +10,12 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import re
+from array import array
 from collections.abc import Iterator, Sequence
-from itertools import islice
+from functools import lru_cache
+from itertools import accumulate, islice
 from pathlib import Path
 from typing import Any
 
@@ -44,7 +47,7 @@ def read_files(files: Sequence[tuple[Path, FileFormat]], limit: int | None = Non
             raise SeedDataError(f"{path}: the file holds no rows (an empty training file)")
         if WHERE_COLUMN in table.column_names:
             raise SeedDataError(f"{path}: column {WHERE_COLUMN!r} is reserved by tsqa")
-        tables.append(table.append_column(WHERE_COLUMN, pa.array(where, pa.string())))
+        tables.append(table.append_column(WHERE_COLUMN, _string_array(where)))
         left = None if left is None else left - table.num_rows
     if not tables:
         return pa.table({})
@@ -56,11 +59,21 @@ def read_files(files: Sequence[tuple[Path, FileFormat]], limit: int | None = Non
         ) from None
 
 
+def _string_array(values: list[str]) -> pa.Array:
+    """A string array built from its buffers: `pa.array` on a Python list imports pandas (0.3 s)
+    to ask whether the list is a pandas object, which `tsqa plan` pays for nothing."""
+    data = [v.encode("utf-8") for v in values]
+    if sum(map(len, data)) >= 2**31:  # int32 offsets cannot hold it
+        return pa.array(values, pa.string())
+    offsets = array("i", accumulate(map(len, data), initial=0))
+    return pa.StringArray.from_buffers(len(values), pa.py_buffer(offsets), pa.py_buffer(b"".join(data)))
+
+
 def count_rows(path: Path, fmt: FileFormat) -> int:
     """Rows of one file without building a table: the Parquet footer, or non-blank JSONL lines."""
     try:
         if fmt == "parquet":
-            return int(pq.ParquetFile(path).metadata.num_rows)
+            return int(_parquet_file(path).metadata.num_rows)
         if fmt == "jsonl":
             with path.open("rb") as f:
                 return sum(1 for line in f if line.strip())
@@ -128,9 +141,14 @@ def _read_parquet(path: Path, limit: int | None) -> pa.Table:
     try:
         if limit is None:
             return pq.read_table(path)
-        pf = pq.ParquetFile(path)
+        pf = _parquet_file(path)
+        groups: list[int] = []
+        rows = 0
+        while rows < limit and len(groups) < pf.metadata.num_row_groups:  # only the groups it needs
+            rows += pf.metadata.row_group(len(groups)).num_rows
+            groups.append(len(groups))
         batches = []
-        for batch in pf.iter_batches(batch_size=min(limit, 65_536)):
+        for batch in pf.iter_batches(batch_size=min(limit, 65_536), row_groups=groups, use_threads=False):
             batches.append(batch)
             limit -= batch.num_rows
             if limit <= 0:
@@ -141,6 +159,18 @@ def _read_parquet(path: Path, limit: int | None) -> pa.Table:
         raise SeedDataError(f"{path}: file not found") from None
     except (OSError, pa.ArrowException) as err:
         raise SeedDataError(f"{path}: not a readable Parquet file: {err}") from None
+
+
+def _parquet_file(path: Path) -> pq.ParquetFile:
+    """A Parquet file opened (its footer parsed) once for its row count and its first rows, as a
+    plan reads them; opened again whenever the file changed (device, inode, size, times)."""
+    st = os.stat(path)
+    return _opened(os.fspath(path), st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
+
+
+@lru_cache(maxsize=4)  # one spec's files at a time: few open handles
+def _opened(path: str, dev: int, inode: int, size: int, mtime_ns: int, ctime_ns: int) -> pq.ParquetFile:
+    return pq.ParquetFile(path)
 
 
 def _iter_json_rows(path: Path, fmt: FileFormat) -> Iterator[tuple[str, dict[str, Any]]]:
