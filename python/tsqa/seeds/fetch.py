@@ -180,6 +180,10 @@ def rendered_texts(spec: TaskSpec, catalog: Catalog, table: pa.Table) -> list[li
     out: list[list[str]] = [[] for _ in range(table.num_rows)]
     for record in result.records:
         i = int(record.seed_id.rsplit(":", 1)[1])
-        whole = " ".join([record.question, *(record.options or ()), record.answer_text or ""])
-        out[i] = [record.question, whole]
+        options = list(record.options or ())
+        whole = " ".join([record.question, *options, record.answer_text or ""])
+        # Every rendered field on its own too: an eval question can be built in the context, an
+        # option or the answer as well as in the question.
+        each = [record.context or "", *options, record.answer_text or "", *(record.answer_aliases or ())]
+        out[i] = [record.question, whole, *(t for t in each if t), " ".join([record.context or "", whole])]
     return out
