@@ -82,12 +82,12 @@ def _from_store(loaded: LoadedSpec, project: LoadedProject, sample_rows: int, ev
     except ImportError:
         return None, "unknown", [], [], notes
     from tsqa.compile.saved import PlanError
-    from tsqa.seeds.errors import ContentRefused
+    from tsqa.seeds.errors import ContentRefused, SeedDataError
 
     store = SeedStore.for_project(project.path, project.project)
     try:
         meta = store.meta(loaded.spec)
-    except ContentRefused as exc:  # eval rows or a replaced snapshot: never a plan, not a note
+    except (ContentRefused, SeedDataError) as exc:  # eval rows, a replaced or damaged snapshot: never a plan
         ref = loaded.ref(("seed",), prefer_key=True)
         message = str(exc).split(": ", 1)[1] if str(exc).startswith("task ") else str(exc)
         raise PlanError(f"{ref.file}:{ref.pos.line}:{ref.pos.col}: error[seed-snapshot] {message}") from None
@@ -201,7 +201,12 @@ def _from_files(loaded: LoadedSpec) -> int | None:
         from tsqa.seeds.store import seed_rows_without_fetch
     except ImportError:
         return None
+    from tsqa.compile.saved import PlanError
+    from tsqa.seeds.errors import SeedDataError
+
     try:
         return seed_rows_without_fetch(loaded.spec, loaded.path.parent)
-    except Exception:  # noqa: BLE001 - unreadable files are reported by `seeds fetch`; here: unknown
+    except SeedDataError as exc:  # a broken line is not a row: the count would be wrong
+        raise PlanError(f"{exc}") from None
+    except Exception:  # noqa: BLE001 - missing files are reported by `seeds fetch`; here: unknown
         return None

@@ -21,7 +21,7 @@ import pyarrow as pa
 
 from tsqa.seeds.catalog import Catalog, load_catalog
 from tsqa.seeds.content import check_rows
-from tsqa.seeds.errors import ContentRefused, SeedError
+from tsqa.seeds.errors import ContentRefused, SeedDataError, SeedError
 from tsqa.seeds.guard import check_training_only
 from tsqa.seeds.load import read_guarded, visible_evals
 from tsqa.seeds.readers.hub import card_license
@@ -97,7 +97,10 @@ def _fetch_one(
     if licenses is not None and (reason := licenses.reason_to_skip(license)):
         return FetchResult(spec.task, "skipped", reason)
     fingerprint = _files_fingerprint(seed, loaded.path.parent) if seed.kind == "files" else None
-    existing = store.raw_meta(seed)
+    try:
+        existing = store.raw_meta(seed)
+    except SeedDataError:  # a damaged meta.json: fetched again (what its message tells to do)
+        existing = None
     if seed.store_key in done or (
         existing is not None and not force and existing.get("fingerprint") == fingerprint and _verifies(store, seed)
     ):

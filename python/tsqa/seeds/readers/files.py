@@ -61,9 +61,7 @@ def count_rows(path: Path, fmt: FileFormat) -> int:
     try:
         if fmt == "parquet":
             return int(pq.ParquetFile(path).metadata.num_rows)
-        if fmt == "jsonl":
-            with path.open("rb") as f:
-                return sum(1 for line in f if line.strip())
+        # JSONL lines are parsed, not only counted: a broken line is an error at plan, not a row.
         return sum(1 for _ in _iter_json_rows(path, fmt))
     except FileNotFoundError:
         raise SeedDataError(f"{path}: file not found") from None
@@ -173,10 +171,24 @@ MAX_DEPTH = 64
 _SURROGATE_ESCAPE = re.compile(r"\\u[dD][89abcdefABCDEF]")
 
 
+def _constant(name: str) -> float:
+    """`NaN` is a missing value (pandas writes it so); `Infinity` is no value a record can mean."""
+    if name == "NaN":
+        return math.nan
+    raise ValueError(f"{name} is not a usable number")
+
+
+def _finite(text: str) -> float:
+    value = float(text)
+    if math.isinf(value):  # `1e400`
+        raise ValueError(f"{text[:40]} is too large for a float")
+    return value
+
+
 def _loads(text: str, where: str) -> Any:
     """json.loads, with every way a document can fail reported at `where` (no tracebacks)."""
     try:
-        value = json.loads(text)
+        value = json.loads(text, parse_constant=_constant, parse_float=_finite)
     except json.JSONDecodeError as err:
         at = where if ":" in where.rsplit("/", 1)[-1] else f"{where}:{err.lineno}"
         raise SeedDataError(f"{at}: invalid JSON: {err.msg} (column {err.colno})") from None
