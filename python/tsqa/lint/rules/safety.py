@@ -406,6 +406,27 @@ def eval_file_unsafe(ctx: LintContext) -> Iterator[Diagnostic]:
                 yield loaded.diagnostic(("decontaminate", "eval_files", i), "eval-file-unsafe", _short(err))
 
 
+@rule("index-file-unsafe")
+def index_file_unsafe(ctx: LintContext) -> Iterator[Diagnostic]:
+    """A `dedup.index` path goes through /proc, /dev or /sys.
+
+    Why: a saved dedup index is read by plan (its digest) and apply (loaded whole):
+    `/dev/zero` never ends, `/proc/self/environ` or `/proc/self/root/…` read the machine.
+
+    Example: `dedup: {index: [/dev/zero]}` → refused.
+    """
+    from tsqa.seeds.guard import system_path
+
+    for loaded in ctx.specs:
+        for i, name in enumerate(loaded.spec.dedup.index):
+            if (step := system_path(loaded.path.parent / name)) is not None:
+                yield loaded.diagnostic(
+                    ("dedup", "index", i),
+                    "index-file-unsafe",
+                    f"{name!r} goes through {step}, a system path (/proc, /dev, /sys): never an index",
+                )
+
+
 @rule("hub-id-is-local-path")
 def hub_id_is_local_path(ctx: LintContext) -> Iterator[Diagnostic]:
     """An `hf:` hub id (no `./`) that is also a local folder or file where tsqa runs.
