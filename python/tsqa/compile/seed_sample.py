@@ -179,6 +179,14 @@ def _normalise_first_rows(loaded: LoadedSpec, notes: list[str], read: Any) -> li
     except Exception as exc:  # noqa: BLE001 - estimates fall back to template-only token counts
         notes.append(f"no seed sample for prompt tokens: {exc}")
         return []
+    if result.failures and not result.records:  # `fields: {question: "{{ 1/0 }}"}`: apply would fail every row
+        from tsqa.compile.saved import PlanError
+
+        ref = loaded.ref(("fields",), prefer_key=True)
+        raise PlanError(
+            f"{ref.file}:{ref.pos.line}:{ref.pos.col}: error[seed-render] every one of {len(result.failures)} "
+            f"sampled seed records fails to normalise; first: {result.failures[0].reason[:300]}"
+        )
     return [prompt_variables(r) for r in result.records]
 
 
