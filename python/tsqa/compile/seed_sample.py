@@ -169,6 +169,8 @@ def _file_sample(
 
 
 def _normalise_first_rows(loaded: LoadedSpec, notes: list[str], read: Any) -> list[dict[str, Any]]:
+    from tsqa.seeds.errors import SeedDataError
+
     try:
         from tsqa.seeds.catalog import load_catalog
         from tsqa.seeds.normalise import normalise
@@ -176,6 +178,10 @@ def _normalise_first_rows(loaded: LoadedSpec, notes: list[str], read: Any) -> li
         seed = loaded.spec.seed
         info = load_catalog().get(seed.lm_eval) if hasattr(seed, "lm_eval") else None
         result = normalise(loaded.spec, info, read())
+    except SeedDataError as exc:  # a sampled row that cannot be read (`1e400`): an error, as fetch
+        from tsqa.compile.saved import PlanError
+
+        raise PlanError(f"{exc}") from None
     except Exception as exc:  # noqa: BLE001 - estimates fall back to template-only token counts
         notes.append(f"no seed sample for prompt tokens: {exc}")
         return []

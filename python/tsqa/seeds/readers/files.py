@@ -77,6 +77,9 @@ def rows_to_table(rows: list[dict[str, Any]], where: str, locations: list[str] |
     columns = {}
     for name in names:
         values = [_missing_if_nan(row.get(name)) for row in rows]
+        if (inf := next((i for i, row in enumerate(rows) if _is_inf(row.get(name))), None)) is not None:  # 1e400
+            place = locations[inf] if locations else f"row {inf + 1}"
+            raise SeedDataError(f"{place}: column {name!r} holds a number too large for a float")
         try:
             columns[name] = pa.array(values)
         except OverflowError:  # an integer past 64 bits (Arrow has no wider integer)
@@ -107,6 +110,10 @@ def _has_huge_int(value: Any) -> bool:
         elif isinstance(v, list):
             stack.extend(v)
     return False
+
+
+def _is_inf(value: Any) -> bool:
+    return isinstance(value, float) and math.isinf(value)
 
 
 def _missing_if_nan(value: Any) -> Any:
@@ -178,17 +185,14 @@ def _constant(name: str) -> float:
     raise ValueError(f"{name} is not a usable number")
 
 
-def _finite(text: str) -> float:
-    value = float(text)
-    if math.isinf(value):  # `1e400`
-        raise ValueError(f"{text[:40]} is too large for a float")
-    return value
+# One decoder (json.loads with arguments builds one per call); `1e400` is refused in rows_to_table.
+_DECODER = json.JSONDecoder(parse_constant=_constant)
 
 
 def _loads(text: str, where: str) -> Any:
     """json.loads, with every way a document can fail reported at `where` (no tracebacks)."""
     try:
-        value = json.loads(text, parse_constant=_constant, parse_float=_finite)
+        value = _DECODER.decode(text)
     except json.JSONDecodeError as err:
         at = where if ":" in where.rsplit("/", 1)[-1] else f"{where}:{err.lineno}"
         raise SeedDataError(f"{at}: invalid JSON: {err.msg} (column {err.colno})") from None
