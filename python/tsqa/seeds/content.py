@@ -432,7 +432,16 @@ def _stem(word: str) -> str:
 def _content_words(norm: str) -> frozenset[str]:
     """Content words, each as its sorted letters (leetspeak read, plural dropped): a word with two
     letters swapped, written backwards or in leetspeak is the same word."""
-    return frozenset("".join(sorted(_stem(w))) for w in _leet(norm).split() if w not in _STOPWORDS and len(w) > 1)
+    return frozenset(sig for w in norm.split() if (sig := _signature(w)))
+
+
+@lru_cache(maxsize=1 << 18)
+def _signature(word: str) -> str:
+    """A content word's sorted letters ("" for a stop word or a single letter)."""
+    word = word if word.isdigit() else word.translate(_LEET)
+    if word in _STOPWORDS or len(word) < 2:
+        return ""
+    return "".join(sorted(_stem(word)))
 
 
 class _Bags:
@@ -459,7 +468,7 @@ class _Bags:
             return None
         keyed = sorted((len(p), w) for w in bag if (p := self.postings.get(w)))
         candidates: set[int] = set()
-        for df, word in keyed[:12]:  # its rarest words: a copy shares most of them with its source
+        for df, word in keyed[:8]:  # its rarest words: a copy shares them with its source
             if df <= _POSTINGS_CAP:
                 candidates.update(self.postings[word])
         best: tuple[str, float] | None = None
