@@ -70,6 +70,7 @@ CASES = {
     ),
     "prompt_file_unsafe.yaml": ("prompt-file-unsafe", 5, 18, "generate.prompt.file", "a system path"),
     "eval_file_unsafe.yaml": ("eval-file-unsafe", 5, 16, "decontaminate.eval_files[0]", "a system path"),
+    "index_file_unsafe.yaml": ("index-file-unsafe", 5, 11, "dedup.index[0]", "a system path"),
 }
 
 

@@ -167,6 +167,8 @@ def _plan_task(
         counter = counter_for(model, project.path.parent)
         methods.add(counter.method)
         tokens, worst, over = _prompt_tokens(call, rows, counter, model.max_model_len, renders)
+        if sample.records:
+            _refuse_always_failing(loaded, stage, call, rows, counter, renders)
         costs[stage] = StageCost(
             tokens, call.max_tokens, model.throughput_tokens_per_s, getattr(model, "tensor_parallel_size", 1)
         )
@@ -320,6 +322,43 @@ def _prompt_rows(loaded: LoadedSpec, sample: SeedSample) -> list[dict[str, Any]]
         {"seed_id": "<template>", "question": "", "choices": [], "answer": "", "answer_text": "", "context": None}
     ]
     return [{**base, **record} for record in records]
+
+
+def _refuse_always_failing(
+    loaded: LoadedSpec,
+    stage: Stage,
+    call: ModelCallPlan,
+    rows: list[tuple[dict[str, Any], dict[str, Hashable] | None]],
+    counter: TokenCounter,
+    renders: PromptRenders,
+) -> None:
+    """PlanError when a prompt fails on every sampled seed record (`{{ 1/0 }}`): apply would fail
+    every request, so the plan is not a plan. Renders come from PromptRenders' cache."""
+    from tsqa.compile.saved import PlanError
+    from tsqa.spec.templates import compile_template
+
+    allowed = STAGE_VARIABLES[call.prompt_stage]
+    for variant, text in call.prompts.items():
+        results = [
+            renders.count(
+                text, {**row, "variant": variant}, allowed, counter, None if k is None else {**k, "variant": variant}
+            )
+            for row, k in rows
+        ]
+        if any(r is not None for r in results):
+            continue
+        row = rows[0][0]
+        try:
+            compile_template(text).render(**{k: v for k, v in {**row, "variant": variant}.items() if k in allowed})
+            why = "it fails"
+        except Exception as exc:  # noqa: BLE001 - the message is the point
+            why = f"{type(exc).__name__}: {exc}"[:300]
+        ref = loaded.ref((call.prompt_stage, "prompt"), prefer_key=True)
+        raise PlanError(
+            f"{ref.file}:{ref.pos.line}:{ref.pos.col}: error[prompt-render] {stage.value} prompt"
+            f"{f' ({variant})' if len(call.prompts) > 1 else ''} fails on every one of {len(rows)} sampled seed "
+            f"records (first: {row.get('seed_id', '?')}): {why}"
+        )
 
 
 def _prompt_tokens(

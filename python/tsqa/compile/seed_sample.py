@@ -82,12 +82,12 @@ def _from_store(loaded: LoadedSpec, project: LoadedProject, sample_rows: int, ev
     except ImportError:
         return None, "unknown", [], [], notes
     from tsqa.compile.saved import PlanError
-    from tsqa.seeds.errors import ContentRefused
+    from tsqa.seeds.errors import ContentRefused, SeedDataError
 
     store = SeedStore.for_project(project.path, project.project)
     try:
         meta = store.meta(loaded.spec)
-    except ContentRefused as exc:  # eval rows or a replaced snapshot: never a plan, not a note
+    except (ContentRefused, SeedDataError) as exc:  # eval rows, a replaced or damaged snapshot: never a plan
         ref = loaded.ref(("seed",), prefer_key=True)
         message = str(exc).split(": ", 1)[1] if str(exc).startswith("task ") else str(exc)
         raise PlanError(f"{ref.file}:{ref.pos.line}:{ref.pos.col}: error[seed-snapshot] {message}") from None
@@ -169,6 +169,8 @@ def _file_sample(
 
 
 def _normalise_first_rows(loaded: LoadedSpec, notes: list[str], read: Any) -> list[dict[str, Any]]:
+    from tsqa.seeds.errors import SeedDataError
+
     try:
         from tsqa.seeds.catalog import load_catalog
         from tsqa.seeds.normalise import normalise
@@ -176,9 +178,21 @@ def _normalise_first_rows(loaded: LoadedSpec, notes: list[str], read: Any) -> li
         seed = loaded.spec.seed
         info = load_catalog().get(seed.lm_eval) if hasattr(seed, "lm_eval") else None
         result = normalise(loaded.spec, info, read())
+    except SeedDataError as exc:  # a sampled row that cannot be read (`1e400`): an error, as fetch
+        from tsqa.compile.saved import PlanError
+
+        raise PlanError(f"{exc}") from None
     except Exception as exc:  # noqa: BLE001 - estimates fall back to template-only token counts
         notes.append(f"no seed sample for prompt tokens: {exc}")
         return []
+    if result.failures and not result.records:  # `fields: {question: "{{ 1/0 }}"}`: apply would fail every row
+        from tsqa.compile.saved import PlanError
+
+        ref = loaded.ref(("fields",), prefer_key=True)
+        raise PlanError(
+            f"{ref.file}:{ref.pos.line}:{ref.pos.col}: error[seed-render] every one of {len(result.failures)} "
+            f"sampled seed records fails to normalise; first: {result.failures[0].reason[:300]}"
+        )
     return [prompt_variables(r) for r in result.records]
 
 
@@ -201,7 +215,12 @@ def _from_files(loaded: LoadedSpec) -> int | None:
         from tsqa.seeds.store import seed_rows_without_fetch
     except ImportError:
         return None
+    from tsqa.compile.saved import PlanError
+    from tsqa.seeds.errors import SeedDataError
+
     try:
         return seed_rows_without_fetch(loaded.spec, loaded.path.parent)
-    except Exception:  # noqa: BLE001 - unreadable files are reported by `seeds fetch`; here: unknown
+    except SeedDataError as exc:  # a broken line is not a row: the count would be wrong
+        raise PlanError(f"{exc}") from None
+    except Exception:  # noqa: BLE001 - missing files are reported by `seeds fetch`; here: unknown
         return None

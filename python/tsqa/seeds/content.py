@@ -44,6 +44,9 @@ MIN_SHARED_GRAMS = 5
 MAX_SHARE = 0.01
 """More matching rows than this share (or any, for a seed of under 100 rows) refuse the seed."""
 MIN_FIELD_WORDS = 4
+JOINED_CHARS = 30
+"""A field of fewer words is still compared (without its spaces) when it is this long: an eval
+question written `WhichPlanetIs…` or without spaces is one word."""
 QUESTION_WORDS = 8
 """A text of this many words that equals an eval text is an eval row even where many seed rows share it."""
 _NON_WORD = re.compile(r"[\W_]+")
@@ -65,6 +68,12 @@ _IGNORABLE = re.compile(
 )
 _PERCENT = re.compile(r"%[0-9A-Fa-f]{2}")
 _ENTITY = re.compile(r"&(?:#[0-9]+|#[xX][0-9A-Fa-f]+|[A-Za-z][A-Za-z0-9]*);")
+_ESCAPE = re.compile(r"\\(?:u([0-9A-Fa-f]{4})|x([0-9A-Fa-f]{2}))")
+
+
+def _unescape(m: re.Match[str]) -> str:
+    code = int(m.group(1) or m.group(2), 16)
+    return " " if 0xD800 <= code <= 0xDFFF else chr(code)
 
 
 def canonical(text: str) -> str:
@@ -77,6 +86,8 @@ def canonical(text: str) -> str:
             text = html.unescape(text)
         if "%" in text and _PERCENT.search(text):
             text = unquote(text)
+        if "\\" in text and _ESCAPE.search(text):  # `\u0020`, `\x20`: JSON/Python escapes left literal
+            text = _ESCAPE.sub(_unescape, text)
         if text == before:
             break
     return fold(_IGNORABLE.sub("", _BLANK.sub(" ", text)))
@@ -130,7 +141,7 @@ def text_fields(row: Any) -> list[str]:
     for value in _strings(row):
         if not _URL.match(value.strip()):
             norm = normal_text(value)
-            if norm.count(" ") + 1 >= MIN_FIELD_WORDS:
+            if norm.count(" ") + 1 >= MIN_FIELD_WORDS or len(norm) >= JOINED_CHARS:
                 out.append(norm)
     return out
 
@@ -202,7 +213,9 @@ def check_rows(
     row_fields = [text_fields(r) for r in rows]
     if rendered is not None:
         for fields, extra in zip(row_fields, rendered, strict=True):
-            fields += [n for n in map(normal_text, extra) if n.count(" ") + 1 >= MIN_FIELD_WORDS]
+            fields += [
+                n for n in map(normal_text, extra) if n.count(" ") + 1 >= MIN_FIELD_WORDS or len(n) >= JOINED_CHARS
+            ]
     common = _boilerplate(Counter(v for fs in row_fields for v in set(fs)), len(rows))
     found: dict[int, RowMatch] = {}
     for i, (fields, text) in enumerate(zip(row_fields, texts, strict=True)):
@@ -213,6 +226,7 @@ def check_rows(
             continue
         for value in fields:
             hit = lookup.exact_fields.get(value) or lookup.squashed_fields.get(squashed(value))
+            hit = hit or lookup.folded_fields.get(folded(value)) or lookup.squashed_fields.get(squashed(value)[::-1])
             # A value many seed rows share is boilerplate (an instruction), unless it is a whole
             # question-length eval text: then every row carries that eval row.
             if hit and (value not in common or value.count(" ") + 1 >= QUESTION_WORDS):
@@ -234,6 +248,9 @@ def check_rows(
                 eval_id, share = bag
                 found[i] = RowMatch(i, where[i], f"word containment {share:.0%} (reordered, padded or cut)", eval_id)
                 break
+            if (short := lookup.short.match(value)) is not None:
+                found[i] = RowMatch(i, where[i], short[0], short[1])
+                break
     return ContentReport(table.num_rows, [found[i] for i in sorted(found)], sources)
 
 
@@ -246,6 +263,8 @@ class _Lookup:
     ids: list[str]
     texts: list[str]  # normalised, for the 13-gram index
     bags: _Bags
+    folded_fields: dict[str, str]  # folded(): no spaces, digits read as letters, plural `s` dropped
+    short: _ShortTexts
 
 
 @lru_cache(maxsize=4)
@@ -279,6 +298,8 @@ def _eval_lookup(evals: tuple[EvalRecords, ...]) -> _Lookup:
         ids,
         texts,
         _Bags(bag_texts),
+        {k: rid for v, rid in exact_fields.items() if len(k := folded(v)) >= 20},
+        _ShortTexts(exact_fields),
     )
 
 
@@ -386,8 +407,41 @@ _STOPWORDS = frozenset(
 )
 
 
+BAG_PARAPHRASE = 0.75
+BAG_PARAPHRASE_WORDS = 10
+"""A text of this many content words or more, at most 1.5 times the other's, counts as a
+paraphrase of it from this share of shared content words (three words of twelve swapped for
+synonyms). Paraphrases that change more words are not caught."""
+_LEET = str.maketrans("013457@$", "oieastas")
+
+
+def folded(norm: str) -> str:
+    """`squashed`, digits inside words read as the letters they stand for (`pl4n3t`), a plural
+    `s` dropped from every word: equal for a text and its leetspeak, plural or joined copy."""
+    return "".join(_stem(w) for w in _leet(norm).split())
+
+
+def _leet(norm: str) -> str:
+    return " ".join(w.translate(_LEET) if not w.isdigit() else w for w in norm.split())
+
+
+def _stem(word: str) -> str:
+    return word[:-1] if len(word) > 3 and word.endswith("s") and not word.endswith("ss") else word
+
+
 def _content_words(norm: str) -> frozenset[str]:
-    return frozenset(w for w in norm.split() if w not in _STOPWORDS and len(w) > 1)
+    """Content words, each as its sorted letters (leetspeak read, plural dropped): a word with two
+    letters swapped, written backwards or in leetspeak is the same word."""
+    return frozenset(sig for w in norm.split() if (sig := _signature(w)))
+
+
+@lru_cache(maxsize=1 << 18)
+def _signature(word: str) -> str:
+    """A content word's sorted letters ("" for a stop word or a single letter)."""
+    word = word if word.isdigit() else word.translate(_LEET)
+    if word in _STOPWORDS or len(word) < 2:
+        return ""
+    return "".join(sorted(_stem(word)))
 
 
 class _Bags:
@@ -424,9 +478,57 @@ class _Bags:
             if large > BAG_MAX_RATIO * small:
                 continue
             share = len(bag & other) / small
-            if share >= BAG_CONTAINMENT and (best is None or share > best[1]):
+            paraphrase = small >= BAG_PARAPHRASE_WORDS and large <= 1.5 * small and share >= BAG_PARAPHRASE
+            if (share >= BAG_CONTAINMENT or paraphrase) and (best is None or share > best[1]):
                 best = (self.ids[n], share)
         return best
+
+
+SHORT_MIN_WORDS = 6
+SHORT_MIN_CHARS = 30
+SHORT_MIN_CONTENT = 3
+"""An eval text of at least these words, characters and content words is found whole inside any
+seed text (a short question in a passage, behind a `Question:` prefix, two in one row); one of
+under 13 words (one 13-gram at most) also one word away (a word swapped, dropped or added)."""
+
+
+class _ShortTexts:
+    """Eval texts found whole (word for word) inside seed texts, or one word away from them."""
+
+    def __init__(self, fields: dict[str, str]) -> None:
+        self.by_start: dict[tuple[str, ...], list[tuple[tuple[str, ...], str]]] = {}
+        self.near: dict[int, str] = {}  # hash of a text with one word left out → eval id
+        for value, rid in fields.items():
+            words = tuple(value.split())
+            if len(words) < SHORT_MIN_WORDS or len(value) < SHORT_MIN_CHARS:
+                continue
+            if sum(1 for w in set(words) if w not in _STOPWORDS and len(w) > 1) < SHORT_MIN_CONTENT:
+                continue
+            self.by_start.setdefault(words[:2], []).append((words, rid))
+            if len(words) < NGRAM:
+                for key in _one_out(words):
+                    self.near.setdefault(key, rid)
+
+    def match(self, norm: str) -> tuple[str, str] | None:
+        """(how, eval id) when an eval text is inside `norm` or one word away from it."""
+        words = norm.split()
+        for i in range(len(words) - 1):
+            for candidate, rid in self.by_start.get((words[i], words[i + 1]), ()):
+                if tuple(words[i : i + len(candidate)]) == candidate:
+                    return "whole eval text inside it", rid
+        if self.near and SHORT_MIN_WORDS - 1 <= len(words) <= NGRAM:
+            for key in _one_out(tuple(words)):
+                if (near := self.near.get(key)) is not None:
+                    return "one word from the eval text", near
+        return None
+
+
+def _one_out(words: tuple[str, ...]) -> Iterable[int]:
+    """Hashes of the text and of it with each word left out: two texts one word apart (swapped,
+    dropped or added) share one."""
+    yield hash(words)
+    for i in range(len(words)):
+        yield hash(words[:i] + words[i + 1 :])
 
 
 def _containment(texts: list[str], eval_texts: list[str], eval_ids: list[str]) -> Iterable[tuple[int, int, float, str]]:

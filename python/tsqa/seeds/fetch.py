@@ -21,7 +21,7 @@ import pyarrow as pa
 
 from tsqa.seeds.catalog import Catalog, load_catalog
 from tsqa.seeds.content import check_rows
-from tsqa.seeds.errors import ContentRefused, SeedError
+from tsqa.seeds.errors import ContentRefused, SeedDataError, SeedError
 from tsqa.seeds.guard import check_training_only
 from tsqa.seeds.load import read_guarded, visible_evals
 from tsqa.seeds.readers.hub import card_license
@@ -97,7 +97,10 @@ def _fetch_one(
     if licenses is not None and (reason := licenses.reason_to_skip(license)):
         return FetchResult(spec.task, "skipped", reason)
     fingerprint = _files_fingerprint(seed, loaded.path.parent) if seed.kind == "files" else None
-    existing = store.raw_meta(seed)
+    try:
+        existing = store.raw_meta(seed)
+    except SeedDataError:  # a damaged meta.json: fetched again (what its message tells to do)
+        existing = None
     if seed.store_key in done or (
         existing is not None and not force and existing.get("fingerprint") == fingerprint and _verifies(store, seed)
     ):
@@ -180,6 +183,10 @@ def rendered_texts(spec: TaskSpec, catalog: Catalog, table: pa.Table) -> list[li
     out: list[list[str]] = [[] for _ in range(table.num_rows)]
     for record in result.records:
         i = int(record.seed_id.rsplit(":", 1)[1])
-        whole = " ".join([record.question, *(record.options or ()), record.answer_text or ""])
-        out[i] = [record.question, whole]
+        options = list(record.options or ())
+        whole = " ".join([record.question, *options, record.answer_text or ""])
+        # Every rendered field on its own too: an eval question can be built in the context, an
+        # option or the answer as well as in the question.
+        each = [record.context or "", *options, record.answer_text or "", *(record.answer_aliases or ())]
+        out[i] = [record.question, whole, *(t for t in each if t), " ".join([record.context or "", whole])]
     return out

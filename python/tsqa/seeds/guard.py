@@ -431,8 +431,50 @@ def local_shadow(dataset_path: str) -> Path | None:
     return None
 
 
-def check_hub_not_local(task: str, dataset_path: str) -> None:
-    """SeedPathRefused when a hub id is also a local path (see local_shadow)."""
+# `datasets` packaged builders (datasets.packaged_modules, 5.x): as a "hub id" each one reads
+# `data_files` relative to the working folder or, with none, globs it for the split's files
+# (`**/train*`), eval-named folders and folders outside the project included, unguarded.
+PACKAGED_BUILDERS = frozenset(
+    {
+        "arrow", "audiofolder", "cache", "conll", "csv", "eval", "fasta", "fastq", "folder_based_builder",
+        "genbank", "generator", "harbor", "hdf5", "iceberg", "imagefolder", "json", "lance", "meshfolder",
+        "mmcif", "niftifolder", "pandas", "parquet", "pdb", "pdffolder", "spark", "sql", "text", "tsfile",
+        "videofolder", "vortex", "webdataset", "xml",
+    }
+)  # fmt: skip
+_REMOTE = re.compile(r"^(hf|https?|s3|gs|gcs|az|abfs)://", re.IGNORECASE)
+
+
+def packaged_builder(dataset_path: str, data_files: object = None) -> str | None:
+    """The packaged builder `dataset_path` names, unless every one of its data_files is remote
+    (lm-eval's `csv` + `hf://datasets/...` tasks): a local read through it bypasses the guard."""
+    name = normal_hub_id(dataset_path).removesuffix(".py")
+    if name not in PACKAGED_BUILDERS:
+        return None
+    files = _flat_files(data_files)
+    if files and all(_REMOTE.match(f.strip()) for f in files):
+        return None
+    return name
+
+
+def _flat_files(value: object) -> list[str]:
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, dict):
+        return [f for v in value.values() for f in _flat_files(v)]
+    if isinstance(value, (list, tuple)):
+        return [f for v in value for f in _flat_files(v)]
+    return []
+
+
+def check_hub_not_local(task: str, dataset_path: str, data_files: object = None) -> None:
+    """SeedPathRefused when a hub id is also a local path (see local_shadow) or a `datasets`
+    packaged builder reading local files (see PACKAGED_BUILDERS)."""
+    if (builder := packaged_builder(dataset_path, data_files)) is not None:
+        raise SeedPathRefused(
+            f"task {task!r}: hub id {dataset_path!r} is the `datasets` packaged builder {builder!r}, which reads "
+            "files from the working folder unguarded; use `seed: {files: ...}` (or `hf: {path: ./folder}`)"
+        )
     if (shadow := local_shadow(dataset_path)) is not None:
         raise SeedPathRefused(
             f"task {task!r}: hub id {dataset_path!r} is also the local path {shadow}, which `datasets` would "

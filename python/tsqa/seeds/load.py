@@ -107,7 +107,7 @@ def read_guarded(
             guard_path(seed.task, data_dir / INDEX_FILE, roots)
         guard_path(seed.task, folder, roots)
         return read_files(_guarded(seed.task, split_files(folder, seed.split), roots), limit)
-    check_hub_not_local(seed.task, seed.dataset_path)
+    check_hub_not_local(seed.task, seed.dataset_path, seed.data_files)
     return read_hub_split(
         seed.dataset_path,
         seed.dataset_name,

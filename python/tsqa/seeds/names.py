@@ -63,6 +63,11 @@ EVAL_ROOTS = frozenset(
     | {"evaluations", "valutazione", "convalida", "collaudo", "prufung", "pruefung", "validierung", "auswertung"}
     | {"testdaten", "testsatz", "validatie", "evaluatie", "walidacja", "ewaluacja", "testowy", "testowe"}
     | {"dogrulama", "degerlendirme", "utvardering", "ujian", "pengujian", "validasi", "evaluasi"}
+    # Italian, Dutch, Vietnamese (`kiểm tra`), Turkish (`sınav`), Polish, French.
+    | {"prova", "toets", "toetsen", "toetsing", "kiemtra", "sinav", "sinavi", "sprawdzian", "sprawdzanie"}
+    | {"essai", "essais", "epreuve", "epreuves", "controle"}
+    # English inflections (`testing` is above: a folder of tests is eval data to a reader too).
+    | {"validating", "validates", "validator", "evaluating", "evaluated", "evaluates", "tested"}
 )
 # Eval words in scripts that do not fold to Latin: matched as words (Cyrillic, Greek) or anywhere
 # in the name (Chinese, Japanese, Korean: written without spaces; Arabic, Hebrew, Devanagari:
@@ -80,6 +85,7 @@ NATIVE_WORDS = frozenset(
     }
 )
 NATIVE_SUBSTRINGS = ("测试", "測試", "验证", "驗證", "评估", "評估", "评测", "評測", "テスト", "検証", "評価")
+NATIVE_SUBSTRINGS_THAI = ("ทดสอบ", "ประเมิน", "ตรวจสอบ", "ข้อสอบ")  # Thai: written without spaces
 NATIVE_SUBSTRINGS_ABJAD = ("اختبار", "تقييم", "בדיקה", "מבחן", "परीक्षण", "परीक्षा", "मूल्यांकन", "सत्यापन")
 NATIVE_SUBSTRINGS_KO = ("테스트", "검증", "평가", "시험")
 # Registry split names that are ordinary words used as subset names, not eval markers by themselves
@@ -183,6 +189,9 @@ def eval_word(name: str) -> str | None:
     """
     if not name.isascii() and (native := _native_word(name)):
         return native
+    if not name.isascii() and (bidi := _BIDI.search(name)):
+        # An override or isolate shows the name other than its bytes (`\u202etset` reads "test").
+        return f"U+{ord(bidi.group()):04X} (a bidi control)"
     for candidate in _spellings(name):
         if word := _eval_word(candidate):
             return word
@@ -194,7 +203,7 @@ _WORD = re.compile(r"[^\W\d_]+")
 
 def _native_word(name: str) -> str | None:
     text = "".join(c for c in unicodedata.normalize("NFKC", name) if unicodedata.category(c) != "Cf").casefold()
-    for sub in (*NATIVE_SUBSTRINGS, *NATIVE_SUBSTRINGS_KO, *NATIVE_SUBSTRINGS_ABJAD):
+    for sub in (*NATIVE_SUBSTRINGS, *NATIVE_SUBSTRINGS_KO, *NATIVE_SUBSTRINGS_ABJAD, *NATIVE_SUBSTRINGS_THAI):
         if sub in text:
             return sub
     for word in _WORD.findall(text):
@@ -215,6 +224,17 @@ _LEET = str.maketrans({"0": "o", "1": "i", "3": "e", "4": "a", "5": "s", "7": "t
 _LEET_RUN = re.compile(r"(?<=[a-z])[0134579@$€]+|[0134579@$€]+(?=[a-z])")
 
 
+_BIDI = re.compile("[\u202a-\u202e\u2066-\u2069]")
+# Turned (upside-down) letters: `ʇsǝʇ` is "test" turned, read backwards.
+_TURNED = str.maketrans(
+    {"ʇ": "t", "ǝ": "e", "ɐ": "a", "ɹ": "r", "ɯ": "m", "ɥ": "h", "ʌ": "v", "ʍ": "w", "ʎ": "y", "ɔ": "c"}
+    | {"ɟ": "f", "ƃ": "g", "ɾ": "j", "ʞ": "k", "ꞁ": "l", "ı": "i", "ᴉ": "i", "ʃ": "l", "ɓ": "q", "ʒ": "z"}
+    | {"∀": "a", "Ǝ": "e", "ꓕ": "t", "⊥": "t", "Ʌ": "v", "Ɐ": "a", "Ɯ": "m", "Ʇ": "t", "ɒ": "a", "ǫ": "o"}
+)
+
+_TURNED_ASCII = str.maketrans("pdnuqb", "dpunbq")
+
+
 def _spellings(name: str) -> list[str]:
     """The name as written, %-decoded, with look-alike letters folded and leetspeak digits
     between letters read as letters (`t3st`): every way a reader would read it."""
@@ -227,6 +247,9 @@ def _spellings(name: str) -> list[str]:
             break
         out.append(decoded)
     out += [fold(v).translate(_EXTRA_FOLDS) for v in out]
+    if not name.isascii() and (turned := name.translate(_TURNED)) != name:
+        upside_down = turned.translate(_TURNED_ASCII)[::-1]  # turned text reads backwards, `p` is `d`
+        out += [turned, turned[::-1], upside_down]
     out += [_LEET_RUN.sub(lambda m: m.group().translate(_LEET), v.casefold()) for v in out]
     return list(dict.fromkeys(out))
 

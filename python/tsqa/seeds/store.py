@@ -80,6 +80,7 @@ class SeedStore:
         if raw is None:
             return None
         self.verify(seed, raw)
+        _check_meta(self.folder(seed) / META_FILE, raw)
         return SeedMeta(
             rows=raw["rows"],
             columns=tuple(raw["columns"]),
@@ -97,8 +98,9 @@ class SeedStore:
             raw = json.loads(path.read_text(encoding="utf-8"))
         except FileNotFoundError:
             return None
-        except (OSError, json.JSONDecodeError) as err:
-            raise SeedDataError(f"{path}: unreadable seed metadata ({err}); run `tsqa seeds fetch --force`") from None
+        except (OSError, ValueError, RecursionError) as err:  # ValueError: bad JSON, a 5000-digit int
+            what = str(err).split(";")[0] if str(err) else type(err).__name__
+            raise SeedDataError(f"{path}: unreadable seed metadata ({what}); run `tsqa seeds fetch --force`") from None
         if not isinstance(raw, dict):
             raise SeedDataError(f"{path}: unreadable seed metadata (not an object); run `tsqa seeds fetch --force`")
         return raw if raw.get("identity") == seed.identity else None
@@ -246,6 +248,28 @@ class SeedStore:
             split=seed.split,
             fetched_at=meta["fetched_at"],
         )
+
+
+_META_TYPES: dict[str, type | tuple[type, ...]] = {"source": str, "split": str, "fetched_at": str, "columns": list}
+
+
+def _check_meta(path: Path, raw: dict[str, Any]) -> None:
+    """A meta.json damaged or edited by hand (its keys are not covered by the content hash) is an
+    error naming the key, not a row count of NaN, -5 or `true` used by plan."""
+    rows = raw.get("rows")
+    if type(rows) is not int or not 1 <= rows <= 2**53:
+        raise SeedDataError(
+            f"{path}: key 'rows' must be a row count (a whole number ≥ 1), found {str(rows)[:40]!r}; "
+            "the snapshot is damaged: run `tsqa seeds fetch --force`"
+        )
+    for key, kind in _META_TYPES.items():
+        if not isinstance(raw.get(key), kind):
+            raise SeedDataError(
+                f"{path}: key {key!r} is missing or of the wrong type; the snapshot is damaged: "
+                "run `tsqa seeds fetch --force`"
+            )
+    if not all(isinstance(c, str) for c in raw["columns"]):
+        raise SeedDataError(f"{path}: key 'columns' must list column names; run `tsqa seeds fetch --force`")
 
 
 def _check_not_linked(seed: ResolvedSeed, folder: Path) -> None:

@@ -18,6 +18,7 @@ be recursive; constant folding is off, so compiling never evaluates anything.
 
 from __future__ import annotations
 
+import importlib
 import math
 import re
 import time
@@ -336,6 +337,65 @@ def _wrap_filter(name: str, fn: Callable[..., Any]) -> Callable[..., Any]:
     return bounded
 
 
+MAX_PATTERN_CHARS = 1_000
+MAX_PATTERN_WEIGHT = 10_000
+"""A `regex_replace` pattern: its length, and its size with counted repeats unrolled (`(a{1000}){1000}`
+weighs a million). Compiling is one uninterruptible call that no deadline can cut: a nested
+counted repeat takes tens of seconds and gigabytes there, so it is measured before compiling."""
+
+
+def regex_problem(pattern: object) -> str | None:
+    """Why `pattern` may not be compiled by `regex_replace` (None when it may). Parsed with Python's
+    own `re` parser (lm-eval's `regex_replace` uses `re`), which does not unroll repeats."""
+    sre_parse: Any = importlib.import_module("re._parser")  # private to `re` (no stubs); stable since 3.11
+    sre_c: Any = importlib.import_module("re._constants")
+
+    if not isinstance(pattern, str):
+        return f"regex_replace pattern must be a string, not {type(pattern).__name__}"
+    if len(pattern) > MAX_PATTERN_CHARS:
+        return f"regex_replace pattern is over {MAX_PATTERN_CHARS:,} characters"
+    try:
+        parsed = sre_parse.parse(pattern)
+    except (re.error, RecursionError, OverflowError) as err:
+        return f"regex_replace pattern {pattern!r} is invalid: {err}"
+    repeats = (sre_c.MAX_REPEAT, sre_c.MIN_REPEAT, sre_c.POSSESSIVE_REPEAT)
+
+    def weight(items: Any) -> int:
+        total = 0
+        for op, arg in items:
+            if op in repeats:
+                lo, hi, sub = arg
+                times = hi if hi != sre_c.MAXREPEAT else lo
+                total += max(times, 1) * weight(sub)
+            elif op is sre_c.SUBPATTERN:
+                total += weight(arg[3])
+            elif op is sre_c.BRANCH:
+                total += sum(weight(alt) for alt in arg[1])
+            elif op in (sre_c.ASSERT, sre_c.ASSERT_NOT, sre_c.ATOMIC_GROUP):
+                total += weight(arg[1] if op is not sre_c.ATOMIC_GROUP else arg)
+            elif op is sre_c.GROUPREF_EXISTS:
+                total += weight(arg[1]) + (weight(arg[2]) if arg[2] else 0)
+            else:
+                total += 1
+            if total > MAX_PATTERN_WEIGHT:
+                break
+        return total
+
+    if weight(parsed) > MAX_PATTERN_WEIGHT:
+        return f"regex_replace pattern {pattern[:80]!r} unrolls to over {MAX_PATTERN_WEIGHT:,} items (nested counted repeats)"
+    return None
+
+
+_GROUP_REF = re.compile(r"\\(?:\d+|g<[^>]*>)")
+
+
+@lru_cache(maxsize=1024)
+def _compiled_regex(pattern: str) -> Any:
+    if (problem := regex_problem(pattern)) is not None:
+        raise RenderLimitError(problem)
+    return regex.compile(pattern)
+
+
 def _regex_replace(value: str, pattern: str, replacement: str = "", count: int = 0) -> str:
     # lm-eval registers this filter; task templates use it. `regex` (not `re`) so a pattern that
     # backtracks catastrophically stops at the render's deadline instead of hanging.
@@ -343,11 +403,15 @@ def _regex_replace(value: str, pattern: str, replacement: str = "", count: int =
     # `regex` checks its timeout coarsely (about 3x late): ask for a third of what is left.
     timeout = (budget.remaining() if budget is not None else LIMITS.seconds) / 3
     try:
-        compiled = regex.compile(pattern)
+        if not isinstance(pattern, str):
+            raise RenderLimitError(str(regex_problem(pattern)))
+        compiled = _compiled_regex(pattern)
         hits = sum(1 for _ in compiled.finditer(value, timeout=timeout))
         if count:
             hits = min(hits, count)
-        _too_big("regex_replace", len(value) + hits * len(replacement) * 2)
+        # Each group reference repeats text of the matches, which together are at most the value.
+        refs = len(_GROUP_REF.findall(replacement)) if isinstance(replacement, str) else 0
+        _too_big("regex_replace", len(value) * (1 + refs) + hits * len(replacement) * 2)
         return str(compiled.sub(replacement, value, count=count, timeout=timeout))
     except TimeoutError:
         raise RenderLimitError(f"regex_replace({pattern!r}) took over the render's deadline") from None
@@ -425,6 +489,12 @@ def _bound_ast(tree: nodes.Template) -> nodes.Template:
                 f"{what} {name!r} is not deterministic: a render must give the same text every time",
                 used.lineno,
             )
+    for used in tree.find_all(nodes.Filter):  # a literal regex_replace pattern: refused at compile (lint)
+        if used.name == "regex_replace":
+            given = [*used.args[:1], *(k.value for k in used.kwargs if k.key == "pattern")]
+            for arg in given:
+                if isinstance(arg, nodes.Const) and (problem := regex_problem(arg.value)) is not None:
+                    raise jinja2.TemplateSyntaxError(problem, used.lineno)
     for call in tree.find_all((nodes.Filter, nodes.Test)):  # `map('random')`: a filter named as text
         for arg in call.args:
             if isinstance(arg, nodes.Const) and arg.value in NONDETERMINISTIC_FILTERS:

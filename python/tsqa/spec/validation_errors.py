@@ -125,5 +125,7 @@ def _show(value: Any) -> str:
         return "a list"
     if value is None:
         return "null"
+    if isinstance(value, int) and value.bit_length() > 200:  # repr() of a 5000-digit int raises
+        return f"an integer of {value.bit_length()} bits"
     text = repr(value)
     return text if len(text) <= 60 else text[:57] + "..."

@@ -259,4 +259,10 @@ class _Builder:
         with warnings.catch_warnings():
             # ruamel warns (YAML 1.1 style) on floats like 1e5; the value is still the right float.
             warnings.simplefilter("ignore", MantissaNoDotYAML1_1Warning)
-            return self.constructor.construct_object(node, deep=True)
+            try:
+                value = self.constructor.construct_object(node, deep=True)
+            except ValueError as exc:  # an integer of over 4,300 digits (Python's int() limit)
+                raise YamlLoadError("yaml-syntax", f"unreadable value: {str(exc).split(';')[0]}", _pos(node)) from None
+        if isinstance(value, int) and value.bit_length() > 64:  # no setting needs more; str() of 0xfff… fails
+            raise YamlLoadError("yaml-syntax", f"integer of {value.bit_length()} bits: over 64 bits", _pos(node))
+        return value

@@ -408,6 +408,27 @@ def eval_file_unsafe(ctx: LintContext) -> Iterator[Diagnostic]:
                 yield loaded.diagnostic(("decontaminate", "eval_files", i), "eval-file-unsafe", _short(err))
 
 
+@rule("index-file-unsafe")
+def index_file_unsafe(ctx: LintContext) -> Iterator[Diagnostic]:
+    """A `dedup.index` path goes through /proc, /dev or /sys.
+
+    Why: a saved dedup index is read by plan (its digest) and apply (loaded whole):
+    `/dev/zero` never ends, `/proc/self/environ` or `/proc/self/root/…` read the machine.
+
+    Example: `dedup: {index: [/dev/zero]}` → refused.
+    """
+    from tsqa.seeds.guard import system_path
+
+    for loaded in ctx.specs:
+        for i, name in enumerate(loaded.spec.dedup.index):
+            if (step := system_path(loaded.path.parent / name)) is not None:
+                yield loaded.diagnostic(
+                    ("dedup", "index", i),
+                    "index-file-unsafe",
+                    f"{name!r} goes through {step}, a system path (/proc, /dev, /sys): never an index",
+                )
+
+
 @rule("hub-id-is-local-path")
 def hub_id_is_local_path(ctx: LintContext) -> Iterator[Diagnostic]:
     """An `hf:` hub id (no `./`) that is also a local folder or file where tsqa runs.
@@ -417,9 +438,15 @@ def hub_id_is_local_path(ctx: LintContext) -> Iterator[Diagnostic]:
     there under a training split's name. A local folder is written `./mydata` (guarded: every file
     checked); a hub id must not be a local path.
 
+    The same holds for the names of `datasets`' packaged builders (`json`, `csv`, `parquet`,
+    `text`, `arrow`, `pandas`, `webdataset`, `imagefolder`, ...): `load_dataset("json")` globs the
+    working folder for `**/train*` files, eval-named folders and folders outside the project
+    included. They are refused as hub ids; write `seed: {files: ...}` instead.
+
     Example: `seed: {hf: {path: mydata}}` with a folder `mydata/` → refused; write `./mydata`.
+    `seed: {hf: {path: json}}` → refused.
     """
-    from tsqa.seeds.guard import is_local_dataset, local_shadow
+    from tsqa.seeds.guard import is_local_dataset, local_shadow, packaged_builder
 
     for loaded in ctx.specs:
         seed = loaded.spec.seed
@@ -427,6 +454,14 @@ def hub_id_is_local_path(ctx: LintContext) -> Iterator[Diagnostic]:
             continue
         if (loaded.path.parent / seed.hf.path).is_dir():
             continue  # read as a guarded local folder (seed-path-eval-named, seed-path-outside-project)
+        if (builder := packaged_builder(seed.hf.path)) is not None:
+            yield loaded.diagnostic(
+                ("seed", "hf", "path"),
+                "hub-id-is-local-path",
+                f"hub id {seed.hf.path!r} is the `datasets` packaged builder {builder!r}, which reads files "
+                "from the working folder unguarded; write `seed: {files: ...}`",
+            )
+            continue
         if (shadow := local_shadow(seed.hf.path)) is not None:
             yield loaded.diagnostic(
                 ("seed", "hf", "path"),

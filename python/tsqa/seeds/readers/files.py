@@ -75,13 +75,29 @@ def count_rows(path: Path, fmt: FileFormat) -> int:
         if fmt == "parquet":
             return int(_parquet_file(path).metadata.num_rows)
         if fmt == "jsonl":
-            with path.open("rb") as f:
-                return sum(1 for line in f if line.strip())
+            return _count_jsonl(path)
         return sum(1 for _ in _iter_json_rows(path, fmt))
     except FileNotFoundError:
         raise SeedDataError(f"{path}: file not found") from None
     except (OSError, pa.ArrowException) as err:
         raise SeedDataError(f"{path}: cannot read: {err}") from None
+
+
+def _count_jsonl(path: Path) -> int:
+    """Non-blank lines, at byte speed (plan counts without a fetch); a line that cannot be one JSON
+    object (garbage, a truncated last line) is an error naming it, not a row. Fetch parses each."""
+    rows = 0
+    with path.open("rb") as f:
+        for lineno, line in enumerate(f, 1):
+            text = line.strip()
+            if not text:
+                continue
+            if lineno == 1:
+                text = text.removeprefix(b"\xef\xbb\xbf")  # a byte-order mark
+            if text[:1] != b"{" or text[-1:] != b"}":
+                raise SeedDataError(f"{path}:{lineno}: invalid JSON: not one JSON object on the line")
+            rows += 1
+    return rows
 
 
 def rows_to_table(rows: list[dict[str, Any]], where: str, locations: list[str] | None = None) -> pa.Table:
@@ -92,6 +108,9 @@ def rows_to_table(rows: list[dict[str, Any]], where: str, locations: list[str] |
     columns = {}
     for name in names:
         values = [_missing_if_nan(row.get(name)) for row in rows]
+        if (inf := next((i for i, row in enumerate(rows) if _is_inf(row.get(name))), None)) is not None:  # 1e400
+            place = locations[inf] if locations else f"row {inf + 1}"
+            raise SeedDataError(f"{place}: column {name!r} holds a number too large for a float")
         try:
             columns[name] = pa.array(values)
         except OverflowError:  # an integer past 64 bits (Arrow has no wider integer)
@@ -122,6 +141,10 @@ def _has_huge_int(value: Any) -> bool:
         elif isinstance(v, list):
             stack.extend(v)
     return False
+
+
+def _is_inf(value: Any) -> bool:
+    return isinstance(value, float) and math.isinf(value)
 
 
 def _missing_if_nan(value: Any) -> Any:
@@ -203,10 +226,21 @@ MAX_DEPTH = 64
 _SURROGATE_ESCAPE = re.compile(r"\\u[dD][89abcdefABCDEF]")
 
 
+def _constant(name: str) -> float:
+    """`NaN` is a missing value (pandas writes it so); `Infinity` is no value a record can mean."""
+    if name == "NaN":
+        return math.nan
+    raise ValueError(f"{name} is not a usable number")
+
+
+# One decoder (json.loads with arguments builds one per call); `1e400` is refused in rows_to_table.
+_DECODER = json.JSONDecoder(parse_constant=_constant)
+
+
 def _loads(text: str, where: str) -> Any:
     """json.loads, with every way a document can fail reported at `where` (no tracebacks)."""
     try:
-        value = json.loads(text)
+        value = _DECODER.decode(text)
     except json.JSONDecodeError as err:
         at = where if ":" in where.rsplit("/", 1)[-1] else f"{where}:{err.lineno}"
         raise SeedDataError(f"{at}: invalid JSON: {err.msg} (column {err.colno})") from None

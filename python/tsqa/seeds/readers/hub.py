@@ -26,7 +26,7 @@ def read_hub_split(
 ) -> pa.Table:
     from tsqa.seeds.guard import check_hub_not_local
 
-    check_hub_not_local(path, path)  # `datasets` would load a local folder of that name instead
+    check_hub_not_local(path, path, data_files)  # `datasets` would load a local folder of that name instead
     try:
         import datasets
 

@@ -14,7 +14,12 @@ class SpecModel(BaseModel):
     """Base of every spec model: unknown keys are errors, values are not coerced across types."""
 
     model_config = ConfigDict(
-        extra="forbid", frozen=True, strict=True, validate_default=True, use_attribute_docstrings=True
+        extra="forbid",
+        frozen=True,
+        strict=True,
+        validate_default=True,
+        use_attribute_docstrings=True,
+        allow_inf_nan=False,  # `.nan` or `.inf` is never a sensible setting (a blend weight of inf)
     )
 
 
