@@ -23,6 +23,12 @@ SYSTEM = {
     "proc self root back into the project": files_attack(
         "/proc/self/root{ROOT}/data/train.jsonl", files={"data/train.jsonl": TRAIN_ROWS}
     ),
+    "double slash proc self root": files_attack(
+        "//proc/self/root{ROOT}/data/train.jsonl", files={"data/train.jsonl": TRAIN_ROWS}
+    ),
+    "double slash proc with seed root slash": files_attack(
+        "//proc/self/root{ROOT}/data/train.jsonl", files={"data/train.jsonl": TRAIN_ROWS}, project="seed_roots: ['/']\n"
+    ),
     "proc self cwd": files_attack("/proc/self/cwd/data/train.jsonl", files={"data/train.jsonl": TRAIN_ROWS}),
     "proc fd": files_attack("/proc/self/fd/0"),
     "dev stdin": files_attack("/dev/stdin"),

@@ -82,6 +82,8 @@ def system_path(path: Path) -> Path | None:
         return Path(path)
     for step in [*visited, real]:
         normal = os.path.normpath(step)  # as text: Path.is_relative_to was most of the guard's cost
+        if normal.startswith("//"):  # POSIX normpath keeps a leading "//"; the kernel reads it as "/"
+            normal = "/" + normal.lstrip("/")
         if any(normal == root or normal.startswith(root + "/") for root in _SYSTEM_ROOT_TEXTS):
             return step
     return None
