@@ -179,3 +179,20 @@ def test_an_unreachable_store_is_an_error_within_the_timeout(tmp_path: Path, mon
 def test_the_in_memory_mock_filesystem_is_refused_as_a_store() -> None:
     with pytest.raises(StoreError, match="vanishes when apply exits"):
         RunStore.open("mock:///runs/x")
+
+
+@pytest.mark.parametrize("where", ["inside", "around", "same"])
+def test_a_file_store_overlapping_the_run_directory_is_refused(tmp_path: Path, where: str) -> None:
+    """Inside output.dir every push copies the store into itself; around it a pull brings foreign files in."""
+    root = tmp_path / "project"
+    write_project(root)
+    store_dir = {"inside": root / "run" / "store", "around": root, "same": root / "run"}[where]
+    with_store(root, store_dir.as_uri())
+    engine = scripted_engine()
+    if where == "same":  # nothing to copy: allowed
+        run_apply([root / "specs"], project_file=root / "tsqa.yaml", engine_factory=lambda _: engine)
+        assert engine.calls and not (root / "run" / "run").exists()
+        return
+    with pytest.raises(ApplyFailed, match=rf"output\.store .* is {where} output\.dir .*copy the run into itself"):
+        run_apply([root / "specs"], project_file=root / "tsqa.yaml", engine_factory=lambda _: engine)
+    assert engine.calls == [] and not (root / "run" / "store" / "store").exists()

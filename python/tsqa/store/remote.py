@@ -81,6 +81,19 @@ class RunStore:
         except OSError as exc:
             raise StoreError(f"output.store {self.uri!r} is unreachable: {exc}") from None
 
+    def refuse_overlap(self, run_dir: Path) -> None:
+        """A `file://` store inside `output.dir` (or holding it) would copy into itself on every push
+        and pull foreign files back; the same folder is fine (nothing to copy)."""
+        if not isinstance(self.fs, pafs.LocalFileSystem):
+            return
+        store, local = Path(self.root or "/").resolve(), run_dir.resolve()
+        if store != local and (store.is_relative_to(local) or local.is_relative_to(store)):
+            inside = "inside" if store.is_relative_to(local) else "around"
+            raise StoreError(
+                f"output.store {self.uri!r} is {inside} output.dir {str(local)!r}: a push would copy the "
+                "run into itself; use a folder outside the run directory (or the run directory itself)"
+            )
+
     # -- the two directions ----------------------------------------------------------------------
 
     def push(self, run_dir: Path) -> int:
