@@ -154,3 +154,66 @@ def test_the_plan_describes_how_workers_run(monkeypatch: pytest.MonkeyPatch) -> 
     assert describe_workers(vllm, "ray").startswith("2 Ray actor(s), one placement group of 2 GPU(s)")
     served = OpenAIModel(engine="openai", model="m", base_url="http://h:8000/v1", workers=4, max_concurrency=32)
     assert describe_workers(served) == "endpoint × 4: 128 requests in flight"
+
+
+_DRIVER = """
+import os, sys, time
+from tsqa.engines.replicas import ReplicaEngine, plan_layout
+from tsqa.engines.scripted import echo_engine
+engine = ReplicaEngine({"per_step": 1, "step_seconds": 0.01}, plan_layout(2, gpus=[], cpus=[0, 1]), builder=echo_engine)
+print(" ".join(str(p.pid) for p in engine._procs), flush=True)
+time.sleep(600)
+"""
+
+
+@pytest.mark.parametrize("threaded", [False, True], ids=["pdeathsig", "watchdog"])
+def test_replicas_exit_when_the_driver_is_killed(threaded: bool) -> None:
+    """A SIGKILLed driver runs no cleanup: the replicas (on a GPU, holding the model) must go by themselves.
+    Started from a thread that lives on, only the watchdog guards them (the kernel signal follows threads)."""
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    code = _DRIVER
+    if threaded:  # the engine built off the main thread: no PR_SET_PDEATHSIG, the watchdog alone
+        code = "import threading\nthreading.Thread(target=lambda: exec(" + repr(_DRIVER) + ")).start()\n"
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
+    driver = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True, env=env)
+    assert driver.stdout is not None
+    pids = [int(p) for p in driver.stdout.readline().split()]
+    assert len(pids) == 2 and all(_alive(p) for p in pids)
+    driver.send_signal(signal.SIGKILL)
+    driver.wait()
+    driver.stdout.close()
+    deadline = time.monotonic() + 15
+    while any(_alive(p) for p in pids) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    left = [p for p in pids if _alive(p)]
+    for p in left:  # do not leak them if the assertion fails
+        os.kill(p, signal.SIGKILL)
+    assert left == []
+
+
+def _alive(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            return stat.read().split(") ")[1][0] != "Z"  # a zombie has exited
+    except FileNotFoundError:
+        return False
+
+
+def test_closing_after_a_replica_died_does_not_wait_on_it(tmp_path: Path) -> None:
+    """A dead replica is reported and the rest close promptly (queued batches dropped, one shared budget)."""
+    import time
+
+    layout = plan_layout(2, gpus=[], cpus=[0, 1])
+    engine = ReplicaEngine({"per_step": 1, "step_seconds": 0.05}, layout, builder=echo_engine)
+    try:
+        engine._procs[1].kill()
+        with pytest.raises(EngineError, match="engine replica 1 exited"):
+            list(stream(engine, requests(400)))
+    finally:
+        start = time.monotonic()
+        engine.close()
+    assert time.monotonic() - start < 25  # the live one drops its queue; under 2 busy cores it still takes a while

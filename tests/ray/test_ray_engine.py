@@ -63,6 +63,34 @@ def test_an_actor_killed_mid_stream_is_restarted_and_its_batches_retried(ray_con
         assert ray.get(victim.ready.remote())["pid"] != pid  # Ray restarted it
 
 
+def test_an_actor_dead_for_good_is_skipped_and_the_others_finish(ray_connected: Any) -> None:
+    """max_restarts: 0 and its worker killed: the dead actor (0 outstanding, so "least loaded") must
+    not be dealt batches again; the healthy one serves everything that is left."""
+    import ray
+
+    options = {"per_step": 2, "step_seconds": 0.02}
+    with RayEngine(
+        options, replicas=2, cpus_per_replica=0.5, builder=echo_engine, batch_size=8, max_restarts=0
+    ) as engine:
+        victim = engine._actors[0].handle
+        pid = ray.get(victim.ready.remote())["pid"]
+        seen: list[Result] = []
+
+        def kill_soon() -> None:
+            while len(seen) < 20:
+                time.sleep(0.01)
+            os.kill(pid, signal.SIGKILL)
+
+        killer = threading.Thread(target=kill_soon)
+        killer.start()
+        for result in stream(engine, requests(300, samples=1)):
+            seen.append(result)
+        killer.join()
+        assert sorted(r.id for r in seen) == sorted(r.id for r in requests(300))
+        assert engine._actors[0].dead is not None and engine._actors[1].dead is None
+        assert engine.served[1] >= 300 - engine.served[0]
+
+
 @pytest.mark.vllm
 def test_vllm_cpu_actors_match_the_local_engine(ray_connected: Any, tmp_path: Path) -> None:
     pytest.importorskip("vllm", reason="vLLM is not installed: run scripts/install_vllm_cpu.sh")

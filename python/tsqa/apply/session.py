@@ -80,7 +80,7 @@ def run_apply(
         lock = RunLock(run_dir).acquire()
     except LockError as exc:
         raise ApplyFailed([f"error: {exc}"]) from None
-    store = _open_store(project.project.output.store, lock)
+    store = _open_store(project.project.output.store, lock, run_dir)
     try:
         from tsqa.seeds.catalog import load_catalog
 
@@ -136,11 +136,13 @@ def _push(store: RunStore | None, run_dir: Path) -> None:
         ) from None
 
 
-def _open_store(uri: str | None, lock: RunLock) -> RunStore | None:
+def _open_store(uri: str | None, lock: RunLock, run_dir: Path) -> RunStore | None:
     if uri is None:
         return None
     try:
-        return RunStore.open(uri)
+        store = RunStore.open(uri)
+        store.refuse_overlap(run_dir)
+        return store
     except StoreError as exc:
         lock.release()
         raise ApplyFailed([f"error: {exc}"]) from None

@@ -15,6 +15,11 @@ has its own queue; only once the driver has no more input does an idle replica s
 batches from the others (tail stealing), so a slow replica cannot hold the end of the run while
 the split stays within a batch or two of even. Sampling is seeded per request, so which replica
 serves a request never changes its result.
+
+A replica never outlives its driver: on Linux the kernel signals it when the driver dies
+(`PR_SET_PDEATHSIG`), and everywhere a watchdog thread in the replica sees its parent change
+and exits, taking the engine's own child processes (vLLM's engine core) with it, so a
+SIGKILLed `tsqa apply` leaves no process holding a GPU.
 """
 
 from __future__ import annotations
@@ -24,7 +29,10 @@ import multiprocessing as mp
 import os
 import queue
 import shutil
+import signal
 import subprocess
+import sys
+import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
@@ -41,6 +49,10 @@ CHARS_PER_TOKEN = 4
 START_TIMEOUT_S = 1800.0
 """A replica that has not loaded its model by then is reported as failed (large models take minutes)."""
 _POLL_S = 0.5
+_WATCHDOG_S = 1.0
+"""How often a replica checks that its driver is still alive."""
+CLOSE_TIMEOUT_S = 30.0
+"""How long closing waits, for all replicas together, before terminating the ones still running."""
 
 
 @dataclass(frozen=True)
@@ -145,10 +157,45 @@ class _Channels:
     draining: Any
 
 
+def _orphaned(*_: object) -> None:
+    """The driver is gone: stop the engine's own processes, then this one, at once."""
+    for child in mp.active_children():
+        child.terminate()
+    os._exit(1)
+
+
+def _die_with_parent(parent_pid: int, kernel_signal: bool) -> None:
+    """Never outlive the driver (a replica holds a model and its GPUs)."""
+    if kernel_signal and sys.platform.startswith("linux"):
+        import ctypes
+
+        try:  # PR_SET_PDEATHSIG = 1: SIGTERM when the thread that started us exits
+            ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM, 0, 0, 0)
+            signal.signal(signal.SIGTERM, _orphaned)
+        except (OSError, AttributeError):  # no prctl here: the watchdog below is enough
+            pass
+    if os.getppid() != parent_pid:  # died before the signal was armed
+        _orphaned()
+
+    def watch() -> None:
+        while os.getppid() == parent_pid:
+            time.sleep(_WATCHDOG_S)
+        _orphaned()
+
+    threading.Thread(target=watch, name="tsqa-replica-watchdog", daemon=True).start()
+
+
 def _replica_main(
-    replica: Replica, builder: EngineBuilder, config: Any, channels: _Channels, max_in_flight: int | None
+    replica: Replica,
+    builder: EngineBuilder,
+    config: Any,
+    channels: _Channels,
+    max_in_flight: int | None,
+    parent: tuple[int, bool] | None = None,
 ) -> None:
     """One replica: pin devices, build the engine, then serve its queue (and steal at the tail)."""
+    if parent is not None:
+        _die_with_parent(*parent)
     os.environ.update(replica.env())
     results = channels.results
     try:
@@ -271,10 +318,13 @@ class ReplicaEngine:
         # Enough queued for every replica to stay full, plus a batch each queued behind it.
         self.max_in_flight = n * ((per or 256) + BATCH)
         self._procs = []
+        # The kernel's parent-death signal follows the starting *thread*: armed only from the main
+        # thread, which lives as long as the driver (from another one the watchdog alone guards).
+        parent = (os.getpid(), threading.current_thread() is threading.main_thread())
         for replica in layout.replicas:
             proc = ctx.Process(
                 target=_replica_main,
-                args=(replica, builder, config, self._channels, per),
+                args=(replica, builder, config, self._channels, per, parent),
                 name=f"tsqa-replica-{replica.index}",
                 daemon=False,  # vLLM starts its own engine-core process inside each replica
             )
@@ -323,10 +373,15 @@ class ReplicaEngine:
 
     def close(self) -> None:
         procs, self._procs = self.__dict__.get("_procs", []), []
+        if procs:
+            with self._epoch.get_lock():  # queued batches are dropped, not served, before the sentinel
+                self._epoch.value += 1
         for work in self._channels.work if procs else ():
             work.put(None)
+        deadline = time.monotonic() + CLOSE_TIMEOUT_S  # one budget for all: a dead replica costs nothing
         for proc in procs:
-            proc.join(timeout=60)
+            proc.join(timeout=max(0.0, deadline - time.monotonic()))
+        for proc in procs:
             if proc.is_alive():
                 proc.terminate()
                 proc.join(timeout=10)

@@ -13,15 +13,25 @@ directory, and `tsqa apply` on another machine with an empty `output.dir` pulls 
 
 Order keeps the store's rule the local one: in every folder the shards go first and
 `manifest.json` (and the run's `blend.json`, `state.json`) last, so a stage folder with a manifest
-is complete there too. A file is uploaded to a temporary name and moved into place; a file the
-other side already has with the same size is skipped (shards are immutable once named; a
-manifest or state file that changed is rewritten because its size or content differs).
+is complete there too. A file is uploaded to a temporary name and moved into place.
+
+A file is skipped only when the store provably holds the same bytes: same-size files are not the
+same file (`datasets/<task>/part-*.parquet` is rewritten in place by every apply, and a repaired
+shard keeps its size). The store's `.tsqa-digests.json` records each published file's size,
+sha256 and the store's modification time after upload; a file whose local digest matches and whose
+remote entry is untouched since is skipped, any other same-size file is read back and compared.
+
+Opening a store probes it with a bounded timeout: an unreachable endpoint (no network, a
+firewalled bucket) is an error naming the store, never an apply that hangs.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 import posixpath
-from collections.abc import Iterator
+import threading
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -32,6 +42,10 @@ LOCAL_ONLY = ("apply.lock", "cache")
 """Top-level names that never leave the machine (the lock, the SQLite response cache)."""
 LAST = ("manifest.json", "blend.json", "state.json")
 """Written after everything else in their folder: their presence means the rest is complete."""
+DIGESTS = ".tsqa-digests.json"
+"""Store-side record of what was pushed: {rel: [size, sha256, mtime_ns]}; never pulled."""
+PROBE_TIMEOUT_S = 30.0
+"""How long opening a store may take before it counts as unreachable."""
 _CHUNK = 8 << 20
 
 
@@ -46,29 +60,63 @@ class RunStore:
     uri: str
 
     @classmethod
-    def open(cls, uri: str) -> RunStore:
+    def open(cls, uri: str, *, timeout_s: float | None = None) -> RunStore:
+        if uri.startswith("mock:"):
+            raise StoreError(
+                f"output.store {uri!r} is pyarrow's in-memory test filesystem: what is pushed there "
+                "vanishes when apply exits; use a shared path (file://…) or an object store"
+            )
         try:
-            fs, root = pafs.FileSystem.from_uri(uri)
+            fs, root = _bounded(lambda: _filesystem(uri), uri, timeout_s)
         except (ValueError, OSError) as exc:  # pyarrow's ArrowInvalid is a ValueError
             raise StoreError(f"output.store {uri!r} cannot be opened through pyarrow.fs: {exc}") from None
-        return cls(fs, root.rstrip("/"), uri)
+        store = cls(fs, root.rstrip("/"), uri)
+        store.probe(timeout_s)
+        return store
+
+    def probe(self, timeout_s: float | None = None) -> None:
+        """One round trip to the store, bounded: pyarrow's own retries (GCS: 15 min) would hang apply."""
+        try:
+            _bounded(lambda: self.fs.get_file_info(self.root or "/"), self.uri, timeout_s)
+        except OSError as exc:
+            raise StoreError(f"output.store {self.uri!r} is unreachable: {exc}") from None
+
+    def refuse_overlap(self, run_dir: Path) -> None:
+        """A `file://` store inside `output.dir` (or holding it) would copy into itself on every push
+        and pull foreign files back; the same folder is fine (nothing to copy)."""
+        if not isinstance(self.fs, pafs.LocalFileSystem):
+            return
+        store, local = Path(self.root or "/").resolve(), run_dir.resolve()
+        if store != local and (store.is_relative_to(local) or local.is_relative_to(store)):
+            inside = "inside" if store.is_relative_to(local) else "around"
+            raise StoreError(
+                f"output.store {self.uri!r} is {inside} output.dir {str(local)!r}: a push would copy the "
+                "run into itself; use a folder outside the run directory (or the run directory itself)"
+            )
 
     # -- the two directions ----------------------------------------------------------------------
 
     def push(self, run_dir: Path) -> int:
         """Upload what the store lacks or holds differently; returns the number of files written."""
+        remote_info = dict(self._remote_infos())
+        recorded = self._read_digests()
+        digests: dict[str, list[Any]] = {}
         written = 0
         for rel in _ordered(_local_files(run_dir)):
             local = run_dir / rel
             remote = self._path(rel)
-            info = self.fs.get_file_info(remote)
-            if info.type == pafs.FileType.File and info.size == local.stat().st_size and not _mutable(rel):
-                continue
-            data = local.read_bytes() if _mutable(rel) else None
-            if data is not None and info.type == pafs.FileType.File and self._read(remote) == data:
-                continue
+            size, digest = _digest_local(local)
+            info = remote_info.get(rel)
+            if info is not None and info.size == size:
+                untouched = info.mtime_ns is not None and recorded.get(rel) == [size, digest, info.mtime_ns]
+                if untouched or self._digest(remote) == digest:  # else: changed here, or damaged there
+                    digests[rel] = [size, digest, info.mtime_ns]
+                    continue
             self._upload(local, remote)
+            digests[rel] = [size, digest, self.fs.get_file_info(remote).mtime_ns]
             written += 1
+        if any(recorded.get(rel) != entry for rel, entry in digests.items()):
+            self._write_digests({**recorded, **digests})
         return written
 
     def pull(self, run_dir: Path) -> int:
@@ -93,10 +141,32 @@ class RunStore:
     def _path(self, rel: str) -> str:
         return posixpath.join(self.root, rel) if self.root else rel
 
-    def _read(self, remote: str) -> bytes:
+    def _digest(self, remote: str) -> str:
+        digest = hashlib.sha256()
         with self.fs.open_input_stream(remote) as source:
-            data: bytes = source.read()
-        return data
+            while chunk := source.read(_CHUNK):
+                digest.update(chunk)
+        return digest.hexdigest()
+
+    def _read_digests(self) -> dict[str, list[Any]]:
+        try:
+            with self.fs.open_input_stream(self._path(DIGESTS)) as source:
+                loaded = json.loads(source.read())
+        except (OSError, ValueError):  # none yet, or damaged: every same-size file is read back
+            return {}
+        if not isinstance(loaded, dict):
+            return {}
+        return {k: v for k, v in loaded.items() if isinstance(v, list) and len(v) == 3}
+
+    def _write_digests(self, digests: dict[str, list[Any]]) -> None:
+        remote = self._path(DIGESTS)
+        parent = posixpath.dirname(remote)
+        if parent:
+            self.fs.create_dir(parent, recursive=True)
+        tmp = posixpath.join(parent, f".tmp-push-{DIGESTS}")
+        with self.fs.open_output_stream(tmp) as sink:
+            sink.write(json.dumps(digests, sort_keys=True).encode())
+        self.fs.move(tmp, remote)
 
     def _upload(self, local: Path, remote: str) -> None:
         parent = posixpath.dirname(remote)
@@ -109,6 +179,10 @@ class RunStore:
         self.fs.move(tmp, remote)
 
     def _remote_files(self) -> Iterator[str]:
+        for rel, _ in self._remote_infos():
+            yield rel
+
+    def _remote_infos(self) -> Iterator[tuple[str, Any]]:
         selector = pafs.FileSelector(self.root, recursive=True, allow_not_found=True)
         prefix = self.root.rstrip("/") + "/" if self.root else ""
         for info in self.fs.get_file_info(selector):
@@ -116,7 +190,43 @@ class RunStore:
                 continue
             rel = info.path.removeprefix(prefix)
             if _published(rel):
-                yield rel
+                yield rel, info
+
+
+def _filesystem(uri: str) -> tuple[Any, str]:
+    fs, root = pafs.FileSystem.from_uri(uri)
+    return fs, str(root)
+
+
+def _digest_local(path: Path) -> tuple[int, str]:
+    digest, size = hashlib.sha256(), 0
+    with path.open("rb") as source:
+        while chunk := source.read(_CHUNK):
+            digest.update(chunk)
+            size += len(chunk)
+    return size, digest.hexdigest()
+
+
+def _bounded(call: Callable[[], Any], uri: str, timeout_s: float | None) -> Any:
+    """`call()` in a daemon thread; an answer that does not come in time is an unreachable store."""
+    box: list[Any] = []
+
+    def run() -> None:
+        try:
+            box.append((True, call()))
+        except BaseException as exc:  # noqa: BLE001 - re-raised in the caller's thread
+            box.append((False, exc))
+
+    worker = threading.Thread(target=run, name="tsqa-store-probe", daemon=True)
+    worker.start()
+    limit = PROBE_TIMEOUT_S if timeout_s is None else timeout_s
+    worker.join(limit)
+    if not box:
+        raise StoreError(f"output.store {uri!r} is unreachable: no answer within {limit:g} s (network, endpoint?)")
+    ok, value = box[0]
+    if not ok:
+        raise value
+    return value
 
 
 def _local_files(run_dir: Path) -> Iterator[str]:
@@ -131,12 +241,7 @@ def _local_files(run_dir: Path) -> Iterator[str]:
 
 def _published(rel: str) -> bool:
     parts = rel.split("/")
-    return parts[0] not in LOCAL_ONLY and not any(p.startswith(".tmp") for p in parts)
-
-
-def _mutable(rel: str) -> bool:
-    """Files rewritten in place by later applies (shards never are: a new fingerprint is a new folder)."""
-    return posixpath.basename(rel) in LAST or not rel.endswith(".parquet")
+    return parts[0] not in LOCAL_ONLY and rel != DIGESTS and not any(p.startswith(".tmp") for p in parts)
 
 
 def _ordered(files: Iterator[str]) -> list[str]:

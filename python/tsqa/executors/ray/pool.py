@@ -10,7 +10,9 @@ says why not. The driver deals small batches to whichever actor has the fewest o
 `depth` batches queued on each so its engine never drains; a fast actor simply returns more often
 and gets more. When an actor or its node dies, Ray restarts the actor (`max_restarts`) and the
 batches it held are sent again; results are collected by request id, so a batch answered twice
-(a late reply from a "dead" actor) is counted once: nothing lost, nothing duplicated.
+(a late reply from a "dead" actor) is counted once: nothing lost, nothing duplicated. An actor
+that is dead for good (its restarts used up, GCS state DEAD) is dealt nothing more; its batches go
+to the actors left, and the stream stops with a clear error only when none is left.
 """
 
 from __future__ import annotations
@@ -51,6 +53,8 @@ class _Actor:
     handle: Any
     outstanding: dict[Any, _Batch] = field(default_factory=dict)  # object ref → batch
     served: int = 0
+    dead: str | None = None
+    """Why this actor is gone for good (restarts exhausted); it is dealt nothing more."""
 
 
 class RayEngine:
@@ -183,7 +187,13 @@ class _RayStream:
         return []
 
     def _dispatch(self) -> None:
-        actors = self._engine._actors
+        actors = [a for a in self._engine._actors if a.dead is None]
+        if self._queued and not actors:
+            causes = "; ".join(f"actor {a.index}: {a.dead}" for a in self._engine._actors)
+            raise EngineError(
+                f"all {len(self._engine._actors)} engine actors died for good (Ray restarts used up): {causes}; "
+                "work already finished is kept, run `tsqa apply` again to retry the rest"
+            )
         while self._queued:
             actor = min(actors, key=lambda a: len(a.outstanding))
             if len(actor.outstanding) >= self._engine.depth:
@@ -221,6 +231,13 @@ class _RayStream:
         return done
 
     def _retry(self, batch: _Batch, actor: _Actor, exc: BaseException) -> None:
+        if actor.dead is None and self._dead_for_good(actor):
+            actor.dead = _cause(exc)
+            log.warning("engine actor %d is dead for good (%s); its work goes to the others", actor.index, actor.dead)
+        if actor.dead is not None:  # not the batch's fault: no attempt counted, no back-off
+            batch.attempts -= 1
+            self._queued.appendleft(batch)
+            return
         if batch.attempts > MAX_BATCH_RETRIES:
             raise EngineError(
                 f"a batch of {len(batch.requests)} requests failed {batch.attempts} times as engine actors died "
@@ -231,6 +248,17 @@ class _RayStream:
         )
         time.sleep(min(5.0, 0.5 * batch.attempts))  # give Ray a moment to restart the actor
         self._queued.appendleft(batch)
+
+    def _dead_for_good(self, actor: _Actor) -> bool:
+        """Ray's GCS says DEAD (not RESTARTING): no restart is left for this actor."""
+        try:
+            from ray._private.state import actors as actor_table
+
+            info = actor_table(actor.handle._actor_id.hex())
+        except Exception as exc:  # noqa: BLE001 -- no answer: keep treating it as restartable
+            log.debug("actor state: %s", exc)
+            return False
+        return isinstance(info, dict) and info.get("State") == "DEAD"
 
     def close(self) -> None:
         for actor in self._engine._actors:
