@@ -279,14 +279,10 @@ def template_bounds(ctx: LintContext) -> Iterator[Diagnostic]:
 
     Example: `question: "{% for a in x %}{% for b in x %}{% for c in x %}{% for d in x %}…"` → refused.
     """
-    from tsqa.lint.rules.templates import _prompts
+    from tsqa.lint.rules.templates import spec_templates
 
     for loaded in ctx.specs:
-        texts: list[tuple[PathKey, str]] = [
-            (("fields", n), t) for n, t in loaded.spec.fields.model_dump(exclude_none=True).items()
-        ]
-        texts += [(p, t) for p, _, t in _prompts(loaded) if t is not None]
-        for path, text in texts:
+        for path, text in spec_templates(loaded):
             for problem in _bound_problems_of(text):
                 yield loaded.diagnostic(path, "template-bounds", problem)
 
@@ -334,14 +330,10 @@ def template_nondeterministic(ctx: LintContext) -> Iterator[Diagnostic]:
 
     Example: `fields: {question: "{{ [question, eval_question]|random }}"}` → refused.
     """
-    from tsqa.lint.rules.templates import _prompts
+    from tsqa.lint.rules.templates import spec_templates
 
     for loaded in ctx.specs:
-        texts: list[tuple[PathKey, str]] = [
-            (("fields", n), t) for n, t in loaded.spec.fields.model_dump(exclude_none=True).items()
-        ]
-        texts += [(p, t) for p, _, t in _prompts(loaded) if t is not None]
-        for path, text in texts:
+        for path, text in spec_templates(loaded):
             try:
                 compile_template(text)
             except TemplateError as exc:

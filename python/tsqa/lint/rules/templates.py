@@ -46,11 +46,7 @@ def template_syntax(ctx: LintContext) -> Iterator[Diagnostic]:
     Example: `question: "{{ question }"` (unclosed expression).
     """
     for loaded in ctx.specs:
-        texts: list[tuple[PathKey, str]] = [
-            (("fields", n), t) for n, t in loaded.spec.fields.model_dump(exclude_none=True).items()
-        ]
-        texts += [(p, t) for p, _, t in _prompts(loaded) if t is not None]
-        for path, text in texts:
+        for path, text in spec_templates(loaded):
             try:
                 template_variables(text)
             except TemplateError as exc:
@@ -116,6 +112,14 @@ def _prompt_refs(loaded: LoadedSpec) -> list[tuple[PathKey, PromptStage, object]
     if isinstance(spec.verify, VoteVerify):
         refs.append((("verify", "prompt"), "solve", spec.verify.prompt))
     return refs
+
+
+def spec_templates(loaded: LoadedSpec) -> list[tuple[PathKey, str]]:
+    """Every template text a spec renders: its field templates, then its custom prompts."""
+    texts: list[tuple[PathKey, str]] = [
+        (("fields", n), t) for n, t in loaded.spec.fields.model_dump(exclude_none=True).items()
+    ]
+    return texts + [(p, t) for p, _, t in _prompts(loaded) if t is not None]
 
 
 def _prompts(loaded: LoadedSpec) -> Iterator[tuple[PathKey, PromptStage, str | None]]:
