@@ -99,3 +99,11 @@ def test_messages_name_the_task_and_split() -> None:
     with pytest.raises(EvalSplitRefused, match=r"task 't'.*'gpqa_main_zeroshot' uses its eval split 'train'"):
         read_split(resolve_seed(spec({"lm_eval": "gpqa_main_zeroshot"}), load_catalog()), spec_dir=FIXTURES)
     assert json.loads((FIXTURES / "sources.json").read_text())  # the data-dir index the tests rely on
+
+
+def test_a_leading_double_slash_is_still_a_system_path() -> None:
+    # POSIX normpath keeps a leading "//"; the kernel reads it as "/", so it must match /proc.
+    from tsqa.seeds.guard import system_path
+
+    assert system_path(Path("//proc/self/root/etc/passwd")) is not None
+    assert system_path(Path("///dev/zero")) is not None
