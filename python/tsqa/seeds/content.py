@@ -49,6 +49,11 @@ JOINED_CHARS = 30
 question written `WhichPlanetIs…` or without spaces is one word."""
 QUESTION_WORDS = 8
 """A text of this many words that equals an eval text is an eval row even where many seed rows share it."""
+MAIN_TEXT_SHARE = 0.8
+"""A shorter eval text that a seed text matches is that record's identity only when it has at least
+this share of the letters of the record's longest text (letters: a joined or camelCase copy has one
+word): logiqa's "Which must be true?" is not its
+record (the passage is), a triviaqa question is."""
 _NON_WORD = re.compile(r"[\W_]+")
 _URL = re.compile(r"^(?:[a-z][a-z0-9+.-]*://|www\.)\S*$", re.IGNORECASE)
 
@@ -228,8 +233,10 @@ def check_rows(
             hit = lookup.exact_fields.get(value) or lookup.squashed_fields.get(squashed(value))
             hit = hit or lookup.folded_fields.get(folded(value)) or lookup.squashed_fields.get(squashed(value)[::-1])
             # A value many seed rows share is boilerplate (an instruction), unless it is a whole
-            # question-length eval text: then every row carries that eval row.
-            if hit and (value not in common or value.count(" ") + 1 >= QUESTION_WORDS):
+            # question-length eval text: then every row carries that eval row. A shorter one is
+            # the eval row only as its record's main text or beside another of its texts.
+            long_enough = value.count(" ") + 1 >= QUESTION_WORDS
+            if hit and (long_enough or (value not in common and lookup.confirms(hit, value, fields))):
                 found[i] = RowMatch(i, where[i], "question", hit)
                 break
     rest = [i for i in range(len(rows)) if i not in found and texts[i].strip()]
@@ -248,7 +255,7 @@ def check_rows(
                 eval_id, share = bag
                 found[i] = RowMatch(i, where[i], f"word containment {share:.0%} (reordered, padded or cut)", eval_id)
                 break
-            if (short := lookup.short.match(value)) is not None:
+            if (short := lookup.short.match(value)) is not None and lookup.confirms(short[1], short[2], row_fields[i]):
                 found[i] = RowMatch(i, where[i], short[0], short[1])
                 break
     return ContentReport(table.num_rows, [found[i] for i in sorted(found)], sources)
@@ -265,6 +272,17 @@ class _Lookup:
     bags: _Bags
     folded_fields: dict[str, str]  # folded(): no spaces, digits read as letters, plural `s` dropped
     short: _ShortTexts
+    record_fields: dict[str, frozenset[str]]  # eval id → its normalised text fields
+    longest_chars: dict[str, int]  # eval id → letters of its longest text field, spaces left out
+
+    def confirms(self, eval_id: str, matched: str, row_fields: Sequence[str]) -> bool:
+        """A seed text matched a short text of `eval_id`: the row is that eval row when the matched
+        text is the record's main text, or another of the row's texts is one of the record's too.
+        A generic question ("Which must be true?") over a different passage is not the eval row."""
+        if len(squashed(matched)) >= MAIN_TEXT_SHARE * self.longest_chars.get(eval_id, 0):
+            return True
+        own = self.record_fields.get(eval_id, frozenset())
+        return any(f in own for f in row_fields if f != matched)
 
 
 @lru_cache(maxsize=4)
@@ -274,6 +292,8 @@ def _eval_lookup(evals: tuple[EvalRecords, ...]) -> _Lookup:
     ids: list[str] = []
     texts: list[str] = []
     counts: Counter[str] = Counter()
+    record_fields: dict[str, frozenset[str]] = {}
+    longest_chars: dict[str, int] = {}
     for records in evals:
         for rid, text, fields in zip(
             records.ids, records.texts, records.fields or [[]] * len(records.ids), strict=True
@@ -281,9 +301,12 @@ def _eval_lookup(evals: tuple[EvalRecords, ...]) -> _Lookup:
             norm = normal_text(text)
             if norm:
                 exact_texts.setdefault(norm, rid)
-            for value in {normal_text(f) for f in fields}:  # stored by an older tsqa: normalised again
+            normed = frozenset(normal_text(f) for f in fields)  # stored by an older tsqa: normalised again
+            for value in normed:
                 exact_fields.setdefault(value, rid)
                 counts[value] += 1
+            record_fields[rid] = normed
+            longest_chars[rid] = max((len(squashed(v)) for v in normed), default=0)
             ids.append(rid)
             texts.append(norm)
     for value in _boilerplate(counts, len(ids)):
@@ -300,6 +323,8 @@ def _eval_lookup(evals: tuple[EvalRecords, ...]) -> _Lookup:
         _Bags(bag_texts),
         {k: rid for v, rid in exact_fields.items() if len(k := folded(v)) >= 20},
         _ShortTexts(exact_fields),
+        record_fields,
+        longest_chars,
     )
 
 
@@ -497,7 +522,7 @@ class _ShortTexts:
 
     def __init__(self, fields: dict[str, str]) -> None:
         self.by_start: dict[tuple[str, ...], list[tuple[tuple[str, ...], str]]] = {}
-        self.near: dict[int, str] = {}  # hash of a text with one word left out → eval id
+        self.near: dict[int, tuple[str, str]] = {}  # hash of a text with one word left out → (eval id, text)
         for value, rid in fields.items():
             words = tuple(value.split())
             if len(words) < SHORT_MIN_WORDS or len(value) < SHORT_MIN_CHARS:
@@ -507,19 +532,19 @@ class _ShortTexts:
             self.by_start.setdefault(words[:2], []).append((words, rid))
             if len(words) < NGRAM:
                 for key in _one_out(words):
-                    self.near.setdefault(key, rid)
+                    self.near.setdefault(key, (rid, value))
 
-    def match(self, norm: str) -> tuple[str, str] | None:
-        """(how, eval id) when an eval text is inside `norm` or one word away from it."""
+    def match(self, norm: str) -> tuple[str, str, str] | None:
+        """(how, eval id, the eval text) when an eval text is inside `norm` or one word away from it."""
         words = norm.split()
         for i in range(len(words) - 1):
             for candidate, rid in self.by_start.get((words[i], words[i + 1]), ()):
                 if tuple(words[i : i + len(candidate)]) == candidate:
-                    return "whole eval text inside it", rid
+                    return "whole eval text inside it", rid, " ".join(candidate)
         if self.near and SHORT_MIN_WORDS - 1 <= len(words) <= NGRAM:
             for key in _one_out(tuple(words)):
                 if (near := self.near.get(key)) is not None:
-                    return "one word from the eval text", near
+                    return "one word from the eval text", near[0], near[1]
         return None
 
 
