@@ -16,6 +16,7 @@ loses in-flight work only, and `tsqa apply` again finishes the run.
 from __future__ import annotations
 
 import io
+import logging
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 from functools import partial
@@ -67,6 +68,9 @@ class RayRuntime:
         shards = existing_shards(upstream)
         if not shards:
             return
+        # Ray Data's usage poller thread logs a traceback (debug level) each time it cannot reach
+        # a Prometheus server, also while the interpreter shuts down ("--- Logging error ---").
+        logging.getLogger("ray.data._internal.usage").setLevel(logging.WARNING)
         context = ray.data.DataContext.get_current()
         context.execution_options.preserve_order = True  # same row order as the local executor
         paths = [str(shards[i]) for i in sorted(shards)]
