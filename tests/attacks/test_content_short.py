@@ -129,8 +129,10 @@ TRIVIA_RC = {  # trivia_qa `rc`: the question with its evidence (lm-eval reads r
     "entity_pages": {
         "title": ["Sistine Chapel ceiling"],
         "wiki_context": [
-            "The Sistine Chapel ceiling, painted in fresco by Michelangelo between 1508 and 1512, is a cornerstone "
-            "work of High Renaissance art. The ceiling was commissioned by Pope Julius II."
+            (
+                "The Sistine Chapel ceiling, painted in fresco by Michelangelo between 1508 and 1512, is a "
+                "cornerstone work of High Renaissance art. The ceiling was commissioned by Pope Julius II."
+            )
         ],
     },
     "answer": {"aliases": ["Michelangelo", "Buonarroti"], "value": "Michelangelo"},
@@ -253,7 +255,9 @@ def test_sciq_question_inside_a_passage(ws: Workspace) -> None:
     _refused(ws)
 
 
-@pytest.mark.xfail(strict=True, reason=HOLE_NEW + "piqa goal and solution each one word off: near copies confirm nothing")
+@pytest.mark.xfail(
+    strict=True, reason=HOLE_NEW + "piqa goal and solution each one word off: near copies confirm nothing"
+)
 def test_piqa_goal_and_solution_each_one_word_off(ws: Workspace) -> None:
     row = {
         "goal": "Remove rust from a pocket knife.",
@@ -294,6 +298,37 @@ def test_hellaswag_context_with_its_ending_edited(ws: Workspace) -> None:
     _refused(ws)
 
 
+@pytest.mark.xfail(
+    strict=True,
+    reason=HOLE_NEW + "boolq 8-word question written without spaces: `long_enough` counts the seed value's words "
+    "(one), so the joined copy needs the 80% rule, which the passage fails",
+)
+def test_boolq_question_joined_with_its_answer(ws: Workspace) -> None:
+    record = dict(BOOLQ, question="is windows movie maker part of windows essentials")
+    camel = "".join(w.capitalize() for w in record["question"].split())  # IsWindowsMovieMakerPartOf…
+    _seeds(ws, [record], [{"question": camel, "answer": "yes"}])
+    _refused(ws)
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason=HOLE_NEW + "social_iqa row fetched before fetch-eval stored its record: the snapshot re-check (no "
+    "rendered texts) lets plan and apply use it",
+)
+def test_social_iqa_row_rechecked_after_fetch_eval(ws: Workspace) -> None:
+    row = {
+        "context": "Tracy resisted Riley's punches in the dark alley behind the theatre.",
+        "question": SIQA["question"],
+        "answer": "angry",
+    }
+    ws.build(Attack(files_spec(), {"data/train.jsonl": jsonl([row])}))
+    assert ws.fetch().exit_code == 0
+    _store(ws, [SIQA])
+    result = ws.plan()
+    ws.assert_refused(result, rows_read=True)
+    assert "seed rows are eval rows" in _apply_seed_read(ws)
+
+
 # -- holes that were there before 7d3df0c too --------------------------------------------------
 @pytest.mark.xfail(
     strict=True,
@@ -310,6 +345,33 @@ def test_short_eval_question_repeated_in_three_rows(ws: Workspace) -> None:
 def test_winogrande_sentence_one_word_off(ws: Workspace) -> None:
     row = dict(WINOGRANDE, sentence=WINOGRANDE["sentence"].replace("harder", "easier"), answer="2")
     _seeds(ws, [WINOGRANDE], [row])
+    _refused(ws)
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="hole (before 7d3df0c too): the same short eval row 3 times: its question and its rendered "
+    "question + answer are 'common' (boilerplate), so fetch lets all three in",
+)
+def test_short_eval_row_copied_three_times(ws: Workspace) -> None:
+    _seeds(ws, [TRIVIA], [{"question": TRIVIA["question"], "answer": "Michelangelo"}] * 3)
+    _refused(ws)
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="hole (before 7d3df0c too): normal_text collapses 'Charleston. Charleston' in the eval text, so the "
+    "joined copy (which keeps both) matches nothing",
+)
+def test_gsm8k_question_joined_where_a_word_repeats_across_sentences(ws: Workspace) -> None:
+    record = {
+        "question": "Toulouse has twice as many sheep as Charleston. Charleston has 4 times as many sheep as "
+        "Seattle. How many sheep do they have together if Seattle has 20 sheep?",
+        "answer": "Charleston has 4 * 20 = <<4*20=80>>80 sheep\nToulouse has 2 * 80 = <<2*80=160>>160 sheep\n"
+        "Together they have 20 + 80 + 160 = <<20+80+160=260>>260 sheep\n#### 260",
+    }
+    joined = "".join(str(record["question"]).split())  # "…asCharleston.Charlestonhas4times…"
+    _seeds(ws, [record], [{"question": joined, "answer": "260"}])
     _refused(ws)
 
 
@@ -376,7 +438,9 @@ def test_hellaswag_shared_activity_label_passes(ws: Workspace) -> None:
     _accepted(ws)
 
 
-@pytest.mark.xfail(strict=True, reason="false positive: a generic option ('None of the above.') confirms a generic question")
+@pytest.mark.xfail(
+    strict=True, reason="false positive: a generic option ('None of the above.') confirms a generic question"
+)
 def test_logiqa_generic_question_and_generic_option_over_another_passage(ws: Workspace) -> None:
     row = {
         "label": "a",
