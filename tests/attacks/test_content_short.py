@@ -375,6 +375,29 @@ def test_gsm8k_question_joined_where_a_word_repeats_across_sentences(ws: Workspa
     _refused(ws)
 
 
+@pytest.mark.xfail(
+    strict=True,
+    reason="hole (before 7d3df0c too): eval questions assembled by the spec's fields template from columns stored "
+    "out of order: fetch renders and refuses them, plan and apply (unfetched file seed, no rendering) let them in",
+)
+def test_template_assembled_question_with_columns_out_of_order(ws: Workspace) -> None:
+    from test_content import EVAL, with_eval_store
+
+    rows = []
+    for r in EVAL:
+        w = str(r["question"]).split()
+        k = len(w) // 3  # no 13 words of the question in a row's own (c, a, b) order
+        rows.append({"c": " ".join(w[2 * k :]), "a": " ".join(w[:k]), "b": " ".join(w[k : 2 * k]), "answer": "blue"})
+    spec = (
+        "task: attack\nformat: short_answer\n"
+        "seed: {files: ../data/train.jsonl, license: mit, columns: [a, b, c, answer]}\n"
+        'fields: {question: "{{ a }} {{ b }} {{ c }}", answer: "{{ answer }}"}\n'
+    )
+    ws.build(Attack(spec, {"data/train.jsonl": jsonl(rows)}))
+    with_eval_store(ws)
+    _refused(ws)
+
+
 # -- refused correctly -------------------------------------------------------------------------
 def test_triviaqa_question_is_its_record(ws: Workspace) -> None:
     _seeds(ws, [TRIVIA], [{"question": TRIVIA["question"], "answer": "Michelangelo"}])
@@ -471,4 +494,21 @@ def test_generic_question_one_word_off_over_other_options(ws: Workspace) -> None
         "answer": "Cats bark.",
     }
     _seeds(ws, [GENERIC_MC], [row])
+    _accepted(ws)
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="false positive: a generic logiqa question of 8+ words is the eval row over any passage "
+    "(`long_enough` skips the new confirmation)",
+)
+def test_long_generic_logiqa_question_over_another_passage(ws: Workspace) -> None:
+    record = dict(LOGIQA, query="Which of the following, if true, most strengthens the argument above?")
+    row = {
+        "label": "a",
+        "context": "All teachers at the school are graduates of the city college.",
+        "query": record["query"],
+        "options": ["Some graduates are not teachers.", "No teacher lacks a degree.", "All are.", "None are."],
+    }
+    _seeds(ws, [record], [row])
     _accepted(ws)
