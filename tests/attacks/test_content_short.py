@@ -512,3 +512,25 @@ def test_long_generic_logiqa_question_over_another_passage(ws: Workspace) -> Non
     }
     _seeds(ws, [record], [row])
     _accepted(ws)
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="false positive: the dict key `normalized_matched_wiki_entity_name` is a text field of every "
+    "triviaqa record (keys of 30+ characters count) and 80% of a short question's letters: the record's main text",
+)
+def test_triviaqa_training_row_sharing_only_the_record_keys(ws: Workspace) -> None:
+    """A one- or two-row triviaqa seed (a `limit`, a sample) beside an eval store of one or two records."""
+    shape = {
+        "question_source": "http://www.triviaquiz.example/",
+        "entity_pages": {"doc_source": [], "filename": [], "title": [], "wiki_context": []},
+        "answer": {
+            "matched_wiki_entity_name": "",
+            "normalized_matched_wiki_entity_name": "",
+            "type": "WikipediaEntity",
+        },
+    }
+    record = {**shape, "question": "Who was the man behind The Chipmunks", "question_id": "tc_33"}
+    row = {**shape, "question": "Where in England was Dame Judi Dench born", "question_id": "tc_3"}
+    _seeds(ws, [record], [row])
+    _accepted(ws)
