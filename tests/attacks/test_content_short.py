@@ -194,44 +194,37 @@ HOLE_NEW = "hole (new in 7d3df0c, refused before): "
 
 
 # -- the question with its answer, where the record has a longer text --------------------------
-@pytest.mark.xfail(strict=True, reason=HOLE_NEW + "arc question with its answer; a choice is longer than it")
 def test_arc_short_question_with_its_answer(ws: Workspace) -> None:
     _seeds(ws, [ARC], [{"question": ARC["question"], "answer": "the tilt of Earth's axis"}])
     _refused(ws)
 
 
-@pytest.mark.xfail(strict=True, reason=HOLE_NEW + "arc question with its options reworded and the answer key")
 def test_arc_short_question_with_reworded_options(ws: Workspace) -> None:
     row = {"question": ARC["question"], "choices": ["the axis tilt", "distance to the Sun", "the Moon", "clouds"]}
     _seeds(ws, [ARC], [{**row, "answer": "the axis tilt"}])
     _refused(ws)
 
 
-@pytest.mark.xfail(strict=True, reason=HOLE_NEW + "sciq question with its correct answer; the support is longer")
 def test_sciq_question_with_its_answer(ws: Workspace) -> None:
     _seeds(ws, [SCIQ], [{"question": SCIQ["question"], "answer": "oxygen"}])
     _refused(ws)
 
 
-@pytest.mark.xfail(strict=True, reason=HOLE_NEW + "boolq question (7 words) with its answer; the passage is longer")
 def test_boolq_question_with_its_answer(ws: Workspace) -> None:
     _seeds(ws, [BOOLQ], [{"question": BOOLQ["question"], "answer": "yes"}])
     _refused(ws)
 
 
-@pytest.mark.xfail(strict=True, reason=HOLE_NEW + "openbookqa stem with its answer; every choice but one is longer")
 def test_openbookqa_stem_with_its_answer(ws: Workspace) -> None:
     _seeds(ws, [OBQA], [{"question": OBQA["question_stem"], "answer": "plants sprouting and blooming"}])
     _refused(ws)
 
 
-@pytest.mark.xfail(strict=True, reason=HOLE_NEW + "triviaqa (rc) question with its answer; the evidence is longer")
 def test_triviaqa_rc_question_with_its_answer(ws: Workspace) -> None:
     _seeds(ws, [TRIVIA_RC], [{"question": TRIVIA_RC["question"], "answer": "Michelangelo"}])
     _refused(ws)
 
 
-@pytest.mark.xfail(strict=True, reason=HOLE_NEW + "gsm8k-style: the worked answer is longer than a short question")
 def test_gsm8k_short_question_with_its_answer(ws: Workspace) -> None:
     record = {
         "question": "How many legs do seven spiders have?",
@@ -242,7 +235,6 @@ def test_gsm8k_short_question_with_its_answer(ws: Workspace) -> None:
 
 
 # -- the short path (found whole inside, one word away) -----------------------------------------
-@pytest.mark.xfail(strict=True, reason=HOLE_NEW + "sciq question behind a prefix: whole inside, not confirmed")
 def test_sciq_question_behind_a_prefix(ws: Workspace) -> None:
     _seeds(ws, [SCIQ_LONGER], [{"question": "Question: " + SCIQ_LONGER["question"], "answer": "oxygen"}])
     _refused(ws)
@@ -255,9 +247,6 @@ def test_sciq_question_inside_a_passage(ws: Workspace) -> None:
     _refused(ws)
 
 
-@pytest.mark.xfail(
-    strict=True, reason=HOLE_NEW + "piqa goal and solution each one word off: near copies confirm nothing"
-)
 def test_piqa_goal_and_solution_each_one_word_off(ws: Workspace) -> None:
     row = {
         "goal": "Remove rust from a pocket knife.",
@@ -269,18 +258,12 @@ def test_piqa_goal_and_solution_each_one_word_off(ws: Workspace) -> None:
     _refused(ws)
 
 
-@pytest.mark.xfail(strict=True, reason=HOLE_NEW + "piqa goal with its solution reworded (the goal is shorter)")
 def test_piqa_goal_with_its_solution_reworded(ws: Workspace) -> None:
     row = {"question": PIQA["goal"], "answer": "Leave it in vinegar for a night and scrub it with steel wool."}
     _seeds(ws, [PIQA], [row])
     _refused(ws)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=HOLE_NEW + "social_iqa context two words off, question and answer exact: fetch refuses it (the rendered "
-    "context + question + answer), plan and apply (check_rows without rendered texts) let it in",
-)
 def test_social_iqa_context_edited_question_and_answer_exact(ws: Workspace) -> None:
     row = {
         "context": "Tracy resisted Riley's punches in the dark alley behind the theatre.",
@@ -291,18 +274,12 @@ def test_social_iqa_context_edited_question_and_answer_exact(ws: Workspace) -> N
     _refused(ws)
 
 
-@pytest.mark.xfail(strict=True, reason=HOLE_NEW + "hellaswag context with its ending two words off")
 def test_hellaswag_context_with_its_ending_edited(ws: Workspace) -> None:
     ending = "he pours warm water from a kettle over the glass and the ice melts away fast."
     _seeds(ws, [HELLASWAG], [{"question": HELLASWAG["ctx"], "answer": ending}])
     _refused(ws)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=HOLE_NEW + "boolq 8-word question written without spaces: `long_enough` counts the seed value's words "
-    "(one), so the joined copy needs the 80% rule, which the passage fails",
-)
 def test_boolq_question_joined_with_its_answer(ws: Workspace) -> None:
     record = dict(BOOLQ, question="is windows movie maker part of windows essentials")
     camel = "".join(w.capitalize() for w in record["question"].split())  # IsWindowsMovieMakerPartOf…
@@ -310,11 +287,6 @@ def test_boolq_question_joined_with_its_answer(ws: Workspace) -> None:
     _refused(ws)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=HOLE_NEW + "social_iqa row fetched before fetch-eval stored its record: the snapshot re-check (no "
-    "rendered texts) lets plan and apply use it",
-)
 def test_social_iqa_row_rechecked_after_fetch_eval(ws: Workspace) -> None:
     row = {
         "context": "Tracy resisted Riley's punches in the dark alley behind the theatre.",
@@ -330,11 +302,6 @@ def test_social_iqa_row_rechecked_after_fetch_eval(ws: Workspace) -> None:
 
 
 # -- holes that were there before 7d3df0c too --------------------------------------------------
-@pytest.mark.xfail(
-    strict=True,
-    reason="hole (before 7d3df0c too): a short eval question in 3 rows is 'common' (boilerplate): fetch refuses it "
-    "by the rendered question + answer, plan and apply (no rendered texts) let it in",
-)
 def test_short_eval_question_repeated_in_three_rows(ws: Workspace) -> None:
     rows = [{"question": TRIVIA["question"], "answer": a} for a in ("Michelangelo", "Raphael", "Leonardo")]
     _seeds(ws, [TRIVIA], rows)
@@ -348,11 +315,6 @@ def test_winogrande_sentence_one_word_off(ws: Workspace) -> None:
     _refused(ws)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="hole (before 7d3df0c too): the same short eval row 3 times: its question and its rendered "
-    "question + answer are 'common' (boilerplate), so fetch lets all three in",
-)
 def test_short_eval_row_copied_three_times(ws: Workspace) -> None:
     _seeds(ws, [TRIVIA], [{"question": TRIVIA["question"], "answer": "Michelangelo"}] * 3)
     _refused(ws)
@@ -461,9 +423,6 @@ def test_hellaswag_shared_activity_label_passes(ws: Workspace) -> None:
     _accepted(ws)
 
 
-@pytest.mark.xfail(
-    strict=True, reason="false positive: a generic option ('None of the above.') confirms a generic question"
-)
 def test_logiqa_generic_question_and_generic_option_over_another_passage(ws: Workspace) -> None:
     row = {
         "label": "a",
@@ -514,11 +473,6 @@ def test_long_generic_logiqa_question_over_another_passage(ws: Workspace) -> Non
     _accepted(ws)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="false positive: the dict key `normalized_matched_wiki_entity_name` is a text field of every "
-    "triviaqa record (keys of 30+ characters count) and 80% of a short question's letters: the record's main text",
-)
 def test_triviaqa_training_row_sharing_only_the_record_keys(ws: Workspace) -> None:
     """A one- or two-row triviaqa seed (a `limit`, a sample) beside an eval store of one or two records."""
     shape = {

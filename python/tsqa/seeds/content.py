@@ -54,6 +54,9 @@ MAIN_TEXT_SHARE = 0.8
 this share of the letters of the record's longest text (letters: a joined or camelCase copy has one
 word): logiqa's "Which must be true?" is not its
 record (the passage is), a triviaqa question is."""
+CONFIRM_SHARE = 0.5
+"""A short eval text matched: the row is that eval row when at least this share of the row's other
+content words are the record's too (its answer, its options, its passage)."""
 _NON_WORD = re.compile(r"[\W_]+")
 _URL = re.compile(r"^(?:[a-z][a-z0-9+.-]*://|www\.)\S*$", re.IGNORECASE)
 
@@ -139,11 +142,11 @@ def _strings(value: Any, *, keys: bool = True) -> list[str]:
     return out
 
 
-def text_fields(row: Any) -> list[str]:
+def text_fields(row: Any, *, keys: bool = True) -> list[str]:
     """Every string of the row (nested ones and dict keys too) of MIN_FIELD_WORDS words or
     more, normalised (not URLs): an eval question inside a list or as a key is still one."""
     out = []
-    for value in _strings(row):
+    for value in _strings(row, keys=keys):
         if not _URL.match(value.strip()):
             norm = normal_text(value)
             if norm.count(" ") + 1 >= MIN_FIELD_WORDS or len(norm) >= JOINED_CHARS:
@@ -167,7 +170,7 @@ class EvalRecords:
             source,
             [f"{source} record {i + 1}" for i in range(len(rows))],
             [record_text(r) for r in rows],
-            [text_fields(r) for r in rows],
+            [text_fields(r, keys=False) for r in rows],
         )
 
 
@@ -235,8 +238,8 @@ def check_rows(
             # A value many seed rows share is boilerplate (an instruction), unless it is a whole
             # question-length eval text: then every row carries that eval row. A shorter one is
             # the eval row only as its record's main text or beside another of its texts.
-            long_enough = value.count(" ") + 1 >= QUESTION_WORDS
-            if hit and (long_enough or (value not in common and lookup.confirms(hit, value, fields))):
+            long_enough = hit is not None and lookup.eval_words(hit, value) >= QUESTION_WORDS
+            if hit and (long_enough or lookup.confirms(hit, value, fields, texts[i])):
                 found[i] = RowMatch(i, where[i], "question", hit)
                 break
     rest = [i for i in range(len(rows)) if i not in found and texts[i].strip()]
@@ -255,7 +258,9 @@ def check_rows(
                 eval_id, share = bag
                 found[i] = RowMatch(i, where[i], f"word containment {share:.0%} (reordered, padded or cut)", eval_id)
                 break
-            if (short := lookup.short.match(value)) is not None and lookup.confirms(short[1], short[2], row_fields[i]):
+            if (short := lookup.short.match(value)) is not None and lookup.confirms(
+                short[1], short[2], row_fields[i], texts[i]
+            ):
                 found[i] = RowMatch(i, where[i], short[0], short[1])
                 break
     return ContentReport(table.num_rows, [found[i] for i in sorted(found)], sources)
@@ -274,15 +279,30 @@ class _Lookup:
     short: _ShortTexts
     record_fields: dict[str, frozenset[str]]  # eval id → its normalised text fields
     longest_chars: dict[str, int]  # eval id → letters of its longest text field, spaces left out
+    position: dict[str, int]  # eval id → its index in ids/texts
 
-    def confirms(self, eval_id: str, matched: str, row_fields: Sequence[str]) -> bool:
+    def confirms(self, eval_id: str, matched: str, row_fields: Sequence[str], row_text: str = "") -> bool:
         """A seed text matched a short text of `eval_id`: the row is that eval row when the matched
-        text is the record's main text, or another of the row's texts is one of the record's too.
-        A generic question ("Which must be true?") over a different passage is not the eval row."""
+        text is the record's main text, or the rest of the row adds little the record lacks (a short
+        answer, the record's own options or passage, near copies of them). A generic question
+        ("Which must be true?") over a different passage is not the eval row."""
         if len(squashed(matched)) >= MAIN_TEXT_SHARE * self.longest_chars.get(eval_id, 0):
             return True
-        own = self.record_fields.get(eval_id, frozenset())
-        return any(f in own for f in row_fields if f != matched)
+        rest = _content_words(normal_text(" ".join([row_text, *row_fields]))) - _content_words(matched)
+        if len(rest) <= 1:
+            return True
+        record = _content_words(self.texts[self.position[eval_id]]) if eval_id in self.position else frozenset()
+        return len(rest & record) >= CONFIRM_SHARE * len(rest)
+
+    def eval_words(self, eval_id: str, value: str) -> int:
+        """Words of the eval text `value` matched (a joined copy has one word, its eval text many)."""
+        keys = {squashed(value), squashed(value)[::-1]}
+        words = [
+            f.count(" ") + 1
+            for f in self.record_fields.get(eval_id, ())
+            if squashed(f) in keys or folded(f) == folded(value)
+        ]
+        return max([value.count(" ") + 1, *words])
 
 
 @lru_cache(maxsize=4)
@@ -325,6 +345,7 @@ def _eval_lookup(evals: tuple[EvalRecords, ...]) -> _Lookup:
         _ShortTexts(exact_fields),
         record_fields,
         longest_chars,
+        {rid: i for i, rid in enumerate(ids)},
     )
 
 

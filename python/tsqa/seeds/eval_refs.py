@@ -129,7 +129,7 @@ def _read_cached(name: str, size: int, mtime_ns: int, inode: int) -> EvalRecords
         source,
         [f"{source} record {i + 1}" for i in range(len(rows))],
         [record_text(r) for r in rows],
-        [text_fields(r) if isinstance(r, dict) else [] for r in rows],
+        [text_fields(r, keys=False) if isinstance(r, dict) else [] for r in rows],
     )
 
 

@@ -105,7 +105,7 @@ class EvalStore:
         out = pa.table({"id": [f"{key}:{split}:{i}" for i in range(len(texts))], "text": texts})
         tmp_folder = folder / f".{split}"
         shard, _ = write_shard(tmp_folder, 0, out)
-        fields = pa.table({"fields": pa.array([text_fields(r) for r in rows], pa.list_(pa.string()))})
+        fields = pa.table({"fields": pa.array([text_fields(r, keys=False) for r in rows], pa.list_(pa.string()))})
         sidecar_tmp = tmp_folder / f"{split}{FIELDS_SUFFIX}"
         with pa.OSFile(str(sidecar_tmp), "wb") as sink, pa.ipc.new_file(sink, fields.schema) as writer:
             writer.write_table(fields)
