@@ -680,3 +680,45 @@ def template_variables(text: str) -> frozenset[str]:
 
 # Names a template may use without them being data: Jinja's globals.
 JINJA_GLOBALS = frozenset(ENV.globals)
+
+
+MISSING: Any = object()
+"""`lookup` found no plain value: the caller renders with Jinja (which says what is wrong)."""
+
+
+@lru_cache(maxsize=8192)
+def plain_lookup(text: str) -> tuple[str, ...] | None:
+    """`(name,)` or `(name, key)` when the template's whole output is `{{ name }}` or
+    `{{ name.key }}` (as Jinja parses it, the bounding rewrite included), else None.
+
+    Such a template's value is `lookup(values, path)` whenever that finds one: Jinja resolves the
+    name in the values, and `name.key` on a dict without an attribute `key` is `name['key']`.
+    """
+    try:
+        body = ENV.parse(text).body
+    except Exception:  # noqa: BLE001 - not a template: compile_template says why
+        return None
+    if len(body) != 1 or not isinstance(body[0], nodes.Output) or len(body[0].nodes) != 1:
+        return None
+    expr = body[0].nodes[0]
+    if isinstance(expr, nodes.Name) and expr.ctx == "load":
+        return (expr.name,)
+    if (
+        isinstance(expr, nodes.Getattr)
+        and expr.ctx == "load"
+        and isinstance(expr.node, nodes.Name)
+        and expr.node.ctx == "load"
+        and not hasattr({}, expr.attr)  # `d.items` is the method, not `d['items']`
+    ):
+        return (expr.node.name, expr.attr)
+    return None
+
+
+def lookup(values: Mapping[str, Any], path: tuple[str, ...]) -> Any:
+    """The value at `path` (from `plain_lookup`) in a plain dict of values, else MISSING: an
+    absent name or key, or anything but a dict on the way (Jinja's own lookup applies there)."""
+    if type(values) is not dict or (value := values.get(path[0], MISSING)) is MISSING:
+        return MISSING
+    if len(path) == 2:
+        return value.get(path[1], MISSING) if type(value) is dict else MISSING
+    return value
