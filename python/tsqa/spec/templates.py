@@ -648,10 +648,18 @@ def _check_nesting(text: str) -> None:
 
 
 @lru_cache(maxsize=8192)
+def _parsed(text: str) -> nodes.Template:
+    """The bounded syntax tree of a template, parsed once for compiling and for its variables.
+    Jinja's code generator turns literal text under a filter into a constant in the tree, as it
+    would anyway: code compiled from a tree used before is the same (tests/spec/test_template_parse.py)."""
+    return ENV.parse(text)
+
+
+@lru_cache(maxsize=8192)
 def compile_template(text: str) -> jinja2.Template:
     _check_nesting(text)
     try:
-        return ENV.from_string(text)
+        return ENV.from_string(_parsed(text))
     except jinja2.TemplateSyntaxError as exc:
         raise TemplateError(
             exc.message or "invalid template",
@@ -667,7 +675,7 @@ def template_variables(text: str) -> frozenset[str]:
     """The top-level variables a template reads (loop and `set` variables excluded)."""
     _check_nesting(text)
     try:
-        return frozenset(meta.find_undeclared_variables(ENV.parse(text)))
+        return frozenset(meta.find_undeclared_variables(_parsed(text)))
     except jinja2.TemplateSyntaxError as exc:
         raise TemplateError(
             exc.message or "invalid template",
@@ -695,7 +703,7 @@ def plain_lookup(text: str) -> tuple[str, ...] | None:
     name in the values, and `name.key` on a dict without an attribute `key` is `name['key']`.
     """
     try:
-        body = ENV.parse(text).body
+        body = _parsed(text).body
     except Exception:  # noqa: BLE001 - not a template: compile_template says why
         return None
     if len(body) != 1 or not isinstance(body[0], nodes.Output) or len(body[0].nodes) != 1:
