@@ -29,7 +29,6 @@ from tsqa.compile.rates import rates_for
 from tsqa.compile.seed_sample import SAMPLE_ROWS, EvalRecordsCache, SeedSample, sample_seeds
 from tsqa.compile.stages import CHANGE_BY_STAGE, MODEL_STAGES, STAGE_ORDER, ChangeKind, Stage
 from tsqa.compile.tokens import TokenCounter, counter_for
-from tsqa.engines.replicas import describe_workers
 from tsqa.prompts import STAGE_VARIABLES, resolve_prompt_text
 from tsqa.spec.load import LoadedProject, LoadedSpec
 from tsqa.spec.models import LmEvalSeed
@@ -442,6 +441,8 @@ def _catalog_group(spec: Any) -> str | None:
 def _waves(project: LoadedProject, tasks: list[TaskPlan]) -> list[Wave]:
     """Batch model stages across tasks: one engine load per model, per stage kind in DAG order;
     consecutive waves on the same weights merge so the engine stays loaded."""
+    from tsqa.engines.replicas import describe_workers  # the engine layer (~30 ms): only for waves with work
+
     models = project.project.models
     waves: list[Wave] = []
     for stage in (Stage.GENERATE, Stage.SOLVE, Stage.ENRICH):
