@@ -334,12 +334,7 @@ def _variant_tokens(
     counted once for both the estimate and the always-failing check."""
     allowed = STAGE_VARIABLES[call.prompt_stage]
     return {
-        variant: [
-            renders.count(
-                text, {**row, "variant": variant}, allowed, counter, None if k is None else {**k, "variant": variant}
-            )
-            for row, k in rows
-        ]
+        variant: renders.count_rows(text, rows, {"variant": variant}, allowed, counter)
         for variant, text in call.prompts.items()
     }
 
