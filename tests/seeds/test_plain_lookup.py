@@ -79,10 +79,13 @@ def _outcome(fn: Any, doc: Any) -> tuple[str, Any]:
 
 def _rules(text: str, kind: Any, monkeypatch: pytest.MonkeyPatch) -> tuple[Any, Any]:
     make = lambda: compile_rule(text, kind, origin="fields.x", features=frozenset({"q"}), has_choices=kind != "plain")  # noqa: E731
+    rules._compiled_rule.cache_clear()  # rules are cached per template: compile each way afresh
     fast = make()
     with monkeypatch.context() as m:
         m.setattr(rules, "plain_lookup", lambda source: None)  # Jinja every time
+        rules._compiled_rule.cache_clear()
         slow = make()
+    rules._compiled_rule.cache_clear()
     return fast, slow
 
 

@@ -15,6 +15,7 @@ import ast
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any, Literal
 
 import jinja2
@@ -65,6 +66,27 @@ def compile_rule(
     `from_spec`: the value is a spec's (never code: a `!function` there is refused, not imported);
     only the catalogue's own lm-eval rules (from_spec=False) may name task functions.
     """
+    if isinstance(value, str):  # the same field template in many specs: compiled once (rules are pure)
+        return _compiled_rule(value, kind, origin, features, has_choices, from_spec)
+    return _compile_rule(value, kind, origin=origin, features=features, has_choices=has_choices, from_spec=from_spec)
+
+
+@lru_cache(maxsize=4096)
+def _compiled_rule(
+    value: str, kind: FieldKind, origin: str, features: frozenset[str], has_choices: bool, from_spec: bool
+) -> FieldRule:
+    return _compile_rule(value, kind, origin=origin, features=features, has_choices=has_choices, from_spec=from_spec)
+
+
+def _compile_rule(
+    value: Any,
+    kind: FieldKind,
+    *,
+    origin: str,
+    features: frozenset[str],
+    has_choices: bool,
+    from_spec: bool = True,
+) -> FieldRule:
     if from_spec and isinstance(value, str) and (code := code_reference(value)):
         raise SeedError(f"{origin}: {code!r} refused: a spec is data, never code")
     if isinstance(value, bool) or value is None:
