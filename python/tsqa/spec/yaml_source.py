@@ -31,6 +31,7 @@ PathKey = tuple[str | int, ...]
 _CORE = "tag:yaml.org,2002:"
 _SCALAR_TAGS = {f"{_CORE}{t}" for t in ("str", "int", "float", "bool", "null")}
 _STR, _FLOAT, _MAP, _SEQ, _MERGE = (f"{_CORE}{t}" for t in ("str", "float", "map", "seq", "merge"))
+_COLLECTIONS = (MappingNode, SequenceNode)
 # Timestamps stay text: a spec has no date fields, and "2024-01-01" as a revision must stay a str.
 _TEXT_TAGS = {f"{_CORE}timestamp"}
 _MAX_NODES = 200_000  # bound alias expansion ("billion laughs")
@@ -187,8 +188,9 @@ class _Builder:
             raise YamlLoadError(
                 "yaml-structure", f"nested more than {MAX_DEPTH} levels deep (through aliases)", _pos(node)
             )
-        self.doc.values.setdefault(path, _pos(node))
-        if isinstance(node, MappingNode | SequenceNode):
+        if path not in self.doc.values:  # the first position wins (an alias repeats a path)
+            self.doc.values[path] = _pos(node)
+        if isinstance(node, _COLLECTIONS):
             if id(node) in self.open:
                 raise YamlLoadError(
                     "yaml-structure", "an alias refers to a collection that contains it (a cycle)", _pos(node)
