@@ -465,6 +465,10 @@ def _count_output(context: Any, value: Any) -> Any:
     """Every piece of output (`{{ … }}` and literal text), wherever it is written: counted against
     the render's budget, and refused when it is not data (`{{ x.split }}`, `{{ x|map('upper') }}`
     print a memory address, which differs between runs)."""
+    if type(value) is str:  # most output: literal text and text values
+        if (budget := _BUDGET.get()) is not None:
+            budget.add_output(len(value))
+        return value
     size = len(value) if isinstance(value, str) else _size(value)
     if not isinstance(value, str):
         _too_big("output", size)
