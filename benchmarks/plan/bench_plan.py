@@ -9,6 +9,7 @@ Each spec points at its own Parquet seed file of 10k-200k rows; the row count co
 Parquet footer, never from reading the data.
 
     python benchmarks/plan/bench_plan.py --specs 700 --repeat 3
+    python benchmarks/plan/bench_plan.py --json --repeat 5 --baseline /path/to/main-checkout/python
 """
 
 from __future__ import annotations
@@ -60,40 +61,69 @@ def generate(folder: Path, count: int, seed: int = 0) -> int:
     return total_rows
 
 
+def _run(folder: Path, extra: list[str], pythonpath: str | None) -> tuple[float, float, str]:
+    """One fresh `tsqa plan` process: (wall s, CPU s of the child, stdout)."""
+    env = dict(os.environ)
+    if pythonpath is not None:
+        env["PYTHONPATH"] = pythonpath
+    used = resource.getrusage(resource.RUSAGE_CHILDREN)
+    start = time.perf_counter()
+    proc = subprocess.run(
+        [sys.executable, "-m", "tsqa.cli", "plan", "specs", *extra], cwd=folder, capture_output=True, text=True, env=env
+    )
+    wall = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    if proc.returncode != 0:
+        sys.exit(f"plan failed:\n{proc.stdout[-3000:]}{proc.stderr[-3000:]}")
+    return wall, after.ru_utime - used.ru_utime + after.ru_stime - used.ru_stime, proc.stdout
+
+
+def _stats(values: list[float]) -> str:
+    return f"{statistics.median(values):.2f}s (min {min(values):.2f}, max {max(values):.2f})"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--specs", type=int, default=700)
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--json", action="store_true", help="time `tsqa plan specs --json` (goal < 2 s)")
+    parser.add_argument(
+        "--baseline",
+        metavar="PYTHONPATH",
+        help="also time the tsqa found on this PYTHONPATH (another checkout's python/), runs interleaved "
+        "on the same specs, and say whether the two print the same plan",
+    )
     args = parser.parse_args()
     extra = ["--json"] if args.json else []
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         rows = generate(folder, args.specs)
-        times, cpus = [], []
+        runs: dict[str, tuple[list[float], list[float]]] = {"this": ([], [])}
+        if args.baseline:
+            runs = {"baseline": ([], []), **runs}
+        outputs: dict[str, str] = {}
         load_before = os.getloadavg()[0]
         for _ in range(args.repeat):
-            used = resource.getrusage(resource.RUSAGE_CHILDREN)
-            start = time.perf_counter()
-            proc = subprocess.run(
-                [sys.executable, "-m", "tsqa.cli", "plan", "specs", *extra], cwd=folder, capture_output=True, text=True
-            )
-            times.append(time.perf_counter() - start)
-            after = resource.getrusage(resource.RUSAGE_CHILDREN)
-            cpus.append(after.ru_utime - used.ru_utime + after.ru_stime - used.ru_stime)
-            if proc.returncode != 0:
-                sys.exit(f"plan failed:\n{proc.stdout[-3000:]}{proc.stderr[-3000:]}")
-        summary = [line for line in proc.stdout.splitlines() if line.startswith("Plan:")]
+            for name, (times, cpus) in runs.items():
+                wall, cpu, outputs[name] = _run(folder, extra, args.baseline if name == "baseline" else None)
+                times.append(wall)
+                cpus.append(cpu)
+        stdout = outputs["this"]
+        summary = [line for line in stdout.splitlines() if line.startswith("Plan:")]
         if args.json:
             import json
 
-            summary = [f"--json: {len(json.loads(proc.stdout)['tasks'])} tasks"]
+            summary = [f"--json: {len(json.loads(stdout)['tasks'])} tasks"]
+        for name, (times, cpus) in runs.items():
+            print(
+                f"{name}: tsqa plan{' --json' if args.json else ''} (fresh process) specs={args.specs} seed rows={rows:,} "
+                f"runs={args.repeat} wall median={_stats(times)} CPU median={_stats(cpus)}"
+            )
         print(
-            f"tsqa plan{' --json' if args.json else ''} (fresh process) specs={args.specs} seed rows={rows:,} "
-            f"runs={args.repeat} wall median={statistics.median(times):.2f}s (min {min(times):.2f}, max {max(times):.2f}) "
-            f"CPU median={statistics.median(cpus):.2f}s (min {min(cpus):.2f}, max {max(cpus):.2f}) "
-            f"load average {load_before:.1f} -> {os.getloadavg()[0]:.1f} :: {summary[0] if summary else proc.stdout[-300:]}"
+            f"load average {load_before:.1f} -> {os.getloadavg()[0]:.1f} :: {summary[0] if summary else stdout[-300:]}"
         )
+        if args.baseline:
+            print(f"same output as the baseline: {outputs['baseline'] == stdout}")
 
 
 if __name__ == "__main__":

@@ -164,7 +164,6 @@ def plan(
     """
     from tsqa.compile import compile_plan
     from tsqa.compile.inputs import default_spec_paths
-    from tsqa.compile.report import render_plan
     from tsqa.compile.saved import PlanError, save_plan
     from tsqa.lint import lint_paths
     from tsqa.lint.report import render
@@ -197,6 +196,8 @@ def plan(
         sys.stdout.write(compiled.model_dump_json(indent=2) + "\n")
         sys.stdout.flush()
     else:
+        from tsqa.compile.report import render_plan
+
         render_plan(compiled, console)
     if out is not None:
         try:

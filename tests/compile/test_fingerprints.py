@@ -3,6 +3,8 @@ each kind of edit is classified as the work it causes."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from plan_workspace import PROJECT, SPEC, Workspace
 
@@ -207,3 +209,39 @@ def test_stages_up_to_enrich_read_no_peers_or_eval_data(ws: Workspace) -> None:
     assert full[Stage.DEDUP] != _fingerprints(loaded, calls, sample, "0.4.13", [])[Stage.DEDUP]
     reused = _fingerprints(loaded, calls, sample, "0.4.13", ["peer:abc"], ["evalhash"], known=bare)
     assert reused == full
+
+
+def test_payload_is_the_canonical_json_of_the_whole() -> None:
+    """`fingerprint` builds its JSON key by key (a long shared list of strings encoded once):
+    the text is exactly `canonical_json` of the whole payload, for any inputs."""
+    import random
+
+    from tsqa.compile.fingerprint import DATA_FORMAT_VERSION, _payload, canonical_json
+    from tsqa.spec.models.sampling import Sampling
+
+    rng = random.Random(3)
+    peers = [f"task_{i:04d}:{rng.getrandbits(64):016x}" for i in range(700)]
+    leaves: list[Any] = [
+        'é\u2028"\\',
+        1,
+        2.5,
+        None,
+        True,
+        ("a", 1),
+        {"b", "a"},
+        Sampling(),
+        peers,
+        peers[:63],
+        [1, "x"] * 40,
+    ]
+    for _ in range(300):
+        inputs = {
+            rng.choice(["peers", "z", "a", "é", "Ä", "model", "1"]): rng.choice(leaves)
+            for _ in range(rng.randint(0, 6))
+        }
+        if rng.random() < 0.3:
+            inputs["nested"] = {"peers": rng.choice(leaves), "k": dict(inputs)}
+        upstream = rng.choice([None, "abc", "é"])
+        whole = canonical_json({"v": DATA_FORMAT_VERSION, "up": upstream, "in": inputs})
+        assert _payload(inputs, upstream) == whole
+    assert _payload({1: "x"}, None) == canonical_json({"v": DATA_FORMAT_VERSION, "up": None, "in": {1: "x"}})  # type: ignore[dict-item]

@@ -104,3 +104,37 @@ def test_other_value_types_render_without_the_cache() -> None:
     renders.count("{{ question | length }}", {"question": value}, ALLOWED, counter)
     renders.count("{{ question | length }}", {"question": value}, ALLOWED, counter)
     assert seen == ["2", "2"]
+
+
+def test_count_rows_is_count_of_each_row_with_extra() -> None:
+    """The compiler's batch form gives what `count` gives row by row (extra variables merged)."""
+    allowed = ALLOWED | {"variant"}
+    text = "{{ variant }}: {{ question }}{% if choices %} ({{ choices|length }}){% endif %}"
+    rows: list[dict[str, Any]] = [
+        {"question": "2+2?", "choices": ["3", "4"], "seed_id": "a"},
+        {"question": "2+2?", "choices": ["3", "4"], "seed_id": "b"},  # same read values: one render
+        {"question": "3+3?", "choices": [], "seed_id": "c"},
+        {"question": object(), "seed_id": "d"},  # no key: rendered, not cached
+        {"question": "{{", "choices": None},
+    ]
+    counter, seen = counting()
+    batch = PromptRenders().count_rows(
+        text, [(r, PromptRenders.keys(r)) for r in rows], {"variant": "v"}, allowed, counter
+    )
+    one_counter, _ = counting()
+    single = PromptRenders()
+    expected = [
+        single.count(
+            text,
+            {**r, "variant": "v"},
+            allowed,
+            one_counter,
+            None if (k := PromptRenders.keys(r)) is None else {**k, "variant": "v"},
+        )
+        for r in rows
+    ]
+    assert batch == expected
+    assert expected[0] is not None and expected[0] == expected[1]
+    assert expected[3] is None  # an object prints its address: the render fails, uncached
+    assert len(seen) == 3  # rows a and b share one render
+    assert PromptRenders().count_rows("{{ broken", [(rows[0], None)], {"variant": "v"}, allowed, counter) == [None]

@@ -29,7 +29,6 @@ from tsqa.compile.rates import rates_for
 from tsqa.compile.seed_sample import SAMPLE_ROWS, EvalRecordsCache, SeedSample, sample_seeds
 from tsqa.compile.stages import CHANGE_BY_STAGE, MODEL_STAGES, STAGE_ORDER, ChangeKind, Stage
 from tsqa.compile.tokens import TokenCounter, counter_for
-from tsqa.engines.replicas import describe_workers
 from tsqa.prompts import STAGE_VARIABLES, resolve_prompt_text
 from tsqa.spec.load import LoadedProject, LoadedSpec
 from tsqa.spec.models import LmEvalSeed
@@ -166,9 +165,10 @@ def _plan_task(
         model = models[call.model]
         counter = counter_for(model, project.path.parent)
         methods.add(counter.method)
-        tokens, worst, over = _prompt_tokens(call, rows, counter, model.max_model_len, renders)
+        counted = _variant_tokens(call, rows, counter, renders)
+        tokens, worst, over = _prompt_tokens(call, rows, counted, model.max_model_len)
         if sample.records:
-            _refuse_always_failing(loaded, stage, call, rows, counter, renders)
+            _refuse_always_failing(loaded, stage, call, rows, counted)
         costs[stage] = StageCost(
             tokens, call.max_tokens, model.throughput_tokens_per_s, getattr(model, "tensor_parallel_size", 1)
         )
@@ -324,28 +324,36 @@ def _prompt_rows(loaded: LoadedSpec, sample: SeedSample) -> list[dict[str, Any]]
     return [{**base, **record} for record in records]
 
 
+def _variant_tokens(
+    call: ModelCallPlan,
+    rows: list[tuple[dict[str, Any], dict[str, Hashable] | None]],
+    counter: TokenCounter,
+    renders: PromptRenders,
+) -> dict[str, list[int | None]]:
+    """Prompt tokens of each variant's template on each sampled row (None: the render failed),
+    counted once for both the estimate and the always-failing check."""
+    allowed = STAGE_VARIABLES[call.prompt_stage]
+    return {
+        variant: renders.count_rows(text, rows, {"variant": variant}, allowed, counter)
+        for variant, text in call.prompts.items()
+    }
+
+
 def _refuse_always_failing(
     loaded: LoadedSpec,
     stage: Stage,
     call: ModelCallPlan,
     rows: list[tuple[dict[str, Any], dict[str, Hashable] | None]],
-    counter: TokenCounter,
-    renders: PromptRenders,
+    counted: dict[str, list[int | None]],
 ) -> None:
     """PlanError when a prompt fails on every sampled seed record (`{{ 1/0 }}`): apply would fail
-    every request, so the plan is not a plan. Renders come from PromptRenders' cache."""
+    every request, so the plan is not a plan. `counted`: _variant_tokens of the call."""
     from tsqa.compile.saved import PlanError
     from tsqa.spec.templates import compile_template
 
     allowed = STAGE_VARIABLES[call.prompt_stage]
     for variant, text in call.prompts.items():
-        results = [
-            renders.count(
-                text, {**row, "variant": variant}, allowed, counter, None if k is None else {**k, "variant": variant}
-            )
-            for row, k in rows
-        ]
-        if any(r is not None for r in results):
+        if any(r is not None for r in counted[variant]):
             continue
         row = rows[0][0]
         try:
@@ -364,21 +372,17 @@ def _refuse_always_failing(
 def _prompt_tokens(
     call: ModelCallPlan,
     rows: list[tuple[dict[str, Any], dict[str, Hashable] | None]],
-    counter: TokenCounter,
+    counted: dict[str, list[int | None]],
     max_model_len: int,
-    renders: PromptRenders,
 ) -> tuple[float, tuple[int, str], int]:
     """Mean prompt tokens over the sample, the worst (tokens, seed id), and rows over budget.
-    `rows`: each row's variables with their render keys (PromptRenders.keys)."""
-    allowed = STAGE_VARIABLES[call.prompt_stage]
-    counts: list[tuple[int, str]] = []
-    for row, keys in rows:
-        for variant, text in call.prompts.items():
-            variables = {**row, "variant": variant}
-            variant_keys = None if keys is None else {**keys, "variant": variant}
-            tokens = renders.count(text, variables, allowed, counter, variant_keys)
-            if tokens is not None:  # None: the template failed on the row (lint reports it); skipped
-                counts.append((tokens, str(row.get("seed_id", ""))))
+    `counted`: _variant_tokens of the call (a failed render is skipped: lint reports it)."""
+    counts = [
+        (tokens, str(row.get("seed_id", "")))
+        for i, (row, _) in enumerate(rows)
+        for variant in call.prompts
+        if (tokens := counted[variant][i]) is not None
+    ]
     if not counts:
         return 0.0, (0, ""), 0
     over = sum(1 for tokens, _ in counts if tokens + call.max_tokens > max_model_len)
@@ -432,6 +436,8 @@ def _catalog_group(spec: Any) -> str | None:
 def _waves(project: LoadedProject, tasks: list[TaskPlan]) -> list[Wave]:
     """Batch model stages across tasks: one engine load per model, per stage kind in DAG order;
     consecutive waves on the same weights merge so the engine stays loaded."""
+    from tsqa.engines.replicas import describe_workers  # the engine layer (~30 ms): only for waves with work
+
     models = project.project.models
     waves: list[Wave] = []
     for stage in (Stage.GENERATE, Stage.SOLVE, Stage.ENRICH):

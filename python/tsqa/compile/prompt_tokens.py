@@ -9,7 +9,7 @@ other variables hold.
 
 from __future__ import annotations
 
-from collections.abc import Hashable, Mapping
+from collections.abc import Hashable, Mapping, Sequence
 from functools import lru_cache
 from typing import Any
 
@@ -56,6 +56,38 @@ class PromptRenders:
             counted = self._render_count(text, values, allowed, counter)
             tokens = self._tokens[key] = _FAILED if counted is None else counted
         return None if tokens == _FAILED else tokens
+
+    def count_rows(
+        self,
+        text: str,
+        rows: Sequence[tuple[Mapping[str, Any], Mapping[str, Hashable] | None]],
+        extra: Mapping[str, Any],
+        allowed: frozenset[str],
+        counter: TokenCounter,
+    ) -> list[int | None]:
+        """`count(text, {**values, **extra}, allowed, counter, {**keys, **keys(extra)})` for each
+        (values, keys) row, without merging the row with `extra` unless it is rendered."""
+        names = _read_names(text, allowed)
+        if names is None:
+            return [None] * len(rows)
+        extra_keys = self.keys(extra)
+        out: list[int | None] = []
+        for values, keys in rows:
+            if keys is None or extra_keys is None:
+                out.append(self._render_count(text, {**values, **extra}, allowed, counter))
+                continue
+            key = (
+                counter.method,
+                text,
+                names,
+                tuple([extra_keys[n] if n in extra_keys else keys.get(n, _ABSENT) for n in names]),
+            )
+            tokens = self._tokens.get(key)
+            if tokens is None:
+                counted = self._render_count(text, {**values, **extra}, allowed, counter)
+                tokens = self._tokens[key] = _FAILED if counted is None else counted
+            out.append(None if tokens == _FAILED else tokens)
+        return out
 
     @staticmethod
     def _render_count(

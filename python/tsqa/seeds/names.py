@@ -323,11 +323,11 @@ def eval_words() -> frozenset[str]:
         catalog = load_catalog()
     except Exception:  # noqa: BLE001 - without the catalogue the common spellings still hold
         return frozenset(words)
-    for _, _, splits in catalog.dataset_evals():
-        for split in splits:
-            word = "".join(tokens(split))
-            if len(word) > 2 and word not in _NOT_NAMES:
-                words.add(word)
+    splits = {split for _, _, names in catalog.dataset_evals() for split in names}  # ~100 names, 15k uses
+    for split in splits:
+        word = "".join(tokens(split))
+        if len(word) > 2 and word not in _NOT_NAMES:
+            words.add(word)
     return frozenset(words)
 
 

@@ -15,6 +15,7 @@ import ast
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any, Literal
 
 import jinja2
@@ -22,10 +23,15 @@ import jinja2
 from tsqa.seeds.errors import SeedError
 from tsqa.seeds.functions import code_reference, import_function, is_function
 from tsqa.spec.templates import (
+    LIMITS,
+    MISSING,
+    RenderLimitError,
     TemplateError,
     check_input,
     check_output,
     compile_template,
+    lookup,
+    plain_lookup,
     render_budget,
     render_stream,
     template_variables,
@@ -60,6 +66,27 @@ def compile_rule(
     `from_spec`: the value is a spec's (never code: a `!function` there is refused, not imported);
     only the catalogue's own lm-eval rules (from_spec=False) may name task functions.
     """
+    if isinstance(value, str):  # the same field template in many specs: compiled once (rules are pure)
+        return _compiled_rule(value, kind, origin, features, has_choices, from_spec)
+    return _compile_rule(value, kind, origin=origin, features=features, has_choices=has_choices, from_spec=from_spec)
+
+
+@lru_cache(maxsize=4096)
+def _compiled_rule(
+    value: str, kind: FieldKind, origin: str, features: frozenset[str], has_choices: bool, from_spec: bool
+) -> FieldRule:
+    return _compile_rule(value, kind, origin=origin, features=features, has_choices=has_choices, from_spec=from_spec)
+
+
+def _compile_rule(
+    value: Any,
+    kind: FieldKind,
+    *,
+    origin: str,
+    features: frozenset[str],
+    has_choices: bool,
+    from_spec: bool = True,
+) -> FieldRule:
     if from_spec and isinstance(value, str) and (code := code_reference(value)):
         raise SeedError(f"{origin}: {code!r} refused: a spec is data, never code")
     if isinstance(value, bool) or value is None:
@@ -97,17 +124,17 @@ def _template_rule(
     has_choices: bool,
     cols: frozenset[str],
 ) -> FieldRule:
-    render = fast_render(template)
+    render = fast_render(template, value)
     if kind == "choice":
         one = _ONE_EXPRESSION.match(value.strip())
         if one is not None:  # "{{ choices.text }}": the value itself, no str() + literal_eval round trip
-            evaluate = fast_value(compile_template("{% set " + _RESULT + " = (" + one["expr"] + ") %}"))
+            evaluate = _set_value(one["expr"], value)
             return FieldRule(origin, lambda doc: _as_list(_literal(evaluate(doc))), constant, cols)
         return FieldRule(origin, lambda doc: _as_list(ast.literal_eval(render(doc))), constant, cols)
     if kind == "target":
         one = _ONE_EXPRESSION.match(value.strip())
         if one is not None:  # "{{ answer.aliases }}": a list value needs no str() + literal_eval round trip
-            evaluate = fast_value(compile_template("{% set " + _RESULT + " = (" + one["expr"] + ") %}"))
+            evaluate = _set_value(one["expr"], value)
             return FieldRule(origin, lambda doc: _target_value(evaluate(doc), has_choices), constant, cols)
         return FieldRule(origin, lambda doc: _target(render(doc), has_choices), constant, cols)
     if kind == "text" and has_choices:
@@ -115,17 +142,30 @@ def _template_rule(
     return FieldRule(origin, render, constant, cols)
 
 
-def fast_render(template: jinja2.Template) -> Callable[[Doc], str]:
+def _set_value(expr: str, source: str) -> Callable[[Doc], Any]:
+    """The value of `{{ expr }}` (the template `source`) as an object, not its text."""
+    return fast_value(compile_template("{% set " + _RESULT + " = (" + expr + ") %}"), plain_lookup(source))
+
+
+def fast_render(template: jinja2.Template, source: str | None = None) -> Callable[[Doc], str]:
     """`template.render(doc)` without re-merging the environment's globals on every call.
 
     Jinja's render builds each context by copying a ChainMap of globals (about half of the
-    per-record cost for short templates); the globals are copied once here instead.
+    per-record cost for short templates); the globals are copied once here instead. A template
+    that is one plain lookup (`source` is `{{ question }}`) of a text value skips Jinja: the
+    result and the bounds are Jinja's (tests/seeds/test_plain_lookup.py compares the two).
     """
     globals_ = dict(template.globals)
     new_context, root = template.new_context, template.root_render_func
+    path = plain_lookup(source) if source is not None else None
 
     def render(doc: Doc) -> str:
         check_input(doc)  # a 10 MB field fails its record before any filter sees it
+        if path is not None and type(value := lookup(doc, path)) is str:
+            # What Jinja writes for `{{ name }}` holding text: the text, under the same bounds.
+            if len(value) > LIMITS.max_chars:
+                raise RenderLimitError(f"template output over {LIMITS.max_chars:,} characters")
+            return check_output(value, doc)
         ctx = new_context({**globals_, **doc}, shared=True)
         try:
             return check_output(render_stream(root(ctx)), doc)  # bounded: time, size, loop iterations
@@ -136,13 +176,16 @@ def fast_render(template: jinja2.Template) -> Callable[[Doc], str]:
     return render
 
 
-def fast_value(template: jinja2.Template) -> Callable[[Doc], Any]:
-    """The value a `{% set __tsqa_value = expr %}` template assigns, as a Python object."""
+def fast_value(template: jinja2.Template, path: tuple[str, ...] | None = None) -> Callable[[Doc], Any]:
+    """The value a `{% set __tsqa_value = expr %}` template assigns, as a Python object. `path`:
+    `plain_lookup` of the expression's own `{{ expr }}` template, when it is a plain lookup."""
     globals_ = dict(template.globals)
     new_context, root = template.new_context, template.root_render_func
 
     def value(doc: Doc) -> Any:
         check_input(doc)
+        if path is not None and (found := lookup(doc, path)) is not MISSING:
+            return found  # what `{% set v = (name) %}` assigns: the document's own value
         ctx = new_context({**globals_, **doc}, shared=True)
         with render_budget():
             for _ in root(ctx):

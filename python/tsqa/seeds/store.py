@@ -92,6 +92,12 @@ class SeedStore:
         )
 
     def raw_meta(self, seed: ResolvedSeed) -> dict[str, Any] | None:
+        try:
+            os.lstat(self.root)
+        except FileNotFoundError:  # no store yet: no snapshot in it (one system call, not four)
+            return None
+        except OSError:
+            pass  # unreadable: the checks below name the snapshot's path
         path = self.folder(seed) / META_FILE
         _check_not_linked(seed, self.folder(seed))  # before reading: meta.json → /dev/zero never ends
         try:

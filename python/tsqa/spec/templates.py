@@ -128,7 +128,19 @@ def _size(value: Any, limit: int = LIMITS.max_chars) -> int:
     stack = [value]
     while stack:
         v = stack.pop()
-        if isinstance(v, str):
+        kind = type(v)  # the plain types first: each is what the isinstance chain below finds for it
+        if kind is str:
+            total += len(v)
+        elif kind is dict:
+            total += 2 + 4 * len(v)
+            stack.extend(v.keys())
+            stack.extend(v.values())
+        elif kind is list or kind is tuple:
+            total += 2 + 2 * len(v)
+            stack.extend(v)
+        elif kind is int:
+            total += max(1, int(v.bit_length() * 0.302) + 1)
+        elif isinstance(v, str):
             total += len(v)
         elif isinstance(v, Mapping):
             total += 2 + 4 * len(v)
@@ -453,6 +465,10 @@ def _count_output(context: Any, value: Any) -> Any:
     """Every piece of output (`{{ … }}` and literal text), wherever it is written: counted against
     the render's budget, and refused when it is not data (`{{ x.split }}`, `{{ x|map('upper') }}`
     print a memory address, which differs between runs)."""
+    if type(value) is str:  # most output: literal text and text values
+        if (budget := _BUDGET.get()) is not None:
+            budget.add_output(len(value))
+        return value
     size = len(value) if isinstance(value, str) else _size(value)
     if not isinstance(value, str):
         _too_big("output", size)
@@ -648,10 +664,18 @@ def _check_nesting(text: str) -> None:
 
 
 @lru_cache(maxsize=8192)
+def _parsed(text: str) -> nodes.Template:
+    """The bounded syntax tree of a template, parsed once for compiling and for its variables.
+    Jinja's code generator turns literal text under a filter into a constant in the tree, as it
+    would anyway: code compiled from a tree used before is the same (tests/spec/test_template_parse.py)."""
+    return ENV.parse(text)
+
+
+@lru_cache(maxsize=8192)
 def compile_template(text: str) -> jinja2.Template:
     _check_nesting(text)
     try:
-        return ENV.from_string(text)
+        return ENV.from_string(_parsed(text))
     except jinja2.TemplateSyntaxError as exc:
         raise TemplateError(
             exc.message or "invalid template",
@@ -667,7 +691,7 @@ def template_variables(text: str) -> frozenset[str]:
     """The top-level variables a template reads (loop and `set` variables excluded)."""
     _check_nesting(text)
     try:
-        return frozenset(meta.find_undeclared_variables(ENV.parse(text)))
+        return frozenset(meta.find_undeclared_variables(_parsed(text)))
     except jinja2.TemplateSyntaxError as exc:
         raise TemplateError(
             exc.message or "invalid template",
@@ -680,3 +704,45 @@ def template_variables(text: str) -> frozenset[str]:
 
 # Names a template may use without them being data: Jinja's globals.
 JINJA_GLOBALS = frozenset(ENV.globals)
+
+
+MISSING: Any = object()
+"""`lookup` found no plain value: the caller renders with Jinja (which says what is wrong)."""
+
+
+@lru_cache(maxsize=8192)
+def plain_lookup(text: str) -> tuple[str, ...] | None:
+    """`(name,)` or `(name, key)` when the template's whole output is `{{ name }}` or
+    `{{ name.key }}` (as Jinja parses it, the bounding rewrite included), else None.
+
+    Such a template's value is `lookup(values, path)` whenever that finds one: Jinja resolves the
+    name in the values, and `name.key` on a dict without an attribute `key` is `name['key']`.
+    """
+    try:
+        body = _parsed(text).body
+    except Exception:  # noqa: BLE001 - not a template: compile_template says why
+        return None
+    if len(body) != 1 or not isinstance(body[0], nodes.Output) or len(body[0].nodes) != 1:
+        return None
+    expr = body[0].nodes[0]
+    if isinstance(expr, nodes.Name) and expr.ctx == "load":
+        return (expr.name,)
+    if (
+        isinstance(expr, nodes.Getattr)
+        and expr.ctx == "load"
+        and isinstance(expr.node, nodes.Name)
+        and expr.node.ctx == "load"
+        and not hasattr({}, expr.attr)  # `d.items` is the method, not `d['items']`
+    ):
+        return (expr.node.name, expr.attr)
+    return None
+
+
+def lookup(values: Mapping[str, Any], path: tuple[str, ...]) -> Any:
+    """The value at `path` (from `plain_lookup`) in a plain dict of values, else MISSING: an
+    absent name or key, or anything but a dict on the way (Jinja's own lookup applies there)."""
+    if type(values) is not dict or (value := values.get(path[0], MISSING)) is MISSING:
+        return MISSING
+    if len(path) == 2:
+        return value.get(path[1], MISSING) if type(value) is dict else MISSING
+    return value

@@ -30,6 +30,8 @@ PathKey = tuple[str | int, ...]
 
 _CORE = "tag:yaml.org,2002:"
 _SCALAR_TAGS = {f"{_CORE}{t}" for t in ("str", "int", "float", "bool", "null")}
+_STR, _FLOAT, _MAP, _SEQ, _MERGE = (f"{_CORE}{t}" for t in ("str", "float", "map", "seq", "merge"))
+_COLLECTIONS = (MappingNode, SequenceNode)
 # Timestamps stay text: a spec has no date fields, and "2024-01-01" as a revision must stay a str.
 _TEXT_TAGS = {f"{_CORE}timestamp"}
 _MAX_NODES = 200_000  # bound alias expansion ("billion laughs")
@@ -186,8 +188,9 @@ class _Builder:
             raise YamlLoadError(
                 "yaml-structure", f"nested more than {MAX_DEPTH} levels deep (through aliases)", _pos(node)
             )
-        self.doc.values.setdefault(path, _pos(node))
-        if isinstance(node, MappingNode | SequenceNode):
+        if path not in self.doc.values:  # the first position wins (an alias repeats a path)
+            self.doc.values[path] = _pos(node)
+        if isinstance(node, _COLLECTIONS):
             if id(node) in self.open:
                 raise YamlLoadError(
                     "yaml-structure", "an alias refers to a collection that contains it (a cycle)", _pos(node)
@@ -196,26 +199,27 @@ class _Builder:
             try:
                 if isinstance(node, MappingNode):
                     return self._mapping(node, path)
-                self._check_tag(node, f"{_CORE}seq")
+                self._check_tag(node, _SEQ)
                 return [self.build(item, (*path, i)) for i, item in enumerate(node.value)]
             finally:
                 self.open.discard(id(node))
         return self._scalar(node)
 
-    def _check_tag(self, node: Node, expected: str) -> None:
-        if node.tag != expected:
+    def _check_tag(self, node: Node, expected: str, tag: str | None = None) -> None:
+        tag = node.tag if tag is None else tag  # `tag` is a property that builds a str each time
+        if tag != expected:
             raise YamlLoadError(
                 "yaml-tag",
-                f"YAML tag {_short_tag(node.tag or '')!r} is not allowed: specs hold plain data only",
+                f"YAML tag {_short_tag(tag or '')!r} is not allowed: specs hold plain data only",
                 _pos(node),
             )
 
     def _mapping(self, node: MappingNode, path: PathKey) -> dict[str, Any]:
-        self._check_tag(node, f"{_CORE}map")
+        self._check_tag(node, _MAP)
         out: dict[str, Any] = {}
         merged: list[MappingNode] = []
         for key_node, value_node in node.value:
-            if key_node.tag == f"{_CORE}merge":
+            if key_node.tag == _MERGE:
                 merged.extend(self._merge_sources(value_node))
                 continue
             key = self._scalar(key_node)
@@ -250,19 +254,23 @@ class _Builder:
     def _scalar(self, node: Node) -> Any:
         if not isinstance(node, ScalarNode):
             raise YamlLoadError("yaml-syntax", "expected a scalar here", _pos(node))
-        if node.tag in _TEXT_TAGS:
+        tag = node.tag
+        if tag in _TEXT_TAGS:
             return node.value
-        if node.tag not in _SCALAR_TAGS:
-            self._check_tag(node, f"{_CORE}str")
-        if node.tag == f"{_CORE}str":
+        if tag not in _SCALAR_TAGS:
+            self._check_tag(node, _STR, tag)
+        if tag == _STR:
             return node.value
-        with warnings.catch_warnings():
-            # ruamel warns (YAML 1.1 style) on floats like 1e5; the value is still the right float.
-            warnings.simplefilter("ignore", MantissaNoDotYAML1_1Warning)
-            try:
+        try:
+            if tag == _FLOAT:
+                with warnings.catch_warnings():
+                    # ruamel warns (YAML 1.1 style) on floats like 1e5; the value is still the right float.
+                    warnings.simplefilter("ignore", MantissaNoDotYAML1_1Warning)
+                    value = self.constructor.construct_object(node, deep=True)
+            else:
                 value = self.constructor.construct_object(node, deep=True)
-            except ValueError as exc:  # an integer of over 4,300 digits (Python's int() limit)
-                raise YamlLoadError("yaml-syntax", f"unreadable value: {str(exc).split(';')[0]}", _pos(node)) from None
+        except ValueError as exc:  # an integer of over 4,300 digits (Python's int() limit)
+            raise YamlLoadError("yaml-syntax", f"unreadable value: {str(exc).split(';')[0]}", _pos(node)) from None
         if isinstance(value, int) and value.bit_length() > 64:  # no setting needs more; str() of 0xfff… fails
             raise YamlLoadError("yaml-syntax", f"integer of {value.bit_length()} bits: over 64 bits", _pos(node))
         return value

@@ -193,7 +193,10 @@ def _parquet_file(path: Path) -> pq.ParquetFile:
 
 @lru_cache(maxsize=4)  # one spec's files at a time: few open handles
 def _opened(path: str, dev: int, inode: int, size: int, mtime_ns: int, ctime_ns: int) -> pq.ParquetFile:
-    return pq.ParquetFile(path)
+    # No pre-buffering: it hands each read of a few rows to Arrow's I/O threads and waits for
+    # them, which on a busy machine costs more wall time than the read (0.75 s vs 0.13 s a plan
+    # of 700 files at load 3). The bytes read are the same.
+    return pq.ParquetFile(path, pre_buffer=False)
 
 
 def _iter_json_rows(path: Path, fmt: FileFormat) -> Iterator[tuple[str, dict[str, Any]]]:
