@@ -178,7 +178,9 @@ def _drop_near_copies(pending: list[tuple[dict[str, Any], str]], result: ParseRe
 
 
 # -- the stage -------------------------------------------------------------------------------------
-PARSER_VERSION = 2  # bump when parse/validate rules change meaning: re-parses cached generations (2: option shuffle)
+# Bump when parse/validate rules change meaning: re-parses cached generations (2: option shuffle;
+# 3: the shuffle's permutation from a BLAKE2b digest instead of a numpy Generator, new option orders).
+PARSER_VERSION = 3
 
 
 class ParseStage(StageDef):
