@@ -79,12 +79,31 @@ decontaminate: {eval_files: [eval.jsonl], ngram: 8}
 """
 
 
-def words(key: str, n: int) -> str:
+EVAL_WORDS = [
+    "alpha",
+    "bravo",
+    "charlie",
+    "echo",
+    "foxtrot",
+    "golf",
+    "hotel",
+    "india",
+    "juliett",
+    "kilo",
+    "lima",
+    "mike",
+    "oscar",
+    "papa",
+    "romeo",
+]
+
+
+def words(key: str, n: int, vocabulary: list[str] = WORDS) -> str:
     h = zlib.crc32(key.encode())
     out = []
     for _ in range(n):
         h = (h * 1103515245 + 12345) & 0x7FFFFFFF
-        out.append(WORDS[h % len(WORDS)])
+        out.append(vocabulary[h % len(vocabulary)])
     return " ".join(out)
 
 
@@ -110,7 +129,9 @@ def write_project(root: Path, seeds: int, shard_rows: int) -> None:
                     }
                 )
             )
-    eval_items = [{"question": f"Eval item {i}: {words(f'e{i}', 12)}", "answer": "x"} for i in range(200)]
+    # Eval items in words of their own: the seed guard refuses seeds that share most of their words
+    # with an eval record, and these seeds must all be usable.
+    eval_items = [{"question": f"Eval item {i}: {words(f'e{i}', 12, EVAL_WORDS)}", "answer": "x"} for i in range(200)]
     (root / "specs" / "eval.jsonl").write_text("\n".join(json.dumps(e) for e in eval_items) + "\n")
 
 
