@@ -72,7 +72,11 @@ def test_packaged_dataset_blend_report(project: Path) -> None:
     rows = pq.read_table(project / "run" / "datasets" / "colours" / "part-00000.parquet").to_pylist()
     assert len(rows) == 5
     row = next(r for r in rows if r["question_id"] == "colours:1.0" and r["variant"] == "reasoning")
-    assert row["answer_text"] == "thing 1a" and row["options"] == ["thing 1a", "thing 1b", "thing 1c"]
+    assert row["answer_text"] == "thing 1a" and row["options"] == [
+        "thing 1a",
+        "thing 1c",
+        "thing 1b",
+    ]  # parse's shuffle
     assert row["text"].endswith("Answer: thing 1a") and "The final answer is" not in row["text"]
     assert row["agreement"] == 2 / 3 and row["license"] == "cc0-1.0"
     provenance = json.loads(row["provenance"])

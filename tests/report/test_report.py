@@ -80,3 +80,27 @@ def test_cli_and_a_clear_error(tmp_path: Path, capsys: pytest.CaptureFixture[str
     (tmp_path / "empty").mkdir()
     assert main([str(tmp_path / "empty")]) == 1
     assert "not a run directory" in capsys.readouterr().err
+
+
+def test_the_same_report_from_many_shards(tmp_path: Path) -> None:
+    """The report reads shard by shard: splitting every shard of a run into small ones (a question's
+    variant rows on either side of a shard boundary) changes no number."""
+    import dataclasses
+
+    import pyarrow.parquet as pq
+
+    one, many = build_run(tmp_path / "one"), build_run(tmp_path / "many")
+    for path in sorted(many.rglob("part-00000.parquet")):
+        table = pq.read_table(path)
+        path.unlink()
+        for k, start in enumerate(range(0, table.num_rows, 7)):  # odd size: variants split across shards
+            pq.write_table(table.slice(start, 7), path.parent / f"part-{k:05d}.parquet")
+    assert len(list((many / "datasets" / "mcq").glob("part-*.parquet"))) > 5
+
+    def numbers(root: Path) -> list[dict[str, object]]:
+        return [
+            {k: (v.tolist() if hasattr(v, "tolist") else v) for k, v in dataclasses.asdict(t).items()}
+            for t in build_report(root).tasks
+        ]
+
+    assert numbers(many) == numbers(one)

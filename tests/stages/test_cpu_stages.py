@@ -8,6 +8,8 @@ from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.parquet as pq
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from stage_project import Compiled
 
 from tsqa.compile.stages import Stage
@@ -15,7 +17,7 @@ from tsqa.compile.tokens import TokenCounter
 from tsqa.spec.models import VoteVerify
 from tsqa.stages.blend import build_blend
 from tsqa.stages.decontaminate import decontaminate, eval_sources
-from tsqa.stages.enrich import render_text, render_texts
+from tsqa.stages.enrich import _FINAL_TAIL, _strip_final_line, render_text, render_texts
 from tsqa.stages.package import package_table
 from tsqa.stages.schema import SCHEMAS, to_table
 from tsqa.stages.verify import verify_columns
@@ -139,3 +141,15 @@ def test_normalise_shard_by_shard_equals_the_whole_split(compiled: Compiled) -> 
     assert pa.concat_tables([p.rejects for p in parts]).to_pylist() == whole.rejects.to_pylist()
     assert whole.kept.column("seed_id").to_pylist() == [f"quiz:{i}" for i in range(5)]
     assert whole.rejects.column("id").to_pylist() == ["quiz:5"]
+
+
+_PIECES = ["the", "The ", "final", "FİNAL", "fınal", "answer", "ANSWER", "is", ":", " ", "\n", "\xa0", "x", "."]
+
+
+@settings(max_examples=3000, deadline=None)
+@given(st.lists(st.sampled_from(_PIECES), max_size=20).map("".join))
+def test_final_line_stripped_as_the_regex_alone_strips_it(text: str) -> None:
+    """The closing "final answer" is looked for only at each "final" (and the "the" before it):
+    exactly what `_FINAL_TAIL.sub` over the whole text removes."""
+    assert _strip_final_line(text) == _FINAL_TAIL.sub("", text.strip()).strip()
+    assert _strip_final_line("Because x.\nThe final answer is: B") == "Because x."

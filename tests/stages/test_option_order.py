@@ -11,9 +11,11 @@ from tsqa.spec.models import VoteVerify
 from tsqa.stages.option_order import (
     choice_schema,
     chosen_indices,
+    permutation,
     position_bias_votes,
     position_counts,
     reorder,
+    shuffle_example_options,
     shuffle_options,
     text_choice_schema,
     uniformity_p_value,
@@ -53,6 +55,19 @@ def test_shuffle_is_seeded_and_keyed() -> None:
     )
     with pytest.raises(ValueError, match="outside"):
         shuffle_options(options, 5, key="k")
+
+
+def test_pinned_orders() -> None:
+    """Golden values: packaged option orders (parse, PARSER_VERSION 3) and the worked example's order
+    in rendered prompts (cached requests) change only on purpose."""
+    assert [permutation(5, 0, "options", f"q{i}") for i in range(3)] == [
+        [2, 0, 4, 1, 3],
+        [1, 2, 3, 0, 4],
+        [3, 0, 1, 4, 2],
+    ]
+    assert shuffle_options(["a", "b", "c", "d"], 0, key="k") == (["b", "a", "c", "d"], 1)
+    assert shuffle_example_options(["a", "b", "c", "d"], 0, key="k") == (["d", "a", "b", "c"], 1)
+    assert all(sorted(permutation(n, 0, "k")) == list(range(n)) for n in range(27))
 
 
 def test_vote_orders_put_each_option_in_a_different_position() -> None:

