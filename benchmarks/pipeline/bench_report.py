@@ -22,41 +22,11 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+sys.path.insert(0, str(Path(__file__).parent))
+from bench_pipeline import WORDS
+
 SHARD = 50_000
-VOCAB = np.array(
-    [
-        "amber",
-        "basalt",
-        "cobalt",
-        "delta",
-        "ember",
-        "fjord",
-        "garnet",
-        "harbor",
-        "indigo",
-        "jasper",
-        "kelp",
-        "lumen",
-        "mica",
-        "nectar",
-        "onyx",
-        "prism",
-        "quartz",
-        "raven",
-        "sable",
-        "talc",
-        "umber",
-        "velvet",
-        "willow",
-        "xenon",
-        "yarrow",
-        "zephyr",
-        "anchor",
-        "beacon",
-        "cinder",
-        "dune",
-    ]
-)
+VOCAB = np.array(WORDS)  # the pipeline benchmark's vocabulary
 
 
 def _texts(rng: np.random.Generator, n: int, words: int, prefix: str) -> list[str]:
