@@ -380,7 +380,11 @@ class ReplicaEngine:
             work.put(None)
         deadline = time.monotonic() + CLOSE_TIMEOUT_S  # one budget for all: a dead replica costs nothing
         for proc in procs:
-            proc.join(timeout=max(0.0, deadline - time.monotonic()))
+            # A replica exits only once its queued results reach the pipe: read (and drop) them
+            # while waiting, or a full pipe holds it until the deadline.
+            while proc.is_alive() and time.monotonic() < deadline:
+                proc.join(timeout=_POLL_S)
+                self._drop_results()
         for proc in procs:
             if proc.is_alive():
                 proc.terminate()
@@ -389,6 +393,13 @@ class ReplicaEngine:
             for work in self._channels.work:
                 work.close()
             self._results.close()
+
+    def _drop_results(self) -> None:
+        try:
+            while True:
+                self._results.get_nowait()
+        except (queue.Empty, OSError, ValueError):  # empty, or the queue already closed
+            return
 
     def __enter__(self) -> Self:
         return self
