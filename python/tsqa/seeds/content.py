@@ -52,8 +52,7 @@ QUESTION_WORDS = 8
 MAIN_TEXT_SHARE = 0.8
 """A shorter eval text that a seed text matches is that record's identity only when it has at least
 this share of the letters of the record's longest text (letters: a joined or camelCase copy has one
-word): logiqa's "Which must be true?" is not its
-record (the passage is), a triviaqa question is."""
+word): logiqa's "Which must be true?" is not its record (the passage is), a triviaqa question is."""
 CONFIRM_SHARE = 0.5
 """A short eval text matched: the row is that eval row when at least this share of the row's other
 content words are the record's too (its answer, its options, its passage)."""
@@ -235,9 +234,9 @@ def check_rows(
         for value in fields:
             hit = lookup.exact_fields.get(value) or lookup.squashed_fields.get(squashed(value))
             hit = hit or lookup.folded_fields.get(folded(value)) or lookup.squashed_fields.get(squashed(value)[::-1])
-            # A value many seed rows share is boilerplate (an instruction), unless it is a whole
-            # question-length eval text: then every row carries that eval row. A shorter one is
-            # the eval row only as its record's main text or beside another of its texts.
+            # A question-length eval text is the eval row wherever it stands; a shorter one (a
+            # generic question, a shared instruction) only as its record's main text or beside
+            # the record's own answer, options or passage (`confirms`).
             long_enough = hit is not None and lookup.eval_words(hit, value) >= QUESTION_WORDS
             if hit and (long_enough or lookup.confirms(hit, value, fields, texts[i])):
                 found[i] = RowMatch(i, where[i], "question", hit)
@@ -281,7 +280,7 @@ class _Lookup:
     longest_chars: dict[str, int]  # eval id → letters of its longest text field, spaces left out
     position: dict[str, int]  # eval id → its index in ids/texts
 
-    def confirms(self, eval_id: str, matched: str, row_fields: Sequence[str], row_text: str = "") -> bool:
+    def confirms(self, eval_id: str, matched: str, row_fields: Sequence[str], row_text: str) -> bool:
         """A seed text matched a short text of `eval_id`: the row is that eval row when the matched
         text is the record's main text, or the rest of the row adds little the record lacks (a short
         answer, the record's own options or passage, near copies of them). A generic question
