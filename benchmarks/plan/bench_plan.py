@@ -2,7 +2,7 @@
 < 2 s with `--json` on 2 cores): no dataset is read in full, templates compile once.
 
 Each run is a fresh process; the report gives the median, min and max of its wall time and of its
-CPU time (user + system, of the child process), and the load average before and after: on a shared
+CPU time (user + system, of the child process and the processes it forked), and the load average before and after: on a shared
 machine wall time measures the neighbours as much as tsqa.
 
 Each spec points at its own Parquet seed file of 10k-200k rows; the row count comes from the
@@ -64,6 +64,9 @@ def generate(folder: Path, count: int, seed: int = 0) -> int:
 def _run(folder: Path, extra: list[str], pythonpath: str | None) -> tuple[float, float, str]:
     """One fresh `tsqa plan` process: (wall s, CPU s of the child, stdout)."""
     env = dict(os.environ)
+    # Bytecode cached, as in an installed package (pip compiles it): this machine sets
+    # PYTHONDONTWRITEBYTECODE, which would recompile every tsqa module (~0.3 s) on each run.
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
     if pythonpath is not None:
         env["PYTHONPATH"] = pythonpath
     used = resource.getrusage(resource.RUSAGE_CHILDREN)
@@ -76,6 +79,14 @@ def _run(folder: Path, extra: list[str], pythonpath: str | None) -> tuple[float,
     if proc.returncode != 0:
         sys.exit(f"plan failed:\n{proc.stdout[-3000:]}{proc.stderr[-3000:]}")
     return wall, after.ru_utime - used.ru_utime + after.ru_stime - used.ru_stime, proc.stdout
+
+
+def _probe() -> float:
+    """Seconds of a fixed pure-Python loop: how fast this (shared, virtual) machine runs right
+    now. Its speed drifts by 2x over minutes; compare plans measured at similar probe times."""
+    start = time.perf_counter()
+    sum(i * i for i in range(1_000_000))
+    return time.perf_counter() - start
 
 
 def _stats(values: list[float]) -> str:
@@ -93,19 +104,46 @@ def main() -> None:
         help="also time the tsqa found on this PYTHONPATH (another checkout's python/), runs interleaved "
         "on the same specs, and say whether the two print the same plan",
     )
+    parser.add_argument(
+        "--jobs",
+        type=int,
+        help="pass `--jobs N` to this checkout's tsqa plan (not to the baseline, which may not know it); "
+        "default: its own choice (one process per CPU from 96 specs)",
+    )
+    parser.add_argument(
+        "--workdir",
+        type=Path,
+        help="generate the specs here, or reuse those generated here by an earlier run with the same --specs "
+        "(default: a temporary folder)",
+    )
     args = parser.parse_args()
     extra = ["--json"] if args.json else []
+    ours = [*extra, "--jobs", str(args.jobs)] if args.jobs else extra
     with tempfile.TemporaryDirectory() as tmp:
-        folder = Path(tmp)
-        rows = generate(folder, args.specs)
+        folder = args.workdir or Path(tmp)
+        marker = folder / f".generated-{args.specs}"
+        if marker.exists():
+            rows = int(marker.read_text())
+        else:
+            folder.mkdir(parents=True, exist_ok=True)
+            rows = generate(folder, args.specs)
+            marker.write_text(str(rows))
         runs: dict[str, tuple[list[float], list[float]]] = {"this": ([], [])}
         if args.baseline:
             runs = {"baseline": ([], []), **runs}
         outputs: dict[str, str] = {}
+        for name in runs:  # untimed: writes each checkout's bytecode cache
+            baseline = name == "baseline"
+            _run(folder, extra if baseline else ours, args.baseline if baseline else None)
         load_before = os.getloadavg()[0]
+        probes: list[float] = []
         for _ in range(args.repeat):
+            probes.append(_probe())
             for name, (times, cpus) in runs.items():
-                wall, cpu, outputs[name] = _run(folder, extra, args.baseline if name == "baseline" else None)
+                baseline = name == "baseline"
+                wall, cpu, outputs[name] = _run(
+                    folder, extra if baseline else ours, args.baseline if baseline else None
+                )
                 times.append(wall)
                 cpus.append(cpu)
         stdout = outputs["this"]
@@ -120,7 +158,8 @@ def main() -> None:
                 f"runs={args.repeat} wall median={_stats(times)} CPU median={_stats(cpus)}"
             )
         print(
-            f"load average {load_before:.1f} -> {os.getloadavg()[0]:.1f} :: {summary[0] if summary else stdout[-300:]}"
+            f"load average {load_before:.1f} -> {os.getloadavg()[0]:.1f}, host probe median "
+            f"{statistics.median(probes) * 1000:.0f} ms :: {summary[0] if summary else stdout[-300:]}"
         )
         if args.baseline:
             print(f"same output as the baseline: {outputs['baseline'] == stdout}")

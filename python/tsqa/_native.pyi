@@ -33,6 +33,10 @@ __all__ = [
     "majority_vote",
     "minhash_signatures",
     "near_dedup",
+    "parquet_file_head",
+    "parse_generations",
+    "render_packaged_texts",
+    "rows_as_json",
 ]
 
 __version__: str
@@ -223,6 +227,10 @@ class StreamDedup:
     def finish(self) -> tuple[npt.NDArray[np.uint32], npt.NDArray[np.uint8], npt.NDArray[np.int64]]:
         """Dropped rows (sorted), reasons (1 exact, 2 seed, 3 near) and what each duplicates."""
     def begin_save(self, path: str | PathLike[str], also_dropped: npt.NDArray[np.uint32]) -> None: ...
+    def keep_signatures(self) -> None:
+        """Spill each question's signature as it is added (before any), for ``save_spilled``."""
+    def save_spilled(self) -> None:
+        """Feed the whole index from the spilled signatures (instead of ``save_feed``)."""
     def save_feed(self, start: int, texts_obj: Any) -> None: ...
     def end_save(self) -> None: ...
 
@@ -253,6 +261,34 @@ def check_pattern(pattern: str) -> str | None:
     """Why ``pattern`` cannot be used (Rust regex syntax, bounded size, exactly one capture
     group), or None."""
 
+def parse_generations(
+    candidate_id: Any,
+    seed_id: Any,
+    seed_question: Any,
+    n_options: Any,
+    text: Any,
+    finish_reason: Any,
+    error: Any,
+    *,
+    format: str,
+    with_context: bool,
+    question_chars: tuple[int, int],
+    answer_chars: tuple[int, int],
+    long_answer_chars: tuple[int, int],
+    threads: int | None = None,
+) -> dict[str, Any] | None:
+    """The parse stage over the generate table's Arrow columns: ``question_id``, ``seed_id``,
+    ``question``, ``options``, ``answer_index``, ``answer_text``, ``context`` of the kept
+    questions and ``reject_id``, ``reject_reason``, ``reject_detail`` (pyarrow arrays), as
+    ``tsqa.stages.parse.parse_candidates`` gives them; None when a response needs Python's own
+    JSON decoder (lone surrogate escapes, huge integers, deep nesting)."""
+
+def rows_as_json(rows: Any) -> Any | None:
+    """Each row of a struct column (``table.to_struct_array()``) as the text
+    ``json.dumps(row, ensure_ascii=False, default=str)`` writes for its ``to_pylist()`` dict (a
+    pyarrow string array); None when a column's type is not plain JSON in Python (timestamps,
+    decimals, binary, maps, dictionaries) or a column name repeats."""
+
 @final
 class NgramIndex:
     """Word n-gram index of evaluation texts (contamination checks)."""
@@ -277,3 +313,16 @@ class NgramIndex:
     @property
     def num_grams(self) -> int: ...
     def __len__(self) -> int: ...
+
+def render_packaged_texts(
+    context: Any, question: Any, options: Any, enrichment: Any, answer_text: Any, *, threads: int | None = None
+) -> Any:
+    """The packaged text of every row (``tsqa.stages.packaged_text``) as a ``pyarrow.StringArray``.
+    Columns: string (context, enrichment nullable) and list<string> (options)."""
+
+def parquet_file_head(path: str, min_rows: int) -> tuple[int, int, int, int, bytes] | None:
+    """The footer of the Parquet file at ``path`` cut to its first row groups holding at least
+    ``min_rows`` rows (one at least), every other field unchanged, the groups left out checked:
+    (the file's num_rows, its row groups, the groups kept, their rows, the cut footer's Thrift
+    bytes); None when it is no regular file, does not end like a plain (unencrypted) Parquet file,
+    or its footer does not decode."""

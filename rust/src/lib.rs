@@ -4,7 +4,8 @@
 //!
 //! Near-dup pipeline: `normalize` → `shingle` → `minhash` → `lsh` (bands, grouping) →
 //! `cluster`, orchestrated by `neardup`, persisted by `index`. Also `exact` (xxh3-128 keep-first),
-//! `answer` + `vote` (majority voting), `ngram` (contamination index).
+//! `answer` + `vote` (majority voting), `ngram` (contamination index), `render` (the packaged
+//! text of a question), `parquet_footer` (a footer cut to its first row groups, for `tsqa plan`).
 
 pub mod answer;
 pub mod cluster;
@@ -16,7 +17,14 @@ pub mod minhash;
 pub mod neardup;
 pub mod ngram;
 pub mod normalize;
+pub mod parquet_footer;
+pub mod parse;
+pub mod parse_json;
+pub mod parse_pystr;
+#[rustfmt::skip]
+mod parse_pystr_tables;
 mod persist;
+pub mod render;
 pub mod shingle;
 pub mod sketch;
 pub mod spill;

@@ -134,6 +134,31 @@ impl Sketcher {
         out
     }
 
+    /// `band_keys` and `signatures` of the same records, each record sketched once.
+    pub fn band_keys_and_signatures<T: Texts + ?Sized>(&self, texts: &T) -> (BandKeys, Vec<u32>) {
+        let (n, bands, rows, k) = (texts.len(), self.params.bands, self.params.rows, self.params.num_perm);
+        let mut sigs = vec![u32::MAX; n * k];
+        let mut has = vec![false; n];
+        sigs.par_chunks_mut(k).zip(has.par_iter_mut()).enumerate().for_each_init(
+            Scratch::default,
+            |scratch, (i, (out, has))| {
+                if let Some(sig) = self.sketch(texts.text(i).unwrap_or(""), scratch) {
+                    out.copy_from_slice(sig);
+                    *has = true;
+                }
+            },
+        );
+        let mut keys = vec![EMPTY_KEY; bands * n];
+        keys.par_chunks_mut(n.max(1)).enumerate().for_each(|(b, column)| {
+            for (i, key) in column.iter_mut().enumerate() {
+                if has[i] {
+                    *key = band_key(&sigs[i * k..(i + 1) * k], b, rows);
+                }
+            }
+        });
+        (BandKeys { n, bands, keys }, sigs)
+    }
+
     /// Band keys of all records (band-major).
     pub fn band_keys<T: Texts + ?Sized>(&self, texts: &T) -> BandKeys {
         let (n, bands, rows) = (texts.len(), self.params.bands, self.params.rows);
@@ -168,6 +193,19 @@ mod tests {
     fn sketcher(kernel: Kernel) -> Sketcher {
         let p = SketchParams::new(128, 1, 0.8, None, ShingleKind::Word(3), NormalizeOptions::default()).unwrap();
         Sketcher::new(p, kernel).unwrap()
+    }
+
+    #[test]
+    fn band_keys_and_signatures_equal_each_alone() {
+        let mut texts: Vec<String> = (0..5000).map(|i| format!("question {} about {} pears", i % 89, i)).collect();
+        texts[3] = "?!".into();
+        let s = sketcher(Kernel::detect());
+        let (keys, sigs) = s.band_keys_and_signatures(&texts);
+        assert_eq!(keys.keys, s.band_keys(&texts).keys);
+        assert_eq!(sigs, s.signatures(&texts));
+        assert!(keys.is_empty_record(3) && !keys.is_empty_record(4));
+        let (none, no_sigs) = s.band_keys_and_signatures(&Vec::<String>::new());
+        assert!(none.keys.is_empty() && no_sigs.is_empty());
     }
 
     #[test]

@@ -15,11 +15,14 @@
 //! 4. `finish`: candidates verified as `neardup` does (exact Jaccard / signature estimate),
 //!    union-find over rows, representative by score then lowest row.
 //! 5. Optionally `begin_save` / `save_feed` / `end_save` write the index of the kept records,
-//!    signatures streamed and each band's table sorted from its own temporary file.
+//!    signatures streamed and each band's table sorted from its own temporary file. With
+//!    `keep_signatures`, step 1 also spills every question's signature (4 × num_perm bytes, in
+//!    row order) and `save_spilled` replaces `save_feed`: no third pass over the texts, no
+//!    second MinHash of each question.
 
 use std::collections::HashSet;
 use std::fs::File;
-use std::io::{BufWriter, Read, Write};
+use std::io::{BufReader, BufWriter, Read, Write};
 use std::path::{Path, PathBuf};
 
 use rayon::prelude::*;
@@ -42,6 +45,8 @@ pub const PARTITIONS: usize = 64;
 const BAND_REC: usize = 16; // key u64, band u32, row u32
 const EXACT_REC: usize = 20; // hash u128, row u32
 const SAVE_REC: usize = 12; // key u64, index row u32
+/// Rows of spilled signatures read back at a time by `save_spilled`.
+const SIG_CHUNK: usize = 8192;
 
 /// Why a record is dropped.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -174,6 +179,8 @@ pub struct StreamDedup {
     resolved: bool,
     verdicts: Option<Verdicts>,
     save: Option<Save>,
+    /// With `keep_signatures`: every question's signature, row-major, `num_perm` u32 each.
+    sigs: Option<Spill>,
 }
 
 impl StreamDedup {
@@ -202,7 +209,19 @@ impl StreamDedup {
             resolved: false,
             verdicts: None,
             save: None,
+            sigs: None,
         })
+    }
+
+    /// Spill each question's signature as it is added, for `save_spilled`; before any question.
+    pub fn keep_signatures(&mut self) -> Result<()> {
+        if !self.is_empty() {
+            return Err(Error::Input("keep_signatures() after add_questions()".into()));
+        }
+        if self.sigs.is_none() {
+            self.sigs = Some(Spill::create(&self.dir, "signatures", 1)?);
+        }
+        Ok(())
     }
 
     pub fn len(&self) -> usize {
@@ -252,7 +271,15 @@ impl StreamDedup {
             return Err(Error::Input(format!("more than {} questions", u32::MAX)));
         }
         let hashes = hash_records(&[&picked], Some(NormalizeOptions { keep_digits: true }))?;
-        let keys = self.sketcher.band_keys(&picked);
+        let keys = match self.sigs.as_mut() {
+            None => self.sketcher.band_keys(&picked),
+            Some(spill) => {
+                let (keys, sigs) = self.sketcher.band_keys_and_signatures(&picked);
+                let bytes: Vec<u8> = sigs.iter().flat_map(|s| s.to_le_bytes()).collect();
+                spill.write(0, &bytes)?;
+                keys
+            }
+        };
         for (j, h) in hashes.iter().enumerate() {
             let row = (base + j) as u32;
             let mut rec = [0u8; EXACT_REC];
@@ -498,17 +525,42 @@ impl StreamDedup {
                 out.copy_from_slice(sig);
             }
         });
-        save.writer.u32s(&sigs)?;
-        let r = sketcher.params.rows;
-        for b in 0..sketcher.params.bands {
-            let mut buf = Vec::with_capacity(rows.len() * SAVE_REC);
-            for (j, sig) in sigs.chunks_exact(k).enumerate() {
-                buf.extend_from_slice(&band_key(sig, b, r).to_le_bytes());
-                buf.extend_from_slice(&(save.index_rows + j as u32).to_le_bytes());
-            }
-            save.bands.write(b, &buf)?;
+        save_signatures(save, sketcher, &sigs)
+    }
+
+    /// Step 5 for every row at once, from the signatures spilled by `add_questions` (see
+    /// `keep_signatures`), read back `SIG_CHUNK` rows at a time: the bytes `save_feed` writes.
+    pub fn save_spilled(&mut self) -> Result<()> {
+        let (sketcher, empty) = (&self.sketcher, &self.empty);
+        let Some(spill) = self.sigs.as_mut() else {
+            return Err(Error::Input("save_spilled() without keep_signatures()".into()));
+        };
+        let Some(save) = self.save.as_mut() else {
+            return Err(Error::Input("save_spilled() before begin_save()".into()));
+        };
+        if save.next_row != 0 {
+            return Err(Error::Input(format!("save_spilled() after save_feed() of {} rows", save.next_row)));
         }
-        save.index_rows += rows.len() as u32;
+        let path = &spill.paths[0];
+        spill.files[0].flush().map_err(|e| io(path, e))?;
+        let mut file = BufReader::with_capacity(1 << 20, File::open(path).map_err(|e| io(path, e))?);
+        let k = sketcher.params.num_perm;
+        let n = save.kept.len();
+        let mut bytes = vec![0u8; SIG_CHUNK * k * 4];
+        while save.next_row < n {
+            let start = save.next_row;
+            let m = SIG_CHUNK.min(n - start);
+            let chunk = &mut bytes[..m * k * 4];
+            file.read_exact(chunk).map_err(|e| io(path, e))?;
+            let mut sigs = Vec::with_capacity(m * k);
+            for (i, row) in chunk.chunks_exact(k * 4).enumerate() {
+                if save.kept[start + i] && !empty[start + i] {
+                    sigs.extend(row.chunks_exact(4).map(|b| u32::from_le_bytes([b[0], b[1], b[2], b[3]])));
+                }
+            }
+            save.next_row += m;
+            save_signatures(save, sketcher, &sigs)?;
+        }
         Ok(())
     }
 
@@ -533,6 +585,24 @@ impl StreamDedup {
         }
         save.writer.finish()
     }
+}
+
+/// Appends the signatures of the next kept records (row-major) to the index being saved, and
+/// their band keys to the band spills.
+fn save_signatures(save: &mut Save, sketcher: &Sketcher, sigs: &[u32]) -> Result<()> {
+    let (k, r) = (sketcher.params.num_perm, sketcher.params.rows);
+    save.writer.u32s(sigs)?;
+    let count = sigs.len() / k;
+    for b in 0..sketcher.params.bands {
+        let mut buf = Vec::with_capacity(count * SAVE_REC);
+        for (j, sig) in sigs.chunks_exact(k).enumerate() {
+            buf.extend_from_slice(&band_key(sig, b, r).to_le_bytes());
+            buf.extend_from_slice(&(save.index_rows + j as u32).to_le_bytes());
+        }
+        save.bands.write(b, &buf)?;
+    }
+    save.index_rows += count as u32;
+    Ok(())
 }
 
 /// The band keys of one shard, rows numbered from `base`, to their partitions; records without
@@ -654,7 +724,16 @@ mod tests {
 
     #[test]
     fn streamed_verdicts_and_saved_index_equal_the_in_memory_pipeline() {
-        let dir = std::env::temp_dir().join(format!("tsqa-spill-{}", std::process::id()));
+        streamed_equals_in_memory(false);
+    }
+
+    #[test]
+    fn index_saved_from_spilled_signatures_is_the_same() {
+        streamed_equals_in_memory(true);
+    }
+
+    fn streamed_equals_in_memory(spilled: bool) {
+        let dir = std::env::temp_dir().join(format!("tsqa-spill-{}-{spilled}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
         let questions = corpus(3000, 7);
         let mut seeds = corpus(500, 7); // the same generator: some questions are near copies of seeds
@@ -664,6 +743,9 @@ mod tests {
         assert!(want.reasons.contains(&1) && want.reasons.contains(&2) && want.reasons.contains(&3));
 
         let mut s = StreamDedup::new(params(), &dir).unwrap();
+        if spilled {
+            s.keep_signatures().unwrap();
+        }
         // Shards of uneven size; ids repeat inside a task (variants) and are fresh in the next.
         let ids: Vec<String> = (0..questions.len()).map(|i| format!("q{i}")).collect();
         for (lo, hi) in [(0, 1000), (1000, 1700), (1700, 3000)] {
@@ -702,8 +784,14 @@ mod tests {
         idx.add(&kept, None, Kernel::detect()).unwrap();
         idx.save(&dir.join("want.index")).unwrap();
         s.begin_save(&dir.join("got.index"), &extra).unwrap();
-        for (lo, chunk) in questions.chunks(999).enumerate() {
-            s.save_feed(lo * 999, chunk).unwrap();
+        if spilled {
+            s.save_spilled().unwrap();
+            assert!(s.save_spilled().is_err()); // once
+        } else {
+            assert!(s.save_spilled().is_err()); // signatures were not kept
+            for (lo, chunk) in questions.chunks(999).enumerate() {
+                s.save_feed(lo * 999, chunk).unwrap();
+            }
         }
         s.end_save().unwrap();
         assert!(std::fs::read(dir.join("got.index")).unwrap() == std::fs::read(dir.join("want.index")).unwrap());

@@ -56,9 +56,13 @@ def test_kill_at_a_model_call_then_resume(tmp_path: Path, reference: list[dict[s
     assert finished.returncode == 0, err[-2000:]
     assert dataset(tmp_path) == reference
     calls = (tmp_path / "calls.log").read_text().splitlines()
-    # Every request ran once, except the one in flight when the process died (it never finished).
-    assert len(calls) == len(set(calls)) + 1
+    # The call in flight when the process died ran again; besides it, only results handed to the
+    # cache's writer and not yet committed may repeat: with commit_every=1 one waiting and one in
+    # its transaction, i.e. the two calls before the killed one. Nothing older ran twice.
     assert calls.count(calls[kill_at - 1]) == 2
+    repeated = {c for c in set(calls) if calls.count(c) > 1}
+    assert repeated <= set(calls[max(0, kill_at - 3) : kill_at]), repeated
+    assert all(calls.count(c) == 2 for c in repeated)
 
 
 def test_kill_at_random_moments_then_resume(tmp_path: Path, reference: list[dict[str, object]]) -> None:
@@ -86,4 +90,6 @@ def test_kill_at_random_moments_then_resume(tmp_path: Path, reference: list[dict
     assert kills >= 2, "the test must actually interrupt runs"
     assert dataset(tmp_path) == reference
     calls = log.read_text().splitlines()
-    assert len(calls) - len(set(calls)) <= kills  # at most the call in flight at each kill
+    # At most the call in flight at each kill plus the results not yet committed (two with
+    # commit_every=1: one waiting, one in its transaction).
+    assert len(calls) - len(set(calls)) <= 3 * kills

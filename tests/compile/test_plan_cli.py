@@ -99,3 +99,54 @@ def test_json_of_many_specs_is_the_plan_itself_not_console_text(ws: Workspace, m
     assert len(plan.tasks) == 41
     assert out == plan.model_dump_json(indent=2) + "\n"
     assert max(len(line) for line in out.splitlines()) > 1000  # prompt templates: one line each, unwrapped
+
+
+@pytest.mark.parametrize("spec_change", [None, "format: essay"], ids=["plan", "lint errors"])
+def test_the_collector_settings_come_back_after_a_plan(ws: Workspace, spec_change: str | None) -> None:
+    """The plan collects cycles less often while it runs; a caller in the same process (this test
+    session) gets its own thresholds back, or its garbage, and unclosed files' warnings, would wait
+    for some unrelated later collection."""
+    import gc
+
+    if spec_change is not None:
+        ws.write(spec=SPEC.replace("format: multiple_choice", spec_change))
+    before = gc.get_threshold()
+    gc.set_threshold(321, 9, 8)
+    try:
+        run(ws, "--json")
+        assert gc.get_threshold() == (321, 9, 8)
+    finally:
+        gc.set_threshold(*before)
+
+
+def test_the_command_ends_with_its_exit_code_and_all_its_output(ws: Workspace) -> None:
+    """As a process of its own, `tsqa plan` exits without tearing the interpreter down: the exit
+    code and the whole JSON must still arrive (through a pipe, flushed before the exit)."""
+    import subprocess
+    import sys
+
+    args = [sys.executable, "-m", "tsqa.cli", "plan", str(ws.root / "specs"), "--project", str(ws.root / "tsqa.yaml")]
+    changes = subprocess.run([*args, "--json", "--detailed-exitcode"], capture_output=True, text=True, check=False)
+    assert changes.returncode == 2, changes.stderr
+    assert json.loads(changes.stdout)["tasks"][0]["task"] == "quiz"
+    plain = subprocess.run([*args, "-o", str(ws.root / "plan.json")], capture_output=True, text=True, check=False)
+    assert plain.returncode == 0 and "Saved the plan to" in plain.stdout
+    assert load_plan(ws.root / "plan.json").tasks[0].task == "quiz"
+
+
+def test_a_failed_save_leaves_the_previous_plan_whole(ws: Workspace, monkeypatch: pytest.MonkeyPatch) -> None:
+    import os
+
+    target = ws.root / "plan.json"
+    assert run(ws, "-o", str(target))[0] == 0
+    before = target.read_bytes()
+    ws.write(spec=SPEC.replace("weight: 1.0", "weight: 2"))
+
+    def full_disk(fd: int) -> None:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(os, "fsync", full_disk)
+    code, out = run(ws, "-o", str(target))
+    assert code == 1 and "cannot write the plan (No space left on device)" in out
+    assert target.read_bytes() == before  # not a half-written file
+    assert sorted(p.name for p in ws.root.iterdir() if p.name.startswith(".tmp")) == []

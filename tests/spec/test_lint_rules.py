@@ -203,3 +203,13 @@ def test_a_crashing_rule_becomes_an_internal_error(
     monkeypatch.setitem(RULES, "negative-weight", Rule("negative-weight", Severity.ERROR, explode, "doc"))
     diags = lint_paths([fixtures / "good"], project_file=project_file).diagnostics
     assert [(d.rule, d.field) for d in diags] == [("internal-error", "negative-weight")]
+
+
+def test_a_real_field_in_the_wrong_place_names_where_it_belongs(tmp_path: Path) -> None:
+    spec = tmp_path / "specs" / "piqa.yaml"
+    spec.parent.mkdir()
+    spec.write_text("task: piqa\nformat: multiple_choice\nseed: {lm_eval: piqa, fields: {question: '{{ goal }}'}}\n")
+    result = lint_paths([spec])
+    messages = [d.message for d in result.diagnostics]
+    assert any("'fields' does not belong here; it is a field of TaskSpec" in m for m in messages), messages
+    assert not any("did you mean 'fields'" in m for m in messages), messages

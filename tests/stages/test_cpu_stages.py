@@ -17,8 +17,8 @@ from tsqa.compile.tokens import TokenCounter
 from tsqa.spec.models import VoteVerify
 from tsqa.stages.blend import build_blend
 from tsqa.stages.decontaminate import decontaminate, eval_sources
-from tsqa.stages.enrich import _FINAL_TAIL, _strip_final_line, render_text, render_texts
 from tsqa.stages.package import package_table
+from tsqa.stages.packaged_text import _FINAL_TAIL, _strip_final_line, render_text, render_texts
 from tsqa.stages.schema import SCHEMAS, to_table
 from tsqa.stages.verify import verify_columns
 
@@ -120,6 +120,25 @@ def test_blend_splits_task_weight_over_shards_by_tokens(compiled: Compiled, tmp_
         0.25,
         "datasets/quiz/part-00001.parquet",
     ]
+
+
+def test_blend_decodes_every_column_unless_package_just_wrote_them(compiled: Compiled, tmp_path: Path) -> None:
+    import pytest
+
+    from tsqa.store.shards import UnreadableShard
+
+    dataset = tmp_path / "run" / "datasets" / "quiz"
+    dataset.mkdir(parents=True)
+    table = pa.table({"other": [f"damaged value {i:04d}" for i in range(500)], "text": ["a b c"] * 500})
+    pq.write_table(table, dataset / "part-00000.parquet", compression="none", write_page_checksum=True)
+    data = bytearray((dataset / "part-00000.parquet").read_bytes())
+    data[data.index(b"damaged value 0250") + 3] ^= 0x01  # a page of `other`; the footer still reads
+    (dataset / "part-00000.parquet").write_bytes(bytes(data))
+    words = TokenCounter("words", lambda t: len(t.split()))
+    with pytest.raises(UnreadableShard):  # an earlier run's dataset: every page is checked
+        build_blend(compiled.plan, {"quiz": dataset}, tmp_path / "run", {"quiz": words})
+    fresh = build_blend(compiled.plan, {"quiz": dataset}, tmp_path / "run", {"quiz": words}, frozenset({"quiz"}))
+    assert fresh["tasks"][0]["rows"] == 500 and fresh["tasks"][0]["tokens"] == 1500
 
 
 def test_normalise_shard_by_shard_equals_the_whole_split(compiled: Compiled) -> None:

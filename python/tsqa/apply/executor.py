@@ -8,7 +8,7 @@ content was checked against the plan's input digests before this runs.
 
 Resumable at any point: a stage is complete when its manifest exists (folders are keyed by the
 stage fingerprint) and what the manifest lists is still on disk (checked first: shard footers and
-row counts, sha256 too with `verify`; a damaged stage and every stage after it are recomputed,
+row counts, sha256 too with `verify` and always for the packaged dataset; a damaged stage and every stage after it are recomputed,
 from the cache where possible). Model stages write one shard per chunk of requests, reuse chunks
 already written with the same content, and get finished calls back from the response cache.
 Nothing already produced is lost and nothing is written twice.
@@ -50,11 +50,11 @@ from tsqa.store.shards import (
     clear_shards,
     existing_shards,
     export_shards,
-    file_sha256,
     iter_shards,
     read_shards,
     remove_stray_temporaries,
     shard_rows,
+    shard_sha256,
 )
 
 __all__ = ["ApplyError", "Executor", "Progress", "RowMapper"]
@@ -92,6 +92,8 @@ class Executor:
         """What was found damaged and is being rebuilt (stage shards, the cache database)."""
         self.blocked: set[str] = set()
         """Tasks that go no further this run (an incomplete stage upstream)."""
+        self.packaged_now: set[str] = set()
+        """Tasks whose packaged dataset this run wrote (the blend need not decode it all again)."""
         self.plan = plan
         self.run_dir = RunDir(project.path.parent / project.project.output.dir)
         declared = project.project.models
@@ -114,7 +116,8 @@ class Executor:
             # A finished stage's shard whose data does not decode (its footer did) is found only
             # when read: that stage and those after it are recomputed, never a dead end. Each
             # repair removes one stage's output, so the loop ends.
-            for _ in range(len(REGISTRY) * len(self.tasks) + 1):
+            bound = len(REGISTRY) * len(self.tasks) + 1
+            for _ in range(bound):
                 try:
                     for sdef in REGISTRY:
                         try:
@@ -124,6 +127,11 @@ class Executor:
                     break
                 except UnreadableShard as exc:
                     self.repair_unreadable(exc)
+            else:  # more damaged shards than repairs allowed: stages are incomplete, never a success
+                raise ApplyError(
+                    f"{bound} unreadable shards recomputed and stages are still incomplete; "
+                    "run apply again to go on repairing"
+                )
         finally:
             self.pool.close()
             cache.close()
@@ -188,7 +196,7 @@ class Executor:
         folder = self._folder(task, sdef.stage)
         for part in ("data", "rejects"):
             clear_shards(folder / part)  # what a killed run of this stage left is redone
-        kept = ShardWriter(folder / "data", self.shard_rows, sdef.schema)
+        kept = ShardWriter(folder / "data", self.shard_rows, sdef.schema, compression=sdef.shard_compression)
         rejects = ShardWriter(folder / "rejects", self.shard_rows)
         rows_in = 0
         if sdef.reads is None:
@@ -209,6 +217,7 @@ class Executor:
         rejects.close(empty_shard=False)
         if sdef.exports_dataset:
             export_shards(folder / "data", self.run_dir.dataset(task.name))
+            self.packaged_now.add(task.name)
         self._finish(task, sdef, rows_in=rows_in)
 
     def _model_wave(self, sdef: ModelStageDef, tasks: list[TaskContext], cache: ResponseCache) -> None:
@@ -260,7 +269,7 @@ class Executor:
             folder = self._folder(task, sdef.stage)
             for part in ("data", "rejects"):
                 clear_shards(folder / part)
-            kept = ShardWriter(folder / "data", self.shard_rows, sdef.schema)
+            kept = ShardWriter(folder / "data", self.shard_rows, sdef.schema, compression=sdef.shard_compression)
             rejects = ShardWriter(folder / "rejects", self.shard_rows)
             rows_in = 0
             for batch in task.shards(Stage.ENRICH):
@@ -308,11 +317,14 @@ class Executor:
             for i, sdef in enumerate(stages):
                 folder = self._folder(task, sdef.stage)
                 in_dataset = sdef.exports_dataset and exc.path.parent == self.run_dir.dataset(task.name)
-                if exc.path.parent != folder / "data" and not in_dataset:
+                if exc.path.parent not in (folder / "data", folder / "rejects") and not in_dataset:
                     continue
-                if read_manifest(folder) is None:
+                chunk = isinstance(sdef, ModelStageDef) and not in_dataset
+                if read_manifest(folder) is None and not chunk:
                     break  # not finished: not ours to repair here
-                if isinstance(sdef, ModelStageDef) and not in_dataset:
+                # A model stage's chunk (data or rejects, read when the stage finishes) is redone
+                # from the cache, finished stage or not: else every apply stops on the same file.
+                if chunk:
                     remove_chunk(folder, int(exc.path.stem.split("-")[1]))
                 else:
                     exc.path.unlink(missing_ok=True)
@@ -337,7 +349,9 @@ class Executor:
                 continue
             damage: list[Damage] = manifest_damage(self.run_dir.root, manifest, full=self.verify)
             if sdef.exports_dataset:
-                damage += dataset_damage(self.run_dir.dataset(task.name), manifest, full=self.verify)
+                # Always hashed: the dataset is zstd without page CRCs, and a flipped byte can decode
+                # to other values (the blend's decode would not notice); ~1/6 of decoding it.
+                damage += dataset_damage(self.run_dir.dataset(task.name), manifest, full=True)
             if not damage:
                 continue
             if isinstance(sdef, ModelStageDef):
@@ -370,7 +384,7 @@ class Executor:
         folder = self._folder(task, sdef.stage)
         data, rejects = folder / "data", folder / "rejects"
         shards = [
-            ShardInfo(file=str(p.relative_to(self.run_dir.root)), rows=_rows(p), sha256=file_sha256(p))
+            ShardInfo(file=str(p.relative_to(self.run_dir.root)), rows=_rows(p), sha256=shard_sha256(p))
             for _, p in sorted(existing_shards(data).items())
         ]
         reasons: Counter[str] = Counter()

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from tsqa.engines.base import Engine, Request, Result
-from tsqa.store.response_cache import MAX_BATCH, ResponseCache, request_key
+from tsqa.store.response_cache import MAX_BATCH, RequestKeys, ResponseCache, cached_value
 
 COMMIT_EVERY = MAX_BATCH
 """Finished calls that may wait for the cache writer at once (ResponseCache's max_batch)."""
@@ -46,12 +46,8 @@ def call_model(
 ) -> tuple[dict[str, Result], CallStats]:
     """Results by request id for every request (a failure is a Result with `error`)."""
     stats = CallStats(requests=len(requests))
-    keys = {
-        r.id: request_key(
-            identity, [m.model_dump() for m in r.messages], r.sampling.model_dump(mode="json"), r.json_schema
-        )
-        for r in requests
-    }
+    key = RequestKeys(identity)
+    keys = {r.id: key(r) for r in requests}
     stats.keys = keys
     cached = cache.get_many(set(keys.values()))
     results: dict[str, Result] = {}
@@ -69,7 +65,7 @@ def call_model(
         for result in engine().run(misses):
             results[result.id] = result
             if result.ok:  # durable within one commit: a kill after this does not repeat it
-                cache.put(keys[result.id], result.model_dump(mode="json", exclude={"id", "attempts"}))
+                cache.put(keys[result.id], cached_value(result))
             if progress:
                 progress(1)
         cache.flush()

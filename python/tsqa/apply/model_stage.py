@@ -33,7 +33,7 @@ from tsqa.executors.stream import Shard, stream_shards
 from tsqa.stages.base import ModelStageDef, TaskContext
 from tsqa.store.atomic import write_json_atomic
 from tsqa.store.integrity import shard_damage
-from tsqa.store.response_cache import ResponseCache, request_key
+from tsqa.store.response_cache import RequestKeys, ResponseCache, cached_value
 from tsqa.store.shards import existing_shards, shard_name, write_shard
 
 Progress = Callable[[str, int, int], Callable[[int], None]]
@@ -124,6 +124,7 @@ def run_model_wave(
     if not items:
         return
     states = [_TaskState(item, progress, sdef.stage.value, row_per_request=sdef.row_per_request) for item in items]
+    keyers = [RequestKeys(item.call.identity) for item in items]
     keys: dict[str, str] = {}  # request id → cache key
     owners: dict[str, int] = {}  # request id → task index
     pending: dict[tuple[int, int], tuple[dict[str, Any], list[tuple[pa.Table, list[int]]]]] = {}
@@ -132,14 +133,15 @@ def run_model_wave(
         for index, state in enumerate(states):
             for k, chunk, source in _chunks(sdef, state.item):
                 state.last_chunk = k
-                record = _chunk_record(state.item.call.identity, chunk)
+                chunk_keys = [keyers[index](request) for request in chunk]
+                record = _chunk_record(chunk, chunk_keys)
                 if k in state.written and _is_written(state.item.folder, k, record):
                     if state.advance:
                         state.advance(len(chunk))  # done in an earlier run, with this very content
                     continue
                 remove_chunk(state.item.folder, k)  # stale (other content) or never finished
-                for request in chunk:
-                    keys[request.id] = _key(state.item.call.identity, request)
+                for request, key in zip(chunk, chunk_keys, strict=True):
+                    keys[request.id] = key
                     owners[request.id] = index
                 pending[(index, k)] = (record, source)
                 state.outstanding += 1
@@ -159,7 +161,7 @@ def run_model_wave(
 
     def commit(result: Result) -> None:
         if result.ok:  # durable within one commit: a kill after this does not repeat it
-            cache.put(keys[result.id], result.model_dump(mode="json", exclude={"id", "attempts"}))
+            cache.put(keys[result.id], cached_value(result))
         advance = states[owners[result.id]].advance
         if advance is not None:
             advance(1)
@@ -229,7 +231,7 @@ class _TaskState:
         write_json_atomic(_record_path(folder, k), {**record, **written_rows})
         if out.rejects.num_rows:  # rejects before data: the data shard marks the chunk complete
             write_shard(folder / "rejects", k, out.rejects)
-        write_shard(folder / "data", k, out.kept)
+        write_shard(folder / "data", k, out.kept, sdef.shard_compression)
 
     def close(self, sdef: ModelStageDef) -> None:
         """Every chunk of the task enumerated: drop chunks a run with smaller chunks left behind."""
@@ -238,7 +240,7 @@ class _TaskState:
             remove_chunk(self.item.folder, stale)
         if not self.total:
             assert sdef.schema is not None
-            write_shard(self.item.folder / "data", 0, sdef.schema.empty_table())
+            write_shard(self.item.folder / "data", 0, sdef.schema.empty_table(), sdef.shard_compression)
 
     def finish(self, on_task_done: Callable[[StageTask, ModelStageRun], None]) -> None:
         if self.finished:
@@ -307,24 +309,10 @@ def _shard_key(shard: Shard) -> tuple[int, int]:
     return key
 
 
-def _key(identity: dict[str, Any], request: Request) -> str:
-    return request_key(
-        identity,
-        [m.model_dump() for m in request.messages],
-        request.sampling.model_dump(mode="json"),
-        request.json_schema,
-    )
-
-
-def _chunk_record(identity: dict[str, Any], chunk: list[Request]) -> dict[str, Any]:
+def _chunk_record(chunk: list[Request], keys: list[str]) -> dict[str, Any]:
     """What a chunk covers: its request ids, and a hash of their cache keys (so a changed prompt,
     sampling or upstream row under the same id is a different chunk)."""
-    digest = hashlib.sha256()
-    for r in chunk:
-        key = request_key(
-            identity, [m.model_dump() for m in r.messages], r.sampling.model_dump(mode="json"), r.json_schema
-        )
-        digest.update(f"{r.id}\0{key}\n".encode())
+    digest = hashlib.sha256("".join(f"{r.id}\0{key}\n" for r, key in zip(chunk, keys, strict=True)).encode())
     ids = hashlib.sha256("\n".join(r.id for r in chunk).encode()).hexdigest()
     return {
         "requests": len(chunk),

@@ -95,7 +95,8 @@ def apply_plan(
 
     for _ in range(len(plan.tasks) + 1):
         try:
-            blend = build_blend(plan, {s.spec.task: run.dataset(s.spec.task) for s in specs}, run.root, counters)
+            datasets = {s.spec.task: run.dataset(s.spec.task) for s in specs}
+            blend = build_blend(plan, datasets, run.root, counters, frozenset(executor.packaged_now))
             break
         except UnreadableShard as exc:  # a packaged shard that no longer decodes: package it again
             executor.repair_unreadable(exc)

@@ -5,6 +5,7 @@ dataset read in full."""
 from __future__ import annotations
 
 from collections.abc import Hashable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -49,39 +50,128 @@ def compile_plan(
     catalog_version: str | None = None,
     sample_rows: int = SAMPLE_ROWS,
 ) -> Plan:
+    setup = PlanSetup.read(project, state, catalog_version=catalog_version, sample_rows=sample_rows)
+    batch = TaskBatch(setup, specs)
+    peers = dedup_peers([batch.prepare()])
+    return assemble_plan(setup, [batch.plan(peers)])
+
+
+@dataclass
+class PlanSetup:
+    """What every task of a plan is compiled against, read once."""
+
+    project: LoadedProject
+    state: AppliedState
+    catalog_version: str | None
+    sample_rows: int
+    eval_data: dict[str, str]
+    """Content hashes of the eval splits decontamination will search (`tsqa seeds fetch-eval`)."""
+
+    @classmethod
+    def read(
+        cls, project: LoadedProject, state: AppliedState, *, catalog_version: str | None, sample_rows: int
+    ) -> PlanSetup:
+        return cls(project, state, catalog_version, sample_rows, _eval_store_hashes(project))
+
+
+PeerEntry = tuple[Hashable, str, str]
+"""(dedup group key, task, enrich fingerprint) of a task deduplicated across tasks."""
+
+
+@dataclass
+class PlannedTasks:
+    """Some tasks' plans (in spec order) and the hashes of the files they read."""
+
+    tasks: list[TaskPlan]
+    inputs: dict[str, str]
+
+
+class TaskBatch:
+    """Some specs of a plan, compiled in two steps: `prepare` (seed samples, model calls, the
+    fingerprints up to enrich) and, once the dedup peers of every batch are known, `plan`. The
+    steps of each spec depend on that spec alone and the peers, so a plan's specs may be split
+    into batches compiled apart (in parallel): the same tasks whatever the split."""
+
+    def __init__(self, setup: PlanSetup, specs: Sequence[LoadedSpec]) -> None:
+        self.setup, self.specs = setup, list(specs)
+        self._samples: list[SeedSample] = []
+        self._resolved: list[tuple[dict[Stage, ModelCallPlan], list[Path]]] = []
+        self._prefixes: dict[str, dict[Stage, str]] = {}
+        self._calls: dict[str, ModelCallPlan] = {}
+
+    def prepare(self) -> list[PeerEntry]:
+        """Seed samples (PlanError for eval rows, an unreadable sample …), model calls, and the
+        peer entry of each task deduplicated across tasks."""
+        setup, evals = self.setup, EvalRecordsCache()
+        self._samples = [sample_seeds(loaded, setup.project, setup.sample_rows, evals) for loaded in self.specs]
+        self._resolved = [_model_calls(loaded, setup.project.project.models, self._calls) for loaded in self.specs]
+        entries: list[PeerEntry] = []
+        for loaded, (calls, _), sample in zip(self.specs, self._resolved, self._samples, strict=True):
+            if not shares_corpus(loaded.spec):
+                continue
+            prefix = self._prefixes[loaded.spec.task] = _fingerprints(
+                loaded, calls, sample, setup.catalog_version, [], until=Stage.ENRICH
+            )
+            entries.append((group_key(loaded.spec), loaded.spec.task, prefix[Stage.ENRICH]))
+        return entries
+
+    def plan(self, peers: dict[str, list[str]]) -> PlannedTasks:
+        """Every task's plan; `peers`: dedup_peers of the entries of every batch."""
+        setup = self.setup
+        inputs: dict[str, str] = {}
+        tasks: list[TaskPlan] = []
+        eval_data = sorted(setup.eval_data.values())
+        renders = PromptRenders()
+        for loaded, sample, (calls, read_prompts) in zip(self.specs, self._samples, self._resolved, strict=True):
+            inputs[str(loaded.path)] = sha256_text(loaded.path.read_bytes())
+            for meta in sample.meta_files:
+                inputs[str(meta)] = sha256_text(meta.read_bytes())
+            task, prompt_files = _plan_task(
+                setup.project,
+                loaded,
+                calls,
+                list(read_prompts),
+                sample,
+                setup.state.tasks.get(loaded.spec.task),
+                setup.catalog_version,
+                peers.get(loaded.spec.task, []),
+                eval_data,
+                renders,
+                self._prefixes.get(loaded.spec.task),
+            )
+            for path in prompt_files:
+                inputs[str(path)] = sha256_text(path.read_bytes())
+            tasks.append(task)
+        return PlannedTasks(tasks, inputs)
+
+
+def dedup_peers(batches: Sequence[Sequence[PeerEntry]]) -> dict[str, list[str]]:
+    """For tasks deduplicated across tasks: the enrich fingerprints of every task in their dedup
+    group (the entries of every batch, in spec order). They enter the dedup fingerprint, so
+    regenerating one task re-dedups its peers (no GPU)."""
+    groups: dict[Hashable, list[tuple[str, str]]] = {}
+    for entries in batches:
+        for key, task, enrich in entries:
+            groups.setdefault(key, []).append((task, enrich))
+    peers: dict[str, list[str]] = {}
+    for members in groups.values():
+        listed = sorted(f"{t}:{fp}" for t, fp in members)  # one list per group, shared (read only)
+        peers.update(dict.fromkeys((task for task, _ in members), listed))
+    return peers
+
+
+def assemble_plan(setup: PlanSetup, batches: Sequence[PlannedTasks]) -> Plan:
+    """The plan of the batches' tasks (in batch order): inputs, waves, totals and the digest."""
+    project = setup.project
     inputs: dict[str, str] = {str(project.path): sha256_text(project.path.read_bytes())}
+    inputs.update(setup.eval_data)
     tasks: list[TaskPlan] = []
-    evals = EvalRecordsCache()
-    samples = [sample_seeds(loaded, project, sample_rows, evals) for loaded in specs]
-    resolved = [_model_calls(loaded, project.project.models) for loaded in specs]
-    enrich_prefixes: dict[str, dict[Stage, str]] = {}  # fingerprints up to enrich, computed for peers
-    peers = _dedup_peers(specs, [calls for calls, _ in resolved], samples, catalog_version, enrich_prefixes)
-    eval_data = _eval_store_hashes(project)
-    inputs.update(eval_data)
-    renders = PromptRenders()
-    for loaded, sample, (calls, read_prompts) in zip(specs, samples, resolved, strict=True):
-        inputs[str(loaded.path)] = sha256_text(loaded.path.read_bytes())
-        for meta in sample.meta_files:
-            inputs[str(meta)] = sha256_text(meta.read_bytes())
-        task, prompt_files = _plan_task(
-            project,
-            loaded,
-            calls,
-            list(read_prompts),
-            sample,
-            state.tasks.get(loaded.spec.task),
-            catalog_version,
-            peers.get(loaded.spec.task, []),
-            sorted(eval_data.values()),
-            renders,
-            enrich_prefixes.get(loaded.spec.task),
-        )
-        for path in prompt_files:
-            inputs[str(path)] = sha256_text(path.read_bytes())
-        tasks.append(task)
+    for batch in batches:
+        inputs.update(batch.inputs)
+        tasks += batch.tasks
     waves = _waves(project, tasks)
     totals = _totals(tasks)
-    digest = input_digest(inputs, {"tsqa": __version__, "catalog": catalog_version})
+    digest = input_digest(inputs, {"tsqa": __version__, "catalog": setup.catalog_version})
     return Plan(
         tsqa_version=__version__,
         project=project.project.name,
@@ -99,32 +189,6 @@ def _eval_store_hashes(project: LoadedProject) -> dict[str, str]:
     from tsqa.seeds.eval_store import EvalStore
 
     return {str(p): sha256_text(p.read_bytes()) for p in EvalStore.for_project(project.path, project.project).splits()}
-
-
-def _dedup_peers(
-    specs: Sequence[LoadedSpec],
-    calls: list[dict[Stage, ModelCallPlan]],
-    samples: list[SeedSample],
-    catalog_version: str | None,
-    prefixes: dict[str, dict[Stage, str]],
-) -> dict[str, list[str]]:
-    """For tasks deduplicated across tasks: the enrich fingerprints of every task in their dedup
-    group. They enter the dedup fingerprint, so regenerating one task re-dedups its peers (no GPU).
-    `prefixes` receives each such task's fingerprints up to enrich (they read no peers)."""
-    groups: dict[object, list[tuple[str, str]]] = {}
-    for loaded, resolved, sample in zip(specs, calls, samples, strict=True):
-        if not shares_corpus(loaded.spec):
-            continue
-        prefix = prefixes[loaded.spec.task] = _fingerprints(
-            loaded, resolved, sample, catalog_version, [], until=Stage.ENRICH
-        )
-        enrich = prefix[Stage.ENRICH]
-        groups.setdefault(group_key(loaded.spec), []).append((loaded.spec.task, enrich))
-    peers: dict[str, list[str]] = {}
-    for members in groups.values():
-        listed = sorted(f"{t}:{fp}" for t, fp in members)  # one list per group, shared (read only)
-        peers.update(dict.fromkeys((task for task, _ in members), listed))
-    return peers
 
 
 def _plan_task(
@@ -242,9 +306,13 @@ def _plan_task(
     ), prompt_files
 
 
-def _model_calls(loaded: LoadedSpec, models: Models) -> tuple[dict[Stage, ModelCallPlan], list[Path]]:
+def _model_calls(
+    loaded: LoadedSpec, models: Models, shared: dict[str, ModelCallPlan] | None = None
+) -> tuple[dict[Stage, ModelCallPlan], list[Path]]:
     """Each model stage of the spec resolved: template texts, the model's identity, sampling,
-    chunking; and the prompt files read (their content enters the plan's input digest)."""
+    chunking; and the prompt files read (their content enters the plan's input digest).
+    `shared`: calls resolved before, by their JSON; an equal call is that same (frozen) object,
+    so the tasks of a batch sent to another process carry each distinct call once."""
     files: list[Path] = []
     calls: dict[Stage, ModelCallPlan] = {}
     for sdef in REGISTRY:
@@ -258,7 +326,7 @@ def _model_calls(loaded: LoadedSpec, models: Models) -> tuple[dict[Stage, ModelC
                 files.append(base / source.ref.file)
             prompts[variant] = resolve_prompt_text(source.ref, base)
         model = models[declared.model]
-        calls[sdef.stage] = ModelCallPlan(
+        call = ModelCallPlan(
             model=declared.model,
             identity=model_identity(model),
             prompt_stage=declared.prompt_stage,
@@ -268,6 +336,7 @@ def _model_calls(loaded: LoadedSpec, models: Models) -> tuple[dict[Stage, ModelC
             requests_per_row=declared.requests_per_row,
             chunk_size=getattr(model, "chunk_size", DEFAULT_CHUNK_SIZE),
         )
+        calls[sdef.stage] = call if shared is None else shared.setdefault(call.model_dump_json(), call)
     return calls, files
 
 

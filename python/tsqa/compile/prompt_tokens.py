@@ -14,9 +14,12 @@ from functools import lru_cache
 from typing import Any
 
 from tsqa.compile.tokens import TokenCounter
-from tsqa.spec.templates import compile_template, template_variables
+from tsqa.spec.template_shapes import render_shaped
+from tsqa.spec.templates import LIMITS, _size, template_variables
 
 _FAILED = -1
+_BOUND_MARGIN = 1024
+"""Room left under the input bound for what a stage adds to a row (the variant's name)."""
 _ABSENT = object()
 """An absent variable (`is defined` is false): keys apart from every value."""
 
@@ -27,8 +30,12 @@ class PromptRenders:
 
     @staticmethod
     def keys(values: Mapping[str, Any]) -> dict[str, Hashable] | None:
-        """The cache keys of a row's values, computed once per row (None: a value of a type
-        without a key; its renders skip the cache)."""
+        """The cache keys of a row's values, computed once per row (None: its renders skip the
+        cache). A key stands for the values a template reads, but a render's input bound
+        (`check_input`) counts every value it is given: a row near that bound is never keyed, so
+        it neither reuses nor leaves a count that its unread values would change."""
+        if _size(values, LIMITS.max_input_chars) + _BOUND_MARGIN > LIMITS.max_input_chars:
+            return None
         try:
             return {name: _key(value) for name, value in values.items()}
         except TypeError:
@@ -90,11 +97,16 @@ class PromptRenders:
         return out
 
     @staticmethod
+    def variables(text: str, allowed: frozenset[str]) -> tuple[str, ...] | None:
+        """The variables of `allowed` that `text` reads (None: it does not parse); cached."""
+        return _read_names(text, allowed)
+
+    @staticmethod
     def _render_count(
         text: str, values: Mapping[str, Any], allowed: frozenset[str], counter: TokenCounter
     ) -> int | None:
         try:
-            rendered = compile_template(text).render(**{k: v for k, v in values.items() if k in allowed})
+            rendered = render_shaped(text, {k: v for k, v in values.items() if k in allowed})
         except Exception:  # noqa: BLE001 - lint reports template errors; here the row is skipped
             return None
         return counter.count_prompt(rendered)

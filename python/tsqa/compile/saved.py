@@ -23,9 +23,14 @@ class PlanError(Exception):
 
 
 def save_plan(plan: Plan, path: Path) -> None:
+    from tsqa.store.atomic import write_text_atomic
+
+    text = plan.model_dump_json(indent=2) + "\n"
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(plan.model_dump_json(indent=2) + "\n", encoding="utf-8")
+        if path.exists() and not path.is_file():  # `-o /dev/stdout`: no file to replace
+            path.write_text(text, encoding="utf-8")
+        else:  # whole or not at all: a plan killed while saving leaves the previous file
+            write_text_atomic(path, text)
     except OSError as exc:
         raise PlanError(f"{path}: cannot write the plan ({exc.strerror})") from None
 

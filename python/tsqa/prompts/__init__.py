@@ -19,7 +19,10 @@ from dataclasses import dataclass
 from functools import cache
 from importlib.resources import files
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
+
+if TYPE_CHECKING:
+    from tsqa.spec.template_shapes import Shape
 
 PromptStage = Literal["generate", "enrich", "solve"]
 
@@ -45,20 +48,89 @@ class PromptShapeError(ValueError):
     """A rendered prompt whose turns cannot form a chat (empty, or not ending with the user)."""
 
 
+def _marks(text: str) -> list[re.Match[str]]:
+    """`_TURN.finditer(text)`, tried only where a marker starts a line."""
+    marks = []
+    at = text.find("<|tsqa:")
+    while at >= 0:
+        if (at == 0 or text[at - 1] == "\n") and (found := _TURN.match(text, at)) is not None:
+            marks.append(found)
+        at = text.find("<|tsqa:", at + 1)
+    return marks
+
+
 def split_turns(text: str) -> list[tuple[Role, str]]:
     """The chat a rendered prompt stands for: (role, content) per turn, in order."""
-    marks = list(_TURN.finditer(text))
+    marks = _marks(text)
     if not marks:
         return [("user", text.strip())]
-    turns: list[tuple[Role, str]] = []
     if text[: marks[0].start()].strip():
         raise PromptShapeError("text before the first turn marker")
-    for mark, after in zip(marks, [*marks[1:], None], strict=True):
-        content = text[mark.end() : after.start() if after else len(text)].strip()
-        turns.append((mark.group(1), content))  # type: ignore[arg-type]
+    ends = [m.start() for m in marks[1:]] + [len(text)]
+    return _checked([(m.group(1), text[m.end() : end].strip()) for m, end in zip(marks, ends, strict=True)])  # type: ignore[misc]
+
+
+def _checked(turns: list[tuple[Role, str]]) -> list[tuple[Role, str]]:
     if turns[-1][0] != "user" or any(not content for _, content in turns):
         raise PromptShapeError("a prompt's turns must be non-empty and end with a user turn")
     return turns
+
+
+_Place = tuple[int, int]  # (literal number, offset in it) of a rendered shape
+
+
+def split_shaped_turns(text: str, shape: Shape, holes: Sequence[str]) -> list[tuple[Role, str]]:
+    """`split_turns(text)` for a text the shape renderer built from `shape` and `holes`, with the
+    turn markers found once per shape: where they are depends only on the shape's literal text when
+    every line that holds `<|tsqa:` lies inside one literal (no hole before it on its line, none
+    after it on its line) and no hole holds `<|tsqa:`; otherwise it is `split_turns(text)`."""
+    plan = shape.memo.get("turns", ())
+    if plan == ():
+        plan = shape.memo["turns"] = _turn_plan(shape)
+    if plan is None or any("<|tsqa:" in h for h in holes) or text.count("<|tsqa:") != shape.text.count("<|tsqa:"):
+        return split_turns(text)  # (the count: a marker that a hole and its neighbour make together)
+    first, spans = plan
+    starts, at = [], 0  # where each literal starts in `text`
+    for i, literal in enumerate(shape.literals):
+        starts.append(at)
+        at += len(literal) + (len(holes[shape.indices[i]]) if i < len(shape.indices) else 0)
+    if first is None:
+        return [("user", text.strip())]
+    if text[: starts[first[0]] + first[1]].strip():
+        raise PromptShapeError("text before the first turn marker")
+    return _checked([(role, text[starts[a] + ao : starts[b] + bo].strip()) for role, (a, ao), (b, bo) in spans])
+
+
+def _turn_plan(shape: Shape) -> tuple[_Place | None, list[tuple[Role, _Place, _Place]]] | None:
+    """Where the first marker starts and each turn's content lies, in literal places; None when a
+    marker's line touches a hole (then every text of the shape is split on its own)."""
+    from bisect import bisect_right
+
+    text, literals = shape.text, shape.literals
+    starts, at = [], 0
+    for i, literal in enumerate(literals):
+        starts.append(at)
+        at += len(literal) + (shape.sentinels[shape.indices[i]] if i < len(shape.indices) else 0)
+
+    def place(position: int) -> _Place | None:
+        i = bisect_right(starts, position) - 1
+        offset = position - starts[i]
+        return (i, offset) if offset <= len(literals[i]) else None
+
+    at = text.find("<|tsqa:")
+    while at >= 0:
+        line_end = text.find("\n", at)
+        here, end = place(at), place(len(text) if line_end < 0 else line_end)
+        if here is None or end is None or end[0] != here[0] or (here[1] == 0 and at > 0):
+            return None
+        at = text.find("<|tsqa:", at + 1)
+    marks = _marks(text)
+    if not marks:
+        return None, []
+    places = [(place(m.start()), place(m.end())) for m in marks]
+    ends = [p[0] for p in places[1:]] + [place(len(text))]
+    spans = [(m.group(1), p[1], end) for m, p, end in zip(marks, places, ends, strict=True)]
+    return places[0][0], spans  # type: ignore[return-value]
 
 
 def worked_example(record: dict[str, Any], fmt: str, *, with_context: bool) -> dict[str, Any]:

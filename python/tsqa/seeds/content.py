@@ -203,33 +203,76 @@ class ContentReport:
         return "; ".join([head, *lines]) + (f"; … and {more} more" if more > 0 else "")
 
 
+CHECK_BATCH_ROWS = 20_000
+"""Rows compared at a time: a split of 500,000 rows as Python dicts would take over a gigabyte."""
+
+
 def check_rows(
     table: pa.Table, evals: Sequence[EvalRecords], rendered: Sequence[Sequence[str]] | None = None
 ) -> ContentReport:
     """Which rows of `table` are eval rows (see the module doc). `rendered`: per row, the texts
     its spec's templates render from it (the question, question + options + answer), compared
-    like its own fields: what a template builds from several columns is what the model sees."""
+    like its own fields: what a template builds from several columns is what the model sees.
+    Two passes over batches of CHECK_BATCH_ROWS rows: the values shared by many rows (boilerplate,
+    counted over the whole table in Arrow), then the comparison, batch by batch."""
     sources = [e.source for e in evals]
     evals = [e for e in evals if e.ids]
     if not evals or table.num_rows == 0:
         return ContentReport(table.num_rows, [], sources)
-    rows = table.to_pylist()
-    where = [r.get(WHERE_COLUMN) or f"row {i + 1}" for i, r in enumerate(rows)]
-    texts = [record_text(r) for r in rows]
+    if rendered is not None and len(rendered) != table.num_rows:
+        raise ValueError(f"rendered texts for {len(rendered)} rows, the table has {table.num_rows}")
     lookup = _eval_lookup(tuple(evals))
+    common = _common_values(table, rendered)
+    found: list[RowMatch] = []
+    for start in range(0, table.num_rows, CHECK_BATCH_ROWS):
+        batch = table.slice(start, CHECK_BATCH_ROWS)
+        built = rendered[start : start + batch.num_rows] if rendered is not None else None
+        found += _check_batch(batch.to_pylist(), start, built, lookup, common)
+    return ContentReport(table.num_rows, found, sources)
+
+
+def _fields(rows: list[dict[str, Any]], rendered: Sequence[Sequence[str]] | None) -> list[list[str]]:
     row_fields = [text_fields(r) for r in rows]
     if rendered is not None:
         for fields, extra in zip(row_fields, rendered, strict=True):
             fields += [
                 n for n in map(normal_text, extra) if n.count(" ") + 1 >= MIN_FIELD_WORDS or len(n) >= JOINED_CHARS
             ]
-    common = _boilerplate(Counter(v for fs in row_fields for v in set(fs)), len(rows))
+    return row_fields
+
+
+def _common_values(table: pa.Table, rendered: Sequence[Sequence[str]] | None) -> set[str]:
+    """`_boilerplate` over every row: each row's distinct field values, counted by Arrow."""
+    chunks = []
+    for start in range(0, table.num_rows, CHECK_BATCH_ROWS):
+        batch = table.slice(start, CHECK_BATCH_ROWS)
+        built = rendered[start : start + batch.num_rows] if rendered is not None else None
+        chunks.append(pa.array([v for fs in _fields(batch.to_pylist(), built) for v in set(fs)], pa.large_string()))
+    import pyarrow.compute as pc
+
+    counts = pa.chunked_array(chunks, pa.large_string()).value_counts()
+    # only values counted above the lowest bound become Python strings (_boilerplate decides)
+    many = counts.filter(pc.greater(counts.field("counts"), 2))
+    values, numbers = many.field("values").to_pylist(), many.field("counts").to_pylist()
+    return _boilerplate(Counter(dict(zip(values, numbers, strict=True))), table.num_rows)
+
+
+def _check_batch(
+    rows: list[dict[str, Any]],
+    offset: int,
+    rendered: Sequence[Sequence[str]] | None,
+    lookup: _Lookup,
+    common: set[str],
+) -> list[RowMatch]:
+    where = [r.get(WHERE_COLUMN) or f"row {offset + i + 1}" for i, r in enumerate(rows)]
+    texts = [record_text(r) for r in rows]
+    row_fields = _fields(rows, rendered)
     found: dict[int, RowMatch] = {}
     for i, (fields, text) in enumerate(zip(row_fields, texts, strict=True)):
         norm = normal_text(text)
         hit = lookup.exact_texts.get(norm) or lookup.squashed_texts.get(squashed(norm)) if norm else None
         if hit:
-            found[i] = RowMatch(i, where[i], "question + answer", hit)
+            found[i] = RowMatch(offset + i, where[i], "question + answer", hit)
             continue
         for value in fields:
             hit = lookup.exact_fields.get(value) or lookup.squashed_fields.get(squashed(value))
@@ -239,7 +282,7 @@ def check_rows(
             # the record's own answer, options or passage (`confirms`).
             long_enough = hit is not None and lookup.eval_words(hit, value) >= QUESTION_WORDS
             if hit and (long_enough or lookup.confirms(hit, value, fields, texts[i])):
-                found[i] = RowMatch(i, where[i], "question", hit)
+                found[i] = RowMatch(offset + i, where[i], "question", hit)
                 break
     rest = [i for i in range(len(rows)) if i not in found and texts[i].strip()]
     if rest:
@@ -248,21 +291,30 @@ def check_rows(
         for j, shared, share, hit in _containment(normed, lookup.texts, lookup.ids):
             if share >= CONTAINMENT or shared >= MIN_SHARED_GRAMS:
                 how = f"13-gram containment {share:.0%} ({shared} shared 13-grams)"
-                found[rest[j]] = RowMatch(rest[j], where[rest[j]], how, hit)
+                found[rest[j]] = RowMatch(offset + rest[j], where[rest[j]], how, hit)
     for i in range(len(rows)):
         if i in found:
             continue
-        for value in [v for v in row_fields[i] if v not in common]:
-            if (bag := lookup.bags.match(value)) is not None:
+        for value in row_fields[i]:
+            # A value many rows share (an instruction, a source line) is not a row's identity, unless
+            # what it matches is an eval record's main text: a disguised eval question copied into
+            # a few rows is still that eval row, however often it is repeated.
+            shared = value in common
+            if (bag := lookup.bags.match(value)) is not None and (not shared or lookup.is_main_text(bag[0], value)):
                 eval_id, share = bag
-                found[i] = RowMatch(i, where[i], f"word containment {share:.0%} (reordered, padded or cut)", eval_id)
+                found[i] = RowMatch(
+                    offset + i, where[i], f"word containment {share:.0%} (reordered, padded or cut)", eval_id
+                )
                 break
-            if (short := lookup.short.match(value)) is not None and lookup.confirms(
-                short[1], short[2], row_fields[i], texts[i]
+            short = lookup.short.match(value)
+            if (
+                short is not None
+                and (not shared or lookup.is_main_text(short[1], short[2]))
+                and lookup.confirms(short[1], short[2], row_fields[i], texts[i])
             ):
-                found[i] = RowMatch(i, where[i], short[0], short[1])
+                found[i] = RowMatch(offset + i, where[i], short[0], short[1])
                 break
-    return ContentReport(table.num_rows, [found[i] for i in sorted(found)], sources)
+    return [found[i] for i in sorted(found)]
 
 
 @dataclass(frozen=True)
@@ -280,12 +332,17 @@ class _Lookup:
     longest_chars: dict[str, int]  # eval id → letters of its longest text field, spaces left out
     position: dict[str, int]  # eval id → its index in ids/texts
 
+    def is_main_text(self, eval_id: str, matched: str) -> bool:
+        """`matched` is (about) the longest text field of eval record `eval_id`: its question, not a
+        line it shares with other records."""
+        return len(squashed(matched)) >= MAIN_TEXT_SHARE * self.longest_chars.get(eval_id, 0)
+
     def confirms(self, eval_id: str, matched: str, row_fields: Sequence[str], row_text: str) -> bool:
         """A seed text matched a short text of `eval_id`: the row is that eval row when the matched
         text is the record's main text, or the rest of the row adds little the record lacks (a short
         answer, the record's own options or passage, near copies of them). A generic question
         ("Which must be true?") over a different passage is not the eval row."""
-        if len(squashed(matched)) >= MAIN_TEXT_SHARE * self.longest_chars.get(eval_id, 0):
+        if self.is_main_text(eval_id, matched):
             return True
         rest = _content_words(normal_text(" ".join([row_text, *row_fields]))) - _content_words(matched)
         if len(rest) <= 1:

@@ -22,7 +22,7 @@ import re
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, cached_property
 from pathlib import Path, PurePath
 
 from tsqa.seeds.catalog import Catalog
@@ -45,39 +45,92 @@ def resolve_steps(path: Path) -> tuple[Path, list[Path]]:
     symlink hop (of a folder too, anywhere in the path) can be checked, not only where it ends.
 
     Raises SeedPathRefused on a link loop or too many links."""
-    start = Path(path) if os.path.isabs(path) else Path(os.getcwd()) / path
-    stack = list(reversed(start.parts[1:]))
-    current = Path(start.anchor or "/")
-    visited: list[Path] = [start]
+    real, visited = _resolve_text(path)
+    return Path(real), [Path(step) for step in visited]
+
+
+def _resolve_text(path: Path | str) -> tuple[str, list[str]]:
+    """`resolve_steps` on path texts, each as `str(Path(...))` writes it (pathlib's objects were
+    most of the guard's cost: ~60 µs a path)."""
+    written = os.fspath(path)
+    anchor, parts = _anchor_parts(written)
+    start = anchor + "/".join(parts) if anchor else _join(os.getcwd(), parts)
+    stack = list(reversed(_anchor_parts(start)[1]))
+    current = _anchor_parts(start)[0] or "/"
+    visited = [start]
     hops = 0
     while stack:
         part = stack.pop()
-        if part in ("", "."):
-            continue
         if part == "..":
-            current = current.parent
+            current = _parent(current)
             visited.append(current)
             continue
-        candidate = current / part
+        candidate = _join(current, [part])
         visited.append(candidate)
         if os.path.islink(candidate):
             hops += 1
             if hops > _MAX_LINK_HOPS:
                 raise SeedPathRefused(f"{path}: too many symbolic links (a loop?)")
-            target = Path(os.readlink(candidate))
-            visited.append(target if target.is_absolute() else current / target)
-            if target.is_absolute():
-                current = Path(target.anchor)
-            stack.extend(reversed([p for p in target.parts if p != target.anchor]))
+            target_anchor, target_parts = _anchor_parts(os.readlink(candidate))
+            if target_anchor:
+                visited.append(target_anchor + "/".join(target_parts))
+                current = target_anchor
+            else:
+                visited.append(_join(current, target_parts))
+            stack.extend(reversed(target_parts))
         else:
             current = candidate
     return current, visited
 
 
+def _anchor_parts(text: str) -> tuple[str, list[str]]:
+    """(anchor, parts) of a path text as PurePosixPath splits it: `//` stays an anchor of its own
+    (POSIX leaves two leading slashes to the system), `.` and empty parts go, `..` stays."""
+    if text[:1] != "/":
+        anchor = ""
+    elif text[:2] == "//" and text[2:3] != "/":
+        anchor = "//"
+    else:
+        anchor = "/"
+    return anchor, [p for p in text.split("/") if p and p != "."]
+
+
+def _join(base: str, parts: list[str]) -> str:
+    """`str(Path(base).joinpath(*parts))` for a normalised absolute `base` and plain parts."""
+    if not parts:
+        return base
+    return base + ("" if base.endswith("/") else "/") + "/".join(parts)
+
+
+def _parent(text: str) -> str:
+    """`str(Path(text).parent)` for a normalised absolute path text."""
+    cut = text.rfind("/")
+    if cut == len(text) - 1:  # the anchor alone
+        return text
+    head = text[:cut]
+    return text[: cut + 1] if head in ("", "/") else head
+
+
+def _contains(root: str, real: str) -> bool:
+    """`Path(real) == Path(root) or Path(real).is_relative_to(root)`, on normalised texts."""
+    if real == root:
+        return True
+    if root in ("/", "//"):
+        return _anchor_parts(real)[0] == root
+    return real.startswith(root + "/")
+
+
+def _below(real: str, root: str) -> str:
+    """`str(Path(real).relative_to(root))` ('' for the root itself) when `_contains(root, real)`."""
+    if real == root:
+        return ""
+    return real[len(root) :] if root in ("/", "//") else real[len(root) + 1 :]
+
+
 def system_path(path: Path) -> Path | None:
     """The first step of `path` (as written, each link hop, resolved) inside /proc, /dev or /sys."""
     try:
-        real, visited = resolve_steps(path)
+        real, visited = _resolve_text(path)
     except OSError:
         return Path(path)
     for step in [*visited, real]:
@@ -85,7 +138,7 @@ def system_path(path: Path) -> Path | None:
         if normal.startswith("//"):  # POSIX normpath keeps a leading "//"; the kernel reads it as "/"
             normal = "/" + normal.lstrip("/")
         if any(normal == root or normal.startswith(root + "/") for root in _SYSTEM_ROOT_TEXTS):
-            return step
+            return Path(step)
     return None
 
 
@@ -139,10 +192,19 @@ class SeedRoots:
 
     def root_of(self, real: Path) -> Path | None:
         """The allowed root holding the real path `real`, the deepest one first."""
-        for root in sorted(self.roots, key=lambda r: -len(r.parts)):
-            if real == root or real.is_relative_to(root):
+        found = self.root_text_of(os.fspath(real))
+        return None if found is None else Path(found)
+
+    def root_text_of(self, real: str) -> str | None:
+        """`root_of` on a normalised real path text."""
+        for root in self._deepest_first:
+            if _contains(root, real):
                 return root
         return None
+
+    @cached_property
+    def _deepest_first(self) -> tuple[str, ...]:
+        return tuple(os.fspath(r) for r in sorted(self.roots, key=lambda r: -len(r.parts)))
 
 
 def project_roots(spec_dir: Path) -> tuple[Path, list[Path]]:
@@ -311,21 +373,23 @@ def guard_path(task: str, path: Path, roots: SeedRoots) -> Path:
         target = Path(os.readlink(current))
         current = Path(os.path.abspath(current.parent / target))
         hops.append(current)
-    real = Path(os.path.realpath(path))
+    real_text = os.path.realpath(path)
+    real = Path(real_text)
     for hop in hops:  # the name of each link on the way, where its folder is inside a root
-        parent = Path(os.path.realpath(hop.parent))
-        root = roots.root_of(parent)
+        parent = os.path.realpath(hop.parent)
+        root = roots.root_text_of(parent)
         if root is not None:
-            check_name_parts(task, PurePath(parent.relative_to(root) / hop.name))
-    root = roots.root_of(real)
+            check_name_parts(task, PurePath(_below(parent, root), hop.name))
+    root = roots.root_text_of(real_text)
     if root is None:
         raise SeedPathRefused(
             f"task {task!r}: {path} resolves to {real}, outside the project and the data dir; "
             "seed data must live inside them (or under a root listed in tsqa.yaml `seed_roots:`)"
         )
-    check_name_parts(task, PurePath(real.relative_to(root)))
+    check_name_parts(task, PurePath(_below(real_text, root)))
     for declared, name in roots.names:
-        if declared == root or real.is_relative_to(declared):
+        declared_text = os.fspath(declared)
+        if declared_text == root or _contains(declared_text, real_text):
             check_name_parts(task, name)
     _check_hard_links(task, real, roots)
     check_not_eval_file(task, real, roots.eval_files)

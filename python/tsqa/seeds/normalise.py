@@ -62,6 +62,8 @@ class _Plan:
     delimiter: str
     letter_only: bool
     shuffle: bool  # the gold position is fixed by the task (sciq): shuffle options per seed
+    # (origin, sorted columns) of question, answer and choices: what `_null_fields` checks per document
+    null_checks: tuple[tuple[str, tuple[str, ...]], ...] = ()
 
 
 def normalise(spec: TaskSpec, task_info: TaskInfo | None, docs: pa.Table | Iterable[Doc]) -> NormaliseResult:
@@ -101,15 +103,14 @@ def _at(where: str | None, reason: str) -> str:
 
 
 def _null_fields(plan: _Plan, doc: Doc) -> None:
-    for rule in (plan.question, plan.answer, plan.choices):
-        if rule is None:
-            continue
-        for col in sorted(rule.columns):
-            if col not in doc:
-                continue  # missing: the template says so, naming the variable
-            value = doc[col]
+    for origin, columns in plan.null_checks:
+        for col in columns:
+            value = doc.get(col, _ABSENT)  # missing: the template says so, naming the variable
             if value is None or (isinstance(value, float) and math.isnan(value)):
-                raise DocError(f"{rule.origin}: field {col!r} is {'null' if value is None else 'NaN'}")
+                raise DocError(f"{origin}: field {col!r} is {'null' if value is None else 'NaN'}")
+
+
+_ABSENT = object()
 
 
 def _process_docs(ref: str, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -209,18 +210,23 @@ def _plan(spec: TaskSpec, info: TaskInfo | None, features: frozenset[str]) -> _P
             raise type(err)(f"task {spec.task!r}: {err}") from None
 
     answer = build(a, "target")
+    question, choices = build(q, "text"), build(c, "choice")
+    checked = (question, answer, choices)
     return _Plan(
-        question=build(q, "text"),  # type: ignore[arg-type]
-        choices=build(c, "choice"),
+        question=question,  # type: ignore[arg-type]
+        choices=choices,
         answer=answer,
         context=build(x, "plain"),
         delimiter=rules.target_delimiter if rules else " ",
         letter_only=bool(info and info.letter_only_choices),
         shuffle=has_choices and answer is not None and answer.constant,
+        null_checks=tuple((r.origin, tuple(sorted(r.columns))) for r in checked if r is not None),
     )
 
 
-def _record(spec: TaskSpec, plan: _Plan, seed_id: str, doc: Doc) -> SeedRecord:
+def _record(spec: TaskSpec, plan: _Plan, seed_id: str, doc: Doc, *, raw: str | None = None) -> SeedRecord:
+    """One document's record; `raw`: its JSON text when the caller has it (the Rust core writes
+    a shard's at once, `stages/normalise._raw_texts`)."""
     _null_fields(plan, doc)
     text = _evaluate(plan.question, doc)
     choices = _choices(_evaluate(plan.choices, doc)) if plan.choices is not None else None
@@ -254,7 +260,7 @@ def _record(spec: TaskSpec, plan: _Plan, seed_id: str, doc: Doc) -> SeedRecord:
         answer_index=index,
         answer_aliases=tuple(aliases) if aliases else None,
         context=None if context is None else str(context),
-        raw=json.dumps(doc, ensure_ascii=False, default=str),
+        raw=raw if raw is not None else json.dumps(doc, ensure_ascii=False, default=str),
     )
 
 

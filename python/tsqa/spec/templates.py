@@ -663,12 +663,32 @@ def _check_nesting(text: str) -> None:
             line += 1
 
 
+MAX_BLOCK_NESTING = 16
+"""Deepest nesting of `{% for %}`, `{% if %}`, `{% macro %}` … blocks: Python refuses the code Jinja
+generates past ~20 nested loops ("too many statically nested blocks") or ~100 levels of indentation,
+as a SyntaxError lint would not see; a limit of ours says so at lint, naming the template's line."""
+_BLOCKS = (nodes.For, nodes.If, nodes.Macro, nodes.CallBlock, nodes.FilterBlock, nodes.With, nodes.Block)
+
+
+def _check_blocks(tree: nodes.Template) -> None:
+    pending: list[tuple[nodes.Node, int]] = [(tree, 0)]
+    while pending:
+        node, depth = pending.pop()
+        if isinstance(node, _BLOCKS):
+            depth += 1
+            if depth > MAX_BLOCK_NESTING:
+                raise TemplateError(f"blocks nested more than {MAX_BLOCK_NESTING} levels deep", node.lineno or 1)
+        pending.extend((child, depth) for child in node.iter_child_nodes())
+
+
 @lru_cache(maxsize=8192)
 def _parsed(text: str) -> nodes.Template:
     """The bounded syntax tree of a template, parsed once for compiling and for its variables.
     Jinja's code generator turns literal text under a filter into a constant in the tree, as it
     would anyway: code compiled from a tree used before is the same (tests/spec/test_template_parse.py)."""
-    return ENV.parse(text)
+    tree = ENV.parse(text)
+    _check_blocks(tree)
+    return tree
 
 
 @lru_cache(maxsize=8192)
@@ -684,6 +704,8 @@ def compile_template(text: str) -> jinja2.Template:
         ) from None
     except (RecursionError, MemoryError):  # a nesting the bracket count does not see (filters, tests)
         raise TemplateError("template nested too deeply to compile", 1) from None
+    except SyntaxError as exc:  # Python refuses the generated code ("too many statically nested blocks")
+        raise TemplateError(f"template nested too deeply to compile ({exc.msg})", 1) from None
 
 
 @lru_cache(maxsize=8192)

@@ -99,23 +99,29 @@ def _message(err: Any, exists: bool) -> str:
         return "required field is missing"
     if kind == "extra_forbidden":
         name = str(err["loc"][-1])
-        close = difflib.get_close_matches(name, _all_field_names(), n=1, cutoff=0.75)
+        owners = _field_owners().get(name)
+        if owners:  # a real field in the wrong place: say where it belongs, not "did you mean" itself
+            return f"field {name!r} does not belong here; it is a field of {', '.join(owners)}"
+        close = difflib.get_close_matches(name, list(_field_owners()), n=1, cutoff=0.75)
         return f"unknown field {name!r}" + (f"; did you mean {close[0]!r}?" if close else "")
     found = _show(err.get("input"))
     return f"{err['msg'][0].lower()}{err['msg'][1:]}, found {found} [type={kind}]"
 
 
 @cache
-def _all_field_names() -> list[str]:
+def _field_owners() -> dict[str, list[str]]:
+    """Every spec field name → the spec models that have it (sorted, for stable messages)."""
     from tsqa.spec.models.common import SpecModel
 
-    names: set[str] = set()
+    owners: dict[str, set[str]] = {}
     pending = list(SpecModel.__subclasses__())
     while pending:
         model = pending.pop()
-        names.update(model.model_fields)
+        if not model.__name__.startswith("_"):  # private bases are not in the spec reference
+            for name in model.model_fields:
+                owners.setdefault(name, set()).add(model.__name__)
         pending += model.__subclasses__()
-    return sorted(names)
+    return {name: sorted(models) for name, models in sorted(owners.items())}
 
 
 def _show(value: Any) -> str:

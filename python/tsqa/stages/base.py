@@ -24,6 +24,10 @@ import pyarrow as pa
 
 from tsqa.compile.stages import Stage
 from tsqa.stages.schema import REJECTS
+from tsqa.store.shards import INTERMEDIATE
+
+FIRST_SEEDS = 8
+"""Normalised seeds a task's worked examples are drawn from (`TaskContext.first_seeds`)."""
 
 if TYPE_CHECKING:
     from tsqa.compile.plan import ModelCallPlan, TaskPlan
@@ -124,6 +128,20 @@ class TaskContext:
         return self.plan.stage(stage).call
 
     @cached_property
+    def first_seeds(self) -> pa.Table:
+        """The first `FIRST_SEEDS` normalised seeds (the worked examples in prompts are drawn from
+        them), read once per task from the first shards instead of the whole table per request batch."""
+        tables, rows = [], 0
+        for shard in self.shards(Stage.NORMALISE):
+            tables.append(shard.slice(0, FIRST_SEEDS - rows))
+            rows += tables[-1].num_rows
+            if rows >= FIRST_SEEDS:
+                break
+        if not tables:
+            return self.read(Stage.NORMALISE, None).slice(0, 0)
+        return pa.concat_tables(tables)
+
+    @cached_property
     def with_context(self) -> bool:
         """Whether the task's seeds carry a context passage (generation must then write one)."""
         import pyarrow.compute as pc
@@ -146,6 +164,9 @@ class StageDef:
     """`process` is row-local: the executor feeds it one upstream shard at a time."""
     exports_dataset: ClassVar[bool] = False
     """Its output is also the task's packaged dataset (datasets/<task>/)."""
+    shard_compression: ClassVar[str] = INTERMEDIATE
+    """Parquet codec of its data shards: lz4 with page CRCs for intermediates, which only later
+    stages read (store/shards.py); the packaged dataset is zstd."""
 
     def fingerprint_inputs(self, spec: TaskSpec, ctx: FingerprintContext) -> dict[str, Any]:
         raise NotImplementedError

@@ -16,7 +16,7 @@ from tsqa.compile.stages import Stage
 from tsqa.spec.load import LoadedSpec
 from tsqa.spec.models import TaskSpec
 from tsqa.stages.base import Filtered, FingerprintContext, StageDef, StageError, TaskContext
-from tsqa.stages.enrich import render_texts
+from tsqa.stages.packaged_text import render_texts
 from tsqa.stages.schema import SCHEMAS, rejects_from
 
 EvalSources = tuple[tuple[str, float], ...]

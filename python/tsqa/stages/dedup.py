@@ -131,8 +131,9 @@ def find_duplicates(
     later runs can name in `dedup.index`.
 
     Memory: a few bytes per question (the Rust core spills band keys to temporary files, see
-    rust/src/spill.rs) and the verdicts; never the rows nor the texts. The shards are read up to
-    four times: keys, candidate texts, the dropped questions' ids, the saved index."""
+    rust/src/spill.rs; with `save_dir`, each question's MinHash signature too) and the verdicts;
+    never the rows nor the texts. The shards are read up to three times: keys, candidate texts,
+    the dropped questions' ids (and once per earlier index named in `dedup.index`)."""
     import tempfile
 
     import numpy as np
@@ -152,6 +153,8 @@ def find_duplicates(
         params = {"threshold": threshold, "num_perm": num_perm, "ngram": ngram, "shingle": shingle}
         with tempfile.TemporaryDirectory(prefix="tsqa-dedup-") as tmp:
             dd = _native.StreamDedup(tmp, **params)
+            if save_dir is not None:  # the saved index reuses add_questions' signatures
+                dd.keep_signatures()
             takes: list[Any] = []  # per shard, in order: the positions of its questions' first rows
             starts = []  # the first row of each task in the group
             for name in names:
@@ -204,8 +207,7 @@ def find_duplicates(
                 partial = target.with_name(f"{target.name}.partial")  # a kill leaves no half index
                 earlier_rows = np.array(sorted(in_index), dtype=np.uint32)
                 dd.begin_save(str(partial), earlier_rows)
-                for row, texts in unique(question_keys):
-                    dd.save_feed(row, texts)
+                dd.save_spilled()
                 dd.end_save()
                 partial.replace(target)
             # The question ids of the dropped questions and of those they duplicate.

@@ -1,14 +1,13 @@
-"""Check enriched answers and render the packaged text.
+"""Check enriched answers.
 
 An enrichment must not be empty or truncated, and must not argue for another answer: its final
 answer, when one can be extracted, is compared with the verified answer by the Rust vote core (so
-"The final answer is: (B)" and the option text count as the same). The packaged text always ends
-with the semantic answer, never only a letter.
+"The final answer is: (B)" and the option text count as the same). The packaged text built from
+it (stages/packaged_text.py) always ends with the semantic answer, never only a letter.
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -19,7 +18,7 @@ from tsqa.spec.extractors import EXTRACTION_VERSION, answer_reader
 from tsqa.spec.models import TaskSpec
 from tsqa.stages.base import Filtered, FingerprintContext, ModelCall, ModelStageDef, PromptSource, TaskContext
 from tsqa.stages.output_schema import LETTERS
-from tsqa.stages.requests import enrich_requests
+from tsqa.stages.requests import enrich_requests, rows_of
 from tsqa.stages.schema import SCHEMAS, rejects_from, to_table
 
 if TYPE_CHECKING:
@@ -76,55 +75,6 @@ def _reference(fmt: str, row: dict[str, Any]) -> str:
     return LETTERS[row["answer_index"]] if fmt == "multiple_choice" else row["answer_text"]
 
 
-def render_text(row: dict[str, Any]) -> str:
-    """The pretraining text of one packaged row: question, options, context, enrichment, answer."""
-    return _render(row.get("context"), row["question"], row.get("options"), row.get("enrichment"), row["answer_text"])
-
-
-def render_texts(rows: pa.Table) -> pa.Array:
-    """`render_text` of every row of a table, read column by column (no row dicts)."""
-    columns = [rows.column(c).to_pylist() for c in ("context", "question", "options", "enrichment", "answer_text")]
-    return pa.array([_render(*values) for values in zip(*columns, strict=True)], pa.string())
-
-
-def _render(context: str | None, question: str, options: list[str] | None, enrichment: str | None, answer: str) -> str:
-    parts = []
-    if context:
-        parts.append(context.strip())
-    parts.append(f"Question: {question.strip()}")
-    if options:
-        parts.append("\n".join(f"{LETTERS[i]}. {o}" for i, o in enumerate(options)))
-    body = _strip_final_line(enrichment or "")
-    if body:
-        parts.append(body)
-    parts.append(f"Answer: {answer.strip()}")
-    return "\n\n".join(parts)
-
-
-_FINAL_TAIL = re.compile(r"(?:the\s+)?final\s+answer(?:\s+is)?\s*:?[^\n]*\s*$", re.IGNORECASE)
-
-
-_FINAL = re.compile("[Ff][Iiİı][Nn][Aa][Ll]")
-"""Every character that `_FINAL_TAIL` (IGNORECASE) matches for each letter of "final"."""
-
-
-def _strip_final_line(text: str) -> str:
-    """Drop a closing "The final answer is: …" (the packaged text ends with the semantic answer).
-
-    `_FINAL_TAIL.sub` tried the pattern at every character; a match holds a "final", so it is tried
-    only at each "final" and at the "the" before it, leftmost first: the same result, 2× faster."""
-    text = text.strip()
-    for found in _FINAL.finditer(text):
-        start = found.start()
-        space = start
-        while space > 0 and text[space - 1].isspace():  # `\s` of a str pattern is str.isspace()
-            space -= 1
-        for begin in (space - 3, start) if 3 <= space < start else (start,):
-            if _FINAL_TAIL.match(text, begin):
-                return text[:begin].strip()
-    return text
-
-
 class EnrichStage(ModelStageDef):
     stage = Stage.ENRICH
     reads = Stage.VERIFY
@@ -151,7 +101,7 @@ class EnrichStage(ModelStageDef):
         }
 
     def requests(self, task: TaskContext, call: ModelCallPlan, rows: pa.Table) -> tuple[list[Request], list[int]]:
-        requests = enrich_requests(task.spec, call, rows.to_pylist())
+        requests = enrich_requests(task.spec, call, rows_of(rows, "question_id"))
         per_row = len(call.prompts)
         return requests, [i // per_row for i in range(len(requests))]
 

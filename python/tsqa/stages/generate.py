@@ -12,7 +12,7 @@ import pyarrow as pa
 from tsqa.compile.stages import Stage
 from tsqa.spec.models import TaskSpec
 from tsqa.stages.base import Filtered, FingerprintContext, ModelCall, ModelStageDef, PromptSource, TaskContext
-from tsqa.stages.requests import generate_requests
+from tsqa.stages.requests import generate_requests, rows_of
 from tsqa.stages.schema import SCHEMAS, to_table
 from tsqa.stages.solve import EXAMPLE_SEEDS
 
@@ -47,9 +47,9 @@ class GenerateStage(ModelStageDef):
 
     def requests(self, task: TaskContext, call: ModelCallPlan, rows: pa.Table) -> tuple[list[Request], list[int]]:
         columns = ["seed_id", "question", "options", "answer_index", "answer_text", "context"]
-        examples = task.read(Stage.NORMALISE, columns).slice(0, EXAMPLE_SEEDS).to_pylist()
+        examples = task.first_seeds.select(columns).slice(0, EXAMPLE_SEEDS).to_pylist()
         requests = generate_requests(
-            task.spec, call, rows.to_pylist(), with_context=task.with_context, examples=examples
+            task.spec, call, rows_of(rows, "seed_id"), with_context=task.with_context, examples=examples
         )
         return requests, list(range(len(requests)))
 
@@ -57,7 +57,7 @@ class GenerateStage(ModelStageDef):
         self, task: TaskContext, source: pa.Table, requests: Sequence[Request], results: Mapping[str, Result]
     ) -> Filtered:
         out = []
-        for req, seed in zip(requests, source.to_pylist(), strict=True):
+        for req, seed in zip(requests, source.select(["seed_id", "question", "options"]).to_pylist(), strict=True):
             res = results[req.id]
             out.append(
                 {

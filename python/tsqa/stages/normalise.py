@@ -11,7 +11,7 @@ import pyarrow as pa
 from tsqa.compile.stages import Stage
 from tsqa.spec.models import LmEvalSeed, TaskSpec
 from tsqa.stages.base import Filtered, FingerprintContext, StageDef, TaskContext
-from tsqa.stages.schema import SCHEMAS, rejects_from, to_table
+from tsqa.stages.schema import SCHEMAS, rejects_from
 
 
 class NormaliseStage(StageDef):
@@ -54,17 +54,28 @@ class NormaliseStage(StageDef):
             docs = shard.to_pylist()
             if plan is None and docs:
                 plan = _plan(spec, info if rules is not None else None, frozenset(docs[0]))
+            raws = _raw_texts(shard)
             records, failures = [], []
             for i, doc in enumerate(docs, start=offset):
                 seed_id = f"{spec.task}:{i}"
                 try:
-                    records.append(_record(spec, plan, seed_id, doc))  # type: ignore[arg-type]
+                    records.append(_record(spec, plan, seed_id, doc, raw=raws[i - offset]))  # type: ignore[arg-type]
                 except DocError as err:
                     failures.append(NormaliseFailure(seed_id, str(err)))
                 except Exception as err:  # noqa: BLE001 - a task function or template failing on one doc
                     failures.append(NormaliseFailure(seed_id, f"{type(err).__name__}: {err}"))
             offset += len(docs)
             yield _filtered(records, failures)
+
+
+def _raw_texts(shard: pa.Table) -> list[str | None]:
+    """Each document's `raw` JSON, written by the Rust core for the whole shard (what
+    `json.dumps(doc, ensure_ascii=False, default=str)` gives, at a fraction of its cost); None
+    per row where a column's type is not plain JSON (`_record` then writes it in Python)."""
+    from tsqa import _native
+
+    texts = _native.rows_as_json(shard.to_struct_array()) if shard.num_columns else None
+    return texts.to_pylist() if texts is not None else [None] * shard.num_rows
 
 
 def _task_info(spec: TaskSpec) -> Any:
@@ -74,22 +85,19 @@ def _task_info(spec: TaskSpec) -> Any:
 
 
 def _filtered(records: list[Any], failures: list[Any]) -> Filtered:
-    kept = to_table(
-        "normalise",
-        [
-            {
-                "seed_id": r.seed_id,
-                "question": r.question,
-                "options": list(r.options) if r.options else None,
-                "answer_text": r.answer_text,
-                "answer_index": r.answer_index,
-                "answer_aliases": list(r.answer_aliases) if r.answer_aliases else None,
-                "context": r.context,
-                "raw": r.raw,
-            }
-            for r in records
-        ],
-    )
+    # Column by column from the records (no dict per row).
+    schema = SCHEMAS["normalise"]
+    columns = {
+        "seed_id": [r.seed_id for r in records],
+        "question": [r.question for r in records],
+        "options": [list(r.options) if r.options else None for r in records],
+        "answer_text": [r.answer_text for r in records],
+        "answer_index": [r.answer_index for r in records],
+        "answer_aliases": [list(r.answer_aliases) if r.answer_aliases else None for r in records],
+        "context": [r.context for r in records],
+        "raw": [r.raw for r in records],
+    }
+    kept = pa.Table.from_arrays([pa.array(columns[f.name], f.type) for f in schema], schema=schema)
     return Filtered(
         kept,
         rejects_from(

@@ -13,7 +13,7 @@ from tsqa.compile.plan import TaskPlan
 from tsqa.compile.stages import Stage
 from tsqa.spec.models import TaskSpec
 from tsqa.stages.base import Filtered, FingerprintContext, StageDef, TaskContext
-from tsqa.stages.enrich import render_texts
+from tsqa.stages.packaged_text import render_texts
 from tsqa.stages.schema import SCHEMAS
 
 
@@ -22,6 +22,7 @@ class PackageStage(StageDef):
     reads = Stage.DECONTAMINATE
     schema = SCHEMAS["package"]
     exports_dataset = True
+    shard_compression = "zstd"  # the packaged dataset users read and ship
 
     def fingerprint_inputs(self, spec: TaskSpec, ctx: FingerprintContext) -> dict[str, Any]:
         return {"license": spec.seed.license, "group": spec.group}

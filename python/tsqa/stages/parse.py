@@ -4,7 +4,14 @@ Checks, in order: the engine returned text; it is JSON of the expected shape; th
 answer are within length bounds; multiple choice has the seed's option count, distinct options and
 an answer among them; the question is not a near-copy of its seed (MinHash estimate from the Rust
 core, computed for the whole batch at once). Kept multiple-choice options are reordered by a shuffle
-seeded with the question id, so the answer's position is uniform whatever the generator favoured.
+seeded with the question's content, so the answer's position is uniform whatever the generator
+favoured.
+
+The stage runs the Rust core over the generate table's Arrow columns (`parse_columns`,
+`tsqa._native.parse_generations`): the same checks, reasons, messages and option orders as the
+Python implementation below (`parse_candidates`), which stays as the reference the tests compare
+with and as the path for the rare batch whose JSON only Python decodes as Python does (a lone
+surrogate escape, an integer of thousands of digits, nesting past 100 levels).
 """
 
 from __future__ import annotations
@@ -81,7 +88,7 @@ def _items(cand: Candidate, result: ParseResult) -> list[dict[str, Any]]:
         return []
     try:
         payload = json.loads(cand.text or "")
-    except (json.JSONDecodeError, RecursionError):
+    except (ValueError, RecursionError):  # JSONDecodeError, or an integer past Python's digit limit
         reason = "truncated" if cand.finish_reason == "length" else "invalid_json"
         result.reject(cand.candidate_id, cand.seed_id, reason, (cand.text or "")[:200])
         return []
@@ -140,7 +147,19 @@ def _validate(
         if not _within(answer, bounds):
             reject("length", f"answer has {len(answer)} characters, outside {bounds}")
             return None
+    if not _encodable(out):  # a lone surrogate escape ("\ud800") decodes to text no UTF-8 file holds
+        reject("schema", "question, answer, options and context must be valid Unicode (a lone surrogate escape)")
+        return None
     return out
+
+
+def _encodable(question: dict[str, Any]) -> bool:
+    texts = [question["question"], question["answer_text"], question["context"] or "", *(question["options"] or [])]
+    try:
+        "".join(texts).encode()
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def _answer_index(answer: str, options: list[str]) -> int | None:
@@ -180,6 +199,43 @@ def _drop_near_copies(pending: list[tuple[dict[str, Any], str]], result: ParseRe
             result.questions.append(question)
 
 
+_FIELDS = ("candidate_id", "seed_id", "seed_question", "n_options", "text", "finish_reason", "error")
+
+
+def parse_columns(rows: pa.Table, fmt: str, *, with_context: bool) -> Filtered:
+    """Parse a shard of the generate table in the Rust core: the parse table and its rejects,
+    row for row what `parse_candidates` gives."""
+    from tsqa import _native
+
+    out = _native.parse_generations(
+        *(rows.column(f) for f in _FIELDS),
+        format=fmt,
+        with_context=with_context,
+        question_chars=BOUNDS.question_chars,
+        answer_chars=BOUNDS.answer_chars,
+        long_answer_chars=BOUNDS.long_answer_chars,
+    )
+    if out is None:  # a response only Python's json decodes as Python does
+        return parse_columns_python(rows, fmt, with_context=with_context)
+    schema = SCHEMAS["parse"]
+    kept = pa.Table.from_arrays([out[f.name].cast(f.type) for f in schema], schema=schema)
+    return Filtered(kept, rejects_from(out["reject_id"], out["reject_reason"], out["reject_detail"]))
+
+
+def parse_columns_python(rows: pa.Table, fmt: str, *, with_context: bool) -> Filtered:
+    """`parse_columns` by the Python implementation (the reference)."""
+    # Column by column: a dict per row (Table.to_pylist) costs more than the candidate itself.
+    candidates = [Candidate(*values) for values in zip(*(rows.column(f).to_pylist() for f in _FIELDS), strict=True)]
+    result = parse_candidates(fmt, candidates, with_context=with_context)
+    rejects = result.rejects
+    return Filtered(
+        to_table("parse", result.questions),
+        rejects_from(
+            [r["candidate_id"] for r in rejects], [r["reason"] for r in rejects], [r["detail"] for r in rejects]
+        ),
+    )
+
+
 # -- the stage -------------------------------------------------------------------------------------
 # Bump when parse/validate rules change meaning: re-parses cached generations (2: option shuffle;
 # 3: the shuffle's permutation from a BLAKE2b digest instead of a numpy Generator, new option orders).
@@ -196,17 +252,7 @@ class ParseStage(StageDef):
         return {"parser": PARSER_VERSION, "format": spec.format}
 
     def process(self, rows: pa.Table, task: TaskContext) -> Filtered:
-        # Column by column: a dict per row (Table.to_pylist) costs more than the candidate itself.
-        fields = ("candidate_id", "seed_id", "seed_question", "n_options", "text", "finish_reason", "error")
-        candidates = [Candidate(*values) for values in zip(*(rows.column(f).to_pylist() for f in fields), strict=True)]
-        result = parse_candidates(task.spec.format, candidates, with_context=task.with_context)
-        rejects = result.rejects
-        return Filtered(
-            to_table("parse", result.questions),
-            rejects_from(
-                [r["candidate_id"] for r in rejects], [r["reason"] for r in rejects], [r["detail"] for r in rejects]
-            ),
-        )
+        return parse_columns(rows, task.spec.format, with_context=task.with_context)
 
     def measured_keep(self, manifests: Mapping[str, Manifest], spec: TaskSpec) -> float | None:
         # Questions kept per question asked for (a response holds up to per_seed of them).

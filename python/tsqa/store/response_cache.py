@@ -16,20 +16,28 @@ again, the run never dead-ends on it. `repairs` says what happened, for the run 
 
 from __future__ import annotations
 
+import hashlib
 import json
 import sqlite3
 import threading
 from collections.abc import Iterable
+from json.encoder import encode_basestring as _string
 from pathlib import Path
 from typing import Any, Self
 
 from tsqa.compile.fingerprint import canonical_json, sha256_text
+from tsqa.engines.base import ChatMessage, Request, Result, Sampling
 from tsqa.store.quarantine import move_aside
 
 MAX_BATCH = 8
 """Results waiting for the writer at most; `put` blocks beyond it (backpressure)."""
 
 _HEADER = b"SQLite format 3\x00"
+_VALUE_JSON = json.JSONEncoder(ensure_ascii=False)
+"""`json.dumps(value, ensure_ascii=False)`, without building an encoder per call."""
+WAL_CHECKPOINT_PAGES = 4096
+"""WAL pages between automatic checkpoints (SQLite's default is 1000): each checkpoint copies them
+into the database; fewer, larger ones cost less per result (and the WAL is durable either way)."""
 
 
 class CacheError(Exception):
@@ -40,6 +48,76 @@ def request_key(
     model: dict[str, Any], messages: list[dict[str, str]], sampling: dict[str, Any], schema: dict[str, Any] | None
 ) -> str:
     return sha256_text(canonical_json({"model": model, "messages": messages, "sampling": sampling, "schema": schema}))
+
+
+_SAMPLING_FIELDS = ("max_tokens", "n", "seed", "stop", "temperature", "top_k", "top_p")
+if tuple(sorted(Sampling.model_fields)) != _SAMPLING_FIELDS:  # RequestKeys writes these by hand
+    raise ImportError(f"RequestKeys must learn the Sampling fields {sorted(Sampling.model_fields)}")
+
+
+class RequestKeys:
+    """`request_key` of requests to one model, the same text built faster: JSON text is
+    compositional, so the model identity is encoded once, a schema once per schema object, the
+    sampling once per setting but its seed, and per request only the messages (canonical JSON: sorted
+    keys, no spaces, non-ASCII kept). Schemas and messages are remembered by identity: a schema dict
+    must not be changed in place while its RequestKeys lives (request builders share one per batch,
+    never changed). tests/store/test_request_keys.py compares both."""
+
+    def __init__(self, model: dict[str, Any]) -> None:
+        self._head = '{"messages":'
+        self._model = ',"model":' + canonical_json(model) + ',"sampling":'
+        self._sampling: dict[tuple[Any, ...], tuple[str, str]] = {}
+        self._schemas: dict[int, tuple[dict[str, Any], str]] = {}
+        self._messages: dict[int, tuple[ChatMessage, str]] = {}
+
+    def __call__(self, request: Request) -> str:
+        messages = ",".join(map(self._message, request.messages))
+        s = request.sampling
+        setting = tuple(map(repr, (s.max_tokens, s.n, s.stop, s.temperature, s.top_k, s.top_p)))  # 1 ≠ True
+        parts = self._sampling.get(setting)
+        if parts is None:
+            whole = canonical_json({**s.model_dump(mode="json"), "seed": None})
+            before, after = whole.split('"seed":null', 1)  # a key: inside a string the quote is escaped
+            parts = self._sampling[setting] = (before + '"seed":', after)
+        seed = "null" if s.seed is None else str(int(s.seed))
+        text = f'{self._head}[{messages}]{self._model}{parts[0]}{seed}{parts[1]},"schema":{self._schema(request.json_schema)}}}'
+        return hashlib.sha256(text.encode()).hexdigest()
+
+    def _message(self, message: ChatMessage) -> str:
+        """A message's JSON, once per message object (frozen; request builders share the turns
+        that repeat, such as a worked example's)."""
+        known = self._messages.get(id(message))
+        if known is not None and known[0] is message:
+            return known[1]
+        if len(self._messages) >= 4096:
+            self._messages.clear()
+        text = f'{{"content":{_string(message.content)},"role":{_string(message.role)}}}'
+        self._messages[id(message)] = (message, text)  # held: its id cannot be reused meanwhile
+        return text
+
+    def _schema(self, schema: dict[str, Any] | None) -> str:
+        if schema is None:
+            return "null"
+        known = self._schemas.get(id(schema))
+        if known is not None and known[0] is schema:
+            return known[1]
+        if len(self._schemas) >= 256:
+            self._schemas.clear()
+        text = canonical_json(schema)
+        self._schemas[id(schema)] = (schema, text)  # held: its id cannot be reused meanwhile
+        return text
+
+
+def cached_value(result: Result) -> dict[str, Any]:
+    """What the cache keeps of a successful result: `result.model_dump(mode="json")` less its id and
+    attempts (read back as `Result(id=…, **value)`), built directly."""
+    return {
+        "texts": list(result.texts),
+        "finish_reasons": list(result.finish_reasons),
+        "prompt_tokens": result.prompt_tokens,
+        "completion_tokens": result.completion_tokens,
+        "error": result.error,
+    }
 
 
 def _is_success(value: Any) -> bool:
@@ -111,7 +189,7 @@ class ResponseCache:
         if not _is_success(value):
             # Failures are not results: a cached failure would be served to every later run.
             raise ValueError(f"refusing to cache a response that is not a success: {str(value)[:200]}")
-        text = json.dumps(value, ensure_ascii=False)
+        text = _VALUE_JSON.encode(value)
         with self._cond:
             self._raise_failure()
             while len(self._pending) >= self.max_batch and self._failure is None:
@@ -215,6 +293,7 @@ class ResponseCache:
         try:
             db.execute("PRAGMA journal_mode=WAL")
             db.execute("PRAGMA synchronous=NORMAL")
+            db.execute(f"PRAGMA wal_autocheckpoint={WAL_CHECKPOINT_PAGES}")
             db.execute("CREATE TABLE IF NOT EXISTS responses (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
             db.execute("SELECT key FROM responses ORDER BY rowid DESC LIMIT 1").fetchall()
             if full_check:

@@ -3,10 +3,17 @@
 A shard is written to a temporary file in the same folder, fsynced, then renamed into place; a
 process killed at any moment (SIGKILL included) leaves either the previous state or the complete
 shard, never a torn file. Readers only ever see `part-*.parquet` names.
+
+Intermediate shards (read only by later stages) are lz4, the packaged dataset zstd: zstd costs
+~1 µs more CPU per row to write and read; uncompressed shards cost as much as lz4 here (3× the
+bytes to copy, fault in and sync) for 2.5× the disk (BENCHMARKS.md, branch cpu12). Their pages
+carry a CRC32, checked on every read: neither lz4 nor an uncompressed page fails to decode on every
+flipped byte, so without it a damaged shard could be read as other values.
 """
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import os
 import tempfile
@@ -23,23 +30,53 @@ def shard_name(index: int) -> str:
     return f"part-{index:05d}.parquet"
 
 
-def write_shard(folder: Path, index: int, table: pa.Table) -> tuple[Path, str]:
-    """Write `table` as shard `index` of `folder`; returns its path and content sha256."""
+INTERMEDIATE = "lz4"
+"""Codec of shards that only later stages read (the packaged dataset stays zstd)."""
+
+
+def write_shard(folder: Path, index: int, table: pa.Table, compression: str = "zstd") -> tuple[Path, str]:
+    """Write `table` as shard `index` of `folder` (Parquet, `compression` codec; an intermediate
+    (INTERMEDIATE codec) with page CRCs and no statistics); returns its path and content sha256."""
     folder.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=folder, prefix=".tmp-", suffix=".parquet")
     os.close(fd)
     try:
-        pq.write_table(table, tmp, compression="zstd")
+        between = compression == INTERMEDIATE  # no min/max statistics: never filtered on
+        pq.write_table(table, tmp, compression=compression, write_page_checksum=between, write_statistics=not between)
         digest = file_sha256(Path(tmp))
         with open(tmp, "rb") as handle:
             os.fsync(handle.fileno())
         target = folder / shard_name(index)
         os.replace(tmp, target)
+        _remember_digest(target, digest)
     finally:
         if os.path.exists(tmp):
             os.unlink(tmp)
     _fsync_dir(folder)
     return target, digest
+
+
+# sha256 of the shards this process wrote, by path and file identity: the stage's manifest lists
+# them right after, and hashing a file again costs as much as the first time.
+_WRITTEN: dict[Path, tuple[tuple[int, int, int], str]] = {}
+
+
+def _identity(path: Path) -> tuple[int, int, int]:
+    stat = path.stat()
+    return stat.st_ino, stat.st_size, stat.st_mtime_ns
+
+
+def _remember_digest(path: Path, digest: str) -> None:
+    _WRITTEN[path] = (_identity(path), digest)
+
+
+def shard_sha256(path: Path) -> str:
+    """`file_sha256(path)`, without reading the file again when this process just wrote it (the
+    same inode, size and modification time as when it was hashed)."""
+    known = _WRITTEN.pop(path, None)
+    if known is not None and known[0] == _identity(path):
+        return known[1]
+    return file_sha256(path)
 
 
 def existing_shards(folder: Path) -> dict[int, Path]:
@@ -59,12 +96,36 @@ class UnreadableShard(Exception):
 
 
 def read_shard(path: Path, columns: list[str] | None = None) -> pa.Table:
-    """One shard; any decode or I/O error is an UnreadableShard naming the file."""
+    """One shard; any decode or I/O error is an UnreadableShard naming the file.
+
+    Read with `ParquetFile` rather than `read_table`, whose dataset discovery costs ~2 ms per
+    file (a stage reads its upstream's shards several times), on this thread: decoding a shard's
+    columns on Arrow's pool costs ~50% more CPU for no gain in wall time on 2 cores (branch cpu12);
+    a stage's parallelism is its tasks and batches (executors/)."""
     try:
-        return pq.read_table(path, columns=columns)
+        with pq.ParquetFile(path, page_checksum_verification=True) as file:
+            if _footer_renamed(file):
+                raise UnreadableShard(path, "its Parquet schema differs from the Arrow schema stored with it")
+            missing = [c for c in columns or () if c not in file.schema_arrow.names]
+            if missing:  # `read` would leave them out silently
+                raise UnreadableShard(path, f"has no column {missing[0]!r}")
+            return file.read(columns=columns, use_threads=False)
     except (pa.ArrowException, OSError) as exc:
         first = str(exc).splitlines()[0] if str(exc) else ""
         raise UnreadableShard(path, f"unreadable ({type(exc).__name__}: {first})") from None
+
+
+def _footer_renamed(file: pq.ParquetFile) -> bool:
+    """The footer carries no checksum: a flipped byte in a column's name reads as a shard with
+    another column (a KeyError far away). pyarrow also stores the Arrow schema in the footer; the
+    two disagree when either was damaged."""
+    stored = (file.metadata.metadata or {}).get(b"ARROW:schema")
+    if stored is None:  # not written by pyarrow: nothing to compare with
+        return False
+    try:
+        return bool(pa.ipc.read_schema(pa.py_buffer(base64.b64decode(stored))).names != file.schema_arrow.names)
+    except (ValueError, pa.ArrowException):  # UnicodeDecodeError too: a name that is not UTF-8
+        return True
 
 
 def read_shards(folder: Path, columns: list[str] | None = None) -> pa.Table | None:
@@ -114,8 +175,10 @@ class ShardWriter:
     """Writes a stream of tables as shards of at most `rows_per_shard` rows (`output.shard_rows`),
     buffering at most one shard. Shards are numbered from 0 in the order rows arrive."""
 
-    def __init__(self, folder: Path, rows_per_shard: int, schema: pa.Schema | None = None) -> None:
-        self.folder, self.rows_per_shard, self.schema = folder, rows_per_shard, schema
+    def __init__(
+        self, folder: Path, rows_per_shard: int, schema: pa.Schema | None = None, *, compression: str = "zstd"
+    ) -> None:
+        self.folder, self.rows_per_shard, self.schema, self.compression = folder, rows_per_shard, schema, compression
         self.written = 0
         self.rows = 0
         self._buffer: list[pa.Table] = []
@@ -138,13 +201,16 @@ class ShardWriter:
         if self._buffered:
             self._emit(self._buffered)
         elif empty_shard and not self.written and self.schema is not None:
-            write_shard(self.folder, 0, self.schema.empty_table())
+            write_shard(self.folder, 0, self.schema.empty_table(), self.compression)
             self.written = 1
         return self.written
 
     def _emit(self, rows: int) -> None:
         table = pa.concat_tables(self._buffer, promote_options="default")
-        write_shard(self.folder, self.written, table.slice(0, rows).combine_chunks())
+        shard = table.slice(0, rows)
+        if self.compression != INTERMEDIATE:  # the dataset: pages cut as one contiguous table's
+            shard = shard.combine_chunks()
+        write_shard(self.folder, self.written, shard, self.compression)
         self.written += 1
         rest = table.slice(rows)
         self._buffer = [rest] if rest.num_rows else []

@@ -3,6 +3,8 @@
 //! table columns. Strings may be `string`, `large_string` or `string_view`; nulls are refused with
 //! the row named, because a silent "" would deduplicate all missing records together.
 
+use std::sync::Arc;
+
 use arrow_array::cast::AsArray;
 use arrow_array::{Array, ArrayRef, LargeStringArray, StringArray, StringViewArray};
 use arrow_schema::DataType;
@@ -76,6 +78,15 @@ pub fn import_chunks(obj: &Bound<'_, PyAny>, column: &str) -> PyResult<(Vec<Arra
     let chunked = any.into_chunked_array()?;
     let dtype = chunked.data_type().clone();
     let (chunks, _) = chunked.into_inner();
+    // The C data interface hands over buffers unchecked; text that is not UTF-8 (or offsets past
+    // the end) would be undefined behaviour in every `&str` taken from them. pyarrow checks what it
+    // reads from Parquet, not arrays built in memory, so check here: linear, once per call.
+    for chunk in &chunks {
+        chunk
+            .to_data()
+            .validate_full()
+            .map_err(|e| to_py(Error::Type(format!("column '{column}' is not valid Arrow data: {e}"))))?;
+    }
     Ok((chunks, dtype))
 }
 
@@ -152,16 +163,35 @@ impl ArrowLists {
         let (a, b) = self.rows[i]?;
         Some((a..b).map(|j| self.items.text(j).unwrap_or("")).collect())
     }
+    /// Row `i`'s items with their nulls (None for a null row), for a column imported by
+    /// `lists_keeping_nulls`.
+    pub fn items(&self, i: usize) -> Option<impl ExactSizeIterator<Item = Option<&str>> + '_> {
+        let (a, b) = self.rows[i]?;
+        Some((a..b).map(|j| self.items.text(j)))
+    }
 }
 
 /// Imports a list-of-strings column; null items inside a list are refused, null rows allowed
 /// only when `allow_null_rows`.
 pub fn lists(obj: &Bound<'_, PyAny>, column: &str, allow_null_rows: bool) -> PyResult<ArrowLists> {
     let (chunks, dtype) = import_chunks(obj, column)?;
-    lists_from(chunks, &dtype, column, allow_null_rows).map_err(to_py)
+    lists_from(chunks, &dtype, column, allow_null_rows, false).map_err(to_py)
 }
 
-fn lists_from(chunks: Vec<ArrayRef>, dtype: &DataType, column: &str, allow_null_rows: bool) -> Result<ArrowLists> {
+/// A list-of-strings column whose null rows and null items are kept (`ArrowLists::items`); a
+/// column of Arrow type null is all null rows.
+pub fn lists_keeping_nulls(obj: &Bound<'_, PyAny>, column: &str) -> PyResult<ArrowLists> {
+    let (chunks, dtype) = import_chunks(obj, column)?;
+    lists_from(chunks, &dtype, column, true, true).map_err(to_py)
+}
+
+fn lists_from(
+    chunks: Vec<ArrayRef>,
+    dtype: &DataType,
+    column: &str,
+    allow_null_rows: bool,
+    allow_null_items: bool,
+) -> Result<ArrowLists> {
     let mut rows = Vec::new();
     let mut values: Vec<ArrayRef> = Vec::new();
     let mut base = 0usize;
@@ -180,6 +210,9 @@ fn lists_from(chunks: Vec<ArrayRef>, dtype: &DataType, column: &str, allow_null_
                 let l = c.as_list::<i64>();
                 (l.value_offsets().iter().map(|&o| o as usize).collect(), l.values().clone())
             }
+            DataType::Null if allow_null_rows => {
+                (vec![0; c.len() + 1], Arc::new(StringArray::from(Vec::<&str>::new())) as ArrayRef)
+            }
             _ => return Err(type_err()),
         };
         // Values may extend beyond the used offsets (sliced arrays); items are addressed by offset.
@@ -197,7 +230,7 @@ fn lists_from(chunks: Vec<ArrayRef>, dtype: &DataType, column: &str, allow_null_
         values.push(vals);
     }
     let item_type = values.first().map_or(DataType::Utf8, |v| v.data_type().clone());
-    let items = strings(values, &item_type, column).map_err(|e| match e {
+    let items = build(values, &item_type, column, allow_null_items).map_err(|e| match e {
         Error::Null { row: item, .. } => {
             let row = rows.iter().position(|r| r.is_some_and(|(a, b)| a <= item && item < b)).unwrap_or(0);
             Error::Null { column: format!("{column}' (an answer inside the list) '"), row }

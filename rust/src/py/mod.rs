@@ -5,7 +5,11 @@ mod arrow;
 mod contamination;
 mod error;
 mod exact;
+mod json_rows;
 mod neardup;
+mod parquet_footer;
+mod parse;
+mod render;
 mod run;
 mod spill;
 mod vote;
@@ -26,7 +30,11 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(exact::exact_dedup, m)?)?;
     m.add_function(wrap_pyfunction!(vote::majority_vote, m)?)?;
     m.add_function(wrap_pyfunction!(vote::check_pattern, m)?)?;
+    m.add_function(wrap_pyfunction!(parse::parse_generations, m)?)?;
+    m.add_function(wrap_pyfunction!(json_rows::rows_as_json, m)?)?;
     m.add_class::<contamination::NgramIndex>()?;
     m.add_class::<spill::StreamDedup>()?;
+    m.add_function(wrap_pyfunction!(render::render_packaged_texts, m)?)?;
+    m.add_function(wrap_pyfunction!(parquet_footer::parquet_file_head, m)?)?;
     Ok(())
 }

@@ -131,6 +131,17 @@ impl StreamDedup {
         detached(py, self.threads, || inner.begin_save(&path, &also))
     }
 
+    /// Spill each question's signature as it is added, so `save_spilled` needs no texts.
+    fn keep_signatures(&mut self) -> PyResult<()> {
+        self.inner.keep_signatures().map_err(to_py)
+    }
+
+    /// The whole index from the spilled signatures (instead of `save_feed` of every shard).
+    fn save_spilled(&mut self, py: Python<'_>) -> PyResult<()> {
+        let inner = &mut self.inner;
+        detached(py, self.threads, || inner.save_spilled())
+    }
+
     fn save_feed(&mut self, py: Python<'_>, start: usize, texts_obj: &Bound<'_, PyAny>) -> PyResult<()> {
         let texts = texts(texts_obj, "texts")?;
         let inner = &mut self.inner;

@@ -5,10 +5,11 @@ from __future__ import annotations
 import inspect
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal
 
 from tsqa.diagnostics import Diagnostic, Severity
-from tsqa.spec.load import LoadedProject, LoadedSpec
+from tsqa.spec.load import LoadedProject, LoadedSpec, SourceRef
 
 if TYPE_CHECKING:
     from tsqa.seeds.catalog import Catalog
@@ -21,15 +22,43 @@ class LintContext:
     catalog: Catalog | None
 
 
+@dataclass(frozen=True)
+class SpecFacts:
+    """What the rules over the whole set of specs read of each spec: small and picklable, so specs
+    loaded and checked in other processes (a parallel plan) are checked together without
+    sending the specs themselves."""
+
+    path: Path
+    task: str
+    task_at: SourceRef
+    weight: float
+    weight_at: SourceRef
+
+    @classmethod
+    def of(cls, loaded: LoadedSpec) -> SpecFacts:
+        return cls(
+            loaded.path,
+            loaded.spec.task,
+            loaded.ref(("task",)),
+            loaded.spec.blend.weight,
+            loaded.ref(("blend", "weight")),
+        )
+
+
 Check = Callable[[LintContext], Iterable[Diagnostic]]
+SetCheck = Callable[[list[SpecFacts]], Iterable[Diagnostic]]
 
 
 @dataclass(frozen=True)
 class Rule:
     id: str
     severity: Severity
-    check: Check
+    check: Callable[[Any], Iterable[Diagnostic]]
+    """A Check (scope "spec") or a SetCheck (scope "set")."""
     doc: str
+    scope: Literal["spec", "set"] = "spec"
+    """spec: what it finds in a spec depends on that spec (and the project and catalogue) alone,
+    so it may check any subset of the specs; set: it compares specs (the SpecFacts of all)."""
 
     @property
     def summary(self) -> str:
@@ -57,6 +86,16 @@ def rule(rule_id: str, severity: Severity = Severity.ERROR) -> Callable[[Check],
 
     def register(check: Check) -> Check:
         RULES[rule_id] = Rule(rule_id, severity, check, inspect.getdoc(check) or "")
+        return check
+
+    return register
+
+
+def set_rule(rule_id: str, severity: Severity = Severity.ERROR) -> Callable[[SetCheck], SetCheck]:
+    """Register a check over the SpecFacts of every linted spec (its docstring documents it)."""
+
+    def register(check: SetCheck) -> SetCheck:
+        RULES[rule_id] = Rule(rule_id, severity, check, inspect.getdoc(check) or "", scope="set")
         return check
 
     return register

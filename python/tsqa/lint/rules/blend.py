@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from tsqa.diagnostics import Diagnostic
-from tsqa.lint.rules.base import LintContext, rule
+from tsqa.diagnostics import Diagnostic, Severity
+from tsqa.lint.rules.base import LintContext, SpecFacts, rule, set_rule
 
 
 @rule("negative-weight")
@@ -24,18 +24,22 @@ def negative_weight(ctx: LintContext) -> Iterator[Diagnostic]:
             )
 
 
-@rule("all-weights-zero")
-def all_weights_zero(ctx: LintContext) -> Iterator[Diagnostic]:
+@set_rule("all-weights-zero")
+def all_weights_zero(specs: list[SpecFacts]) -> Iterator[Diagnostic]:
     """Every linted task has blend weight 0, so the blend would be empty.
 
     Why: a run whose blend samples nothing spends GPU time for no training data.
 
     Example: all specs with `blend: {weight: 0}`.
     """
-    if ctx.specs and all(loaded.spec.blend.weight == 0 for loaded in ctx.specs):
-        first = ctx.specs[0]
-        yield first.diagnostic(
-            ("blend", "weight"),
+    if specs and all(facts.weight == 0 for facts in specs):
+        at = specs[0].weight_at
+        yield Diagnostic(
+            at.file,
+            at.pos.line,
+            at.pos.col,
             "all-weights-zero",
-            f"all {len(ctx.specs)} tasks have blend weight 0; the blend would be empty",
+            Severity.ERROR,
+            "blend.weight",
+            f"all {len(specs)} tasks have blend weight 0; the blend would be empty",
         )

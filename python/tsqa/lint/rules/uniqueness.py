@@ -4,13 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from tsqa.diagnostics import Diagnostic
-from tsqa.lint.rules.base import LintContext, rule
-from tsqa.spec.load import LoadedSpec
+from tsqa.diagnostics import Diagnostic, Severity
+from tsqa.lint.rules.base import SpecFacts, set_rule
 
 
-@rule("duplicate-task")
-def duplicate_task(ctx: LintContext) -> Iterator[Diagnostic]:
+@set_rule("duplicate-task")
+def duplicate_task(specs: list[SpecFacts]) -> Iterator[Diagnostic]:
     """Two specs declare the same `task` name.
 
     Why: the task name keys the output shards, manifests and blend entries; two specs would
@@ -18,14 +17,20 @@ def duplicate_task(ctx: LintContext) -> Iterator[Diagnostic]:
 
     Example: specs/arc.yaml and specs/arc_copy.yaml both with `task: arc_easy`.
     """
-    first: dict[str, LoadedSpec] = {}
-    for loaded in ctx.specs:
-        name = loaded.spec.task
+    first: dict[str, SpecFacts] = {}
+    for facts in specs:
+        name = facts.task
         if name in first:
             other = first[name]
-            ref = other.ref(("task",))
-            yield loaded.diagnostic(
-                ("task",), "duplicate-task", f"task {name!r} is already defined in {other.path}:{ref.pos.line}"
+            at = facts.task_at
+            yield Diagnostic(
+                at.file,
+                at.pos.line,
+                at.pos.col,
+                "duplicate-task",
+                Severity.ERROR,
+                "task",
+                f"task {name!r} is already defined in {other.path}:{other.task_at.pos.line}",
             )
         else:
-            first[name] = loaded
+            first[name] = facts
