@@ -284,20 +284,23 @@ def _alive(pid: str) -> bool:
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
 def test_a_parent_stopped_mid_plan_leaves_no_worker(tmp_path: Path, sig: signal.Signals) -> None:
     root = make_project(tmp_path, specs=300)  # ~0.4 s of work after the fork: the signal lands in it
-    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2] / "python")}
+    # The tsqa this process imports (the installed one, with its native module), not the source tree.
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
     cmd = [sys.executable, "-c", "from tsqa.cli import main; main()", "plan", str(root / "specs")]
     cmd += ["--project", str(root / "tsqa.yaml"), "--json", "-j", "3"]
-    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    kids: list[str] = []
-    deadline = time.monotonic() + 30
-    while len(kids) < 2 and time.monotonic() < deadline and proc.poll() is None:
-        time.sleep(0.05)
-        kids = subprocess.run(["pgrep", "-P", str(proc.pid)], capture_output=True, text=True).stdout.split()
-    if len(kids) < 2:
-        proc.kill()
-        pytest.skip("the plan ended before its workers could be seen")
-    proc.send_signal(sig)  # at once: with 60 specs and a 0.3 s pause the plan had ended first once
-    _, err = proc.communicate(timeout=60)
+    with subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) as proc:
+        kids: list[str] = []
+        deadline = time.monotonic() + 30
+        while len(kids) < 2 and time.monotonic() < deadline and proc.poll() is None:
+            time.sleep(0.05)
+            kids = subprocess.run(["pgrep", "-P", str(proc.pid)], capture_output=True, text=True).stdout.split()
+        if len(kids) < 2:
+            proc.kill()
+            _, err = proc.communicate(timeout=60)
+            assert "Traceback" not in err, err
+            pytest.skip("the plan ended before its workers could be seen")
+        proc.send_signal(sig)  # at once: with 60 specs and a 0.3 s pause the plan had ended first once
+        _, err = proc.communicate(timeout=60)
     assert proc.returncode != 0
     assert "Traceback" not in err
     deadline = time.monotonic() + 10
