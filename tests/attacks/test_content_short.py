@@ -337,11 +337,6 @@ def test_gsm8k_question_joined_where_a_word_repeats_across_sentences(ws: Workspa
     _refused(ws)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="hole (before 7d3df0c too): eval questions assembled by the spec's fields template from columns stored "
-    "out of order: fetch renders and refuses them, plan and apply (unfetched file seed, no rendering) let them in",
-)
 def test_template_assembled_question_with_columns_out_of_order(ws: Workspace) -> None:
     from test_content import EVAL, with_eval_store
 

@@ -112,6 +112,7 @@ def _refuse_eval_rows(loaded: LoadedSpec, read: Any, store_evals: EvalRecordsCac
     from tsqa.seeds.content import check_rows
     from tsqa.seeds.errors import SeedError
     from tsqa.seeds.load import read_guarded, visible_evals
+    from tsqa.seeds.rendered import rendered_texts
     from tsqa.seeds.source import resolve_seed
 
     catalog = load_catalog()
@@ -128,7 +129,8 @@ def _refuse_eval_rows(loaded: LoadedSpec, read: Any, store_evals: EvalRecordsCac
         if not any(e.ids for e in evals):
             return
         table = read() if read is not None else read_guarded(seed, spec_dir=loaded.path.parent, catalog=catalog)
-        report = check_rows(table, evals)
+        # What the field templates build from each row too, as fetch and apply compare (rendered.py).
+        report = check_rows(table, evals, rendered_texts(loaded.spec, catalog, table) if table.num_rows else None)
     except SeedError as exc:  # refused by name or path (lint says why), or unreadable: fetch says
         if "eval rows" not in str(exc) and "snapshot" not in str(exc):
             return
@@ -164,6 +166,7 @@ def _file_sample(
             spec_dir=loaded.path.parent,
             limit=sample_rows,
             evals=evals(loaded.path.parent),
+            spec=loaded.spec,
         ),
     )
 

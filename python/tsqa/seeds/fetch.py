@@ -17,18 +17,16 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-import pyarrow as pa
-
 from tsqa.seeds.catalog import Catalog, load_catalog
 from tsqa.seeds.content import check_rows
 from tsqa.seeds.errors import ContentRefused, SeedDataError, SeedError
 from tsqa.seeds.guard import check_training_only
 from tsqa.seeds.load import read_guarded, visible_evals
 from tsqa.seeds.readers.hub import card_license
+from tsqa.seeds.rendered import rendered_texts
 from tsqa.seeds.source import ResolvedSeed, expand_files, resolve_seed
 from tsqa.seeds.store import SeedStore
 from tsqa.spec.load import LoadedSpec
-from tsqa.spec.models import LmEvalSeed, TaskSpec
 
 Outcome = Literal["fetched", "up to date", "skipped", "failed"]
 
@@ -164,29 +162,3 @@ def _files_fingerprint(seed: ResolvedSeed, spec_dir: Path) -> str:
         st = path.stat()
         parts.append((os.path.relpath(path, spec_dir), st.st_size, st.st_mtime_ns))
     return hashlib.sha256(json.dumps(parts).encode()).hexdigest()[:16]
-
-
-def rendered_texts(spec: TaskSpec, catalog: Catalog, table: pa.Table) -> list[list[str]] | None:
-    """Per row, what the spec's field templates build from it (the question; question, options
-    and answer together): an eval question assembled by a template from harmless-looking columns
-    is still an eval question. None when the rows cannot be mapped back (process_docs dropped
-    some) or the fields cannot be compiled (lint and normalise report that)."""
-    from tsqa.seeds.normalise import normalise
-
-    info = catalog.get(spec.seed.lm_eval) if isinstance(spec.seed, LmEvalSeed) else None
-    try:
-        result = normalise(spec, info, table)
-    except SeedError:
-        return None
-    if len(result.records) + len(result.failures) != table.num_rows:
-        return None
-    out: list[list[str]] = [[] for _ in range(table.num_rows)]
-    for record in result.records:
-        i = int(record.seed_id.rsplit(":", 1)[1])
-        options = list(record.options or ())
-        whole = " ".join([record.question, *options, record.answer_text or ""])
-        # Every rendered field on its own too: an eval question can be built in the context, an
-        # option or the answer as well as in the question.
-        each = [record.context or "", *options, record.answer_text or "", *(record.answer_aliases or ())]
-        out[i] = [record.question, whole, *(t for t in each if t), " ".join([record.context or "", whole])]
-    return out

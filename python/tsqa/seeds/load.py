@@ -35,6 +35,7 @@ from tsqa.seeds.names import normal_config, normal_hub_id
 from tsqa.seeds.readers.files import read_files
 from tsqa.seeds.readers.hub import read_hub_split
 from tsqa.seeds.source import FileFormat, ResolvedSeed, expand_files
+from tsqa.spec.models import TaskSpec
 
 
 @dataclass(frozen=True)
@@ -53,6 +54,7 @@ def read_split(
     data_dir: Path | None = None,
     limit: int | None = None,
     evals: list[EvalRecords] | None = None,
+    spec: TaskSpec | None = None,
 ) -> pa.Table:
     """The seed's training rows (at most `limit`), as stored at the source.
 
@@ -60,13 +62,19 @@ def read_split(
     `TSQA_SEED_DATA_DIR`) has one (see local_data.py), else the hub, training split only.
     `evals`: the eval records to compare the rows with; by default those of the project holding
     `spec_dir` (its eval store). Any row that is an eval row refuses the read (ContentRefused):
-    `tsqa seeds fetch` drops such rows with a report instead (fetch.py).
+    `tsqa seeds fetch` drops such rows with a report instead (fetch.py). `spec`: the spec reading
+    the rows; what its field templates build from each row is compared too (rendered.py).
     Raises EvalSplitRefused for eval data, SeedError/SeedDataError for anything unreadable.
     """
     table = read_guarded(seed, spec_dir=spec_dir, catalog=catalog, data_dir=data_dir, limit=limit)
     if evals is None:
         evals = project_eval_records(spec_dir)
-    report = check_rows(table, evals)
+    rendered = None
+    if spec is not None and any(e.ids for e in evals) and table.num_rows:
+        from tsqa.seeds.rendered import rendered_texts
+
+        rendered = rendered_texts(spec, catalog or load_catalog(), table)
+    report = check_rows(table, evals, rendered)
     if report.matches:
         raise ContentRefused(f"task {seed.task!r}: {report.summary()}")
     return table

@@ -40,6 +40,9 @@ def read_seed_table(loaded: LoadedSpec, project: LoadedProject) -> pa.Table:
     try:
         if store.meta(spec) is not None:
             return store.read(spec)
-        return read_split(resolve_seed(spec, load_catalog()), spec_dir=loaded.path.parent, limit=spec.seed.limit)
+        catalog = load_catalog()
+        return read_split(
+            resolve_seed(spec, catalog), spec_dir=loaded.path.parent, catalog=catalog, limit=spec.seed.limit, spec=spec
+        )
     except SeedError as exc:
         raise StageError(f"task {spec.task!r}: {exc}") from None
