@@ -9,6 +9,7 @@ full and nothing is downloaded.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -130,7 +131,7 @@ def _refuse_eval_rows(loaded: LoadedSpec, read: Any, store_evals: EvalRecordsCac
             return
         table = read() if read is not None else read_guarded(seed, spec_dir=loaded.path.parent, catalog=catalog)
         # What the field templates build from each row too, as fetch and apply compare (rendered.py).
-        report = check_rows(table, evals, rendered_texts(loaded.spec, catalog, table) if table.num_rows else None)
+        report = check_rows(table, evals, partial(rendered_texts, loaded.spec, catalog))
     except SeedError as exc:  # refused by name or path (lint says why), or unreadable: fetch says
         if "eval rows" not in str(exc) and "snapshot" not in str(exc):
             return

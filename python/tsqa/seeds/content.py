@@ -24,7 +24,7 @@ import html
 import json
 import re
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -207,28 +207,54 @@ CHECK_BATCH_ROWS = 20_000
 """Rows compared at a time: a split of 500,000 rows as Python dicts would take over a gigabyte."""
 
 
+RenderRows = Callable[[pa.Table, int], Sequence[Sequence[str]] | None]
+"""Per row of a batch (and the position of its first row in the table), the texts a spec's
+templates render from it (None: they cannot be mapped back to the rows): called batch by batch,
+so a large split is never rendered whole in memory."""
+
+
 def check_rows(
-    table: pa.Table, evals: Sequence[EvalRecords], rendered: Sequence[Sequence[str]] | None = None
+    table: pa.Table,
+    evals: Sequence[EvalRecords],
+    rendered: Sequence[Sequence[str]] | RenderRows | None = None,
 ) -> ContentReport:
     """Which rows of `table` are eval rows (see the module doc). `rendered`: per row, the texts
     its spec's templates render from it (the question, question + options + answer), compared
-    like its own fields: what a template builds from several columns is what the model sees.
+    like its own fields: what a template builds from several columns is what the model sees;
+    given as the texts of every row or as a function rendering a batch of rows (`RenderRows`).
     Two passes over batches of CHECK_BATCH_ROWS rows: the values shared by many rows (boilerplate,
     counted over the whole table in Arrow), then the comparison, batch by batch."""
     sources = [e.source for e in evals]
     evals = [e for e in evals if e.ids]
     if not evals or table.num_rows == 0:
         return ContentReport(table.num_rows, [], sources)
-    if rendered is not None and len(rendered) != table.num_rows:
+    if rendered is not None and not callable(rendered) and len(rendered) != table.num_rows:
         raise ValueError(f"rendered texts for {len(rendered)} rows, the table has {table.num_rows}")
     lookup = _eval_lookup(tuple(evals))
     common = _common_values(table, rendered)
     found: list[RowMatch] = []
-    for start in range(0, table.num_rows, CHECK_BATCH_ROWS):
-        batch = table.slice(start, CHECK_BATCH_ROWS)
-        built = rendered[start : start + batch.num_rows] if rendered is not None else None
-        found += _check_batch(batch.to_pylist(), start, built, lookup, common)
+    for start, batch in _batches(table):
+        found += _check_batch(batch.to_pylist(), start, _built(rendered, batch, start), lookup, common)
     return ContentReport(table.num_rows, found, sources)
+
+
+def _batches(table: pa.Table) -> Iterable[tuple[int, pa.Table]]:
+    for start in range(0, table.num_rows, CHECK_BATCH_ROWS):
+        yield start, table.slice(start, CHECK_BATCH_ROWS)
+
+
+def _built(
+    rendered: Sequence[Sequence[str]] | RenderRows | None, batch: pa.Table, start: int
+) -> Sequence[Sequence[str]] | None:
+    """The rendered texts of `batch` (the rows from `start`)."""
+    if rendered is None:
+        return None
+    if callable(rendered):
+        built = rendered(batch, start)
+        if built is not None and len(built) != batch.num_rows:
+            raise ValueError(f"rendered texts for {len(built)} rows, the batch has {batch.num_rows}")
+        return built
+    return rendered[start : start + batch.num_rows]
 
 
 def _fields(rows: list[dict[str, Any]], rendered: Sequence[Sequence[str]] | None) -> list[list[str]]:
@@ -241,13 +267,12 @@ def _fields(rows: list[dict[str, Any]], rendered: Sequence[Sequence[str]] | None
     return row_fields
 
 
-def _common_values(table: pa.Table, rendered: Sequence[Sequence[str]] | None) -> set[str]:
+def _common_values(table: pa.Table, rendered: Sequence[Sequence[str]] | RenderRows | None) -> set[str]:
     """`_boilerplate` over every row: each row's distinct field values, counted by Arrow."""
     chunks = []
-    for start in range(0, table.num_rows, CHECK_BATCH_ROWS):
-        batch = table.slice(start, CHECK_BATCH_ROWS)
-        built = rendered[start : start + batch.num_rows] if rendered is not None else None
-        chunks.append(pa.array([v for fs in _fields(batch.to_pylist(), built) for v in set(fs)], pa.large_string()))
+    for start, batch in _batches(table):
+        fields = _fields(batch.to_pylist(), _built(rendered, batch, start))
+        chunks.append(pa.array([v for fs in fields for v in set(fs)], pa.large_string()))
     import pyarrow.compute as pc
 
     counts = pa.chunked_array(chunks, pa.large_string()).value_counts()

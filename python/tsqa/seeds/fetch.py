@@ -14,6 +14,7 @@ import hashlib
 import json
 import os
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Literal
 
@@ -111,7 +112,7 @@ def _fetch_one(
     evals = visible_evals(
         seed, spec_dir=spec_dir, eval_files=list(spec.decontaminate.eval_files), catalog=catalog, data_dir=data_dir
     )
-    report = check_rows(table, evals, rendered_texts(spec, catalog, table) if evals else None)
+    report = check_rows(table, evals, partial(rendered_texts, spec, catalog) if evals else None)
     lines = tuple(m.line() for m in report.matches)
     if report.refused:
         raise ContentRefusedRows(f"seed {seed.source} refused: {report.summary()}", lines)

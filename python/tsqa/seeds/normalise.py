@@ -66,8 +66,11 @@ class _Plan:
     null_checks: tuple[tuple[str, tuple[str, ...]], ...] = ()
 
 
-def normalise(spec: TaskSpec, task_info: TaskInfo | None, docs: pa.Table | Iterable[Doc]) -> NormaliseResult:
-    """Normalise the seed documents of one spec (see module doc)."""
+def normalise(
+    spec: TaskSpec, task_info: TaskInfo | None, docs: pa.Table | Iterable[Doc], *, first_index: int = 0
+) -> NormaliseResult:
+    """Normalise the seed documents of one spec (see module doc). `first_index`: the position of
+    the first document in its split (its seed id; a per-seed option shuffle depends on it)."""
     rows = docs.to_pylist() if isinstance(docs, pa.Table) else list(docs)
     where = [row.get(WHERE_COLUMN) for row in rows]
     if any(w is not None for w in where):
@@ -83,7 +86,7 @@ def normalise(spec: TaskSpec, task_info: TaskInfo | None, docs: pa.Table | Itera
     result = NormaliseResult()
     bounded: str | None = None  # the reason, once the template is known to fail on every document
     for i, doc in enumerate(rows):
-        seed_id = f"{spec.task}:{i}"
+        seed_id = f"{spec.task}:{first_index + i}"
         if bounded is not None:
             result.failures.append(NormaliseFailure(seed_id, _at(where[i], f"not rendered: {bounded}")))
             continue
