@@ -230,6 +230,8 @@ def check_rows(
         return ContentReport(table.num_rows, [], sources)
     if rendered is not None and not callable(rendered) and len(rendered) != table.num_rows:
         raise ValueError(f"rendered texts for {len(rendered)} rows, the table has {table.num_rows}")
+    if callable(rendered) and table.num_rows <= CHECK_BATCH_ROWS:
+        rendered = _built(rendered, table, 0)  # one batch: rendered once for both passes
     lookup = _eval_lookup(tuple(evals))
     common = _common_values(table, rendered)
     found: list[RowMatch] = []

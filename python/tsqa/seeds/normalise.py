@@ -67,10 +67,17 @@ class _Plan:
 
 
 def normalise(
-    spec: TaskSpec, task_info: TaskInfo | None, docs: pa.Table | Iterable[Doc], *, first_index: int = 0
+    spec: TaskSpec,
+    task_info: TaskInfo | None,
+    docs: pa.Table | Iterable[Doc],
+    *,
+    first_index: int = 0,
+    give_up_bounded: bool = True,
 ) -> NormaliseResult:
     """Normalise the seed documents of one spec (see module doc). `first_index`: the position of
-    the first document in its split (its seed id; a per-seed option shuffle depends on it)."""
+    the first document in its split (its seed id; a per-seed option shuffle depends on it).
+    `give_up_bounded`: stop rendering once the first documents all went over the render bounds
+    (a template that fails on every document); the content check renders every document."""
     rows = docs.to_pylist() if isinstance(docs, pa.Table) else list(docs)
     where = [row.get(WHERE_COLUMN) for row in rows]
     if any(w is not None for w in where):
@@ -94,7 +101,8 @@ def normalise(
             result.records.append(_record(spec, plan, seed_id, doc))
         except DocError as err:
             result.failures.append(NormaliseFailure(seed_id, _at(where[i], str(err))))
-            if err.bounded and not result.records and len(result.failures) >= BOUNDED_FAILURES_TO_STOP:
+            stop = give_up_bounded and not result.records and len(result.failures) >= BOUNDED_FAILURES_TO_STOP
+            if err.bounded and stop:
                 bounded = f"the template went over its render bounds on the first {len(result.failures)} documents"
         except Exception as err:  # noqa: BLE001 - a task function or template failing on one doc
             result.failures.append(NormaliseFailure(seed_id, _at(where[i], f"{type(err).__name__}: {err}")))
