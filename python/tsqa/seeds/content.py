@@ -263,9 +263,11 @@ def _fields(rows: list[dict[str, Any]], rendered: Sequence[Sequence[str]] | None
     row_fields = [text_fields(r) for r in rows]
     if rendered is not None:
         for fields, extra in zip(row_fields, rendered, strict=True):
-            fields += [
-                n for n in map(normal_text, extra) if n.count(" ") + 1 >= MIN_FIELD_WORDS or len(n) >= JOINED_CHARS
-            ]
+            seen = set(fields)  # a plain `{{ question }}` renders the field itself: compared once
+            for n in map(normal_text, extra):
+                if n not in seen and (n.count(" ") + 1 >= MIN_FIELD_WORDS or len(n) >= JOINED_CHARS):
+                    seen.add(n)
+                    fields.append(n)
     return row_fields
 
 
