@@ -73,24 +73,33 @@ def normalise(
     *,
     first_index: int = 0,
     give_up_bounded: bool = True,
+    track_rows: bool = False,
 ) -> NormaliseResult:
     """Normalise the seed documents of one spec (see module doc). `first_index`: the position of
     the first document in its split (its seed id; a per-seed option shuffle depends on it).
     `give_up_bounded`: stop rendering once the first documents all went over the render bounds
-    (a template that fails on every document); the content check renders every document."""
+    (a template that fails on every document); the content check renders every document.
+    `track_rows`: carry each input row's position through process_docs (`source_rows`), so the
+    content check can name the row a document came from when process_docs drops, adds or
+    reorders documents."""
     rows = docs.to_pylist() if isinstance(docs, pa.Table) else list(docs)
     where = [row.get(WHERE_COLUMN) for row in rows]
     if any(w is not None for w in where):
         rows = [{k: v for k, v in row.items() if k != WHERE_COLUMN} for row in rows]
     lm_rules = task_info.rules if isinstance(spec.seed, LmEvalSeed) and task_info is not None else None
+    source_rows: list[int | None] | None = None
     if lm_rules is not None and lm_rules.process_docs:
+        if track_rows:
+            rows = [{**row, _ROW_KEY: i} for i, row in enumerate(rows)]
         rows = _process_docs(lm_rules.process_docs, rows)
+        if track_rows:
+            source_rows = [_source_row(row) for row in rows]
         if len(rows) != len(where):  # process_docs may drop documents: positions no longer map
             where = [None] * len(rows)
     if not rows:
-        return NormaliseResult()
+        return NormaliseResult(source_rows=source_rows)
     plan = _plan(spec, task_info if lm_rules is not None else None, frozenset(rows[0]))
-    result = NormaliseResult()
+    result = NormaliseResult(source_rows=source_rows)
     bounded: str | None = None  # the reason, once the template is known to fail on every document
     for i, doc in enumerate(rows):
         seed_id = f"{spec.task}:{first_index + i}"
@@ -122,6 +131,17 @@ def _null_fields(plan: _Plan, doc: Doc) -> None:
 
 
 _ABSENT = object()
+
+
+_ROW_KEY = "__tsqa_source_row__"
+
+
+def _source_row(row: Any) -> int | None:
+    """The input position a document after process_docs came from (the key removed)."""
+    if not isinstance(row, dict):
+        return None
+    value = row.pop(_ROW_KEY, None)
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
 
 
 def _process_docs(ref: str, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:

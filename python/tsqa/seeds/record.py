@@ -39,6 +39,9 @@ class NormaliseFailure:
 class NormaliseResult:
     records: list[SeedRecord] = field(default_factory=list)
     failures: list[NormaliseFailure] = field(default_factory=list)
+    source_rows: list[int | None] | None = None
+    """With `normalise(track_rows=True)` and a process_docs: per document after process_docs (its
+    seed id's number, less `first_index`), the input row it came from (None: not known)."""
 
 
 RECORD_SCHEMA = pa.schema(
