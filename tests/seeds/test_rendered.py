@@ -81,3 +81,28 @@ def test_a_batch_renderer_of_the_wrong_length_is_an_error() -> None:
     evals = [EvalRecords.from_rows("eval", [{"question": QUESTIONS[0], "answer": "x"}])]
     with pytest.raises(ValueError, match="rendered texts for 1 rows, the batch has 3"):
         check_rows(_rows(3, {}), evals, lambda batch, start: [["x"]])
+
+
+def test_a_batch_process_docs_fails_on_is_rendered_row_by_row(monkeypatch: pytest.MonkeyPatch) -> None:
+    """process_docs raising on one row of a batch (SeedError for the batch) must not switch the
+    rendered check off for the other rows: they are rendered one by one, the failing row renders
+    nothing (apply's normalise fails on it anyway)."""
+    from tsqa.seeds import rendered
+    from tsqa.seeds.errors import SeedError
+
+    real = rendered.normalise
+    table = _rows(5, {3: QUESTIONS[0]})
+
+    def normalise(spec: TaskSpec, info: object, docs: pa.Table, **kw: object):  # type: ignore[no-untyped-def]
+        if docs.num_rows > 1 or kw.get("first_index") == 1:  # the batch, and row 1 alone
+            raise SeedError("process_docs failed: TypeError")
+        return real(spec, None, docs, **kw)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(rendered, "normalise", normalise)
+    texts = rendered_texts(_assembling_spec(), load_catalog(), table)
+    assert texts is not None and texts[1] == [] and all(texts[i] for i in (0, 2, 3, 4))
+    assert texts[3][0] == QUESTIONS[0]
+    evals = [EvalRecords.from_rows("eval", [{"question": QUESTIONS[0], "answer": "x"}])]
+    assert [
+        m.row for m in check_rows(table, evals, partial(rendered_texts, _assembling_spec(), load_catalog())).matches
+    ] == [3]
