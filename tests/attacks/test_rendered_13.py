@@ -328,3 +328,24 @@ def test_bad_template_in_fetch_is_a_clear_error(ws: Workspace) -> None:
         assert "Traceback" not in result.output, result.output
         assert result.exception is None or isinstance(result.exception, SystemExit), repr(result.exception)
     assert "Traceback" not in _apply_seed_read(ws)
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="hole (before this session too): a snapshot fetched under an honest template is trusted after the "
+    "spec's fields change to assemble eval questions from it; fetch's verdict is not bound to the templates",
+)
+def test_fields_changed_after_fetch_to_assemble_eval_questions(ws: Workspace) -> None:
+    rows = [{"q": str(r["question"]).replace("e", "Q"), "answer": "blue"} for r in EVAL]
+    honest = (
+        "task: attack\nformat: short_answer\n"
+        "seed: {files: ../data/train.jsonl, license: mit, columns: [q, answer]}\n"
+        'fields: {question: "{{ q }}", answer: "{{ answer }}"}\n'
+    )
+    ws.build(Attack(honest, {"data/train.jsonl": jsonl(rows)}))
+    with_eval_store(ws)
+    assert ws.fetch().exit_code == 0  # the stored text (every `e` a `Q`) is no eval text
+    ws.spec.write_text(honest.replace("{{ q }}", "{{ q | replace('Q', 'e') }}"))
+    result = ws.plan()
+    ws.assert_refused(result, rows_read=True)
+    assert "seed rows are eval rows" in _apply_seed_read(ws)
