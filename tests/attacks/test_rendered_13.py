@@ -330,12 +330,9 @@ def test_bad_template_in_fetch_is_a_clear_error(ws: Workspace) -> None:
     assert "Traceback" not in _apply_seed_read(ws)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="hole (before this session too): a snapshot fetched under an honest template is trusted after the "
-    "spec's fields change to assemble eval questions from it; fetch's verdict is not bound to the templates",
-)
 def test_fields_changed_after_fetch_to_assemble_eval_questions(ws: Workspace) -> None:
+    """Fetch's verdict holds for the templates it rendered (meta `rendered_by`): a spec whose fields
+    change since is compared again (a hole before this session, found while fixing the above)."""
     rows = [{"q": str(r["question"]).replace("e", "Q"), "answer": "blue"} for r in EVAL]
     honest = (
         "task: attack\nformat: short_answer\n"

@@ -24,10 +24,11 @@ from tsqa.seeds.errors import ContentRefused, SeedDataError, SeedError
 from tsqa.seeds.guard import check_training_only
 from tsqa.seeds.load import read_guarded, visible_evals
 from tsqa.seeds.readers.hub import card_license
-from tsqa.seeds.rendered import rendered_texts
+from tsqa.seeds.rendered import render_fingerprint, rendered_texts
 from tsqa.seeds.source import ResolvedSeed, expand_files, resolve_seed
 from tsqa.seeds.store import SeedStore
 from tsqa.spec.load import LoadedSpec
+from tsqa.spec.models import TaskSpec
 
 Outcome = Literal["fetched", "up to date", "skipped", "failed"]
 
@@ -100,8 +101,15 @@ def _fetch_one(
         existing = store.raw_meta(seed)
     except SeedDataError:  # a damaged meta.json: fetched again (what its message tells to do)
         existing = None
+    if seed.store_key in done:  # written in this run for another spec: this spec's templates too
+        raw = store.raw_meta(seed)
+        if raw is not None:
+            store.verify(seed, raw, spec)
     if seed.store_key in done or (
-        existing is not None and not force and existing.get("fingerprint") == fingerprint and _verifies(store, seed)
+        existing is not None
+        and not force
+        and existing.get("fingerprint") == fingerprint
+        and _verifies(store, seed, spec)
     ):
         rows = existing["rows"] if existing else "?"
         return FetchResult(spec.task, "up to date", f"{rows} rows, {seed.source}")
@@ -128,6 +136,7 @@ def _fetch_one(
         license_source=license_source,
         fingerprint=fingerprint,
         report=report,
+        rendered_by=render_fingerprint(spec) if evals else None,
         evals=evals,
     )
     done.add(seed.store_key)
@@ -145,12 +154,12 @@ class ContentRefusedRows(ContentRefused):
         self.lines = lines
 
 
-def _verifies(store: SeedStore, seed: ResolvedSeed) -> bool:
+def _verifies(store: SeedStore, seed: ResolvedSeed, spec: TaskSpec) -> bool:
     raw = store.raw_meta(seed)
     if raw is None:
         return False
     try:
-        store.verify(seed, raw)
+        store.verify(seed, raw, spec)
     except SeedError:
         return False
     return True

@@ -8,6 +8,9 @@ records (fetch, plan's sample, apply's seed stage) compares these rendered texts
 
 from __future__ import annotations
 
+import hashlib
+import json
+
 import pyarrow as pa
 
 from tsqa.seeds.catalog import Catalog
@@ -73,3 +76,15 @@ def _texts(record: SeedRecord) -> list[str]:
     # option or the answer as well as in the question.
     each = [record.context or "", *options, record.answer_text or "", *(record.answer_aliases or ())]
     return [record.question, whole, *(t for t in each if t), " ".join([record.context or "", whole])]
+
+
+def render_fingerprint(spec: TaskSpec) -> str:
+    """What `rendered_texts` depends on in a spec (its fields, format, task name: the seed ids,
+    and the lm-eval task's rules): a fetch's verdict on rendered texts holds while it is equal."""
+    parts = {
+        "task": spec.task,
+        "format": spec.format,
+        "fields": spec.fields.model_dump(mode="json"),
+        "lm_eval": spec.seed.lm_eval if isinstance(spec.seed, LmEvalSeed) else None,
+    }
+    return hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()[:16]

@@ -22,7 +22,7 @@ import stat
 import tempfile
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from functools import lru_cache
+from functools import lru_cache, partial
 from pathlib import Path
 from typing import Any
 
@@ -79,7 +79,7 @@ class SeedStore:
         raw = self.raw_meta(seed)
         if raw is None:
             return None
-        self.verify(seed, raw)
+        self.verify(seed, raw, spec)
         _check_meta(self.folder(seed) / META_FILE, raw)
         return SeedMeta(
             rows=raw["rows"],
@@ -116,9 +116,42 @@ class SeedStore:
         """The project's eval store (beside the seed store, as EvalStore.for_project)."""
         return self.root.parent / "eval"
 
-    def verify(self, seed: ResolvedSeed, raw: dict[str, Any]) -> None:
+    def verify(self, seed: ResolvedSeed, raw: dict[str, Any], spec: TaskSpec | None = None) -> None:
         """The snapshot is the one fetch wrote (content hash), and none of its rows is an eval row
-        of the current eval store."""
+        of the current eval store; with `spec`, nor what the spec's field templates build from
+        its rows (fetch's verdict holds for the templates it rendered, recorded in `rendered_by`;
+        a spec whose templates changed since, or another spec sharing the snapshot, is compared
+        again, once per process)."""
+        self._verify_rows(seed, raw)
+        if spec is not None:
+            self._verify_rendered(seed, raw, spec)
+
+    def _verify_rendered(self, seed: ResolvedSeed, raw: dict[str, Any], spec: TaskSpec) -> None:
+        from tsqa.seeds.content import eval_store_records
+        from tsqa.seeds.rendered import render_fingerprint
+
+        checked = raw.get("eval_check")
+        rendered = render_fingerprint(spec)
+        if (
+            isinstance(checked, dict)
+            and checked.get("verdict") == "no eval rows"
+            and checked.get("content_sha256") == raw.get("content_sha256")
+            and checked.get("eval_store") == EvalStore(self.eval_root).fingerprint()
+            and rendered in (checked.get("rendered_by") or [])
+        ):
+            return
+        evals = eval_store_records(self.eval_root)
+        if not evals:
+            return
+        path = self.folder(seed) / DATA_FILE
+        report = _recheck_rendered(str(path), str(raw.get("content_sha256")), fingerprint(evals), tuple(evals), spec)
+        if report.matches:
+            raise ContentRefused(
+                f"task {seed.task!r}: {path}: what the spec's fields build from the snapshot: {report.summary()}; "
+                "change the spec's fields, or run `tsqa seeds fetch --force`"
+            )
+
+    def _verify_rows(self, seed: ResolvedSeed, raw: dict[str, Any]) -> None:
         from tsqa.seeds.content import eval_store_records
 
         path = self.folder(seed) / DATA_FILE
@@ -177,7 +210,7 @@ class SeedStore:
             raise SeedNotFetched(
                 f"task {spec.task!r}: seed {seed.source} is not in the seed store {self.root}; run `tsqa seeds fetch`"
             )
-        self.verify(seed, raw)
+        self.verify(seed, raw, spec)
         limit = limit if limit is not None else spec.seed.limit
         path = self.folder(seed) / DATA_FILE
         try:
@@ -199,11 +232,13 @@ class SeedStore:
         fingerprint: str | None = None,
         report: ContentReport | None = None,
         evals: list[EvalRecords] | None = None,
+        rendered_by: str | None = None,
     ) -> SeedMeta:
         """Store a snapshot atomically (a crash leaves the old one or none, never half of one).
 
         `report`: the content check of the rows (its matching rows are already dropped from
-        `table`); `evals`: the eval records it ran against."""
+        `table`); `evals`: the eval records it ran against; `rendered_by`: the render fingerprint
+        of the templates whose texts it compared too (`rendered.render_fingerprint`)."""
         self.root.mkdir(parents=True, exist_ok=True)
         meta = {
             "format": META_FORMAT,
@@ -226,6 +261,7 @@ class SeedStore:
                 # comparing every row again (see verify).
                 "eval_store": EvalStore(self.eval_root).fingerprint(),
                 "verdict": "no eval rows",
+                "rendered_by": [rendered_by] if rendered_by else [],
                 "sources": report.sources if report else [],
                 "refused_rows": len(report.matches) if report else 0,
                 "refused": [m.line() for m in report.matches[:MAX_LISTED]] if report else [],
@@ -327,6 +363,23 @@ def _recheck(path: str, content_sha256: str, eval_fingerprint: str, evals: tuple
     if key not in _RECHECKED:
         _RECHECKED[key] = check_rows(pq.read_table(path), list(evals))
     return _RECHECKED[key]
+
+
+_RECHECKED_RENDERED: dict[tuple[str, str, str, str], ContentReport] = {}
+
+
+def _recheck_rendered(
+    path: str, content_sha256: str, eval_fingerprint: str, evals: tuple[EvalRecords, ...], spec: TaskSpec
+) -> ContentReport:
+    """The content check of a snapshot with what `spec`'s templates build from its rows, once per
+    process per (snapshot, content, eval records, templates)."""
+    from tsqa.seeds.rendered import render_fingerprint, rendered_texts
+
+    key = (path, content_sha256, eval_fingerprint, render_fingerprint(spec))
+    if key not in _RECHECKED_RENDERED:
+        renderer = partial(rendered_texts, spec, load_catalog())
+        _RECHECKED_RENDERED[key] = check_rows(pq.read_table(path), list(evals), renderer)
+    return _RECHECKED_RENDERED[key]
 
 
 def _first_batches(pf: pq.ParquetFile, limit: int) -> Any:
