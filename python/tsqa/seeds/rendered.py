@@ -79,12 +79,19 @@ def _texts(record: SeedRecord) -> list[str]:
 
 
 def render_fingerprint(spec: TaskSpec) -> str:
-    """What `rendered_texts` depends on in a spec (its fields, format, task name: the seed ids,
-    and the lm-eval task's rules): a fetch's verdict on rendered texts holds while it is equal."""
-    parts = {
+    """What `rendered_texts` depends on: the spec's fields, format and task name (the seed ids),
+    and for an lm-eval seed its catalogue entry (field rules, process_docs, output type) and the
+    lm-eval version the catalogue describes. A fetch's verdict on rendered texts holds while it is
+    equal. The full digest: an author who writes both templates must not find two that collide."""
+    from tsqa.seeds.catalog import load_catalog
+
+    parts: dict[str, object] = {
         "task": spec.task,
         "format": spec.format,
         "fields": spec.fields.model_dump(mode="json"),
-        "lm_eval": spec.seed.lm_eval if isinstance(spec.seed, LmEvalSeed) else None,
     }
-    return hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()[:16]
+    if isinstance(spec.seed, LmEvalSeed):
+        catalog = load_catalog()
+        info = catalog.get(spec.seed.lm_eval)
+        parts["lm_eval"] = [spec.seed.lm_eval, catalog.lm_eval_version, info.to_json() if info else None]
+    return hashlib.sha256(json.dumps(parts, sort_keys=True, default=str).encode()).hexdigest()
