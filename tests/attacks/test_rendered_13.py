@@ -346,3 +346,25 @@ def test_fields_changed_after_fetch_to_assemble_eval_questions(ws: Workspace) ->
     result = ws.plan()
     ws.assert_refused(result, rows_read=True)
     assert "seed rows are eval rows" in _apply_seed_read(ws)
+
+
+def test_a_second_spec_sharing_a_snapshot_is_compared_with_its_own_templates(
+    ws: Workspace, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two specs of one lm-eval seed share one snapshot: the first (plain `{{ sentence1 }}`) writes it,
+    the second's templates assemble the eval questions from the same rows and must be refused, in
+    fetch and in apply's seed read."""
+    rows = [_paws_row(0, _honest(0))] + [_paws_row(1 + i, str(r["question"])) for i, r in enumerate(EVAL)]
+    ws.build(Attack(PAWS_SPEC.replace("{{ sentence1 | replace('Q', 'e') }}", "{{ sentence1 }}")))
+    dd = ws.root / "dd" / "google-research-datasets" / "paws-x" / "en"
+    dd.mkdir(parents=True)
+    (dd / "train.jsonl").write_text(jsonl(rows))
+    with_eval_store(ws)
+    monkeypatch.setenv("TSQA_SEED_DATA_DIR", str(ws.root / "dd"))
+    (ws.spec.parent / "zz_second.yaml").write_text(PAWS_SPEC.replace("task: attack", "task: attack_second"))
+    specs = str(ws.spec.parent)
+    result = ws.run("seeds", "fetch", specs, "--project", str(ws.root / "tsqa.yaml"), "--data-dir", str(ws.root / "dd"))
+    out = result.output
+    assert "fetched  attack:" in out and "attack_second" in out, out
+    assert "seed rows are eval rows" in out.split("attack_second", 1)[1], out
+    assert "Traceback" not in out

@@ -101,18 +101,17 @@ def _fetch_one(
         existing = store.raw_meta(seed)
     except SeedDataError:  # a damaged meta.json: fetched again (what its message tells to do)
         existing = None
-    if seed.store_key in done:  # written in this run for another spec: this spec's templates too
-        raw = store.raw_meta(seed)
-        if raw is not None:
-            store.verify(seed, raw, spec)
-    if seed.store_key in done or (
+    if seed.store_key in done:  # written in this run for another spec: compared with this spec's templates
+        if existing is not None:
+            store.verify(seed, existing, spec)
+        return FetchResult(spec.task, "up to date", f"{existing['rows'] if existing else '?'} rows, {seed.source}")
+    if (
         existing is not None
         and not force
         and existing.get("fingerprint") == fingerprint
         and _verifies(store, seed, spec)
     ):
-        rows = existing["rows"] if existing else "?"
-        return FetchResult(spec.task, "up to date", f"{rows} rows, {seed.source}")
+        return FetchResult(spec.task, "up to date", f"{existing['rows']} rows, {seed.source}")
     spec_dir = loaded.path.parent
     table = read_guarded(
         seed, spec_dir=spec_dir, catalog=catalog, data_dir=data_dir, eval_files=spec.decontaminate.eval_files

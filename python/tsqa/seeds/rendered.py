@@ -13,7 +13,7 @@ import json
 
 import pyarrow as pa
 
-from tsqa.seeds.catalog import Catalog
+from tsqa.seeds.catalog import Catalog, load_catalog
 from tsqa.seeds.errors import SeedError
 from tsqa.seeds.model import TaskInfo
 from tsqa.seeds.normalise import normalise
@@ -83,8 +83,6 @@ def render_fingerprint(spec: TaskSpec) -> str:
     and for an lm-eval seed its catalogue entry (field rules, process_docs, output type) and the
     lm-eval version the catalogue describes. A fetch's verdict on rendered texts holds while it is
     equal. The full digest: an author who writes both templates must not find two that collide."""
-    from tsqa.seeds.catalog import load_catalog
-
     parts: dict[str, object] = {
         "task": spec.task,
         "format": spec.format,

@@ -130,26 +130,29 @@ class SeedStore:
         from tsqa.seeds.content import eval_store_records
         from tsqa.seeds.rendered import render_fingerprint
 
-        checked = raw.get("eval_check")
-        rendered = render_fingerprint(spec)
-        if (
-            isinstance(checked, dict)
-            and checked.get("verdict") == "no eval rows"
-            and checked.get("content_sha256") == raw.get("content_sha256")
-            and checked.get("eval_store") == EvalStore(self.eval_root).fingerprint()
-            and rendered in (checked.get("rendered_by") or [])
-        ):
+        rendered_by = (raw.get("eval_check") or {}).get("rendered_by") or []
+        if self._verdict_current(raw) and render_fingerprint(spec) in rendered_by:
             return
         evals = eval_store_records(self.eval_root)
         if not evals:
             return
         path = self.folder(seed) / DATA_FILE
-        report = _recheck_rendered(str(path), str(raw.get("content_sha256")), fingerprint(evals), tuple(evals), spec)
+        report = _recheck(str(path), str(raw.get("content_sha256")), fingerprint(evals), tuple(evals), spec)
         if report.matches:
             raise ContentRefused(
                 f"task {seed.task!r}: {path}: what the spec's fields build from the snapshot: {report.summary()}; "
                 "change the spec's fields, or run `tsqa seeds fetch --force`"
             )
+
+    def _verdict_current(self, raw: dict[str, Any]) -> bool:
+        """Fetch's "no eval rows" verdict was computed on this snapshot and this eval store."""
+        checked = raw.get("eval_check")
+        return (
+            isinstance(checked, dict)
+            and checked.get("verdict") == "no eval rows"
+            and checked.get("content_sha256") == raw.get("content_sha256")
+            and checked.get("eval_store") == EvalStore(self.eval_root).fingerprint()
+        )
 
     def _verify_rows(self, seed: ResolvedSeed, raw: dict[str, Any]) -> None:
         from tsqa.seeds.content import eval_store_records
@@ -178,12 +181,7 @@ class SeedStore:
         # The verdict fetch recorded holds while the eval store's files and the snapshot are the
         # ones it was computed on: no row is compared again (plan stays fast). Otherwise every row
         # is compared with the current eval store (cached per process).
-        if (
-            isinstance(checked, dict)
-            and checked.get("verdict") == "no eval rows"
-            and checked.get("content_sha256") == expected
-            and checked.get("eval_store") == EvalStore(self.eval_root).fingerprint()
-        ):
+        if self._verdict_current(raw):
             return
         evals = eval_store_records(self.eval_root)
         if not evals:
@@ -354,32 +352,25 @@ def _store_fingerprint(eval_root: Path) -> str:
     return fingerprint(eval_store_records(eval_root))
 
 
-_RECHECKED: dict[tuple[str, str, str], ContentReport] = {}
+_RECHECKED: dict[tuple[str, str, str, str | None], ContentReport] = {}
 
 
-def _recheck(path: str, content_sha256: str, eval_fingerprint: str, evals: tuple[EvalRecords, ...]) -> ContentReport:
-    """The content check of a snapshot, once per process per (snapshot, content, eval records)."""
-    key = (path, content_sha256, eval_fingerprint)
-    if key not in _RECHECKED:
-        _RECHECKED[key] = check_rows(pq.read_table(path), list(evals))
-    return _RECHECKED[key]
-
-
-_RECHECKED_RENDERED: dict[tuple[str, str, str, str], ContentReport] = {}
-
-
-def _recheck_rendered(
-    path: str, content_sha256: str, eval_fingerprint: str, evals: tuple[EvalRecords, ...], spec: TaskSpec
+def _recheck(
+    path: str,
+    content_sha256: str,
+    eval_fingerprint: str,
+    evals: tuple[EvalRecords, ...],
+    spec: TaskSpec | None = None,
 ) -> ContentReport:
-    """The content check of a snapshot with what `spec`'s templates build from its rows, once per
-    process per (snapshot, content, eval records, templates)."""
+    """The content check of a snapshot (with what `spec`'s templates build from its rows, when
+    given), once per process per (snapshot, content, eval records, templates)."""
     from tsqa.seeds.rendered import render_fingerprint, rendered_texts
 
-    key = (path, content_sha256, eval_fingerprint, render_fingerprint(spec))
-    if key not in _RECHECKED_RENDERED:
-        renderer = partial(rendered_texts, spec, load_catalog())
-        _RECHECKED_RENDERED[key] = check_rows(pq.read_table(path), list(evals), renderer)
-    return _RECHECKED_RENDERED[key]
+    key = (path, content_sha256, eval_fingerprint, render_fingerprint(spec) if spec is not None else None)
+    if key not in _RECHECKED:
+        renderer = partial(rendered_texts, spec, load_catalog()) if spec is not None else None
+        _RECHECKED[key] = check_rows(pq.read_table(path), list(evals), renderer)
+    return _RECHECKED[key]
 
 
 def _first_batches(pf: pq.ParquetFile, limit: int) -> Any:
