@@ -19,8 +19,8 @@ def apply(project: Path, engine: Engine):  # type: ignore[no-untyped-def]
 
 
 def rejects(project: Path, manifest) -> list[tuple[str, str]]:  # type: ignore[no-untyped-def]
-    folder = project / "run" / manifest.shards[0].file.rsplit("/data/", 1)[0] / "rejects" if manifest.shards else None
-    if folder is None or not folder.exists():
+    folder = project / "run" / "tasks" / manifest.task / manifest.stage / manifest.fingerprint / "rejects"
+    if not folder.exists():
         return []
     rows = [r for p in sorted(folder.glob("part-*.parquet")) for r in pq.read_table(p).to_pylist()]
     return sorted((r["id"], r["reason"]) for r in rows)

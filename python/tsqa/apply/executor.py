@@ -21,7 +21,7 @@ task), and `failures` says what the next apply retries; `accept_failures` record
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -45,6 +45,7 @@ from tsqa.store.integrity import Damage, dataset_damage, manifest_damage
 from tsqa.store.manifest import MANIFEST_FILE, Manifest, ShardInfo, read_manifest, write_manifest
 from tsqa.store.response_cache import ResponseCache
 from tsqa.store.shards import (
+    INTERMEDIATE,
     ShardWriter,
     UnreadableShard,
     clear_shards,
@@ -53,6 +54,7 @@ from tsqa.store.shards import (
     iter_shards,
     read_shards,
     remove_stray_temporaries,
+    shard_name,
     shard_rows,
     shard_sha256,
 )
@@ -192,33 +194,104 @@ class Executor:
     # -- stages ----------------------------------------------------------------------------------
     def _rows_stage(self, sdef: StageDef, task: TaskContext) -> None:
         """Upstream shard by shard through `process` (the whole upstream table for a stage that
-        is not row-local), kept and rejected rows written as they come, in `shard_rows` shards."""
-        folder = self._folder(task, sdef.stage)
-        for part in ("data", "rejects"):
-            clear_shards(folder / part)  # what a killed run of this stage left is redone
-        kept = ShardWriter(folder / "data", self.shard_rows, sdef.schema, compression=sdef.shard_compression)
-        rejects = ShardWriter(folder / "rejects", self.shard_rows)
-        rows_in = 0
-        if sdef.reads is None:
-            outputs: Any = [sdef.process(pa.table({}), task)]
-        elif self.row_mapper is not None and sdef.streams and not _carries_state(sdef):
+        is not row-local), kept and rejected rows written as they come, in `shard_rows` shards.
+        A stage that does not keep its rows runs in one pass with the stages that read them."""
+        self._run_chain(self._chain(sdef, task), task)
+
+    def _chain(self, sdef: StageDef, task: TaskContext) -> list[StageDef]:
+        """`sdef` and, while a stage does not keep its rows (`StageDef.keeps_rows`), the pending
+        stage that reads them: one pass over the rows runs them all."""
+        chain = [sdef]
+        while not self._writes_rows(chain[-1]) and (reader := _reader_of(chain[-1])) is not None:
+            if self.manifest(task, reader.stage) is not None:
+                break
+            chain.append(reader)
+        return chain
+
+    def _writes_rows(self, sdef: StageDef) -> bool:
+        # Row-local stages on Ray run as separate Ray Data passes, each reading the last's shards.
+        return sdef.keeps_rows or self.row_mapper is not None or _carries_state(sdef)
+
+    def _input(self, sdef: StageDef, task: TaskContext) -> Iterator[pa.Table]:
+        """`sdef`'s input, shard by shard: its upstream's shards, or, when a finished upstream
+        stage did not keep its rows, those rows computed again from its own input."""
+        assert sdef.reads is not None
+        upstream = STAGES[sdef.reads]
+        manifest = self.manifest(task, upstream.stage)
+        if manifest is None or manifest.rows_kept:
+            return task.shards(upstream.stage)
+        if isinstance(upstream, DedupStage):  # its verdicts are its rejects: not computed again
+            dropped = self._rejected_ids(task, upstream)
+            return (upstream.replay(rows, dropped) for rows in self._input(upstream, task))
+        return (upstream.process(rows, task).kept for rows in self._input(upstream, task))
+
+    def _rejected_ids(self, task: TaskContext, sdef: StageDef) -> pa.Array:
+        """The ids of the rows a finished stage rejected, as many as its manifest counts (they
+        decide which rows a replay keeps: a missing shard is damage, never fewer rejects)."""
+        folder = self._folder(task, sdef.stage) / "rejects"
+        ids = [part.column("id") for part in iter_shards(folder, ["id"])]
+        found = pa.chunked_array(ids, pa.string()).combine_chunks() if ids else pa.array([], pa.string())
+        manifest = self.manifest(task, sdef.stage)
+        expected = sum(manifest.rejections.values()) if manifest is not None else 0
+        if len(found) != expected:
+            raise UnreadableShard(
+                folder / shard_name(0), f"holds {len(found)} rejected rows, the manifest counts {expected}"
+            )
+        return found
+
+    def _run_chain(self, chain: list[StageDef], task: TaskContext, outputs: Iterable[Filtered] | None = None) -> None:
+        """`chain[0]` over its input (or `outputs`, its output given by the caller), each output's
+        kept rows through the next stages of the chain in memory. Only the last stage's kept rows
+        are written (when it keeps them); every stage's rejects and manifest are, in chain order,
+        after all the rows: a run killed before the last manifest redoes the pass."""
+        first, last = chain[0], chain[-1]
+        writers = []
+        for sdef in chain:
+            folder = self._folder(task, sdef.stage)
+            for part in ("data", "rejects"):
+                clear_shards(folder / part)  # what a killed run of this stage left is redone
+            kept = (
+                ShardWriter(folder / "data", self.shard_rows, sdef.schema, compression=sdef.shard_compression)
+                if sdef is last and self._writes_rows(sdef)
+                else None
+            )
+            # lz4 with page CRCs: a stage that keeps no rows is replayed from its rejects.
+            writers.append((kept, ShardWriter(folder / "rejects", self.shard_rows, compression=INTERMEDIATE)))
+        if outputs is not None:
+            pass
+        elif first.reads is None:
+            outputs = [first.process(pa.table({}), task)]
+        elif self.row_mapper is not None and not _carries_state(first) and self._upstream_kept(first, task):
             # Row-local: the same `process`, run where the executor puts it (Ray Data batches).
-            upstream = self.run_dir.data(task.name, sdef.reads.value, task.plan.stage(sdef.reads).fingerprint)
-            outputs = self.row_mapper(sdef, task, upstream)
-        elif sdef.streams:
-            outputs = sdef.process_stream(task.shards(sdef.reads), task)
+            upstream = self.run_dir.data(task.name, first.reads.value, task.plan.stage(first.reads).fingerprint)
+            outputs = self.row_mapper(first, task, upstream)
         else:
-            outputs = [sdef.process(task.read(sdef.reads, None), task)]
+            outputs = first.process_stream(self._input(first, task), task)
+        rows_in = [0] * len(chain)
+        rows_out = [0] * len(chain)
         for out in outputs:
-            rows_in += out.rows_in
-            kept.write(out.kept)
-            rejects.write(out.rejects)
-        kept.close()
-        rejects.close(empty_shard=False)
-        if sdef.exports_dataset:
-            export_shards(folder / "data", self.run_dir.dataset(task.name))
-            self.packaged_now.add(task.name)
-        self._finish(task, sdef, rows_in=rows_in)
+            for i, sdef in enumerate(chain):
+                if i:
+                    out = sdef.process(out.kept, task)
+                rows_in[i] += out.rows_in
+                rows_out[i] += out.kept.num_rows
+                writers[i][1].write(out.rejects)
+            if writers[-1][0] is not None:
+                writers[-1][0].write(out.kept)
+        for i, sdef in enumerate(chain):
+            kept, rejects = writers[i]
+            if kept is not None:
+                kept.close()
+            rejects.close(empty_shard=False)
+            if sdef.exports_dataset:
+                export_shards(self._folder(task, sdef.stage) / "data", self.run_dir.dataset(task.name))
+                self.packaged_now.add(task.name)
+            self._finish(task, sdef, rows_in=rows_in[i], rows_out=None if kept is not None else rows_out[i])
+
+    def _upstream_kept(self, sdef: StageDef, task: TaskContext) -> bool:
+        assert sdef.reads is not None
+        manifest = self.manifest(task, sdef.reads)
+        return manifest is None or manifest.rows_kept
 
     def _model_wave(self, sdef: ModelStageDef, tasks: list[TaskContext], cache: ResponseCache) -> None:
         """Every task's requests for the stage in one stream per model (executors/stream.py), each
@@ -266,20 +339,9 @@ class Executor:
         verdicts = sdef.verdicts(tasks, index_files, save_dir=self.run_dir.root / "dedup-index")
         del tasks
         for task in pending:
-            folder = self._folder(task, sdef.stage)
-            for part in ("data", "rejects"):
-                clear_shards(folder / part)
-            kept = ShardWriter(folder / "data", self.shard_rows, sdef.schema, compression=sdef.shard_compression)
-            rejects = ShardWriter(folder / "rejects", self.shard_rows)
-            rows_in = 0
-            for batch in task.shards(Stage.ENRICH):
-                out = sdef.apply(batch, verdicts[task.name])
-                rows_in += out.rows_in
-                kept.write(out.kept)
-                rejects.write(out.rejects)
-            kept.close()
-            rejects.close(empty_shard=False)
-            self._finish(task, sdef, rows_in=rows_in)
+            dropped = verdicts[task.name]
+            outputs = (sdef.apply(batch, dropped) for batch in task.shards(Stage.ENRICH))
+            self._run_chain(self._chain(sdef, task), task, outputs)
 
     # -- storage ---------------------------------------------------------------------------------
     def _folder(self, task: TaskContext, stage: Stage) -> Path:
@@ -289,7 +351,12 @@ class Executor:
         fingerprints = plan.fingerprints
 
         def data(stage: Stage) -> Path:
-            return self.run_dir.data(plan.task, stage.value, fingerprints[stage])
+            folder = self.run_dir.data(plan.task, stage.value, fingerprints[stage])
+            if not existing_shards(folder) and not STAGES[stage].keeps_rows:
+                manifest = read_manifest(folder.parent)
+                # Never read as "no rows": its reader computes them in its own pass (_rows_stage).
+                assert manifest is None or manifest.rows_kept, f"{stage.value} rows were not kept"
+            return folder
 
         def read(stage: Stage, columns: list[str] | None = None) -> pa.Table:
             table = read_shards(data(stage), columns)
@@ -379,8 +446,10 @@ class Executor:
         rows_in: int,
         stats: CallStats | None = None,
         accepted: int = 0,
+        rows_out: int | None = None,
     ) -> None:
-        """The stage's manifest, written last: the stage is complete."""
+        """The stage's manifest, written last: the stage is complete. `rows_out` given: its kept
+        rows were not written (`StageDef.keeps_rows`), that many went on to the next stage."""
         folder = self._folder(task, sdef.stage)
         data, rejects = folder / "data", folder / "rejects"
         shards = [
@@ -400,8 +469,9 @@ class Executor:
                 fingerprint=task.plan.stage(sdef.stage).fingerprint,
                 plan_digest=self.plan.input_digest,
                 rows_in=rows_in,
-                rows_out=sum(s.rows for s in shards),
+                rows_out=sum(s.rows for s in shards) if rows_out is None else rows_out,
                 shards=shards,
+                rows_kept=rows_out is None,
                 rejections=dict(reasons),
                 requests=stats.requests,
                 cache_hits=stats.cache_hits,
@@ -437,6 +507,14 @@ def _relative(path: Path, root: Path) -> str:
 
 def _rows(path: Path) -> int:
     return int(pq.ParquetFile(path).metadata.num_rows)
+
+
+def _reader_of(sdef: StageDef) -> StageDef | None:
+    """The row-local stage that reads `sdef`'s rows in the same pass, if there is one."""
+    readers = [s for s in REGISTRY if s.reads == sdef.stage]
+    if len(readers) == 1 and readers[0].kind is Kind.ROWS and readers[0].streams and not _carries_state(readers[0]):
+        return readers[0]
+    return None
 
 
 def _carries_state(sdef: StageDef) -> bool:

@@ -26,7 +26,9 @@ def letters_of(choices: Sequence[Any]) -> list[str] | None:
     """
     out = []
     for c in choices:
-        m = _LETTER.match(c.strip()) if isinstance(c, str) else None
+        label = c.strip() if isinstance(c, str) else ""
+        # "(B)." is the longest label: most choices are option texts, rejected without the regex
+        m = _LETTER.match(label) if 0 < len(label) <= 4 else None
         if m is None:
             return None
         out.append(m.group(1).upper())

@@ -167,6 +167,12 @@ class StageDef:
     shard_compression: ClassVar[str] = INTERMEDIATE
     """Parquet codec of its data shards: lz4 with page CRCs for intermediates, which only later
     stages read (store/shards.py); the packaged dataset is zstd."""
+    keeps_rows: ClassVar[bool] = True
+    """Its kept rows are written as shards. False (a row-local filter whose reader is row-local
+    too: decontaminate): they go straight on to the stage that reads them, in the same pass over
+    the rows (one Parquet write and one read fewer per row); its rejects and its manifest are
+    written as usual, and a later run that needs its rows computes them again from its upstream
+    (the stage is a pure function of that and its fingerprint)."""
 
     def fingerprint_inputs(self, spec: TaskSpec, ctx: FingerprintContext) -> dict[str, Any]:
         raise NotImplementedError

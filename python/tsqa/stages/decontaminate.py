@@ -32,6 +32,7 @@ class DecontaminateStage(StageDef):
     reads = Stage.DEDUP
     schema = SCHEMAS["decontaminate"]
     keep_rate = True
+    keeps_rows = False  # package reads them in the same pass
 
     def fingerprint_inputs(self, spec: TaskSpec, ctx: FingerprintContext) -> dict[str, Any]:
         # eval_data: content hashes of the eval store's splits and the spec's eval files.
@@ -66,6 +67,8 @@ def decontaminate(loaded: LoadedSpec, rows: pa.Table, sources: EvalSources) -> F
     ids, index = _index(sources, settings.ngram)
     result = contamination(rows.column("text"), index)
     flagged = np.asarray(result.count) >= settings.min_overlap
+    if not flagged.any():  # no copy of the rows when none goes
+        return Filtered(rows)
     hit = pa.array(np.flatnonzero(flagged))
     gone = rows.take(hit)
     counts = np.asarray(result.count)[flagged].tolist()

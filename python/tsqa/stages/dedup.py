@@ -47,6 +47,7 @@ class DedupStage(StageDef):
     reads = Stage.ENRICH
     schema = SCHEMAS["dedup"]
     keep_rate = True
+    keeps_rows = False  # decontaminate and package read them in the same pass
 
     def fingerprint_inputs(self, spec: TaskSpec, ctx: FingerprintContext) -> dict[str, Any]:
         # The peers' enrich fingerprints: regenerating one task re-dedups the tasks it shares a corpus with.
@@ -72,6 +73,8 @@ class DedupStage(StageDef):
             return Filtered(rows)
         ids = rows.column("question_id")
         mask = pc.is_in(ids, value_set=pa.array(list(dropped), pa.string()))
+        if not pc.any(mask).as_py():  # no copy of the rows when none goes
+            return Filtered(rows)
         gone = rows.filter(mask)
         verdicts = [dropped[q] for q in gone.column("question_id").to_pylist()]
         return Filtered(
@@ -82,6 +85,16 @@ class DedupStage(StageDef):
                 [v[1] for v in verdicts],
             ),
         )
+
+    def replay(self, rows: pa.Table, rejected: pa.Array) -> pa.Table:
+        """The rows `apply` kept, from the ids of the rows it rejected (its rejects' `id`): how a
+        later pass gets them again without comparing every task's questions again."""
+        import pyarrow.compute as pc
+
+        if not len(rejected):
+            return rows
+        ids = pc.binary_join_element_wise(rows.column("question_id"), rows.column("variant"), "/")
+        return rows.filter(pc.invert(pc.is_in(ids, value_set=rejected)))
 
 
 QUESTION_COLUMNS = ["question_id", "question", "options", "agreement"]

@@ -32,6 +32,9 @@ class Manifest(BaseModel):
     rows_in: int
     rows_out: int
     shards: list[ShardInfo]
+    rows_kept: bool = True
+    """False: the stage's kept rows were not written (`StageDef.keeps_rows`): `shards` is empty,
+    `rows_out` counts them, and a stage that reads them computes them again from the upstream."""
     rejections: dict[str, int] = {}
     """Rejection reason → rows rejected for it (the rows themselves are in rejects/)."""
     requests: int = 0
