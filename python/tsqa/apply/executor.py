@@ -24,7 +24,6 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -269,7 +268,8 @@ class Executor:
             outputs = first.process_stream(self._input(first, task), task)
         rows_in = [0] * len(chain)
         rows_out = [0] * len(chain)
-        for out in outputs:
+        for first_out in outputs:
+            out = first_out
             for i, sdef in enumerate(chain):
                 if i:
                     out = sdef.process(out.kept, task)
