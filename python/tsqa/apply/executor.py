@@ -51,6 +51,7 @@ from tsqa.store.shards import (
     existing_shards,
     export_shards,
     iter_shards,
+    read_shard,
     read_shards,
     remove_stray_temporaries,
     shard_name,
@@ -228,7 +229,12 @@ class Executor:
         """The ids of the rows a finished stage rejected, as many as its manifest counts (they
         decide which rows a replay keeps: a missing shard is damage, never fewer rejects)."""
         folder = self._folder(task, sdef.stage) / "rejects"
-        ids = [part.column("id") for part in iter_shards(folder, ["id"])]
+        ids = []
+        for _, path in sorted(existing_shards(folder).items()):
+            part = read_shard(path, ["id"])
+            if part.column("id").type != pa.string():
+                raise UnreadableShard(path, f"its id column reads as {part.column('id').type}, not text")
+            ids.append(part.column("id"))
         found = pa.chunked_array(ids, pa.string()).combine_chunks() if ids else pa.array([], pa.string())
         manifest = self.manifest(task, sdef.stage)
         expected = sum(manifest.rejections.values()) if manifest is not None else 0
@@ -452,10 +458,14 @@ class Executor:
         rows were not written (`StageDef.keeps_rows`), that many went on to the next stage."""
         folder = self._folder(task, sdef.stage)
         data, rejects = folder / "data", folder / "rejects"
-        shards = [
-            ShardInfo(file=str(p.relative_to(self.run_dir.root)), rows=_rows(p), sha256=shard_sha256(p))
-            for _, p in sorted(existing_shards(data).items())
-        ]
+
+        def listed(folder: Path) -> list[ShardInfo]:
+            return [
+                ShardInfo(file=str(p.relative_to(self.run_dir.root)), rows=_rows(p), sha256=shard_sha256(p))
+                for _, p in sorted(existing_shards(folder).items())
+            ]
+
+        shards = listed(data)
         reasons: Counter[str] = Counter()
         for part in iter_shards(rejects, ["reason"]):
             reasons.update(dict(zip(*_value_counts(part.column("reason")), strict=True)))
@@ -472,6 +482,7 @@ class Executor:
                 rows_out=sum(s.rows for s in shards) if rows_out is None else rows_out,
                 shards=shards,
                 rows_kept=rows_out is None,
+                rejects=[] if rows_out is None else listed(rejects),
                 rejections=dict(reasons),
                 requests=stats.requests,
                 cache_hits=stats.cache_hits,

@@ -55,7 +55,7 @@ def num_rows(path: Path) -> int:
     """Rows of one shard, from its footer."""
     try:
         return int(pq.ParquetFile(path).metadata.num_rows)
-    except (OSError, pa.ArrowException) as exc:
+    except (OSError, ValueError, pa.ArrowException) as exc:  # ValueError: a footer name not UTF-8
         raise RunDirError(f"{path}: unreadable shard ({exc})") from None
 
 
@@ -64,7 +64,7 @@ def read_columns(path: Path, columns: Sequence[str]) -> pa.Table:
     try:
         names = set(pq.read_schema(path).names)
         table = pq.read_table(path, columns=[c for c in columns if c in names])
-    except (OSError, pa.ArrowException) as exc:
+    except (OSError, ValueError, pa.ArrowException) as exc:  # ValueError: a footer name not UTF-8
         raise RunDirError(f"{path}: unreadable shard ({exc})") from None
     return pa.table(
         [table[c] if c in names else pa.nulls(table.num_rows) for c in columns],

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pyarrow.parquet as pq
 
-from tsqa.store.manifest import Manifest
+from tsqa.store.manifest import MANIFEST_FILE, Manifest
 from tsqa.store.shards import SHARD_GLOB, file_sha256
 
 
@@ -45,11 +45,15 @@ def shard_damage(path: Path, rows: int, sha256: str | None = None) -> str | None
 def manifest_damage(run_root: Path, manifest: Manifest, *, full: bool = False) -> list[Damage]:
     """Every problem with the shards `manifest` lists (paths are relative to the run directory)."""
     damage = []
-    for shard in manifest.shards:
+    for shard in [*manifest.shards, *manifest.rejects]:
         path = run_root / shard.file
         problem = shard_damage(path, shard.rows, shard.sha256 if full else None)
         if problem is not None:
             damage.append(Damage(path, problem))
+    listed = sum(s.rows for s in manifest.shards)
+    if manifest.rows_kept and listed != manifest.rows_out:  # never read as fewer rows
+        folder = run_root / "tasks" / manifest.task / manifest.stage / manifest.fingerprint
+        damage.append(Damage(folder / MANIFEST_FILE, f"lists {listed} rows in its shards, counts {manifest.rows_out}"))
     return damage
 
 

@@ -35,6 +35,9 @@ class Manifest(BaseModel):
     rows_kept: bool = True
     """False: the stage's kept rows were not written (`StageDef.keeps_rows`): `shards` is empty,
     `rows_out` counts them, and a stage that reads them computes them again from the upstream."""
+    rejects: list[ShardInfo] = []
+    """Its rejects shards, when its rows were not kept (they are what replays it: checked on disk
+    like `shards`)."""
     rejections: dict[str, int] = {}
     """Rejection reason → rows rejected for it (the rows themselves are in rejects/)."""
     requests: int = 0

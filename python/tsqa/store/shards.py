@@ -110,20 +110,21 @@ def read_shard(path: Path, columns: list[str] | None = None) -> pa.Table:
             if missing:  # `read` would leave them out silently
                 raise UnreadableShard(path, f"has no column {missing[0]!r}")
             return file.read(columns=columns, use_threads=False)
-    except (pa.ArrowException, OSError) as exc:
+    except (pa.ArrowException, OSError, ValueError) as exc:  # ValueError: a footer name not UTF-8
         first = str(exc).splitlines()[0] if str(exc) else ""
         raise UnreadableShard(path, f"unreadable ({type(exc).__name__}: {first})") from None
 
 
 def _footer_renamed(file: pq.ParquetFile) -> bool:
-    """The footer carries no checksum: a flipped byte in a column's name reads as a shard with
-    another column (a KeyError far away). pyarrow also stores the Arrow schema in the footer; the
-    two disagree when either was damaged."""
+    """The footer carries no checksum: a flipped byte in a column's name or type reads as a shard
+    with another column (a KeyError far away) or a text column as bytes. pyarrow also stores the
+    Arrow schema in the footer; the two disagree when either was damaged."""
     stored = (file.metadata.metadata or {}).get(b"ARROW:schema")
     if stored is None:  # not written by pyarrow: nothing to compare with
         return False
     try:
-        return bool(pa.ipc.read_schema(pa.py_buffer(base64.b64decode(stored))).names != file.schema_arrow.names)
+        written = pa.ipc.read_schema(pa.py_buffer(base64.b64decode(stored)))
+        return bool(written.names != file.schema_arrow.names or written.types != file.schema_arrow.types)
     except (ValueError, pa.ArrowException):  # UnicodeDecodeError too: a name that is not UTF-8
         return True
 
