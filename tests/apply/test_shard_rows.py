@@ -32,7 +32,15 @@ def test_small_shards_same_rows(project: Path, tmp_path_factory) -> None:  # typ
     m = result.manifests["colours"]
     assert [s.rows for s in m["normalise"].shards] == [2, 2, 2]
     assert [s.rows for s in m["package"].shards] == [2, 2, 1]
-    assert all(s.rows <= 2 for stage in ("parse", "verify", "dedup", "decontaminate") for s in m[stage].shards)
+    assert all(s.rows <= 2 for stage in ("parse", "verify") for s in m[stage].shards)
+    # dedup and decontaminate hand their rows to package in the same pass: no data shards, only
+    # their rejects (listed, also cut at shard_rows), and the rows they passed on counted
+    for stage in ("dedup", "decontaminate"):
+        assert not m[stage].rows_kept and m[stage].shards == []
+        assert m[stage].rows_out == m[stage].rows_in - sum(m[stage].rejections.values())
+        assert sum(s.rows for s in m[stage].rejects) == sum(m[stage].rejections.values())
+        assert all(s.rows <= 2 for s in m[stage].rejects)
+    assert m["decontaminate"].rows_out == m["package"].rows_in == m["dedup"].rows_out - 1
     assert packaged(project) == packaged(reference)
     blend = json.loads(result.blend.read_text())
     assert [s["rows"] for s in blend["tasks"][0]["shards"]] == [2, 2, 1]

@@ -358,10 +358,10 @@ class Executor:
 
         def data(stage: Stage) -> Path:
             folder = self.run_dir.data(plan.task, stage.value, fingerprints[stage])
-            if not existing_shards(folder) and not STAGES[stage].keeps_rows:
+            if not existing_shards(folder) and not self._writes_rows(STAGES[stage]):
                 manifest = read_manifest(folder.parent)
-                # Never read as "no rows": its reader computes them in its own pass (_rows_stage).
-                assert manifest is None or manifest.rows_kept, f"{stage.value} rows were not kept"
+                # Never read as "no rows": they are replayed (_input) or made in the reader's pass.
+                assert manifest is not None and manifest.rows_kept, f"{stage.value} rows were not kept"
             return folder
 
         def read(stage: Stage, columns: list[str] | None = None) -> pa.Table:
