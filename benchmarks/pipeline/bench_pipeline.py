@@ -11,6 +11,12 @@ so a shared, loaded machine inflates wall time but not the figures. Each size ru
 process so peak RSS is its own.
 
     python benchmarks/pipeline/bench_pipeline.py --seeds 50000,500000
+
+Since session 14, dedup, decontaminate and package run as one pass over enrich's rows: their time
+is in dedup's figure (the table adds a row for the three). To compare two checkouts without the
+model stages' minutes: `--seeds 50000 --workdir DIR` once with the older checkout (a newer tsqa
+resumes an older run directory, not the reverse), then, alternating,
+`PYTHONPATH=<checkout>/python python bench_pipeline.py --seeds 50000 --workdir DIR --rerun-cpu-stages`.
 """
 
 from __future__ import annotations
@@ -189,7 +195,15 @@ class TimedEngine:
         pass
 
 
-def run_one(seeds: int, shard_rows: int) -> dict[str, Any]:
+def cpu_stage_names() -> list[str]:
+    """The stages the goal counts, seeds aside: every one that calls no model."""
+    from tsqa.stages.base import Kind
+    from tsqa.stages.registry import REGISTRY
+
+    return [s.stage.value for s in REGISTRY if s.kind in (Kind.ROWS, Kind.GROUP)]
+
+
+def run_one(seeds: int, shard_rows: int, workdir: Path | None = None, rerun: bool = False) -> dict[str, Any]:
     from tsqa.apply import executor as executor_module
     from tsqa.apply.session import run_apply
     from tsqa.spec import templates
@@ -233,8 +247,18 @@ def run_one(seeds: int, shard_rows: int) -> dict[str, Any]:
 
     tsqa.report.write_report = after("report", tsqa.report.write_report)  # type: ignore[attr-defined]
     with tempfile.TemporaryDirectory() as tmp:
-        root = Path(tmp)
-        write_project(root, seeds, shard_rows)
+        root = Path(tmp) if workdir is None else workdir
+        if rerun:  # on a copy of a finished run: its CPU stages only (the model stages stay finished)
+            import shutil
+
+            assert workdir is not None and (workdir / "run" / "blend.json").is_file(), "no finished run in --workdir"
+            root = Path(tmp) / "copy"
+            shutil.copytree(workdir, root)
+            for stage in cpu_stage_names():
+                for manifest in (root / "run" / "tasks" / "bench" / stage).glob("*/manifest.json"):
+                    manifest.unlink()
+        else:
+            write_project(root, seeds, shard_rows)
         start, cpu = time.perf_counter(), time.process_time()
         result = run_apply([root / "specs"], project_file=root / "tsqa.yaml", engine_factory=lambda cfg: engine)
         total, total_cpu = time.perf_counter() - start, time.process_time() - cpu
@@ -257,14 +281,23 @@ def main() -> None:
     parser.add_argument("--seeds", default="50000,500000")
     parser.add_argument("--shard-rows", type=int, default=50_000)
     parser.add_argument("--one", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--workdir", type=Path, help="keep the project and its run here (one seed count)")
+    parser.add_argument(
+        "--rerun-cpu-stages",
+        action="store_true",
+        help="on a copy of the finished run in --workdir, run every CPU stage again (no model stage): "
+        "compare two checkouts with PYTHONPATH=<checkout>/python, alternating, on one machine",
+    )
     args = parser.parse_args()
     if args.one is not None:
-        print(json.dumps(run_one(args.one, args.shard_rows)))
+        print(json.dumps(run_one(args.one, args.shard_rows, args.workdir, args.rerun_cpu_stages)))
         return
     results = []
     for n in (int(x) for x in args.seeds.split(",")):
+        where = ["--workdir", str(args.workdir)] if args.workdir else []
         proc = subprocess.run(
-            [sys.executable, __file__, "--one", str(n), "--shard-rows", str(args.shard_rows)],
+            [sys.executable, __file__, "--one", str(n), "--shard-rows", str(args.shard_rows), *where]
+            + (["--rerun-cpu-stages"] if args.rerun_cpu_stages else []),
             capture_output=True,
             text=True,
             check=False,
@@ -287,6 +320,12 @@ def main() -> None:
             )
         cpu = sum(v for k, v in r["stage_s"].items() if k != "report")
         plain = sum(v for k, v in r["stage_s"].items() if k not in ("generate", "solve", "enrich", "report"))
+        # Dedup, decontaminate and package run as one pass over enrich's rows (dedup's figure)
+        one_pass = sum(r["stage_s"].get(k, 0.0) for k in ("dedup", "decontaminate", "package"))
+        print(
+            f"| {r['seeds']:,} | dedup + decontaminate + package (one pass) | | | {one_pass:.1f} | | "
+            f"{one_pass / candidates * 1e6:.1f} |"
+        )
         print(
             f"| {r['seeds']:,} | CPU stages (no model stage) | | | {plain:.1f} | | **{plain / candidates * 1e6:.1f}** |"
         )
