@@ -382,6 +382,15 @@ class Executor:
         remove_stray_temporaries(folder / "data")
         remove_stray_temporaries(folder / "rejects")
 
+    def _exported_by_another(self, task: TaskContext, sdef: StageDef, dataset: Path) -> bool:
+        """Whether `dataset` holds exactly the shards another finished fingerprint of `sdef` lists."""
+        this = self._folder(task, sdef.stage)
+        for other in this.parent.glob(f"*/{MANIFEST_FILE}"):
+            manifest = read_manifest(other.parent)
+            if other.parent != this and manifest is not None and not dataset_damage(dataset, manifest, full=True):
+                return True
+        return False
+
     def repair_unreadable(self, exc: UnreadableShard) -> None:
         """Invalidate the stage (and those after it) that wrote the shard `exc` could not read;
         raises ApplyError if the file belongs to no finished stage of this run."""
@@ -421,10 +430,16 @@ class Executor:
             if manifest is None:
                 continue
             damage: list[Damage] = manifest_damage(self.run_dir.root, manifest, full=self.verify)
-            if sdef.exports_dataset:
+            if sdef.exports_dataset and not damage:
                 # Always hashed: the dataset is zstd without page CRCs, and a flipped byte can decode
                 # to other values (the blend's decode would not notice); ~1/6 of decoding it.
-                damage += dataset_damage(self.run_dir.dataset(task.name), manifest, full=True)
+                dataset = self.run_dir.dataset(task.name)
+                damage += dataset_damage(dataset, manifest, full=True)
+                if damage and self._exported_by_another(task, sdef, dataset):
+                    # Not damage: the export of another setting applied since (a license changed
+                    # and changed back). This stage's shards are intact: export them again.
+                    export_shards(folder / "data", dataset)
+                    damage = dataset_damage(dataset, manifest, full=True)
             if not damage:
                 continue
             if isinstance(sdef, ModelStageDef):
