@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import re
 from pathlib import Path
+from typing import Any
 
 from tsqa.engines.base import Request
 from tsqa.engines.scripted import ScriptedEngine
@@ -131,3 +132,22 @@ def script(request: Request) -> str | list[str]:
 
 def scripted_engine() -> ScriptedEngine:
     return ScriptedEngine(script)
+
+
+def apply_scripted(project: Path, engine: ScriptedEngine | None = None, **kwargs: Any) -> tuple[Any, int]:
+    """`run_apply` on the project with the scripted engine: (its result, the model calls made)."""
+    from tsqa.apply.session import run_apply
+
+    engine = engine or scripted_engine()
+    result = run_apply(
+        [project / "specs"], project_file=project / "tsqa.yaml", engine_factory=lambda cfg: engine, **kwargs
+    )
+    return result, len(engine.calls)
+
+
+def packaged_texts(project: Path, task: str = "colours") -> list[tuple[str, str]]:
+    """(id, text) of every packaged row, sorted: what a user trains on (license/provenance aside)."""
+    import pyarrow.parquet as pq
+
+    files = sorted((project / "run" / "datasets" / task).glob("part-*.parquet"))
+    return sorted((r["id"], r["text"]) for f in files for r in pq.read_table(f, columns=["id", "text"]).to_pylist())

@@ -27,24 +27,8 @@ import pyarrow.parquet as pq
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "apply"))
-
-
-def _apply(project: Path, **kwargs: Any) -> tuple[Any, int]:
-    from scripted_project import scripted_engine
-
-    from tsqa.apply.session import run_apply
-
-    engine = scripted_engine()
-    result = run_apply(
-        [project / "specs"], project_file=project / "tsqa.yaml", engine_factory=lambda cfg: engine, **kwargs
-    )
-    return result, len(engine.calls)
-
-
-def _dataset(project: Path, task: str = "colours") -> list[tuple[str, str]]:
-    """(id, text) of every packaged row, sorted: what a user trains on (license/provenance aside)."""
-    files = sorted((project / "run" / "datasets" / task).glob("part-*.parquet"))
-    return sorted((r["id"], r["text"]) for f in files for r in pq.read_table(f, columns=["id", "text"]).to_pylist())
+from scripted_project import apply_scripted as _apply
+from scripted_project import packaged_texts as _dataset
 
 
 def _stage(project: Path, stage: str, task: str = "colours") -> Path:
