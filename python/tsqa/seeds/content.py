@@ -60,9 +60,14 @@ _NON_WORD = re.compile(r"[\W_]+")
 _URL = re.compile(r"^(?:[a-z][a-z0-9+.-]*://|www\.)\S*$", re.IGNORECASE)
 
 
+def _shared_bound(total: int) -> int:
+    """More records than this share a value: boilerplate."""
+    return max(2, int(0.01 * total))
+
+
 def _boilerplate(counts: Counter[str], total: int) -> set[str]:
     """Values shared by many records (a source URL, a fixed instruction): not a row's identity."""
-    bound = max(2, int(0.01 * total))
+    bound = _shared_bound(total)
     return {v for v, n in counts.items() if n > bound}
 
 
@@ -271,19 +276,30 @@ def _fields(rows: list[dict[str, Any]], rendered: Sequence[Sequence[str]] | None
     return row_fields
 
 
-def _common_values(table: pa.Table, rendered: Sequence[Sequence[str]] | RenderRows | None) -> set[str]:
-    """`_boilerplate` over every row: each row's distinct field values, counted by Arrow."""
+class _Common:
+    """The values many rows share (`_boilerplate`), held as the 64-bit hashes of their texts: the
+    count runs over every row's distinct values, 8 bytes each, where the texts themselves cost
+    hundreds of MB at 500,000 rows. Python's string hash is keyed per process (SipHash), so no
+    input can be built to collide; by chance, two of a split's values share a hash once in ~10^10
+    splits, and a value taken for shared only loses the word-bag and short-text matches."""
+
+    def __init__(self, hashes: set[int]) -> None:
+        self.hashes = hashes
+
+    def __contains__(self, value: object) -> bool:
+        return hash(value) in self.hashes
+
+
+def _common_values(table: pa.Table, rendered: Sequence[Sequence[str]] | RenderRows | None) -> _Common:
+    """`_boilerplate` over every row: each row's distinct field values, counted by their hashes."""
+    import numpy as np
+
     chunks = []
     for start, batch in _batches(table):
         fields = _fields(batch.to_pylist(), _built(rendered, batch, start))
-        chunks.append(pa.array([v for fs in fields for v in set(fs)], pa.large_string()))
-    import pyarrow.compute as pc
-
-    counts = pa.chunked_array(chunks, pa.large_string()).value_counts()
-    # only values counted above the lowest bound become Python strings (_boilerplate decides)
-    many = counts.filter(pc.greater(counts.field("counts"), 2))
-    values, numbers = many.field("values").to_pylist(), many.field("counts").to_pylist()
-    return _boilerplate(Counter(dict(zip(values, numbers, strict=True))), table.num_rows)
+        chunks.append(np.fromiter((hash(v) for fs in fields for v in set(fs)), np.int64))
+    hashes, counts = np.unique(np.concatenate(chunks) if chunks else np.empty(0, np.int64), return_counts=True)
+    return _Common(set(hashes[counts > _shared_bound(table.num_rows)].tolist()))
 
 
 def _check_batch(
@@ -291,7 +307,7 @@ def _check_batch(
     offset: int,
     rendered: Sequence[Sequence[str]] | None,
     lookup: _Lookup,
-    common: set[str],
+    common: _Common,
 ) -> list[RowMatch]:
     where = [r.get(WHERE_COLUMN) or f"row {offset + i + 1}" for i, r in enumerate(rows)]
     texts = [record_text(r) for r in rows]
