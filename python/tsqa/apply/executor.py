@@ -209,8 +209,9 @@ class Executor:
         return chain
 
     def _writes_rows(self, sdef: StageDef) -> bool:
-        # Row-local stages on Ray run as separate Ray Data passes, each reading the last's shards.
-        return sdef.keeps_rows or self.row_mapper is not None or _carries_state(sdef)
+        # Row-local stages on Ray run as separate Ray Data passes, each reading the last's shards;
+        # rows with no row-local stage to go to in the same pass are written.
+        return sdef.keeps_rows or self.row_mapper is not None or _carries_state(sdef) or _reader_of(sdef) is None
 
     def _input(self, sdef: StageDef, task: TaskContext) -> Iterator[pa.Table]:
         """`sdef`'s input, shard by shard: its upstream's shards, or, when a finished upstream
@@ -270,8 +271,10 @@ class Executor:
             # Row-local: the same `process`, run where the executor puts it (Ray Data batches).
             upstream = self.run_dir.data(task.name, first.reads.value, task.plan.stage(first.reads).fingerprint)
             outputs = self.row_mapper(first, task, upstream)
-        else:
+        elif first.streams:
             outputs = first.process_stream(self._input(first, task), task)
+        else:  # not row-local: the whole upstream table at once
+            outputs = [first.process(task.read(first.reads, None), task)]
         rows_in = [0] * len(chain)
         rows_out = [0] * len(chain)
         for first_out in outputs:
