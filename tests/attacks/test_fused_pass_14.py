@@ -9,7 +9,7 @@ row_mapper on a run directory written without one. What broke: a rejects shard w
 CRC there) was damaged makes apply die with a raw pyarrow/Unicode traceback instead of repairing
 dedup; a dedup or decontaminate manifest that says its rows were kept but lists no shards is read
 as "no rows" and apply exits 0 with an empty dataset; `--verify` never looks at the rejects that are
-now the only record of dedup's verdicts.
+now the only record of dedup's verdicts. All fixed since; the tests pin the fixes.
 """
 
 from __future__ import annotations

@@ -218,8 +218,7 @@ class Executor:
         stage did not keep its rows, those rows computed again from its own input."""
         assert sdef.reads is not None
         upstream = STAGES[sdef.reads]
-        manifest = self.manifest(task, upstream.stage)
-        if manifest is None or manifest.rows_kept:
+        if self._upstream_kept(sdef, task):
             return task.shards(upstream.stage)
         if isinstance(upstream, DedupStage):  # its verdicts are its rejects: not computed again
             dropped = self._rejected_ids(task, upstream)
@@ -298,6 +297,7 @@ class Executor:
             self._finish(task, sdef, rows_in=rows_in[i], rows_out=None if kept is not None else rows_out[i])
 
     def _upstream_kept(self, sdef: StageDef, task: TaskContext) -> bool:
+        """Whether `sdef`'s input is on disk as its upstream's shards (not replayed)."""
         assert sdef.reads is not None
         manifest = self.manifest(task, sdef.reads)
         return manifest is None or manifest.rows_kept
