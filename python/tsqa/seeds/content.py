@@ -102,6 +102,8 @@ def canonical(text: str) -> str:
             text = _ESCAPE.sub(_unescape, text)
         if text == before:
             break
+    if text.isascii():  # no ignorable or blank code point, nothing to fold: most texts
+        return text
     return fold(_IGNORABLE.sub("", _BLANK.sub(" ", text)))
 
 
@@ -112,8 +114,25 @@ def normal_text(text: str) -> str:
     >>> normal_text("  What&nbsp;is  is 2+2?\\n")
     'what is 2 2'
     """
-    words = _NON_WORD.sub(" ", canonical(text).casefold()).split()
-    return " ".join(w for i, w in enumerate(words) if i == 0 or w != words[i - 1] or len(w) == 1)
+    known = _NORMALISED.get(text)
+    if known is not None:
+        return known
+    # [\W_]+ takes every run of spaces and punctuation: one space between words, none around
+    norm = _NON_WORD.sub(" ", canonical(text).casefold()).strip()
+    if _DOUBLED.search(norm):
+        words = norm.split(" ")
+        norm = " ".join(w for i, w in enumerate(words) if i == 0 or w != words[i - 1] or len(w) == 1)
+    if len(text) <= _REMEMBERED_CHARS:  # options, labels, keys: the same few texts on many rows
+        if len(_NORMALISED) >= _REMEMBERED:
+            _NORMALISED.clear()
+        _NORMALISED[text] = norm
+    return norm
+
+
+# A word of two characters or more said again right after itself.
+_DOUBLED = re.compile(r"(?<!\S)(\S{2,}) \1(?!\S)")
+_NORMALISED: dict[str, str] = {}
+_REMEMBERED, _REMEMBERED_CHARS = 65_536, 48
 
 
 def squashed(norm: str) -> str:
@@ -565,11 +584,12 @@ _LEET = str.maketrans("013457@$", "oieastas")
 def folded(norm: str) -> str:
     """`squashed`, digits inside words read as the letters they stand for (`pl4n3t`), a plural
     `s` dropped from every word: equal for a text and its leetspeak, plural or joined copy."""
-    return "".join(_stem(w) for w in _leet(norm).split())
+    return "".join(map(_folded_word, norm.split()))
 
 
-def _leet(norm: str) -> str:
-    return " ".join(w.translate(_LEET) if not w.isdigit() else w for w in norm.split())
+@lru_cache(maxsize=1 << 18)
+def _folded_word(word: str) -> str:
+    return _stem(word if word.isdigit() else word.translate(_LEET))
 
 
 def _stem(word: str) -> str:

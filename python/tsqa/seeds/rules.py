@@ -50,6 +50,7 @@ class FieldRule:
     evaluate: Callable[[Doc], Any]
     constant: bool  # reads nothing from the document (e.g. sciq's `doc_to_target: 3`)
     columns: frozenset[str] = frozenset()  # the document columns it reads (as far as known)
+    column: str | None = None  # the rule is this column's value, as is (normalise reads it as an Arrow column)
 
 
 def compile_rule(
@@ -104,7 +105,7 @@ def _compile_rule(
         fn = import_function(value)  # the catalogue's reference: lm-eval's own task modules only
         return FieldRule(origin, fn, constant=False)
     if value in features:
-        return FieldRule(origin, lambda doc: doc[value], constant=False, columns=frozenset({value}))
+        return FieldRule(origin, lambda doc: doc[value], constant=False, columns=frozenset({value}), column=value)
     try:
         template = compile_template(value)
         used = template_variables(value)

@@ -6,9 +6,12 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
+import numpy as np
 import pyarrow as pa
 
 from tsqa.compile.stages import Stage
+from tsqa.seeds.normalise_columns import ColumnPlan, certain_rows, column_plan
+from tsqa.seeds.normalise_columns import records as column_records
 from tsqa.spec.models import LmEvalSeed, TaskSpec
 from tsqa.stages.base import Filtered, FingerprintContext, StageDef, TaskContext
 from tsqa.stages.schema import SCHEMAS, rejects_from
@@ -49,33 +52,51 @@ class NormaliseStage(StageDef):
             yield self.process(pa.concat_tables(list(shards), promote_options="default"), task)
             return
         plan = None
+        columns: ColumnPlan | None = None
         offset = 0
         for shard in shards:
-            docs = shard.to_pylist()
-            if plan is None and docs:
-                plan = _plan(spec, info if rules is not None else None, frozenset(docs[0]))
+            if plan is None and shard.num_rows:
+                plan = _plan(spec, info if rules is not None else None, frozenset(shard.column_names))
+                columns = column_plan(spec.task, spec.format, plan)
             raws = _raw_texts(shard)
-            records, failures = [], []
-            for i, doc in enumerate(docs, start=offset):
-                seed_id = f"{spec.task}:{i}"
+            certain = certain_rows(columns, shard, raws) if columns is not None else np.zeros(shard.num_rows, np.bool_)
+            # The rest one document at a time: its record, or why it has none.
+            rest = np.flatnonzero(~certain)
+            docs = shard.take(pa.array(rest)).to_pylist() if len(rest) < shard.num_rows else shard.to_pylist()
+            rest_raws = raws.take(pa.array(rest)).to_pylist() if raws is not None else [None] * len(rest)
+            records, failures, kept_rows = [], [], []
+            for row, doc, raw in zip(rest.tolist(), docs, rest_raws):
+                seed_id = f"{spec.task}:{offset + row}"
                 try:
-                    records.append(_record(spec, plan, seed_id, doc, raw=raws[i - offset]))  # type: ignore[arg-type]
+                    records.append(_record(spec, plan, seed_id, doc, raw=raw))  # type: ignore[arg-type]
+                    kept_rows.append(row)
                 except DocError as err:
                     failures.append(NormaliseFailure(seed_id, str(err)))
                 except Exception as err:  # noqa: BLE001 - a task function or template failing on one doc
                     failures.append(NormaliseFailure(seed_id, f"{type(err).__name__}: {err}"))
-            offset += len(docs)
-            yield _filtered(records, failures)
+            out = _filtered(records, failures)
+            if certain.any():
+                fast = column_records(columns, shard, raws, certain, offset)  # type: ignore[arg-type]
+                out = Filtered(_in_row_order(fast, np.flatnonzero(certain), out.kept, kept_rows), out.rejects)
+            offset += shard.num_rows
+            yield out
 
 
-def _raw_texts(shard: pa.Table) -> list[str | None]:
+def _in_row_order(first: pa.Table, first_rows: Any, second: pa.Table, second_rows: list[int]) -> pa.Table:
+    """Two tables of one shard's records (`*_rows`: each record's row), merged in row order."""
+    if not second.num_rows:
+        return first
+    order = np.argsort(np.concatenate([first_rows, np.asarray(second_rows, np.int64)]), kind="stable")
+    return pa.concat_tables([first, second]).take(pa.array(order))
+
+
+def _raw_texts(shard: pa.Table) -> pa.Array | None:
     """Each document's `raw` JSON, written by the Rust core for the whole shard (what
     `json.dumps(doc, ensure_ascii=False, default=str)` gives, at a fraction of its cost); None
-    per row where a column's type is not plain JSON (`_record` then writes it in Python)."""
+    where a column's type is not plain JSON (`_record` then writes it in Python)."""
     from tsqa import _native
 
-    texts = _native.rows_as_json(shard.to_struct_array()) if shard.num_columns else None
-    return texts.to_pylist() if texts is not None else [None] * shard.num_rows
+    return _native.rows_as_json(shard.to_struct_array()) if shard.num_columns else None
 
 
 def _task_info(spec: TaskSpec) -> Any:
