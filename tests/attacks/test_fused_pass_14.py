@@ -268,6 +268,7 @@ def test_an_exception_in_the_middle_of_the_pass_then_resume(
         return real(self, rows, task)
 
     monkeypatch.setattr(PackageStage, "process", failing)
+    monkeypatch.setattr("tsqa.store.shards.BATCH_ROWS", 1)  # a batch per enrich shard: several
     with pytest.raises(KeyboardInterrupt):
         _apply(project)
     monkeypatch.setattr(PackageStage, "process", real)

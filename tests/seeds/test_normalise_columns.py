@@ -4,6 +4,7 @@ columns) is compared with `normalise` over the whole split (one document at a ti
 
 from __future__ import annotations
 
+import itertools
 from pathlib import Path
 from typing import Any
 
@@ -46,7 +47,7 @@ def _both(task: TaskContext, table: pa.Table, cuts: list[int]) -> tuple[Any, Any
     stage = NormaliseStage()
     whole = stage.process(table, task)  # one document at a time
     bounds = [0, *sorted(c for c in cuts if 0 < c < table.num_rows), table.num_rows]
-    shards = [table.slice(a, b - a) for a, b in zip(bounds, bounds[1:])]
+    shards = [table.slice(a, b - a) for a, b in itertools.pairwise(bounds)]
     parts = list(stage.process_stream(iter(shards), task))
     return whole, parts
 
@@ -73,7 +74,9 @@ CHOICE = st.one_of(
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(
     rows=st.lists(
-        st.tuples(QUESTIONS, st.one_of(st.none(), st.lists(CHOICE, max_size=5)), st.one_of(st.none(), st.integers(-2, 6))),
+        st.tuples(
+            QUESTIONS, st.one_of(st.none(), st.lists(CHOICE, max_size=5)), st.one_of(st.none(), st.integers(-2, 6))
+        ),
         min_size=1,
         max_size=12,
     ),
@@ -84,7 +87,9 @@ def test_multiple_choice_rows_get_the_per_document_record_or_failure(
     tmp_path_factory: pytest.TempPathFactory, rows: list[Any], cuts: list[int], large: bool
 ) -> None:
     task = _mc_task(tmp_path_factory)
-    text, listed = (pa.large_string(), pa.large_list(pa.large_string())) if large else (pa.string(), pa.list_(pa.string()))
+    text, listed = (
+        (pa.large_string(), pa.large_list(pa.large_string())) if large else (pa.string(), pa.list_(pa.string()))
+    )
     table = pa.table(
         {
             "question": pa.array([r[0] for r in rows], text),
@@ -138,7 +143,11 @@ def test_most_rows_of_a_plain_table_take_the_column_path(tmp_path: Path) -> None
 def test_answer_columns_of_other_types(tmp_path: Path, answer: pa.Array) -> None:
     task = _task(tmp_path, "multiple_choice")
     table = pa.table(
-        {"question": ["Which gas?", "Which one?", "Which metal?"], "choices": [["oxygen", "argon", "neon"]] * 2 + [["iron", "tin"]], "answer": answer}
+        {
+            "question": ["Which gas?", "Which one?", "Which metal?"],
+            "choices": [["oxygen", "argon", "neon"]] * 2 + [["iron", "tin"]],
+            "answer": answer,
+        }
     )
     _same(*_both(task, table, []))
 
@@ -150,7 +159,12 @@ def test_answer_columns_of_other_types(tmp_path: Path, answer: pa.Array) -> None
 def test_context_columns(tmp_path: Path, context: pa.Array) -> None:
     task = _task(tmp_path, "multiple_choice")
     table = pa.table(
-        {"question": ["Which gas?", "Which one?", "Which metal?"], "choices": [["oxygen", "argon"]] * 3, "answer": [0, 1, 0], "context": context}
+        {
+            "question": ["Which gas?", "Which one?", "Which metal?"],
+            "choices": [["oxygen", "argon"]] * 3,
+            "answer": [0, 1, 0],
+            "context": context,
+        }
     )
     _same(*_both(task, table, [1]))
 
@@ -170,7 +184,9 @@ def test_short_answer_rows_get_the_per_document_record_or_failure(
     if "sa" not in _MC:
         _MC["sa"] = _task(tmp_path_factory.mktemp("sa"), "short_answer")
     answers = [r[1] for r in rows]
-    column = pa.array([len(a) if a is not None else None for a in answers]) if as_int else pa.array(answers, pa.string())
+    column = (
+        pa.array([len(a) if a is not None else None for a in answers]) if as_int else pa.array(answers, pa.string())
+    )
     table = pa.table({"question": pa.array([r[0] for r in rows], pa.string()), "answer": column})
     _same(*_both(_MC["sa"], table, [3]))
 

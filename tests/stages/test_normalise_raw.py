@@ -115,11 +115,11 @@ def test_float_corner_cases() -> None:
 def test_types_outside_plain_json_are_left_to_python(column: pa.Array) -> None:
     table = pa.table({"question": ["q"], "odd": column})
     assert _native.rows_as_json(table.to_struct_array()) is None
-    assert _raw_texts(table) == [None]  # `_record` writes these with json.dumps itself
+    assert _raw_texts(table) is None  # `_record` writes these with json.dumps itself
 
 
 def test_empty_and_sliced_tables() -> None:
     table = _table(7, 50)
-    assert _raw_texts(table.slice(0, 0)) == []
+    assert _raw_texts(table.slice(0, 0)).to_pylist() == []  # type: ignore[union-attr]
     sliced = pa.concat_tables([table.slice(3, 10), table.slice(40, 5)])
     assert _native.rows_as_json(sliced.to_struct_array()).to_pylist() == _python(sliced)

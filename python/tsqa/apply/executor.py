@@ -48,6 +48,7 @@ from tsqa.store.shards import (
     ShardWriter,
     UnreadableShard,
     clear_shards,
+    coalesced,
     existing_shards,
     export_shards,
     iter_shards,
@@ -219,7 +220,7 @@ class Executor:
         assert sdef.reads is not None
         upstream = STAGES[sdef.reads]
         if self._upstream_kept(sdef, task):
-            return task.shards(upstream.stage)
+            return coalesced(task.shards(upstream.stage))
         if isinstance(upstream, DedupStage):  # its verdicts are its rejects: not computed again
             dropped = self._rejected_ids(task, upstream)
             return (upstream.replay(rows, dropped) for rows in self._input(upstream, task))
@@ -349,7 +350,7 @@ class Executor:
         del tasks
         for task in pending:
             dropped = verdicts[task.name]
-            outputs = (sdef.apply(batch, dropped) for batch in task.shards(Stage.ENRICH))
+            outputs = (sdef.apply(batch, dropped) for batch in coalesced(task.shards(Stage.ENRICH)))
             self._run_chain(self._chain(sdef, task), task, outputs)
 
     # -- storage ---------------------------------------------------------------------------------

@@ -65,7 +65,7 @@ class NormaliseStage(StageDef):
             docs = shard.take(pa.array(rest)).to_pylist() if len(rest) < shard.num_rows else shard.to_pylist()
             rest_raws = raws.take(pa.array(rest)).to_pylist() if raws is not None else [None] * len(rest)
             records, failures, kept_rows = [], [], []
-            for row, doc, raw in zip(rest.tolist(), docs, rest_raws):
+            for row, doc, raw in zip(rest.tolist(), docs, rest_raws, strict=True):
                 seed_id = f"{spec.task}:{offset + row}"
                 try:
                     records.append(_record(spec, plan, seed_id, doc, raw=raw))  # type: ignore[arg-type]

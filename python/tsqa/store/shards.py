@@ -17,7 +17,7 @@ import base64
 import hashlib
 import os
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 import pyarrow as pa
@@ -169,6 +169,28 @@ def _fsync_dir(folder: Path) -> None:
         os.fsync(fd)
     finally:
         os.close(fd)
+
+
+BATCH_ROWS = 8192
+"""Rows a streaming stage takes at a time at least (`coalesced`): a model stage writes a shard per
+chunk of requests (hundreds of rows), and a stage's fixed cost per batch (its reads of columns,
+its calls into the Rust core) would otherwise be paid per chunk."""
+
+
+def coalesced(tables: Iterable[pa.Table], min_rows: int | None = None) -> Iterator[pa.Table]:
+    """Consecutive tables joined (without copying) into batches of at least `min_rows` rows
+    (default BATCH_ROWS), in order; the last may hold fewer. Memory: one batch and one table."""
+    min_rows = BATCH_ROWS if min_rows is None else min_rows
+    held: list[pa.Table] = []
+    rows = 0
+    for table in tables:
+        held.append(table)
+        rows += table.num_rows
+        if rows >= min_rows:
+            yield held[0] if len(held) == 1 else pa.concat_tables(held, promote_options="default")
+            held, rows = [], 0
+    if held:
+        yield held[0] if len(held) == 1 else pa.concat_tables(held, promote_options="default")
 
 
 def iter_shards(folder: Path, columns: list[str] | None = None) -> Iterator[pa.Table]:
