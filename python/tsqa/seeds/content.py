@@ -117,11 +117,8 @@ def normal_text(text: str) -> str:
     known = _NORMALISED.get(text)
     if known is not None:
         return known
-    # [\W_]+ takes every run of spaces and punctuation: one space between words, none around
-    norm = _NON_WORD.sub(" ", canonical(text).casefold()).strip()
-    if _DOUBLED.search(norm):
-        words = norm.split(" ")
-        norm = " ".join(w for i, w in enumerate(words) if i == 0 or w != words[i - 1] or len(w) == 1)
+    words = _NON_WORD.sub(" ", canonical(text).casefold()).split()
+    norm = " ".join(w for i, w in enumerate(words) if i == 0 or w != words[i - 1] or len(w) == 1)
     if len(text) <= _REMEMBERED_CHARS:  # options, labels, keys: the same few texts on many rows
         if len(_NORMALISED) >= _REMEMBERED:
             _NORMALISED.clear()
@@ -129,8 +126,6 @@ def normal_text(text: str) -> str:
     return norm
 
 
-# A word of two characters or more said again right after itself.
-_DOUBLED = re.compile(r"(?<!\S)(\S{2,}) \1(?!\S)")
 _NORMALISED: dict[str, str] = {}
 _REMEMBERED, _REMEMBERED_CHARS = 65_536, 48
 
