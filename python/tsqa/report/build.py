@@ -178,18 +178,20 @@ def _first_rows(files: Sequence[Path]) -> Ints:
     for a million questions) would count as one in the report; no row is affected."""
     hashes: list[npt.NDArray[np.int64]] = []
     starts: list[Ints] = []
+    own: list[Ints] = []  # rows without any id: each a question of its own
     offset, last = 0, None
     for table in iter_columns(files, ["question_id", "id"]):
         key = pc.coalesce(table["question_id"].cast(pa.string()), table["id"].cast(pa.string())).combine_chunks()
-        if key.null_count:  # a row without any id is a question of its own
-            own = pa.array([f"\x00{offset + i}" for i in range(table.num_rows)])
-            key = pc.coalesce(key, own)
         if len(key):
+            missing = np.asarray(key.is_null().to_numpy(zero_copy_only=False), np.bool_)
+            own.append(np.flatnonzero(missing) + offset)
             # a question's variants are written next to each other: only where the key changes can
             # a question appear for the first time (the rest are repeats, hashed no more)
             changed = np.ones(len(key), np.bool_)
-            changed[1:] = np.asarray(pc.not_equal(key[1:], key[:-1]).to_numpy(zero_copy_only=False), np.bool_)
+            after = pc.not_equal(key[1:], key[:-1]).fill_null(True)  # after a row without id: a change
+            changed[1:] = np.asarray(after.to_numpy(zero_copy_only=False), np.bool_)
             changed[0] = key[0].as_py() != last
+            changed &= ~missing
             last = key[-1].as_py()
             rows = np.flatnonzero(changed)
             hashes.append(np.fromiter((hash(k) for k in key.take(pa.array(rows)).to_pylist()), np.int64, len(rows)))
@@ -198,7 +200,7 @@ def _first_rows(files: Sequence[Path]) -> Ints:
     if not hashes:
         return np.zeros(0, np.int64)
     _, first = np.unique(np.concatenate(hashes), return_index=True)
-    return np.sort(np.concatenate(starts)[first])
+    return np.sort(np.concatenate([np.concatenate(starts)[first], *own]))
 
 
 @dataclass

@@ -66,7 +66,7 @@ def certain_rows(cols: ColumnPlan, shard: pa.Table, raws: pa.Array | None) -> Ma
     """Which rows of `shard` `records` normalises (see the module doc); all False when a column's
     type is not one it reads."""
     none = np.zeros(shard.num_rows, np.bool_)
-    if raws is None or shard.num_rows == 0:
+    if raws is None or shard.num_rows == 0 or not _takes_rows(shard):
         return none
     question = _column(shard, cols.question)
     if question is None or not _is_text(question.type):
@@ -86,8 +86,8 @@ def certain_rows(cols: ColumnPlan, shard: pa.Table, raws: pa.Array | None) -> Ma
         if choices is None or answer is None or not _is_text_list(choices.type):
             return none
         lengths = _ints(pc.list_value_length(choices).fill_null(0))
-        flat = pc.list_flatten(choices)
-        parents = _ints(pc.list_parent_indices(choices))
+        flat = pc.list_flatten(choices)  # a null list gives no values, even with values behind it
+        parents = np.repeat(np.arange(len(lengths)), lengths)
         nulls = np.bincount(parents, weights=_true(pc.is_null(flat)), minlength=len(lengths))
         worded = np.bincount(parents, weights=_true(pc.match_substring_regex(flat, _TWO_ALNUM)), minlength=len(lengths))
         try:
@@ -132,6 +132,16 @@ def records(cols: ColumnPlan, shard: pa.Table, raws: pa.Array, rows: Mask, first
         "raw": raws.filter(picked).cast(pa.string()),
     }
     return pa.Table.from_arrays([_one_chunk(arrays[f.name]) for f in schema], schema=schema)
+
+
+def _takes_rows(shard: pa.Table) -> bool:
+    """Whether Arrow can pick rows of every column (the other rows are taken out for `_record`);
+    it cannot for view types (string_view …), whose rows then all go per document."""
+    try:
+        shard.slice(0, 0).take(pa.array([], pa.int64()))
+    except pa.ArrowNotImplementedError:
+        return False
+    return True
 
 
 def _column(shard: pa.Table, name: str) -> pa.ChunkedArray | None:

@@ -133,6 +133,9 @@ def verify_columns(rows: pa.Table, fmt: str, rule: VoteVerify | NoVerify) -> Fil
         )
     failed = pc.fill_null(pc.greater(pc.utf8_length(rows.column("error")), 0), False)
     errors, voting = rows.filter(failed), rows.filter(pc.invert(failed))
+    # rejects are listed in row order, whatever the batch: an engine error among the voted rows
+    failed_rows = np.asarray(failed.to_numpy(zero_copy_only=False), np.bool_)
+    error_rows, voting_rows = np.flatnonzero(failed_rows), np.flatnonzero(~failed_rows)
     ids = errors.column("question_id").to_pylist()
     reasons = ["engine_error"] * len(ids)
     details = [(e or "")[:300] for e in errors.column("error").to_pylist()]
@@ -183,7 +186,10 @@ def verify_columns(rows: pa.Table, fmt: str, rule: VoteVerify | NoVerify) -> Fil
     details += [
         f"winner {w!r}, {votes[i]}/{result.total[i]} votes" for w, i in zip(winners, dropped.tolist(), strict=True)
     ]
-    return Filtered(kept, rejects_from(ids, reasons, details))
+    order = np.argsort(np.concatenate([error_rows, voting_rows[dropped]]), kind="stable").tolist()
+    return Filtered(
+        kept, rejects_from([ids[i] for i in order], [reasons[i] for i in order], [details[i] for i in order])
+    )
 
 
 def _with(rows: pa.Table, schema: pa.Schema, winner: Any, votes: Any, total: Any, agreement: Any) -> pa.Table:
