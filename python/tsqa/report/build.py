@@ -174,7 +174,7 @@ def _first_rows(files: Sequence[Path]) -> Ints:
     enrichment variant), in the order questions first appear.
 
     Holds 16 bytes per question whatever the texts: each key is kept as its 64-bit hash (Python's,
-    keyed per process), not as text. Two questions whose keys collide (about one chance in 10^7
+    keyed per process), not as text. Two questions whose keys collide (about 3 chances in 10^8
     for a million questions) would count as one in the report; no row is affected."""
     hashes: list[npt.NDArray[np.int64]] = []
     starts: list[Ints] = []
