@@ -39,36 +39,12 @@ import pyarrow.parquet as pq
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "apply"))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "seeds"))
+from normalise_paths import normalise_task as _task
 from scripted_project import apply_scripted, packaged_texts, script, write_project
 
-from tsqa.compile import compile_plan
-from tsqa.lint import lint_paths
 from tsqa.stages.base import TaskContext
 from tsqa.stages.normalise import NormaliseStage
-from tsqa.store.state import AppliedState
-
-PROJECT = """\
-name: p
-models:
-  generator: {engine: openai, model: org/gen, base_url: "http://127.0.0.1:9/v1"}
-output: {dir: run}
-"""
-
-
-def _task(root: Path, fmt: str, fields: str = "", seed_row: str | None = None) -> TaskContext:
-    (root / "specs").mkdir(parents=True)
-    (root / "tsqa.yaml").write_text(PROJECT)
-    extra = "verify: {kind: none}\n" if fmt == "free_form" else ""
-    (root / "specs" / "t.yaml").write_text(
-        f"task: t\nseed: {{files: seeds.jsonl, license: cc0-1.0}}\nformat: {fmt}\n{fields}{extra}"
-    )
-    row = seed_row or '{"question": "q?", "choices": ["ab", "cd"], "answer": 0}'
-    (root / "specs" / "seeds.jsonl").write_text(row + "\n")
-    checked = lint_paths([root / "specs"], project_file=root / "tsqa.yaml")
-    assert checked.project is not None and not checked.errors, checked.diagnostics
-    plan = compile_plan(checked.project, checked.specs, AppliedState(), catalog_version="x")
-    return TaskContext(checked.specs[0], checked.project, plan.tasks[0], None, None, None)  # type: ignore[arg-type]
-
 
 _TASKS: dict[str, TaskContext] = {}
 

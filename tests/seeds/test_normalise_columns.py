@@ -4,7 +4,6 @@ columns) is compared with `normalise` over the whole split (one document at a ti
 
 from __future__ import annotations
 
-import itertools
 from pathlib import Path
 from typing import Any
 
@@ -13,51 +12,14 @@ import pyarrow as pa
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from normalise_paths import both_paths as _both
+from normalise_paths import normalise_task as _task
+from normalise_paths import same_result as _same
 
-from tsqa.compile import compile_plan
-from tsqa.lint import lint_paths
 from tsqa.seeds.normalise import _plan
 from tsqa.seeds.normalise_columns import certain_rows, column_plan
 from tsqa.stages.base import TaskContext
-from tsqa.stages.normalise import NormaliseStage, _raw_texts
-from tsqa.store.state import AppliedState
-
-PROJECT = """\
-name: p
-models:
-  generator: {engine: openai, model: org/gen, base_url: "http://127.0.0.1:9/v1"}
-output: {dir: run}
-"""
-
-
-def _task(root: Path, fmt: str, fields: str = "") -> TaskContext:
-    (root / "specs").mkdir(parents=True)
-    (root / "tsqa.yaml").write_text(PROJECT)
-    (root / "specs" / "t.yaml").write_text(
-        f"task: t\nseed: {{files: seeds.jsonl, license: cc0-1.0}}\nformat: {fmt}\n{fields}"
-    )
-    (root / "specs" / "seeds.jsonl").write_text('{"question": "q?", "choices": ["ab", "cd"], "answer": 0}\n')
-    checked = lint_paths([root / "specs"], project_file=root / "tsqa.yaml")
-    assert checked.project is not None and not checked.errors, checked.diagnostics
-    plan = compile_plan(checked.project, checked.specs, AppliedState(), catalog_version="x")
-    return TaskContext(checked.specs[0], checked.project, plan.tasks[0], None, None, None)  # type: ignore[arg-type]
-
-
-def _both(task: TaskContext, table: pa.Table, cuts: list[int]) -> tuple[Any, Any]:
-    stage = NormaliseStage()
-    whole = stage.process(table, task)  # one document at a time
-    bounds = [0, *sorted(c for c in cuts if 0 < c < table.num_rows), table.num_rows]
-    shards = [table.slice(a, b - a) for a, b in itertools.pairwise(bounds)]
-    parts = list(stage.process_stream(iter(shards), task))
-    return whole, parts
-
-
-def _same(whole: Any, parts: Any) -> None:
-    kept = pa.concat_tables([p.kept for p in parts])
-    assert kept.to_pylist() == whole.kept.to_pylist()
-    assert kept.schema.equals(whole.kept.schema)
-    assert pa.concat_tables([p.rejects for p in parts]).to_pylist() == whole.rejects.to_pylist()
-
+from tsqa.stages.normalise import _raw_texts
 
 QUESTIONS = st.one_of(
     st.none(),
