@@ -36,6 +36,17 @@ THINGS = ["grass", "snow", "coal", "blood", "the sky", "a banana", "an orange", 
 COLOURS = ["green", "white", "black", "red", "blue", "yellow", "orange", "purple"]
 
 
+def write_small_shards_project(root: Path) -> None:
+    """The project with one row per shard and one solver request per chunk: every batch boundary."""
+    write_project(root)
+    project = root / "tsqa.yaml"
+    project.write_text(
+        project.read_text()
+        .replace("output: {dir: run}", "output: {dir: run, shard_rows: 1}")
+        .replace("local/solver, max_model_len: 4096}", "local/solver, max_model_len: 4096, chunk_size: 1}")
+    )
+
+
 def write_project(root: Path) -> None:
     (root / "specs").mkdir(parents=True, exist_ok=True)
     (root / "tsqa.yaml").write_text(PROJECT)

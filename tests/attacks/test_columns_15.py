@@ -52,7 +52,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "seeds"))
 from normalise_paths import both_paths as _both
 from normalise_paths import normalise_task as _task
 from normalise_paths import same_result as _same
-from scripted_project import SPEC, apply_scripted, script, write_project
+from scripted_project import SPEC, apply_scripted, script, write_project, write_small_shards_project
 
 from tsqa.stages.base import TaskContext
 
@@ -166,13 +166,7 @@ def _run(root: Path, monkeypatch: pytest.MonkeyPatch, *, joined: bool) -> dict[s
     with monkeypatch.context() as m:
         if not joined:  # before b4c7ed5: each upstream shard on its own
             m.setattr(executor, "coalesced", lambda tables: iter(tables), raising=False)
-        write_project(root)
-        project = root / "tsqa.yaml"
-        project.write_text(
-            project.read_text()
-            .replace("output: {dir: run}", "output: {dir: run, shard_rows: 1}")
-            .replace("local/solver, max_model_len: 4096}", "local/solver, max_model_len: 4096, chunk_size: 1}")
-        )
+        write_small_shards_project(root)
         apply_scripted(root, ScriptedEngine(_failing_solver), accept_failures=True)
     out: dict[str, Any] = {}
     for stage_dir in sorted((root / "run" / "tasks" / "colours").iterdir()):

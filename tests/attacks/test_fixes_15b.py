@@ -41,7 +41,7 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "apply"))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "seeds"))
 from normalise_paths import normalise_task as _task
-from scripted_project import apply_scripted, packaged_texts, script, write_project
+from scripted_project import apply_scripted, packaged_texts, script, write_small_shards_project
 
 from tsqa.stages.base import TaskContext
 from tsqa.stages.normalise import NormaliseStage
@@ -353,16 +353,6 @@ def test_verify_batches_reject_like_their_rows_one_by_one(fmt: str, require_matc
 # -- coalesced batches under kill/resume ------------------------------------------------------------
 
 
-def _small_shards(root: Path) -> None:
-    write_project(root)
-    project = root / "tsqa.yaml"
-    project.write_text(
-        project.read_text()
-        .replace("output: {dir: run}", "output: {dir: run, shard_rows: 1}")
-        .replace("local/solver, max_model_len: 4096}", "local/solver, max_model_len: 4096, chunk_size: 1}")
-    )
-
-
 def _failing_solver(request: Any) -> Any:
     if "/solve/" in request.id and ":5." in request.id:
         raise RuntimeError("solver down")
@@ -392,7 +382,7 @@ def uninterrupted(tmp_path_factory: pytest.TempPathFactory) -> dict[int, dict[st
         for batch in (1, 2, 10**6):
             mp.setattr("tsqa.store.shards.BATCH_ROWS", batch)
             root = tmp_path_factory.mktemp(f"ref{batch}") / "p"
-            _small_shards(root)
+            write_small_shards_project(root)
             apply_scripted(root, ScriptedEngine(_failing_solver), accept_failures=True)
             out[batch] = _outcome(root)
     finally:
@@ -431,7 +421,7 @@ def test_an_exception_in_a_later_batch_of_other_stages_then_resume(
 
     monkeypatch.setattr("tsqa.store.shards.BATCH_ROWS", batch)
     root = tmp_path / "p"
-    _small_shards(root)
+    write_small_shards_project(root)
     monkeypatch.setattr(
         owner, name, failing if stage == "normalise" else (lambda self, *a, **k: failing(self, *a, **k))
     )
@@ -463,7 +453,7 @@ def test_an_exception_in_a_later_batch_then_resume(
         return real(self, rows, task)
 
     root = tmp_path / "p"
-    _small_shards(root)
+    write_small_shards_project(root)
     monkeypatch.setattr(cls, "process", failing)
     with pytest.raises(KeyboardInterrupt):
         apply_scripted(root, ScriptedEngine(_failing_solver), accept_failures=True)
