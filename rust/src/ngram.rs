@@ -56,13 +56,25 @@ pub struct Overlaps {
 }
 
 fn grams_of(text: &str, n: usize, opts: NormalizeOptions, norm: &mut String, buf: &mut ShingleBuf, out: &mut Vec<u64>) {
+    grams_unsorted(text, n, opts, norm, buf, out);
+    out.sort_unstable();
+    out.dedup();
+}
+
+/// The text's grams in text order, repeats kept (a query dedups only the few it finds).
+fn grams_unsorted(
+    text: &str,
+    n: usize,
+    opts: NormalizeOptions,
+    norm: &mut String,
+    buf: &mut ShingleBuf,
+    out: &mut Vec<u64>,
+) {
     normalize_into(text, opts, norm);
     shingles_into(norm, ShingleKind::Word(n), buf, out);
     for g in out.iter_mut() {
         *g = (*g).max(1);
     }
-    out.sort_unstable();
-    out.dedup();
 }
 
 /// Slot table for `grams` (see step 2).
@@ -191,15 +203,14 @@ impl NgramIndex {
             .map_init(
                 || (String::new(), ShingleBuf::default(), Vec::new()),
                 |(norm, buf, grams), i| {
-                    grams_of(texts.text(i).unwrap_or(""), self.n, self.normalize, norm, buf, grams);
-                    let mut count = 0u32;
-                    let mut hit_lists: Vec<u32> = Vec::new();
-                    for g in grams.iter() {
-                        if let Some(pos) = self.find(*g) {
-                            count += 1;
-                            hit_lists.push(self.list_of[pos]);
-                        }
-                    }
+                    // Every gram looked up as it comes; only the found ones (few) are sorted to
+                    // count the distinct ones: a gram's position in the index is unique.
+                    grams_unsorted(texts.text(i).unwrap_or(""), self.n, self.normalize, norm, buf, grams);
+                    let mut found: Vec<u32> = grams.iter().filter_map(|g| self.find(*g)).map(|p| p as u32).collect();
+                    found.sort_unstable();
+                    found.dedup();
+                    let count = found.len() as u32;
+                    let mut hit_lists: Vec<u32> = found.iter().map(|&p| self.list_of[p as usize]).collect();
                     hit_lists.sort_unstable();
                     hit_lists.dedup();
                     let mut hit: Vec<u64> = Vec::new();

@@ -40,19 +40,30 @@ pub struct Outcome {
     pub matches_reference: Option<bool>,
 }
 
+/// Items of at most this many samples find an answer's slot by scanning (no map, no key copy).
+const SCAN_SAMPLES: usize = 64;
+
 pub fn vote_one(item: &Item<'_>, mode: Mode) -> Outcome {
+    vote_with(item, mode, item.samples.len() <= SCAN_SAMPLES)
+}
+
+fn vote_with(item: &Item<'_>, mode: Mode, scan: bool) -> Outcome {
     let opts = item.options.as_deref();
-    // (answer, votes, first sample index) in first-appearance order; a map finds the slot.
+    // (answer, votes) in first-appearance order. A few samples (the spec allows 64): a scan of the
+    // distinct answers so far finds the slot; more, a map.
     let mut tally: Vec<(String, u32)> = Vec::new();
     let mut slot: HashMap<String, usize> = HashMap::new();
     let mut valid = 0u32;
     for s in &item.samples {
         let Some(key) = canonical_answer(s, mode, opts) else { continue };
         valid += 1;
-        match slot.get(&key) {
-            Some(&i) => tally[i].1 += 1,
+        let found = if scan { tally.iter().position(|(k, _)| *k == key) } else { slot.get(&key).copied() };
+        match found {
+            Some(i) => tally[i].1 += 1,
             None => {
-                slot.insert(key.clone(), tally.len());
+                if !scan {
+                    slot.insert(key.clone(), tally.len());
+                }
                 tally.push((key, 1));
             }
         }
@@ -120,6 +131,24 @@ mod tests {
         assert_eq!(vote_one(&item(&rev, None), Mode::FinalAnswer).winner.as_deref(), Some("99"));
         let o = vote_one(&item(&["b", "a", "a", "b"], None), Mode::Text);
         assert_eq!(o.winner.as_deref(), Some("b"));
+    }
+
+    #[test]
+    fn scanning_and_mapping_the_answers_agree() {
+        let pool = ["A", "B", "(c)", "The final answer is: B", "b.", "D", "", "none", "C"];
+        let opts = vec!["alpha", "beta", "gamma", "delta"];
+        let mut state = 7u64;
+        for _ in 0..2000 {
+            let mut samples = Vec::new();
+            state = state.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            for k in 0..(state >> 59) as usize {
+                samples.push(pool[((state >> (k % 50)) as usize + k) % pool.len()]);
+            }
+            for mode in [Mode::MultipleChoice, Mode::Text, Mode::FinalAnswer] {
+                let it = Item { samples: samples.clone(), options: Some(opts.clone()), reference: Some("1") };
+                assert_eq!(vote_with(&it, mode, true), vote_with(&it, mode, false));
+            }
+        }
     }
 
     #[test]
