@@ -8,10 +8,11 @@
 //!    (eval sets repeat items: without sharing, a query touching 1,000 grams of an item present
 //!    2,000 times would walk 2M postings). An eval text shorter than `n` words contributes one
 //!    gram of all its words (it then matches only a record equal to it).
-//! 2. Query: each record's distinct grams are looked up in an open-addressing table (grams are
-//!    uniform hashes, so the top bits are the slot; linear probing at load ≤ 1/2 costs about one
-//!    cache miss, where binary search over millions of grams costs ~20); the record gets the
-//!    number of its distinct grams found and the sorted, distinct ids of the eval texts hit.
+//! 2. Query: each of a record's grams is looked up, as it comes, in an open-addressing table
+//!    (grams are uniform hashes, so the top bits are the slot; linear probing at load ≤ 1/2 costs
+//!    about one cache miss, where binary search over millions of grams costs ~20); only the found
+//!    ones are sorted: the record gets the number of its distinct grams found and the sorted,
+//!    distinct ids of the eval texts hit.
 //!
 //! Persisted like the MinHash index: header (magic, versions, n, normaliser), columns, checksum.
 
