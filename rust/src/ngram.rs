@@ -325,6 +325,41 @@ mod tests {
     }
 
     #[test]
+    fn query_counts_distinct_grams_as_a_set_intersection_does() {
+        // Small vocabularies: queries repeat grams (a copied phrase twice must count once).
+        let words = ["red", "planet", "mars", "capital", "paris", "the", "of"];
+        let mut state = 11u64;
+        let mut text = |len: usize| {
+            (0..len)
+                .map(|_| {
+                    state = state.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+                    words[(state >> 33) as usize % words.len()]
+                })
+                .collect::<Vec<_>>()
+                .join(" ")
+        };
+        let eval: Vec<String> = (0..20).map(|i| text(4 + i % 9)).collect();
+        let queries: Vec<String> = (0..200).map(|i| text(i % 25)).collect();
+        let idx = NgramIndex::build(&eval, None, 3, NormalizeOptions::default()).unwrap();
+        let o = idx.query(&queries);
+        let opts = NormalizeOptions::default();
+        let (mut norm, mut buf) = (String::new(), ShingleBuf::default());
+        let mut set_of = |t: &str| {
+            let mut g = Vec::new();
+            grams_of(t, 3, opts, &mut norm, &mut buf, &mut g);
+            g.into_iter().collect::<std::collections::BTreeSet<u64>>()
+        };
+        let eval_sets: Vec<_> = eval.iter().map(|t| set_of(t)).collect();
+        for (q, query) in queries.iter().enumerate() {
+            let mine = set_of(query);
+            let all: std::collections::BTreeSet<u64> = eval_sets.iter().flatten().copied().collect();
+            assert_eq!(o.counts[q] as usize, mine.intersection(&all).count(), "{query:?}");
+            let hit: Vec<u64> = (0..eval.len() as u64).filter(|&e| !eval_sets[e as usize].is_disjoint(&mine)).collect();
+            assert_eq!(&o.ids[o.offsets[q] as usize..o.offsets[q + 1] as usize], hit.as_slice(), "{query:?}");
+        }
+    }
+
+    #[test]
     fn repeated_eval_items_share_posting_lists() {
         let item = "the same benchmark question appears many times in this evaluation split";
         let mut eval: Vec<&str> = vec![item; 50];

@@ -62,11 +62,11 @@ def column_plan(task: str, format: str, plan: _Plan) -> ColumnPlan | None:
     )
 
 
-def certain_rows(cols: ColumnPlan, shard: pa.Table, raws: pa.Array | None) -> Mask:
-    """Which rows of `shard` `records` normalises (see the module doc); all False when a column's
-    type is not one it reads."""
+def certain_rows(cols: ColumnPlan | None, shard: pa.Table, raws: pa.Array | None) -> Mask:
+    """Which rows of `shard` `records` normalises (see the module doc); all False without a column
+    plan or when a column's type is not one it reads."""
     none = np.zeros(shard.num_rows, np.bool_)
-    if raws is None or shard.num_rows == 0 or not _takes_rows(shard):
+    if cols is None or raws is None or shard.num_rows == 0 or not _takes_rows(shard):
         return none
     question = _column(shard, cols.question)
     if question is None or not _is_text(question.type):
@@ -105,7 +105,8 @@ def records(cols: ColumnPlan, shard: pa.Table, raws: pa.Array, rows: Mask, first
     picked = pa.array(rows)
     n = int(rows.sum())
     positions = np.flatnonzero(rows) + first_index
-    seed_ids = pa.array([f"{cols.task}:{i}" for i in positions.tolist()], pa.string())
+    # `task:N`, N as str() writes a non-negative int
+    seed_ids = pc.binary_join_element_wise(f"{cols.task}:", pa.array(positions).cast(pa.string()), "")
     question = _column(shard, cols.question).filter(picked)  # type: ignore[union-attr]
     nulls = pa.nulls(n, pa.string())
     options, answer_index, answer_text = pa.nulls(n, schema.field("options").type), pa.nulls(n, pa.int32()), nulls

@@ -59,7 +59,7 @@ class NormaliseStage(StageDef):
                 plan = _plan(spec, info if rules is not None else None, frozenset(shard.column_names))
                 columns = column_plan(spec.task, spec.format, plan)
             raws = _raw_texts(shard)
-            certain = certain_rows(columns, shard, raws) if columns is not None else np.zeros(shard.num_rows, np.bool_)
+            certain = certain_rows(columns, shard, raws)
             # The rest one document at a time: its record, or why it has none.
             rest = np.flatnonzero(~certain)
             docs = shard.take(pa.array(rest)).to_pylist() if len(rest) < shard.num_rows else shard.to_pylist()
@@ -75,8 +75,8 @@ class NormaliseStage(StageDef):
                 except Exception as err:  # noqa: BLE001 - a task function or template failing on one doc
                     failures.append(NormaliseFailure(seed_id, f"{type(err).__name__}: {err}"))
             out = _filtered(records, failures)
-            if certain.any():
-                fast = column_records(columns, shard, raws, certain, offset)  # type: ignore[arg-type]
+            if columns is not None and raws is not None and certain.any():
+                fast = column_records(columns, shard, raws, certain, offset)
                 out = Filtered(_in_row_order(fast, np.flatnonzero(certain), out.kept, kept_rows), out.rejects)
             offset += shard.num_rows
             yield out
